@@ -1,0 +1,45 @@
+"""ember: a deep-learning framework with PyTorch's API (``import ember as torch``).
+
+>>> import ember
+>>> x = ember.ones(2, 2, requires_grad=True)
+>>> (x * 3).sum().backward()
+>>> x.grad
+tensor([[3., 3.],
+        [3., 3.]])
+"""
+from ember import autograd
+from ember._tensor import Size, Tensor
+from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ember.backend import device, dtype, get_default_dtype, set_default_dtype
+from ember.backend.dtype import (
+    bfloat16, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8,
+)
+from ember.creation import (
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
+    ShortTensor, arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
+    linspace, logspace, ones, ones_like, tensor, zeros, zeros_like,
+)
+from ember.ops import PUBLIC as _OPS
+
+globals().update(_OPS)
+
+__version__ = "0.1.0"
+
+float = float32  # noqa: A001 - PyTorch's aliases
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def numel(input):
+    return input.numel()

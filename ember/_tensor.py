@@ -1,0 +1,472 @@
+"""The Tensor: a backend array plus autograd state.
+
+Operations are not defined here: each op in ``ember.ops`` attaches its methods
+to ``Tensor`` when it is defined, so this file only holds what every tensor is.
+"""
+import weakref
+
+import numpy as np
+
+from ember.autograd import grad_mode
+from ember.backend import CPU, device as _device_cls, dtype as _dtype_cls, from_numpy_dtype
+from ember.backend.dtype import float32, get_default_dtype, int64
+
+
+class _Version:
+    """A version counter shared by a tensor and all its views."""
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints (``ember.Size([2, 3])``)."""
+
+    def __repr__(self):
+        return f"ember.Size([{', '.join(map(str, self))}])"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        r = tuple.__getitem__(self, item)
+        return Size(r) if isinstance(item, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+
+class Tensor:
+    """A multi-dimensional array with autograd. Create with ``ember.tensor([...])``."""
+
+    __slots__ = ("_data", "_dtype", "_device", "_requires_grad", "grad", "grad_fn", "_output_nr",
+                 "_version", "_base", "_retains_grad", "_hooks", "_post_acc_hooks", "_grad_acc",
+                 "__weakref__", "__dict__")
+    __array_priority__ = 1000
+
+    @classmethod
+    def _make(cls, data, dtype, device, requires_grad=False, grad_fn=None, output_nr=0, base=None):
+        t = object.__new__(cls)
+        t._data = data
+        t._dtype = dtype
+        t._device = device
+        t._requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._version = base._version if base is not None else _Version()
+        t._base = base
+        t._retains_grad = False
+        t._hooks = None
+        t._post_acc_hooks = None
+        t._grad_acc = None
+        return t
+
+    def __init__(self, *args, device=None):
+        """Legacy constructor: ``Tensor(2, 3)`` (uninitialised float), ``Tensor([1, 2])`` (data)."""
+        from ember.backend import array_module, to_device
+        dev = to_device(device)
+        xp = array_module(dev)
+        dtype = getattr(type(self), "_legacy_dtype", None) or get_default_dtype()
+        if len(args) == 1 and not isinstance(args[0], int):
+            src = args[0]
+            if isinstance(src, Tensor):
+                data = src._data
+            else:
+                data = xp.asarray(np.asarray(src, dtype=dtype.np))
+        else:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            data = xp.empty(tuple(shape), dtype=dtype.np)
+        Tensor._init_fields(self, data.astype(dtype.np, copy=False), dtype, dev)
+
+    @staticmethod
+    def _init_fields(t, data, dtype, device):
+        t._data, t._dtype, t._device = data, dtype, device
+        t._requires_grad = False
+        t.grad = t.grad_fn = t._base = t._hooks = t._post_acc_hooks = t._grad_acc = None
+        t._output_nr = 0
+        t._version = _Version()
+        t._retains_grad = False
+
+    # attributes -------------------------------------------------------------------
+    @property
+    def data(self):
+        """The same memory without autograd history."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        self._data, self._dtype, self._device = value._data, value._dtype, value._device
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        return Size(self._data.shape) if dim is None else self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def is_cuda(self):
+        return self._device.type == "cuda"
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self._dtype.itemsize
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._dtype.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    def storage_offset(self):
+        base = self._root_data()
+        return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // self._dtype.itemsize
+
+    def _root_data(self):
+        t = self
+        while t._base is not None:
+            t = t._base
+        return t._data
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0] if self._device.type == "cpu" else self._data.data.ptr
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
+
+    def is_floating_point(self):
+        return self._dtype.is_floating_point
+
+    def is_complex(self):
+        return False
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if self.grad_fn is not None and not value:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if value and not self._dtype.is_floating_point:
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients (got {self._dtype})"
+            )
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def is_inference(self):
+        return False
+
+    @property
+    def layout(self):
+        return "strided"
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def _version_value(self):
+        return self._version.value
+
+    def type(self, dtype=None):
+        if dtype is None:
+            names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                     "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                     "uint8": "Byte", "bool": "Bool"}
+            prefix = "ember.cuda." if self._device.type == "cuda" else "ember."
+            return f"{prefix}{names[self._dtype.name]}Tensor"
+        return self.to(dtype)
+
+    # conversion -------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        """The tensor's memory as a NumPy array (shared, no copy, on the CPU)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._device.type != "cpu":
+            if not force:
+                raise TypeError(
+                    f"can't convert {self._device} device type tensor to numpy. Use Tensor.cpu() to "
+                    "copy the tensor to host memory first."
+                )
+            return self._data.get()
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy(force=True) if self._device.type != "cpu" else self._data
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def _host(self):
+        return self._data if self._device.type == "cpu" else self._data.get()
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._host().reshape(()).item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._dtype.category != 1 or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous (shape {list(self.shape)}); "
+                "use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __dlpack__(self, stream=None, **kwargs):
+        if self._requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}))
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def __repr__(self):
+        from ember._printing import tensor_repr
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._host(), self._dtype.name, str(self._device), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol")
+        new = type(self)._make(self._data.copy(), self._dtype, self._device, self._requires_grad)
+        if isinstance(self.__dict__, dict):
+            import copy
+            for k, v in self.__dict__.items():
+                setattr(new, k, copy.deepcopy(v, memo))
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+    # devices and dtypes -------------------------------------------------------------
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a._dtype, a._device
+            elif isinstance(a, _dtype_cls):
+                dtype = a
+            elif a is not None:
+                device = a
+        from ember.ops.convert import to_copy
+        return to_copy(self, dtype, device, copy)
+
+    def cpu(self):
+        return self.to(CPU)
+
+    def cuda(self, device=None, non_blocking=False):
+        return self.to(_device_cls("cuda", device if isinstance(device, int) else 0) if not isinstance(device, (str, _device_cls)) else device)
+
+    def double(self):
+        return self.to(from_numpy_dtype(np.dtype(np.float64)))
+
+    def float(self):
+        return self.to(float32)
+
+    def long(self):
+        return self.to(int64)
+
+    def _dtype_by_name(name):  # noqa: N805 - helper used at class creation
+        def convert(self):
+            from ember.backend.dtype import ALL
+            return self.to(next(d for d in ALL if d.name == name))
+        convert.__name__ = name
+        return convert
+
+    half = _dtype_by_name("float16")
+    bfloat16 = _dtype_by_name("bfloat16")
+    int = _dtype_by_name("int32")
+    short = _dtype_by_name("int16")
+    char = _dtype_by_name("int8")
+    byte = _dtype_by_name("uint8")
+    bool = _dtype_by_name("bool")
+    del _dtype_by_name
+
+    def type_as(self, other):
+        return self.to(other._dtype)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from ember.creation import tensor
+        return tensor(data, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
+
+    def _new_factory(fn_name):  # noqa: N805
+        def make(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+            import ember.creation as creation
+            return getattr(creation, fn_name)(*size, dtype=dtype or self._dtype, device=device or self._device,
+                                              requires_grad=requires_grad, **kw)
+        make.__name__ = "new_" + fn_name
+        return make
+
+    new_zeros = _new_factory("zeros")
+    new_ones = _new_factory("ones")
+    new_empty = _new_factory("empty")
+    new_full = _new_factory("full")
+    del _new_factory
+
+    # autograd -----------------------------------------------------------------------
+    def detach(self):
+        """A tensor sharing this one's memory and version counter, outside the graph."""
+        return Tensor._make(self._data, self._dtype, self._device, False, None, 0, base=self)
+
+    def detach_(self):
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if self._retains_grad:
+            return
+        ref = weakref.ref(self)
+
+        def keep(grad):
+            t = ref()
+            if t is not None:
+                t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
+        self.grad_fn._tensor_pre_hooks(self._output_nr).append(keep)
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
+        from ember.autograd.graph import RemovableHandle
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            hooks = self.grad_fn._tensor_pre_hooks(self._output_nr)
+            if self._retains_grad:  # retain_grad sees the hooked gradient, as in PyTorch
+                hooks.insert(len(hooks) - 1, hook)
+                return RemovableHandle(hooks, hook)
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        from ember.autograd.graph import RemovableHandle
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = []
+        self._post_acc_hooks.append(hook)
+        return RemovableHandle(self._post_acc_hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``."""
+        from ember.autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # in-place plumbing ----------------------------------------------------------------
+    def _check_inplace(self):
+        if self._requires_grad and self.grad_fn is None and grad_mode.state.enabled:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                "Wrap the update in `with ember.no_grad():` or operate on x.detach()."
+            )
+
+    def _bump(self):
+        self._version.value += 1
+
+
+def _wrap_dim(dim, ndim):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def _rebuild(array, dtype_name, device, requires_grad):
+    from ember.backend.dtype import ALL
+    from ember.backend import array_module, to_device
+    dev = to_device(device)
+    d = next(x for x in ALL if x.name == dtype_name)
+    return Tensor._make(array_module(dev).asarray(array), d, dev, requires_grad)

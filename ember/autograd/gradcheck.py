@@ -1,0 +1,107 @@
+"""Finite-difference checks of analytical gradients (use float64 inputs)."""
+import numpy as np
+
+from ember._tensor import Tensor
+from ember.autograd.functional_api import grad
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _outputs(func, inputs):
+    out = func(*inputs)
+    out = (out,) if isinstance(out, Tensor) else tuple(out)
+    return [o for o in out if isinstance(o, Tensor) and o.is_floating_point()]
+
+
+def _numerical(func, inputs, i, eps):
+    """d(outputs)/d(inputs[i]) by central differences: a list of (out_numel, in_numel) arrays."""
+    x = inputs[i]
+    flat = x._data.reshape(-1)
+    if not np.shares_memory(flat, x._data) and flat.size:
+        raise GradcheckError("gradcheck needs contiguous inputs")
+    cols = []
+    for k in range(flat.size):  # grad mode stays on: func may itself differentiate (gradgradcheck)
+        orig = flat[k]
+        flat[k] = orig + eps
+        plus = [o._data.astype(np.float64).reshape(-1) for o in _outputs(func, inputs)]
+        flat[k] = orig - eps
+        minus = [o._data.astype(np.float64).reshape(-1) for o in _outputs(func, inputs)]
+        flat[k] = orig
+        cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
+    n_out = len(_outputs(func, inputs)) if not cols else len(cols[0])
+    return [np.stack([c[j] for c in cols], axis=1) if cols else None for j in range(n_out)]
+
+
+def _analytical(outputs, inputs, i):
+    jac = []
+    for o in outputs:
+        rows = []
+        flat = o.reshape(-1)
+        for j in range(flat.numel()):
+            g = grad(flat[j], inputs[i], retain_graph=True, allow_unused=True)[0]
+            rows.append(np.zeros(inputs[i].numel()) if g is None else g._data.astype(np.float64).reshape(-1))
+        jac.append(np.stack(rows) if rows else np.zeros((0, inputs[i].numel())))
+    return jac
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, nondet_tol=0.0,
+              check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
+              check_backward_ad=True, fast_mode=False, masked=None):
+    """Compare analytical gradients of ``func`` with central differences at ``inputs``.
+
+    >>> ember.autograd.gradcheck(ember.sin, (ember.randn(3, dtype=ember.float64, requires_grad=True),))
+    True
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient")
+    for i in diff:
+        if inputs[i].dtype.name != "float64":
+            import warnings
+            warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point; "
+                          "gradcheck may fail from rounding.", stacklevel=2)
+    outputs = _outputs(func, inputs)
+    for i in diff:
+        numerical = _numerical(func, inputs, i, eps)
+        analytical = _analytical(outputs, inputs, i)
+        for j, (a, n) in enumerate(zip(analytical, numerical)):
+            if n is None or a.size == 0:
+                continue
+            if not np.allclose(a, n, rtol=rtol, atol=atol):
+                if not raise_exception:
+                    return False
+                raise GradcheckError(
+                    f"Jacobian mismatch for output {j} with respect to input {i},\n"
+                    f"numerical:\n{n}\nanalytical:\n{a}\n"
+                )
+    return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, gen_non_contig_grad_outputs=False,
+                  raise_exception=True, nondet_tol=0.0, check_undefined_grad=True, check_grad_dtypes=False,
+                  check_batched_grad=False, check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False,
+                  masked=False):
+    """gradcheck of the gradient: checks second derivatives through ``create_graph=True``."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    outputs = _outputs(func, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(
+            Tensor._make(rng.standard_normal(o.shape).astype(o._data.dtype), o.dtype, o.device).requires_grad_()
+            for o in outputs
+        )
+    grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    n = len(inputs)
+
+    def first_grads(*args):
+        ins, gouts = args[:n], args[n:]
+        outs = _outputs(func, ins)
+        diff_ins = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
+        return grad(outs, diff_ins, gouts, create_graph=True, allow_unused=True, materialize_grads=True)
+
+    return gradcheck(first_grads, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception) \
+        if diff else True

@@ -1,0 +1,10 @@
+"""The array namespace per device (NumPy on the CPU), and dtype/device objects."""
+from ember.backend.device import CPU, array_module, cuda_is_available, device, to_device
+from ember.backend.dtype import (
+    PROMOTE, dtype, from_numpy_dtype, get_default_dtype, set_default_dtype, to_dtype,
+)
+
+__all__ = [
+    "CPU", "PROMOTE", "array_module", "cuda_is_available", "device", "dtype", "from_numpy_dtype",
+    "get_default_dtype", "set_default_dtype", "to_device", "to_dtype",
+]

@@ -1,0 +1,114 @@
+"""ember's dtypes: small named objects that map one-to-one onto NumPy dtypes.
+
+Type promotion follows PyTorch: operands are ranked by category (bool < integer
+< floating) and by priority (dimensioned tensor > 0-d tensor > Python scalar);
+a lower-priority operand only changes the result when its category is higher.
+"""
+import threading
+
+import numpy as np
+
+try:
+    import ml_dtypes
+except ImportError:  # bfloat16 is optional
+    ml_dtypes = None
+
+
+class dtype:
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "category", "_rank")
+
+    def __init__(self, name, np_dtype, category, rank):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.category = category  # 0 bool, 1 integer, 2 floating
+        self.is_floating_point = category == 2
+        self.is_signed = name not in ("bool", "uint8")
+        self._rank = rank
+
+    @property
+    def is_complex(self):
+        return False
+
+    def to_real(self):
+        return self
+
+    def __repr__(self):
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
+bool_ = dtype("bool", np.bool_, 0, 0)
+uint8 = dtype("uint8", np.uint8, 1, 1)
+int8 = dtype("int8", np.int8, 1, 2)
+int16 = dtype("int16", np.int16, 1, 3)
+int32 = dtype("int32", np.int32, 1, 4)
+int64 = dtype("int64", np.int64, 1, 5)
+float16 = dtype("float16", np.float16, 2, 6)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2, 6) if ml_dtypes else None
+float32 = dtype("float32", np.float32, 2, 7)
+float64 = dtype("float64", np.float64, 2, 8)
+
+ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64) if d]
+_from_np = {d.np: d for d in ALL}
+
+
+def from_numpy_dtype(np_dtype):
+    """The ember dtype of a NumPy dtype; raises TypeError for unsupported ones."""
+    try:
+        return _from_np[np_dtype]
+    except KeyError:
+        raise TypeError(
+            f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
+            + ", ".join(d.name for d in ALL)
+        ) from None
+
+
+def _promote_pair(a, b):
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if {a.name, b.name} == {"uint8", "int8"}:
+        return int16
+    if {a.name, b.name} == {"float16", "bfloat16"}:
+        return float32
+    return a if a._rank > b._rank else b
+
+
+PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
+
+
+_state = threading.local()
+
+
+def get_default_dtype():
+    """The floating dtype used for Python floats and new float tensors (float32)."""
+    return getattr(_state, "default", float32)
+
+
+def set_default_dtype(d):
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _state.default = d
+
+
+def to_dtype(value):
+    """Accept an ember dtype, a NumPy dtype, a Python type or a name and return an ember dtype."""
+    if isinstance(value, dtype):
+        return value
+    if value is float:
+        return get_default_dtype()
+    if value is int:
+        return int64
+    if value is bool:
+        return bool_
+    return from_numpy_dtype(np.dtype(value))

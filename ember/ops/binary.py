@@ -1,0 +1,342 @@
+"""Elementwise binary ops: arithmetic, comparison, logic, and Tensor's operators.
+
+Each public function promotes its operands (``dispatch.binary``) and runs one
+primitive; a gradient flowing into a broadcast operand is summed back to its
+shape by the node, so the derivatives below are written for equal shapes.
+"""
+from ember._tensor import Tensor
+from ember.ops.dispatch import binary, primitive
+from ember.ops.registry import public
+
+
+@primitive("AddBackward0")
+def _add(ctx, xp, a, b, alpha=1):
+    ctx.alpha = alpha
+    return a + b if alpha == 1 else a + alpha * b
+
+
+@_add.derivative
+def _(ctx, g):
+    return g, (g if ctx.alpha == 1 else g * ctx.alpha)
+
+
+@primitive("SubBackward0")
+def _sub(ctx, xp, a, b, alpha=1):
+    ctx.alpha = alpha
+    return a - b if alpha == 1 else a - alpha * b
+
+
+@_sub.derivative
+def _(ctx, g):
+    return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
+
+
+@primitive("MulBackward0", save=(0, 1))
+def _mul(ctx, xp, a, b):
+    return a * b
+
+
+@_mul.derivative
+def _(ctx, g):
+    a, b = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    return (g * b if need_a else None), (g * a if need_b else None)
+
+
+@primitive("DivBackward0", save=(0, 1))
+def _div(ctx, xp, a, b):
+    return a / b
+
+
+@_div.derivative
+def _(ctx, g):
+    a, b = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+
+
+@primitive("DivBackward1")
+def _div_rounded(ctx, xp, a, b, rounding_mode):
+    dtype = xp.result_type(a, b)
+    if dtype.kind == "f":
+        q = a / b
+        return xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
+    if rounding_mode == "floor":
+        return xp.floor_divide(a, b)
+    return xp.trunc(xp.true_divide(a, b)).astype(dtype)
+
+
+_div_rounded.derivative(lambda ctx, g: (g * 0, g * 0))
+
+
+@public(inplace=True)
+def add(input, other, *, alpha=1):
+    """``input + alpha * other`` with broadcasting: ``ember.add(x, y, alpha=2)``."""
+    return binary(_add, input, other) if alpha == 1 else binary(_add, input, other, alpha=alpha)
+
+
+@public(inplace=True, aliases=("subtract",))
+def sub(input, other, *, alpha=1):
+    if isinstance(input, Tensor) and input._dtype.name == "bool":
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert "
+            "a mask, use the `~` or `logical_not()` operator instead."
+        )
+    return binary(_sub, input, other) if alpha == 1 else binary(_sub, input, other, alpha=alpha)
+
+
+@public(inplace=True, aliases=("multiply",))
+def mul(input, other):
+    return binary(_mul, input, other)
+
+
+@public(inplace=True, aliases=("divide", "true_divide"))
+def div(input, other, *, rounding_mode=None):
+    """True division; ``rounding_mode="floor"`` or ``"trunc"`` rounds the quotient."""
+    if rounding_mode is None:
+        return binary(_div, input, other, float_result=True)
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    return binary(_div_rounded, input, other, rounding_mode=rounding_mode)
+
+
+@public(inplace=True)
+def floor_divide(input, other):
+    return div(input, other, rounding_mode="floor")
+
+
+@primitive("PowBackward0", save=(0, 1))
+def _pow_scalar(ctx, xp, a, exponent):
+    if xp.issubdtype(a.dtype, xp.integer) and isinstance(exponent, int) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return a ** exponent
+
+
+@_pow_scalar.derivative
+def _(ctx, g):
+    a, e = ctx.saved_tensors
+    if e == 0:
+        return g * 0, None
+    return g * e * a ** (e - 1), None
+
+
+@primitive("PowBackward1", save=(0, 1), save_output=True)
+def _pow_tensor(ctx, xp, a, b):
+    return a ** b
+
+
+@_pow_tensor.derivative
+def _(ctx, g):
+    a, b, out = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    grad_a = g * b * a ** (b - 1) if need_a else None
+    grad_b = None
+    if need_b:
+        base = a if isinstance(a, Tensor) else b.new_tensor(a)
+        grad_b = (g * out * base.log()).masked_fill((base == 0) & (b >= 0), 0)
+    return grad_a, grad_b
+
+
+@public(inplace=True)
+def pow(input, exponent):
+    """``input ** exponent``; either may be a tensor."""
+    if isinstance(exponent, Tensor) or not isinstance(input, Tensor):
+        return binary(_pow_tensor, input, exponent)
+    return binary(_pow_scalar, input, exponent)
+
+
+@primitive("Atan2Backward0", save=(0, 1))
+def _atan2(ctx, xp, a, b):
+    return xp.arctan2(a, b)
+
+
+@_atan2.derivative
+def _(ctx, g):
+    a, b = ctx.saved_tensors
+    denom = a * a + b * b
+    return g * b / denom, -g * a / denom
+
+
+@public(inplace=True, aliases=("arctan2",))
+def atan2(input, other):
+    return binary(_atan2, input, other, float_result=True)
+
+
+def _select_grad(ctx, g):
+    """Gradient of max/min-like selection: the winner takes g, ties share it."""
+    a, b, out = ctx.saved_tensors
+    a_wins = (a == out).to(g.dtype)
+    b_wins = (b == out).to(g.dtype)
+    share = a_wins + b_wins
+    return g * a_wins / share, g * b_wins / share
+
+
+@primitive("MaximumBackward0", save=(0, 1), save_output=True)
+def _maximum(ctx, xp, a, b):
+    return xp.maximum(a, b)
+
+
+@primitive("MinimumBackward0", save=(0, 1), save_output=True)
+def _minimum(ctx, xp, a, b):
+    return xp.minimum(a, b)
+
+
+_maximum.derivative(_select_grad)
+_minimum.derivative(_select_grad)
+
+
+@public
+def maximum(input, other):
+    return binary(_maximum, input, other)
+
+
+@public
+def minimum(input, other):
+    return binary(_minimum, input, other)
+
+
+@primitive("FmaxBackward0", save=(0, 1), save_output=True)
+def _fmax(ctx, xp, a, b):
+    return xp.fmax(a, b)
+
+
+@primitive("FminBackward0", save=(0, 1), save_output=True)
+def _fmin(ctx, xp, a, b):
+    return xp.fmin(a, b)
+
+
+_fmax.derivative(_select_grad)
+_fmin.derivative(_select_grad)
+
+
+@public
+def fmax(input, other):
+    return binary(_fmax, input, other)
+
+
+@public
+def fmin(input, other):
+    return binary(_fmin, input, other)
+
+
+@primitive("RemainderBackward0", save=(0, 1))
+def _remainder(ctx, xp, a, b):
+    return xp.remainder(a, b)
+
+
+@_remainder.derivative
+def _(ctx, g):
+    a, b = ctx.saved_tensors
+    need_b = ctx.needs_input_grad[1]
+    return g, (-g * (a / b).floor() if need_b else None)
+
+
+@primitive("FmodBackward0", save=(0, 1))
+def _fmod(ctx, xp, a, b):
+    return xp.fmod(a, b)
+
+
+@_fmod.derivative
+def _(ctx, g):
+    a, b = ctx.saved_tensors
+    need_b = ctx.needs_input_grad[1]
+    return g, (-g * (a / b).trunc() if need_b else None)
+
+
+@public(inplace=True)
+def remainder(input, other):
+    """Python-style modulus: the result has the sign of ``other``."""
+    return binary(_remainder, input, other)
+
+
+@public(inplace=True)
+def fmod(input, other):
+    """C-style modulus: the result has the sign of ``input``."""
+    return binary(_fmod, input, other)
+
+
+# comparison and logic: no gradient ------------------------------------------------------
+
+def _comparison(name, fn, aliases=()):
+    prim = primitive(None)(fn)
+    prim.name = name
+
+    def compare(input, other):
+        return binary(prim, input, other)
+    compare.__name__ = name
+    compare.__doc__ = f"Elementwise ``{name}`` with broadcasting; returns a bool tensor."
+    return public(compare, inplace=name.startswith(("eq", "ne", "lt", "le", "gt", "ge")), aliases=aliases)
+
+
+eq = _comparison("eq", lambda ctx, xp, a, b: xp.equal(a, b))
+ne = _comparison("ne", lambda ctx, xp, a, b: xp.not_equal(a, b), ("not_equal",))
+lt = _comparison("lt", lambda ctx, xp, a, b: xp.less(a, b), ("less",))
+le = _comparison("le", lambda ctx, xp, a, b: xp.less_equal(a, b), ("less_equal",))
+gt = _comparison("gt", lambda ctx, xp, a, b: xp.greater(a, b), ("greater",))
+ge = _comparison("ge", lambda ctx, xp, a, b: xp.greater_equal(a, b), ("greater_equal",))
+logical_and = _comparison("logical_and", lambda ctx, xp, a, b: xp.logical_and(a, b))
+logical_or = _comparison("logical_or", lambda ctx, xp, a, b: xp.logical_or(a, b))
+logical_xor = _comparison("logical_xor", lambda ctx, xp, a, b: xp.logical_xor(a, b))
+
+
+def _bitwise(name, fn):
+    prim = primitive(None)(fn)
+    prim.name = name
+
+    def op(input, other):
+        for x in (input, other):
+            if isinstance(x, Tensor) and x._dtype.is_floating_point or isinstance(x, float):
+                dt = x._dtype.name if isinstance(x, Tensor) else "float"
+                raise RuntimeError(f"\"{name}_cpu\" not implemented for '{dt}' (bitwise ops need integer or bool tensors)")
+        return binary(prim, input, other)
+    op.__name__ = name
+    return public(op, inplace=True)
+
+
+bitwise_and = _bitwise("bitwise_and", lambda ctx, xp, a, b: xp.bitwise_and(a, b))
+bitwise_or = _bitwise("bitwise_or", lambda ctx, xp, a, b: xp.bitwise_or(a, b))
+bitwise_xor = _bitwise("bitwise_xor", lambda ctx, xp, a, b: xp.bitwise_xor(a, b))
+bitwise_left_shift = _bitwise("bitwise_left_shift", lambda ctx, xp, a, b: xp.left_shift(a, b))
+bitwise_right_shift = _bitwise("bitwise_right_shift", lambda ctx, xp, a, b: xp.right_shift(a, b))
+
+
+# operators ----------------------------------------------------------------------------------
+
+def _reflected(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _inplace_op(name):
+    def op(self, other):
+        return getattr(self, name)(other)
+    return op
+
+
+Tensor.__add__ = Tensor.__radd__ = lambda self, other: binary(_add, self, other)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = _reflected(sub)
+Tensor.__mul__ = Tensor.__rmul__ = lambda self, other: binary(_mul, self, other)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = _reflected(div)
+Tensor.__floordiv__ = floor_divide
+Tensor.__rfloordiv__ = _reflected(floor_divide)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = _reflected(pow)
+Tensor.__mod__ = remainder
+Tensor.__rmod__ = _reflected(remainder)
+Tensor.__eq__ = eq
+Tensor.__ne__ = ne
+Tensor.__lt__ = lt
+Tensor.__le__ = le
+Tensor.__gt__ = gt
+Tensor.__ge__ = ge
+Tensor.__and__ = Tensor.__rand__ = bitwise_and
+Tensor.__or__ = Tensor.__ror__ = bitwise_or
+Tensor.__xor__ = Tensor.__rxor__ = bitwise_xor
+Tensor.__lshift__ = bitwise_left_shift
+Tensor.__rshift__ = bitwise_right_shift
+for _name, _method in [("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"), ("__itruediv__", "div_"),
+                       ("__ifloordiv__", "floor_divide_"), ("__ipow__", "pow_"), ("__imod__", "remainder_"),
+                       ("__iand__", "bitwise_and_"), ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_")]:
+    setattr(Tensor, _name, _inplace_op(_method))
+Tensor.__hash__ = lambda self: id(self)

@@ -1,0 +1,50 @@
+"""Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``."""
+from ember.backend import to_device, to_dtype
+from ember.ops.dispatch import primitive, xp_of
+from ember.ops.registry import public
+
+
+@primitive("ToCopyBackward0")
+def _to_copy(ctx, xp, x, dtype, device, src_dtype, src_device):
+    if device is not src_device:
+        if device.type == "cpu":
+            x = x.get()
+        else:
+            with xp_of(device).cuda.Device(device.index or 0):
+                x = xp_of(device).asarray(x)
+    ctx.src_dtype, ctx.src_device = src_dtype, src_device
+    return x.astype(dtype.np, copy=False) if x.dtype != dtype.np else x.copy()
+
+
+@_to_copy.derivative
+def _(ctx, g):
+    return g.to(ctx.src_dtype, ctx.src_device)
+
+
+def to_copy(x, dtype, device, copy=False):
+    dtype = x._dtype if dtype is None else to_dtype(dtype)
+    device = x._device if device is None else to_device(device)
+    if dtype is x._dtype and device is x._device and not copy:
+        return x
+    if device is not x._device:
+        xp_of(device)  # raises a clear error when the device is unavailable
+    return _to_copy(x, dtype=dtype, device=device, src_dtype=x._dtype, src_device=x._device)
+
+
+@primitive("CloneBackward0")
+def _clone(ctx, xp, x):
+    return x.copy()
+
+
+_clone.derivative(lambda ctx, g: g)
+
+
+@public
+def clone(input, *, memory_format=None):
+    """A copy with its own memory that stays in the graph: ``y = x.clone()``."""
+    return _clone(input)
+
+
+@public(namespace=False)
+def contiguous(input, memory_format=None):
+    return input if input._data.flags.c_contiguous else _clone(input)

@@ -1,0 +1,261 @@
+"""The dispatcher: runs a primitive's forward on backend arrays and records its node.
+
+Shared mechanics live here once: device checks, PyTorch's type promotion,
+wrapping results as tensors, recording the graph, and in-place updates.
+Un-broadcasting gradients happens when the node runs (``graph.Node._apply``).
+"""
+import sys
+
+import numpy as np
+
+from ember._tensor import Tensor, _Version
+from ember.autograd import anomaly, grad_mode
+from ember.autograd.graph import OpNode, accumulator
+from ember.backend import CPU, PROMOTE, array_module
+from ember.backend.dtype import _from_np, get_default_dtype, int64
+
+_state = grad_mode.state
+_anomaly = anomaly.state
+_XP = {CPU: np}
+
+
+class Primitive:
+    """One differentiable operation: its forward on arrays and its derivative in ember ops.
+
+    ``save`` lists the input positions the derivative reads, ``save_output`` asks for
+    the result; ``view`` marks ops whose result shares memory with input 0.
+    """
+
+    __slots__ = ("name", "forward", "backward", "node_name", "save", "save_output", "view")
+
+    def __init__(self, forward, node_name, save=(), save_output=False, view=False):
+        self.name = forward.__name__
+        self.forward = forward
+        self.node_name = node_name
+        self.backward = None
+        self.save = save
+        self.save_output = save_output
+        self.view = view
+
+    def derivative(self, fn):
+        self.backward = fn
+        return fn
+
+    def __call__(self, *inputs, **params):
+        return apply(self, inputs, params)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+def primitive(node_name, *, save=(), save_output=False, view=False):
+    """Declare a primitive from its forward ``fn(ctx, xp, *arrays, **params)``."""
+    return lambda forward: Primitive(forward, node_name, save, save_output, view)
+
+
+class _Scratch:
+    """The ctx a forward gets when nothing is recorded: attributes set on it are dropped."""
+
+
+def xp_of(device):
+    xp = _XP.get(device)
+    if xp is None:
+        xp = _XP[device] = array_module(device)
+    return xp
+
+
+def device_mismatch(op, a, b):
+    return RuntimeError(
+        f"Expected all tensors to be on the same device, but found at least two devices, {a} and {b}! "
+        f"(in {op}; move them with .to(device) first)"
+    )
+
+
+def apply(prim, inputs, params):
+    """Run ``prim`` on tensor (or Python scalar) inputs."""
+    dev = None
+    arrays = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x._data)
+            if dev is None:
+                dev = x._device
+            elif x._device is not dev:
+                raise device_mismatch(prim.name, dev, x._device)
+        else:
+            arrays.append(x)
+    return run(prim, inputs, arrays, dev, params)
+
+
+def run(prim, inputs, arrays, dev, params):
+    needs_grad = False
+    if _state.enabled and prim.backward is not None:
+        for x in inputs:
+            if isinstance(x, Tensor) and x._requires_grad:
+                needs_grad = True
+                break
+    ctx = OpNode() if needs_grad else _Scratch()
+    out = prim.forward(ctx, xp_of(dev), *arrays, **params)
+    if not needs_grad:
+        if type(out) is tuple:
+            return tuple(_wrap(o, dev, False, None, i, prim, inputs) for i, o in enumerate(out))
+        return _wrap(out, dev, False, None, 0, prim, inputs)
+
+    ctx._prim = prim
+    next_functions, meta = [], []
+    for x in inputs:
+        if isinstance(x, Tensor) and x._requires_grad:
+            next_functions.append((x.grad_fn, x._output_nr) if x.grad_fn is not None else (accumulator(x), 0))
+            meta.append((x._data.shape, x._dtype))
+        else:
+            next_functions.append((None, 0))
+            meta.append(None)
+    ctx.next_functions = tuple(next_functions)
+    ctx._meta = meta
+    if _anomaly.enabled:
+        anomaly.record(ctx)
+    if type(out) is tuple:
+        ctx.num_outputs = len(out)
+        result = tuple(_wrap(o, dev, True, ctx, i, prim, inputs) for i, o in enumerate(out))
+    else:
+        result = _wrap(out, dev, True, ctx, 0, prim, inputs)
+    if prim.save or prim.save_output:
+        saved = [inputs[i] for i in prim.save]
+        outs = ()
+        if prim.save_output:
+            outs = result if type(result) is tuple else (result,)
+            saved.extend(outs)
+        ctx._save(saved, outs)
+    return result
+
+
+def _wrap(out, dev, grad, node, nr, prim, inputs):
+    if isinstance(out, np.generic):
+        out = np.asarray(out)
+    dtype = _from_np[out.dtype]
+    if grad and not dtype.is_floating_point:
+        grad, node = False, None
+    if prim.view:
+        base = inputs[0]
+        return Tensor._make(out, dtype, dev, grad, node, nr, base._base if base._base is not None else base)
+    return Tensor._make(out, dtype, dev, grad, node, nr)
+
+
+# type promotion --------------------------------------------------------------------
+
+def _scalar_dtype(tensor_dtype, s):
+    if isinstance(s, float):
+        return tensor_dtype if tensor_dtype.is_floating_point else get_default_dtype()
+    if isinstance(s, bool):
+        return tensor_dtype
+    if isinstance(s, int):
+        return tensor_dtype if tensor_dtype.category >= 1 else int64
+    raise TypeError(f"unsupported operand type: {type(s).__name__}")
+
+
+def result_type(a, b):
+    """PyTorch's promotion for two operands (tensors or Python scalars)."""
+    if not isinstance(b, Tensor):
+        return _scalar_dtype(a._dtype, b)
+    if not isinstance(a, Tensor):
+        return _scalar_dtype(b._dtype, a)
+    da, db = a._dtype, b._dtype
+    if da is db:
+        return da
+    za, zb = a._data.ndim == 0, b._data.ndim == 0
+    if za == zb:
+        return PROMOTE[da, db]
+    low, high = (da, db) if za else (db, da)
+    return low if low.category > high.category else high
+
+
+def binary(prim, a, b, float_result=False, **params):
+    """Promote two operands to their common dtype and run ``prim``."""
+    if isinstance(a, Tensor):
+        dev = a._device
+        if isinstance(b, Tensor):
+            if b._device is not dev and b._data.ndim != 0:
+                raise device_mismatch(prim.name, dev, b._device)
+            dtype = result_type(a, b) if a._dtype is not b._dtype else a._dtype
+        else:
+            dtype = _scalar_dtype(a._dtype, b)
+    else:
+        if not isinstance(b, Tensor):
+            raise TypeError(f"{prim.name}(): expected at least one Tensor argument, got {type(a).__name__} and {type(b).__name__}")
+        dev = b._device
+        dtype = _scalar_dtype(b._dtype, a)
+    if float_result and not dtype.is_floating_point:
+        dtype = get_default_dtype()
+    x = a._data if isinstance(a, Tensor) else a
+    y = b._data if isinstance(b, Tensor) else b
+    np_dtype = dtype.np
+    if isinstance(a, Tensor) and x.dtype != np_dtype:
+        x = x.astype(np_dtype)
+    if isinstance(b, Tensor):
+        if y.dtype != np_dtype:
+            y = y.astype(np_dtype)
+        if b._device is not dev:  # a 0-d CPU tensor may join a GPU op, as in PyTorch
+            y = xp_of(dev).asarray(y)
+    return run(prim, (a, b), (x, y), dev, params)
+
+
+# in-place -----------------------------------------------------------------------------
+
+def inplace(self, fn, *args, **kwargs):
+    """Run the out-of-place ``fn(self, *args)`` and write its result into ``self``.
+
+    The graph sees the op applied to ``self``'s old value; if the op saved that
+    value for backward, the saved alias keeps a copy of the old memory.
+    """
+    self._check_inplace()
+    records = _state.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
+    if not records:
+        out = fn(self, *args, **kwargs)
+        _write(self, out)
+        return self
+    _check_view_history(self)
+    old = Tensor._make(self._data, self._dtype, self._device, self._requires_grad, self.grad_fn, self._output_nr)
+    old._version = self._version
+    refs = sys.getrefcount(old)
+    out = fn(old, *args, **kwargs)
+    if sys.getrefcount(old) > refs:
+        old._data = old._data.copy()
+        counter = _Version()
+        counter.value = self._version.value
+        old._version = counter
+    _write(self, out)
+    if out._requires_grad:
+        self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, True
+    return self
+
+
+def _write(self, out):
+    if not isinstance(out, Tensor):
+        raise TypeError("in-place op produced no tensor")
+    if out._dtype.category > self._dtype.category:
+        raise RuntimeError(f"result type {out._dtype.name} can't be cast to the desired output type {self._dtype.name}")
+    if out._data.shape != self._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}"
+        )
+    try:
+        self._data[...] = out._data
+    except ValueError as e:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a single "
+            "memory location (it is an expanded view). Please clone() the tensor before performing the "
+            f"operation. ({e})"
+        ) from None
+    self._version.value += 1
+
+
+def _check_view_history(self):
+    base = self._base
+    if base is not None and (base._requires_grad or self._requires_grad) and base.grad_fn is not self.grad_fn:
+        if self.grad_fn is None and not self._requires_grad:
+            return  # a view of a tensor without history, e.g. a detached one
+        raise RuntimeError(
+            "In-place operations on views of tensors that are part of the autograd graph are not supported "
+            f"by ember yet (view of shape {list(self.shape)} of a base of shape {list(base.shape)}). "
+            "Use an out-of-place op, or write through indexing on the base: base[idx] = value."
+        )

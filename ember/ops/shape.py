@@ -1,0 +1,243 @@
+"""Shape ops that share memory (views) and their derivatives."""
+from ember._tensor import Tensor
+from ember.ops._dims import infer_shape, shape_arg, wrap_dim, wrap_dims
+from ember.ops.dispatch import primitive
+from ember.ops.registry import public
+
+
+def _no_copy_reshape(xp, x, shape):
+    try:
+        return xp.reshape(x, shape, copy=False)
+    except (ValueError, AttributeError):
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (input shape {list(x.shape)}, "
+            f"view shape {list(shape)}; at least one dimension spans across two contiguous subspaces). "
+            "Use .reshape(...) instead."
+        ) from None
+
+
+@primitive("ViewBackward0", view=True)
+def _view(ctx, xp, x, shape):
+    ctx.in_shape = x.shape
+    return _no_copy_reshape(xp, x, shape)
+
+
+@_view.derivative
+def _(ctx, g):
+    return g.reshape(ctx.in_shape)
+
+
+@primitive("UnsafeViewBackward0")
+def _reshape_copy(ctx, xp, x, shape):
+    ctx.in_shape = x.shape
+    return xp.reshape(x, shape).copy()
+
+
+_reshape_copy.derivative(lambda ctx, g: g.reshape(ctx.in_shape))
+
+
+@public(namespace=False)
+def view(input, *shape):
+    """A view with a new shape; shares memory: ``x.view(2, -1)``."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
+        return input.to(shape[0])  # view(dtype) reinterprets in PyTorch; ember casts only same-size dtypes
+    return _view(input, shape=infer_shape(shape_arg(shape), input._data.size))
+
+
+@public
+def reshape(input, *shape):
+    """``view`` where possible, otherwise a copy."""
+    shape = infer_shape(shape_arg(shape), input._data.size)
+    try:
+        return _view(input, shape=shape)
+    except RuntimeError:
+        return _reshape_copy(input, shape=shape)
+
+
+@public(namespace=False)
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+@public(namespace=False)
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+@public
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.dim() == 0:
+        return reshape(input, 1)
+    s, e = wrap_dim(start_dim, input.dim()), wrap_dim(end_dim, input.dim())
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = input.shape
+    return reshape(input, shape[:s] + (-1 if 0 not in shape[s:e + 1] else 0,) + shape[e + 1:])
+
+
+@public
+def unflatten(input, dim, sizes):
+    d = wrap_dim(dim, input.dim())
+    sizes = infer_shape(tuple(sizes), input.shape[d])
+    return view(input, input.shape[:d] + sizes + input.shape[d + 1:])
+
+
+@primitive("ExpandBackward0", view=True)
+def _expand(ctx, xp, x, shape):
+    return xp.broadcast_to(x, shape)
+
+
+_expand.derivative(lambda ctx, g: g)  # the node sums g back to the input's shape
+
+
+@public(namespace=False)
+def expand(input, *sizes):
+    """Broadcast to ``sizes`` without copying (-1 keeps a size): ``x.expand(3, -1)``."""
+    sizes = shape_arg(sizes)
+    shape = input.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"expand(): the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+            f"number of dimensions in the tensor ({len(shape)})"
+        )
+    lead = len(sizes) - len(shape)
+    target = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"expand(): the expanded size {s} is not allowed in a leading, non-existing dimension {i}")
+            target.append(s)
+            continue
+        have = shape[i - lead]
+        if s == -1:
+            s = have
+        if have != s and have != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({have}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}"
+            )
+        target.append(s)
+    target = tuple(target)
+    return input if target == shape else _expand(input, shape=target)
+
+
+@public(namespace=False)
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+@primitive("PermuteBackward0", view=True)
+def _permute(ctx, xp, x, dims):
+    ctx.dims = dims
+    return xp.transpose(x, dims)
+
+
+@_permute.derivative
+def _(ctx, g):
+    inverse = [0] * len(ctx.dims)
+    for i, d in enumerate(ctx.dims):
+        inverse[d] = i
+    return g.permute(inverse)
+
+
+@public
+def permute(input, *dims):
+    dims = shape_arg(dims)
+    n = input.dim()
+    if len(dims) != n:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the "
+            f"desired ordering of dimensions i.e. input.dim() = {n} is not equal to len(dims) = {len(dims)}"
+        )
+    wrapped = tuple(wrap_dim(d, n) for d in dims)
+    if len(set(wrapped)) != n:
+        raise RuntimeError(f"permute(): duplicate dims are not allowed (got {list(dims)})")
+    return _permute(input, dims=wrapped)
+
+
+@primitive("TransposeBackward0", view=True)
+def _transpose(ctx, xp, x, dim0, dim1):
+    ctx.dims = (dim0, dim1)
+    return xp.swapaxes(x, dim0, dim1)
+
+
+_transpose.derivative(lambda ctx, g: g.transpose(*ctx.dims))
+
+
+@public(aliases=("swapaxes", "swapdims"))
+def transpose(input, dim0, dim1):
+    n = input.dim()
+    if n == 0:
+        return input.view(())
+    return _transpose(input, dim0=wrap_dim(dim0, n), dim1=wrap_dim(dim1, n))
+
+
+@primitive("TBackward0", view=True)
+def _t(ctx, xp, x):
+    return x.T
+
+
+_t.derivative(lambda ctx, g: g.t())
+
+
+@public
+def t(input):
+    if input.dim() > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.dim()}D")
+    return _t(input)
+
+
+Tensor.T = property(lambda self: self.permute(*reversed(range(self.dim()))) if self.dim() > 1 else self)
+Tensor.mT = property(lambda self: self.transpose(-2, -1))
+Tensor.H = Tensor.T
+Tensor.mH = Tensor.mT
+
+
+@primitive("UnsqueezeBackward0", view=True)
+def _unsqueeze(ctx, xp, x, dim):
+    ctx.dim = dim
+    return xp.expand_dims(x, dim)
+
+
+_unsqueeze.derivative(lambda ctx, g: g.squeeze(ctx.dim))
+
+
+@public
+def unsqueeze(input, dim):
+    return _unsqueeze(input, dim=wrap_dim(dim, input.dim() + 1))
+
+
+@primitive("SqueezeBackward0", view=True)
+def _squeeze(ctx, xp, x, dims):
+    ctx.in_shape = x.shape
+    return xp.squeeze(x, dims)
+
+
+_squeeze.derivative(lambda ctx, g: g.reshape(ctx.in_shape))
+
+
+@public
+def squeeze(input, dim=None):
+    dims = wrap_dims(dim, input.dim()) if input.dim() else ()
+    dims = tuple(d for d in dims if input._data.shape[d] == 1)
+    return _squeeze(input, dims=dims)
+
+
+@public(aliases=("moveaxis",))
+def movedim(input, source, destination):
+    n = input.dim()
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain the same "
+            f"number of dims as destination ({list(dst)} dims)"
+        )
+    src = [wrap_dim(d, n) for d in src]
+    dst = [wrap_dim(d, n) for d in dst]
+    order = [d for d in range(n) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, order)
+
+

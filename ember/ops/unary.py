@@ -1,0 +1,126 @@
+"""Elementwise unary math. Each op is one record: its forward on ``xp`` and its
+derivative in ember ops, reading either the input (``save="x"``) or the result
+(``save="y"``)."""
+import math
+
+from ember._tensor import Tensor
+from ember.backend.dtype import get_default_dtype
+from ember.ops.dispatch import Primitive, apply
+from ember.ops.registry import public
+
+
+def special(xp):
+    """scipy.special on the CPU, cupyx.scipy.special on the GPU."""
+    if xp.__name__ == "numpy":
+        import scipy.special
+        return scipy.special
+    import cupyx.scipy.special
+    return cupyx.scipy.special
+
+
+def unary(name, node, forward, derivative=None, save="x", float_only=True, aliases=()):
+    """Declare an elementwise op ``name`` from ``forward(xp, x)`` and ``derivative(saved, g)``."""
+    prim = Primitive(lambda ctx, xp, x: forward(xp, x), node,
+                     save=(0,) if save == "x" else (), save_output=save == "y")
+    prim.name = name
+    if derivative is not None:
+        prim.derivative(lambda ctx, g: derivative(ctx.saved_tensors[0], g) if save else derivative(None, g))
+
+    def op(input):
+        if float_only and not input._dtype.is_floating_point:
+            input = input.to(get_default_dtype())
+        return apply(prim, (input,), {})
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}``: ``ember.{name}(x)`` or ``x.{name}()``."
+    return public(op, inplace=True, aliases=aliases)
+
+
+def _zero(_, g):
+    return g * 0
+
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+neg = unary("neg", "NegBackward0", lambda xp, x: -x, lambda _, g: -g, save=None, float_only=False, aliases=("negative",))
+abs = unary("abs", "AbsBackward0", lambda xp, x: xp.abs(x), lambda x, g: g * x.sign(), float_only=False, aliases=("absolute",))
+sqrt = unary("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), lambda y, g: g / (2 * y), save="y")
+rsqrt = unary("rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), lambda y, g: -0.5 * g * y ** 3, save="y")
+exp = unary("exp", "ExpBackward0", lambda xp, x: xp.exp(x), lambda y, g: g * y, save="y")
+exp2 = unary("exp2", "Exp2Backward0", lambda xp, x: xp.exp2(x), lambda y, g: g * y * _LN2, save="y")
+expm1 = unary("expm1", "Expm1Backward0", lambda xp, x: xp.expm1(x), lambda y, g: g * (y + 1), save="y")
+log = unary("log", "LogBackward0", lambda xp, x: xp.log(x), lambda x, g: g / x)
+log2 = unary("log2", "Log2Backward0", lambda xp, x: xp.log2(x), lambda x, g: g / (x * _LN2))
+log10 = unary("log10", "Log10Backward0", lambda xp, x: xp.log10(x), lambda x, g: g / (x * _LN10))
+log1p = unary("log1p", "Log1PBackward0", lambda xp, x: xp.log1p(x), lambda x, g: g / (x + 1))
+sin = unary("sin", "SinBackward0", lambda xp, x: xp.sin(x), lambda x, g: g * x.cos())
+cos = unary("cos", "CosBackward0", lambda xp, x: xp.cos(x), lambda x, g: -g * x.sin())
+tan = unary("tan", "TanBackward0", lambda xp, x: xp.tan(x), lambda y, g: g * (1 + y * y), save="y")
+asin = unary("asin", "AsinBackward0", lambda xp, x: xp.arcsin(x), lambda x, g: g * (1 - x * x).rsqrt(), aliases=("arcsin",))
+acos = unary("acos", "AcosBackward0", lambda xp, x: xp.arccos(x), lambda x, g: -g * (1 - x * x).rsqrt(), aliases=("arccos",))
+atan = unary("atan", "AtanBackward0", lambda xp, x: xp.arctan(x), lambda x, g: g / (1 + x * x), aliases=("arctan",))
+sinh = unary("sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), lambda x, g: g * x.cosh())
+cosh = unary("cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), lambda x, g: g * x.sinh())
+tanh = unary("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), lambda y, g: g * (1 - y * y), save="y")
+asinh = unary("asinh", "AsinhBackward0", lambda xp, x: xp.arcsinh(x), lambda x, g: g * (x * x + 1).rsqrt(), aliases=("arcsinh",))
+acosh = unary("acosh", "AcoshBackward0", lambda xp, x: xp.arccosh(x), lambda x, g: g * (x * x - 1).rsqrt(), aliases=("arccosh",))
+atanh = unary("atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x), lambda x, g: g / (1 - x * x), aliases=("arctanh",))
+sigmoid = unary("sigmoid", "SigmoidBackward0", lambda xp, x: special(xp).expit(x), lambda y, g: g * y * (1 - y), save="y")
+erf = unary("erf", "ErfBackward0", lambda xp, x: special(xp).erf(x), lambda x, g: g * (2 / math.sqrt(math.pi)) * (-x * x).exp())
+erfc = unary("erfc", "ErfcBackward0", lambda xp, x: special(xp).erfc(x), lambda x, g: g * (-2 / math.sqrt(math.pi)) * (-x * x).exp())
+erfinv = unary("erfinv", "ErfinvBackward0", lambda xp, x: special(xp).erfinv(x),
+               lambda y, g: g * (math.sqrt(math.pi) / 2) * (y * y).exp(), save="y")
+reciprocal = unary("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x, lambda y, g: -g * y * y, save="y")
+relu = unary("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0), lambda y, g: g * (y > 0), save="y", float_only=False)
+sign = unary("sign", "SignBackward0", lambda xp, x: xp.sign(x), _zero, save=None, float_only=False)
+floor = unary("floor", "FloorBackward0", lambda xp, x: xp.floor(x), _zero, save=None, float_only=False)
+ceil = unary("ceil", "CeilBackward0", lambda xp, x: xp.ceil(x), _zero, save=None, float_only=False)
+trunc = unary("trunc", "TruncBackward0", lambda xp, x: xp.trunc(x), _zero, save=None, float_only=False, aliases=("fix",))
+frac = unary("frac", "FracBackward0", lambda xp, x: x - xp.trunc(x), lambda _, g: g, save=None)
+sgn = sign
+logical_not = unary("logical_not", None, lambda xp, x: xp.logical_not(x), float_only=False)
+isnan = unary("isnan", None, lambda xp, x: xp.isnan(x), float_only=False)
+isinf = unary("isinf", None, lambda xp, x: xp.isinf(x), float_only=False)
+isfinite = unary("isfinite", None, lambda xp, x: xp.isfinite(x), float_only=False)
+signbit = unary("signbit", None, lambda xp, x: xp.signbit(x), float_only=False)
+
+
+def _bitwise_not(xp, x):
+    if x.dtype.kind == "f":
+        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{x.dtype}' (needs an integer or bool tensor)")
+    return xp.invert(x)
+
+
+bitwise_not = unary("bitwise_not", None, _bitwise_not, float_only=False)
+
+
+def _round_forward(ctx, xp, x, decimals):
+    return xp.round(x, decimals)
+
+
+_round = Primitive(_round_forward, "RoundBackward0")
+_round.derivative(lambda ctx, g: g * 0)
+
+
+@public(inplace=True)
+def round(input, *, decimals=0):
+    """Round half to even, like PyTorch (``decimals`` may shift the rounding position)."""
+    return apply(_round, (input,), {"decimals": decimals})
+
+
+@public(inplace=True)
+def square(input):
+    return input * input if input._dtype.category else input.long() * input.long()
+
+
+@public(inplace=True)
+def logit(input, eps=None):
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when eps is given."""
+    if eps is not None:
+        input = input.clamp(eps, 1 - eps)
+    return (input / (1 - input)).log()
+
+
+Tensor.__neg__ = neg
+Tensor.__abs__ = abs
+Tensor.__invert__ = lambda self: logical_not(self) if self._dtype.name == "bool" else bitwise_not(self)
+Tensor.__pos__ = lambda self: self

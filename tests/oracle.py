@@ -1,0 +1,121 @@
+"""The torch oracle: run the same function in ember and in PyTorch and compare
+values, dtypes, shapes and gradients.
+
+``fn(lib, *inputs)`` is called with ``lib`` = ``ember`` or ``torch``; NumPy arrays
+among the inputs become tensors of each library (floating ones require grad),
+everything else is passed through unchanged.
+"""
+import numpy as np
+import torch
+
+import ember
+
+LAYOUTS = ("contiguous", "transposed", "sliced")
+
+
+def rand(*shape, dtype=np.float32, low=-2.0, high=2.0, seed=None):
+    rng = np.random.default_rng(seed if seed is not None else abs(hash(shape)) % 2**32)
+    if np.issubdtype(dtype, np.floating):
+        return rng.uniform(low, high, size=shape).astype(dtype)
+    if dtype == np.bool_:
+        return rng.random(shape) > 0.5
+    return rng.integers(int(low), int(high) + 1, size=shape).astype(dtype)
+
+
+def _leaf_pair(array, layout, requires_grad):
+    """The same values as an ember and a torch tensor, laid out as asked.
+
+    Returns (ember_input, torch_input, ember_leaf, torch_leaf): for non-contiguous
+    layouts the input is a view of a leaf with a different shape."""
+    if layout == "transposed" and array.ndim >= 2:
+        base = np.ascontiguousarray(np.swapaxes(array, -1, -2))
+        make = lambda t: t.transpose(-1, -2)  # noqa: E731
+    elif layout == "sliced" and array.ndim >= 1:
+        base = np.repeat(array, 2, axis=-1)
+        make = lambda t: t[..., ::2]  # noqa: E731
+    else:
+        base = array
+        make = lambda t: t  # noqa: E731
+    e_leaf = ember.tensor(base.copy())
+    t_leaf = torch.tensor(base.copy())
+    if requires_grad and np.issubdtype(array.dtype, np.floating):
+        e_leaf.requires_grad_()
+        t_leaf.requires_grad_()
+    return make(e_leaf), make(t_leaf), e_leaf, t_leaf
+
+
+def _flatten(out):
+    if isinstance(out, (tuple, list)):
+        return [o for x in out for o in _flatten(x)]
+    if hasattr(out, "values") and hasattr(out, "indices") and not isinstance(out, (torch.Tensor, ember.Tensor)):
+        return [out.values, out.indices]
+    return [out]
+
+
+def assert_same(e, t, atol=1e-5, rtol=1e-4, what="output"):
+    """An ember result equals a torch result: same kind, dtype, shape and values."""
+    if isinstance(t, torch.Tensor):
+        assert isinstance(e, ember.Tensor), f"{what}: expected a Tensor, got {type(e).__name__}"
+        assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], f"{what}: dtype {e.dtype} != {t.dtype}"
+        assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} != {tuple(t.shape)}"
+        ev = np.asarray(e.detach().numpy(), dtype=np.float64) if e.dtype != ember.bool else e.detach().numpy()
+        tv = t.detach().double().numpy() if t.dtype != torch.bool else t.detach().numpy()
+        np.testing.assert_allclose(ev, tv, atol=atol, rtol=rtol, equal_nan=True, err_msg=what)
+    elif isinstance(t, (bool, int, float)):
+        assert e == t or np.isclose(e, t, atol=atol, rtol=rtol), f"{what}: {e} != {t}"
+    else:
+        assert type(e).__name__ == type(t).__name__ or e == t, f"{what}: {e!r} vs {t!r}"
+
+
+def check(fn, *inputs, grad=True, layout="contiguous", atol=1e-5, rtol=1e-4, grad_atol=None, seed=0):
+    """Compare ``fn`` in ember and torch, then (when ``grad``) the gradients of every
+    floating input under a random upstream gradient. Returns the ember result."""
+    pairs = [_leaf_pair(x, layout, grad) if isinstance(x, np.ndarray) else None for x in inputs]
+    e_args = [p[0] if p else x for p, x in zip(pairs, inputs)]
+    t_args = [p[1] if p else x for p, x in zip(pairs, inputs)]
+    e_out, t_out = fn(ember, *e_args), fn(torch, *t_args)
+    e_flat, t_flat = _flatten(e_out), _flatten(t_out)
+    assert len(e_flat) == len(t_flat), f"ember returned {len(e_flat)} outputs, torch {len(t_flat)}"
+    for i, (e, t) in enumerate(zip(e_flat, t_flat)):
+        assert_same(e, t, atol, rtol, what=f"output {i}")
+    if not grad:
+        return e_out
+    rng = np.random.default_rng(seed)
+    e_roots, t_roots = [], []
+    for e, t in zip(e_flat, t_flat):
+        if isinstance(t, torch.Tensor) and t.requires_grad:
+            assert e.requires_grad, "ember output does not require grad but torch's does"
+            up = rng.standard_normal(tuple(t.shape)).astype(np.float64)
+            e_roots.append((e * ember.tensor(up, dtype=e.dtype)).sum())
+            t_roots.append((t * torch.tensor(up, dtype=t.dtype)).sum())
+    if not t_roots:
+        return e_out
+    sum(t_roots).backward()
+    sum(e_roots).backward()
+    for i, p in enumerate(pairs):
+        if p is None or not p[3].requires_grad:
+            continue
+        e_leaf, t_leaf = p[2], p[3]
+        if t_leaf.grad is None:
+            assert e_leaf.grad is None or not e_leaf.grad.numpy().any(), f"input {i}: torch has no grad, ember does"
+            continue
+        assert e_leaf.grad is not None, f"input {i}: ember computed no gradient"
+        assert_same(e_leaf.grad, t_leaf.grad, grad_atol or atol * 10, rtol * 10, what=f"grad of input {i}")
+    return e_out
+
+
+def check_layouts(fn, *inputs, **kw):
+    """``check`` on contiguous, transposed and sliced (strided) inputs."""
+    for layout in LAYOUTS:
+        check(fn, *inputs, layout=layout, **kw)
+
+
+def gradcheck(fn, *inputs, gradgrad=True, atol=1e-5, rtol=1e-3):
+    """ember's float64 gradcheck (and gradgradcheck) of ``fn(ember, *inputs)``."""
+    args = [ember.tensor(x.astype(np.float64), requires_grad=True) if isinstance(x, np.ndarray)
+            and np.issubdtype(x.dtype, np.floating) else (ember.tensor(x) if isinstance(x, np.ndarray) else x)
+            for x in inputs]
+    f = lambda *xs: fn(ember, *xs)  # noqa: E731
+    assert ember.autograd.gradcheck(f, args, atol=atol, rtol=rtol)
+    if gradgrad:
+        assert ember.autograd.gradgradcheck(f, args, atol=atol, rtol=rtol)
