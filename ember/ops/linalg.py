@@ -1,0 +1,1 @@
+"""Matrix products and decompositions: mm, bmm, matmul, einsum, tensordot, and the ember.linalg kernels."""
