@@ -12,14 +12,6 @@ from ember.backend import CPU, device as _device_cls, dtype as _dtype_cls, from_
 from ember.backend.dtype import float32, get_default_dtype, int64
 
 
-class _Version:
-    """A version counter shared by a tensor and all its views."""
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
-
-
 class Size(tuple):
     """A tensor's shape: a tuple of ints (``ember.Size([2, 3])``)."""
 
@@ -43,10 +35,18 @@ class Size(tuple):
 class Tensor:
     """A multi-dimensional array with autograd. Create with ``ember.tensor([...])``."""
 
-    __slots__ = ("_data", "_dtype", "_device", "_requires_grad", "grad", "grad_fn", "_output_nr",
-                 "_version", "_base", "_retains_grad", "_hooks", "_post_acc_hooks", "_grad_acc",
-                 "__weakref__", "__dict__")
+    # The hot fields are slots; the rest default at class level and are stored in
+    # __dict__ only by the tensors that set them. _version is a one-element list
+    # shared by a tensor and its views: the in-place version counter.
+    __slots__ = ("_data", "_dtype", "_device", "_requires_grad", "grad_fn", "_version", "__weakref__", "__dict__")
     __array_priority__ = 1000
+    grad = None
+    _output_nr = 0
+    _base = None
+    _retains_grad = False
+    _hooks = None
+    _post_acc_hooks = None
+    _grad_acc = None
 
     @classmethod
     def _make(cls, data, dtype, device, requires_grad=False, grad_fn=None, output_nr=0, base=None):
@@ -55,15 +55,14 @@ class Tensor:
         t._dtype = dtype
         t._device = device
         t._requires_grad = requires_grad
-        t.grad = None
         t.grad_fn = grad_fn
-        t._output_nr = output_nr
-        t._version = base._version if base is not None else _Version()
-        t._base = base
-        t._retains_grad = False
-        t._hooks = None
-        t._post_acc_hooks = None
-        t._grad_acc = None
+        if output_nr:
+            t._output_nr = output_nr
+        if base is None:
+            t._version = [0]
+        else:
+            t._version = base._version
+            t._base = base
         return t
 
     def __init__(self, *args, device=None):
@@ -87,10 +86,8 @@ class Tensor:
     def _init_fields(t, data, dtype, device):
         t._data, t._dtype, t._device = data, dtype, device
         t._requires_grad = False
-        t.grad = t.grad_fn = t._base = t._hooks = t._post_acc_hooks = t._grad_acc = None
-        t._output_nr = 0
-        t._version = _Version()
-        t._retains_grad = False
+        t.grad_fn = None
+        t._version = [0]
 
     # attributes -------------------------------------------------------------------
     @property
@@ -216,7 +213,7 @@ class Tensor:
 
     @property
     def _version_value(self):
-        return self._version.value
+        return self._version[0]
 
     def type(self, dtype=None):
         if dtype is None:
@@ -454,7 +451,7 @@ class Tensor:
             )
 
     def _bump(self):
-        self._version.value += 1
+        self._version[0] += 1
 
 
 def _wrap_dim(dim, ndim):

@@ -16,24 +16,32 @@ def _root_of(t):
     return None, 0
 
 
-def _edges(node):
-    return [n for n, _ in node.next_functions if n is not None]
+def _count_dependencies(roots):
+    """How many edges point at each node reachable from ``roots``."""
+    deps, stack, seen = {}, list(roots), set(roots)
+    while stack:
+        for child, _ in stack.pop().next_functions:
+            if child is not None:
+                deps[child] = deps.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+    return deps, seen
 
 
 def _needed(roots, targets):
-    """Nodes from which a target can be reached (all nodes when targets is None)."""
-    needed, state, stack = set(), {}, [n for n in roots]
+    """The nodes from which some target can be reached (post-order over the reachable graph)."""
+    needed, done, stack = set(), set(), [(n, False) for n in roots]
     while stack:
-        node = stack[-1]
-        if node not in state:
-            state[node] = 1
-            stack.extend(c for c in _edges(node) if c not in state)
+        node, expanded = stack.pop()
+        if node in done:
             continue
-        stack.pop()
-        if state[node] == 2:
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((c, False) for c, _ in node.next_functions if c is not None and c not in done)
             continue
-        state[node] = 2
-        if targets is None or node in targets or any(c in needed for c in _edges(node)):
+        done.add(node)
+        if node in targets or any(c in needed for c, _ in node.next_functions):
             needed.add(node)
     return needed
 
@@ -46,8 +54,9 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
         if node is None:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append((node, nr, g))
+    root_nodes = list(dict.fromkeys(n for n, _, _ in roots))
 
-    # what to capture: (node, output_nr) -> position in inputs
+    # what to capture: (node, output_nr) -> positions in inputs
     capture = {}
     for i, t in enumerate(inputs or ()):
         node, nr = _root_of(t)
@@ -57,27 +66,24 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
             continue
         capture.setdefault((node, nr), []).append(i)
     targets = {n for n, _ in capture} if inputs is not None else None
-    needed = _needed([n for n, _, _ in roots], targets)
 
-    deps = {}
-    for node in needed:
-        for child in _edges(node):
-            if child in needed:
-                deps[child] = deps.get(child, 0) + 1
+    deps, reachable = _count_dependencies(root_nodes)
+    if targets is not None:  # prune the branches that lead to no input asked for
+        needed = _needed(root_nodes, targets)
+        deps = {}
+        for node in needed:
+            for child, _ in node.next_functions:
+                if child in needed:
+                    deps[child] = deps.get(child, 0) + 1
+    else:
+        needed = reachable
 
     buffers = {}
-
-    def deliver(node, nr, g):
-        buf = buffers.get(node)
-        if buf is None:
-            buf = buffers[node] = [None] * node.num_outputs
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
-
     for node, nr, g in roots:
         if node in needed:
-            deliver(node, nr, g)
-    ready = [n for n, _, _ in roots if n in needed and deps.get(n, 0) == 0]
-    ready = list(dict.fromkeys(ready))
+            buf = buffers.setdefault(node, [None] * node.num_outputs)
+            buf[nr] = g if buf[nr] is None else buf[nr] + g
+    ready = [n for n in root_nodes if n in needed and n not in deps]
     captured = [None] * len(inputs or ())
 
     with grad_mode.set_grad_enabled(create_graph):
@@ -86,14 +92,15 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
             grads_in = buffers.pop(node, None) or [None] * node.num_outputs
             if node._pre_hooks:
                 _run_tensor_hooks(node, grads_in)
-            for nr, g in enumerate(grads_in):
-                for i in capture.get((node, nr), ()):
-                    captured[i] = g
+            if capture:
+                for nr, g in enumerate(grads_in):
+                    for i in capture.get((node, nr), ()):
+                        captured[i] = g
             if type(node) is AccumulateGrad:
                 if accumulate and grads_in[0] is not None and (targets is None or node in targets):
                     node._accumulate(grads_in[0], create_graph)
                 continue
-            if targets is not None and not any(c in needed for c in _edges(node)):
+            if targets is not None and not any(c in needed for c, _ in node.next_functions):
                 continue
             if all(g is None for g in grads_in):
                 grads_out = [None] * len(node.next_functions)
@@ -108,9 +115,13 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
                 if child is None or child not in needed:
                     continue
                 if g is not None:
-                    deliver(child, nr, g)
-                deps[child] -= 1
-                if deps[child] == 0:
+                    buf = buffers.get(child)
+                    if buf is None:
+                        buf = buffers[child] = [None] * child.num_outputs
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                remaining = deps[child] - 1
+                deps[child] = remaining
+                if remaining == 0:
                     ready.append(child)
     return captured
 

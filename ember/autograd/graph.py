@@ -43,9 +43,9 @@ class Node:
         as their data only (rebuilt on access) so the graph holds no reference cycle."""
         self._saved = [
             (t, None, None) if not hasattr(t, "_version")  # a Python scalar operand
-            else (None, t._version.value, (t._data, t._dtype, t._device, t._version, t._output_nr))
+            else (None, t._version[0], (t._data, t._dtype, t._device, t._version, t._output_nr))
             if any(t is o for o in outputs)
-            else (t, t._version.value, None)
+            else (t, t._version[0], None)
             for t in tensors
         ]
 
@@ -62,12 +62,12 @@ class Node:
                 data, dtype, device, counter, nr = output
                 t = Tensor._make(data, dtype, device, True, self, nr)
                 t._version = counter
-            if version is not None and t._version.value != version:
+            if version is not None and t._version[0] != version:
                 producer = t.grad_fn.name() if t.grad_fn is not None else "a leaf"
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an "
                     f"inplace operation: [{t.type()} {list(t.shape)}], which is output {t._output_nr} of "
-                    f"{producer}, is at version {t._version.value}; expected version {version} instead. "
+                    f"{producer}, is at version {t._version[0]}; expected version {version} instead. "
                     "Hint: the tensor was changed in place after it was used; use an out-of-place "
                     "operation (e.g. x = x + y instead of x += y) or .clone() it first."
                 )
@@ -109,7 +109,7 @@ class Node:
         for g, meta in zip(result, self._meta):
             if g is not None and meta is not None:
                 shape, dtype = meta
-                if g.shape != shape:
+                if g._data.shape != shape:
                     g = _sum_to(g, shape)
                 if g._dtype is not dtype:
                     g = g.to(dtype)

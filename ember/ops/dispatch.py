@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from ember._tensor import Tensor, _Version
+from ember._tensor import Tensor
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import OpNode, accumulator
 from ember.backend import CPU, PROMOTE, array_module
@@ -54,10 +54,17 @@ def primitive(node_name, *, save=(), save_output=False, view=False):
 
 
 class _Scratch:
-    """The ctx a forward gets when nothing is recorded: attributes set on it are dropped."""
+    """The ctx a forward gets when nothing is recorded: what it stashes is never read."""
+
+
+_NO_CTX = _Scratch()
+_generic = np.generic
+_new_tensor = object.__new__
 
 
 def xp_of(device):
+    if device is CPU:
+        return np
     xp = _XP.get(device)
     if xp is None:
         xp = _XP[device] = array_module(device)
@@ -88,23 +95,36 @@ def apply(prim, inputs, params):
 
 
 def run(prim, inputs, arrays, dev, params):
+    """Run the forward, wrap the result, and record a node when a gradient is needed."""
     needs_grad = False
     if _state.enabled and prim.backward is not None:
         for x in inputs:
-            if isinstance(x, Tensor) and x._requires_grad:
+            if getattr(x, "_requires_grad", False):
                 needs_grad = True
                 break
-    ctx = OpNode() if needs_grad else _Scratch()
-    out = prim.forward(ctx, xp_of(dev), *arrays, **params)
     if not needs_grad:
+        out = prim.forward(_NO_CTX, xp_of(dev), *arrays, **params)
         if type(out) is tuple:
-            return tuple(_wrap(o, dev, False, None, i, prim, inputs) for i, o in enumerate(out))
-        return _wrap(out, dev, False, None, 0, prim, inputs)
+            return tuple(_wrap(o, dev, None, i, prim, inputs) for i, o in enumerate(out))
+        if prim.view:
+            return _wrap(out, dev, None, 0, prim, inputs)
+        if isinstance(out, _generic):
+            out = np.asarray(out)
+        t = _new_tensor(Tensor)  # the common case, inlined: a fresh tensor without history
+        t._data = out
+        t._dtype = _from_np[out.dtype]
+        t._device = dev
+        t._requires_grad = False
+        t.grad_fn = None
+        t._version = [0]
+        return t
 
+    ctx = OpNode()
+    out = prim.forward(ctx, xp_of(dev), *arrays, **params)
     ctx._prim = prim
     next_functions, meta = [], []
     for x in inputs:
-        if isinstance(x, Tensor) and x._requires_grad:
+        if getattr(x, "_requires_grad", False):
             next_functions.append((x.grad_fn, x._output_nr) if x.grad_fn is not None else (accumulator(x), 0))
             meta.append((x._data.shape, x._dtype))
         else:
@@ -116,9 +136,9 @@ def run(prim, inputs, arrays, dev, params):
         anomaly.record(ctx)
     if type(out) is tuple:
         ctx.num_outputs = len(out)
-        result = tuple(_wrap(o, dev, True, ctx, i, prim, inputs) for i, o in enumerate(out))
+        result = tuple(_wrap(o, dev, ctx, i, prim, inputs) for i, o in enumerate(out))
     else:
-        result = _wrap(out, dev, True, ctx, 0, prim, inputs)
+        result = _wrap(out, dev, ctx, 0, prim, inputs)
     if prim.save or prim.save_output:
         saved = [inputs[i] for i in prim.save]
         outs = ()
@@ -129,21 +149,23 @@ def run(prim, inputs, arrays, dev, params):
     return result
 
 
-def _wrap(out, dev, grad, node, nr, prim, inputs):
-    if isinstance(out, np.generic):
+def _wrap(out, dev, node, nr, prim, inputs):
+    if isinstance(out, _generic):
         out = np.asarray(out)
     dtype = _from_np[out.dtype]
-    if grad and not dtype.is_floating_point:
-        grad, node = False, None
+    if node is not None and not dtype.is_floating_point:
+        node = None
+    base = None
     if prim.view:
-        base = inputs[0]
-        return Tensor._make(out, dtype, dev, grad, node, nr, base._base if base._base is not None else base)
-    return Tensor._make(out, dtype, dev, grad, node, nr)
+        base = inputs[0]._base if inputs[0]._base is not None else inputs[0]
+    return Tensor._make(out, dtype, dev, node is not None, node, nr, base)
 
 
 # type promotion --------------------------------------------------------------------
 
 def _scalar_dtype(tensor_dtype, s):
+    if tensor_dtype.category == 2 and (type(s) is float or type(s) is int):
+        return tensor_dtype
     if isinstance(s, float):
         return tensor_dtype if tensor_dtype.is_floating_point else get_default_dtype()
     if isinstance(s, bool):
@@ -170,32 +192,32 @@ def result_type(a, b):
 
 
 def binary(prim, a, b, float_result=False, **params):
-    """Promote two operands to their common dtype and run ``prim``."""
+    """Promote two operands (tensors or Python scalars) to their common dtype and run ``prim``."""
     if isinstance(a, Tensor):
-        dev = a._device
+        x, dev = a._data, a._device
         if isinstance(b, Tensor):
-            if b._device is not dev and b._data.ndim != 0:
-                raise device_mismatch(prim.name, dev, b._device)
-            dtype = result_type(a, b) if a._dtype is not b._dtype else a._dtype
+            y = b._data
+            if b._device is not dev:
+                if y.ndim != 0:
+                    raise device_mismatch(prim.name, dev, b._device)
+                y = xp_of(dev).asarray(y)  # a 0-d CPU tensor may join a GPU op, as in PyTorch
+            dtype = a._dtype if a._dtype is b._dtype else result_type(a, b)
         else:
+            y = b
             dtype = _scalar_dtype(a._dtype, b)
-    else:
-        if not isinstance(b, Tensor):
-            raise TypeError(f"{prim.name}(): expected at least one Tensor argument, got {type(a).__name__} and {type(b).__name__}")
-        dev = b._device
+    elif isinstance(b, Tensor):
+        x, y, dev = a, b._data, b._device
         dtype = _scalar_dtype(b._dtype, a)
+    else:
+        raise TypeError(f"{prim.name}(): expected at least one Tensor argument, "
+                        f"got {type(a).__name__} and {type(b).__name__}")
     if float_result and not dtype.is_floating_point:
         dtype = get_default_dtype()
-    x = a._data if isinstance(a, Tensor) else a
-    y = b._data if isinstance(b, Tensor) else b
     np_dtype = dtype.np
-    if isinstance(a, Tensor) and x.dtype != np_dtype:
+    if hasattr(x, "dtype") and x.dtype is not np_dtype and x.dtype != np_dtype:
         x = x.astype(np_dtype)
-    if isinstance(b, Tensor):
-        if y.dtype != np_dtype:
-            y = y.astype(np_dtype)
-        if b._device is not dev:  # a 0-d CPU tensor may join a GPU op, as in PyTorch
-            y = xp_of(dev).asarray(y)
+    if hasattr(y, "dtype") and y.dtype is not np_dtype and y.dtype != np_dtype:
+        y = y.astype(np_dtype)
     return run(prim, (a, b), (x, y), dev, params)
 
 
@@ -220,9 +242,7 @@ def inplace(self, fn, *args, **kwargs):
     out = fn(old, *args, **kwargs)
     if sys.getrefcount(old) > refs:
         old._data = old._data.copy()
-        counter = _Version()
-        counter.value = self._version.value
-        old._version = counter
+        old._version = [self._version[0]]
     _write(self, out)
     if out._requires_grad:
         self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, True
@@ -246,7 +266,7 @@ def _write(self, out):
             "memory location (it is an expanded view). Please clone() the tensor before performing the "
             f"operation. ({e})"
         ) from None
-    self._version.value += 1
+    self._version[0] += 1
 
 
 def _check_view_history(self):
