@@ -335,7 +335,10 @@ class Tensor:
         return self.to(CPU)
 
     def cuda(self, device=None, non_blocking=False):
-        return self.to(_device_cls("cuda", device if isinstance(device, int) else 0) if not isinstance(device, (str, _device_cls)) else device)
+        """A copy on a GPU (``cuda:0`` unless ``device`` says otherwise)."""
+        if device is None or isinstance(device, int):
+            device = _device_cls("cuda", device or 0)
+        return self.to(device)
 
     def double(self):
         return self.to(from_numpy_dtype(np.dtype(np.float64)))
