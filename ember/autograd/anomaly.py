@@ -19,7 +19,7 @@ def set_detect_anomaly(mode):
     state.enabled = bool(mode)
 
 
-class detect_anomaly:
+class detect_anomaly:  # noqa: N801 - PyTorch\'s name
     """Context manager: record forward stack traces and check backward for NaN::
 
         with ember.autograd.detect_anomaly():

@@ -29,7 +29,8 @@ def _make_grads(outputs, grads):
             g = tensor(g, dtype=out.dtype, device=out.device)
         elif g.shape != out.shape:
             raise RuntimeError(
-                f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a shape of {out.shape}."
+                f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a shape "
+                f"of {out.shape}."
             )
         result.append(g)
     return result

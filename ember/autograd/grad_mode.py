@@ -36,7 +36,7 @@ class _Mode:
         state.enabled, state.inference = self._prev
 
 
-class no_grad(_Mode):
+class no_grad(_Mode):  # noqa: N801 - PyTorch\'s name
     """Disable gradient recording inside the block::
 
         with ember.no_grad():
@@ -48,13 +48,13 @@ class no_grad(_Mode):
         state.enabled = False
 
 
-class enable_grad(_Mode):
+class enable_grad(_Mode):  # noqa: N801 - PyTorch\'s name
     def __enter__(self):
         self._prev = (state.enabled, state.inference)
         state.enabled = True
 
 
-class set_grad_enabled(_Mode):
+class set_grad_enabled(_Mode):  # noqa: N801 - PyTorch\'s name
     """Set grad mode; takes effect at once, so it also works as a plain function call."""
 
     def __init__(self, mode):
@@ -73,7 +73,7 @@ class set_grad_enabled(_Mode):
         pass
 
 
-class inference_mode(_Mode):
+class inference_mode(_Mode):  # noqa: N801 - PyTorch\'s name
     """Like no_grad; tensors made inside are marked as inference tensors."""
 
     def __init__(self, mode=True):

@@ -103,5 +103,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         diff_ins = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
         return grad(outs, diff_ins, gouts, create_graph=True, allow_unused=True, materialize_grads=True)
 
-    return gradcheck(first_grads, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception) \
-        if diff else True
+    if not diff:
+        return True
+    return gradcheck(first_grads, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)
