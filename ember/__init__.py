@@ -20,6 +20,12 @@ from ember.creation import (
     linspace, logspace, ones, ones_like, tensor, zeros, zeros_like,
 )
 from ember.ops import PUBLIC as _OPS
+from ember import random
+from ember.random import (
+    Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, normal,
+    poisson, rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
+)
+from ember._printing import set_printoptions
 
 globals().update(_OPS)
 

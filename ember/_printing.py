@@ -1,81 +1,149 @@
-"""PyTorch-style tensor repr: ``tensor([[1., 2.]], requires_grad=True)``."""
+"""PyTorch's tensor repr, reproduced: ``tensor([[1., 2.]], requires_grad=True)``.
+
+One formatter per tensor picks the style of every element from the finite
+non-zero values: integer-valued floats print as ``1.``, widely spread or very
+large/small magnitudes switch to scientific notation, otherwise fixed-point with
+``precision`` digits. Every element is right-aligned to a common width; rows wrap
+at ``linewidth`` and tensors above ``threshold`` elements show only ``edgeitems``
+at each end of every dimension.
+"""
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
 from ember.backend.dtype import get_default_dtype
 
-_IMPLICIT = ("int64", "bool")
+
+@dataclass
+class _Options:
+    precision: int = 4
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 80
+    sci_mode: bool = None
 
 
-def _format_floats(values):
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return lambda v: f"{v:.4f}" if np.isfinite(v) else str(v).replace("inf", "inf")
-    if np.all(finite == np.round(finite)):
-        mx = np.abs(finite).max()
-        if mx < 1e8:
-            return lambda v: f"{v:.0f}." if np.isfinite(v) else _special(v)
-    absf = np.abs(finite[finite != 0])
-    if absf.size and (absf.max() / absf.min() > 1000 or absf.max() > 1e8 or absf.min() < 1e-4):
-        return lambda v: f"{v:.4e}" if np.isfinite(v) else _special(v)
-    return lambda v: f"{v:.4f}" if np.isfinite(v) else _special(v)
+OPTIONS = _Options()
+_PROFILES = {"default": _Options(), "short": _Options(precision=2, edgeitems=2),
+             "full": _Options(threshold=math.inf)}
 
 
-def _special(v):
-    return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """Change how tensors print, like ``torch.set_printoptions``: ``ember.set_printoptions(precision=2)``."""
+    if profile is not None:
+        for k, v in vars(_PROFILES[profile]).items():
+            setattr(OPTIONS, k, v)
+    for name, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                        ("linewidth", linewidth)):
+        if value is not None:
+            setattr(OPTIONS, name, value)
+    OPTIONS.sci_mode = sci_mode
 
 
-def _formatter(data):
-    if data.dtype.kind == "b":
-        return str
-    if data.dtype.kind in "iu":
-        return str
-    return _format_floats(data.astype(np.float64).reshape(-1))
+class _Formatter:
+    """Formats the elements of one tensor to a common style and width."""
+
+    def __init__(self, values, floating):
+        self.floating, self.int_mode, self.sci_mode, self.width = floating, True, False, 1
+        if not floating:
+            self.width = max((len(str(v)) for v in values.tolist()), default=1)
+            return
+        finite = values[np.isfinite(values) & (values != 0)].astype(np.float64)
+        if finite.size:
+            big, small = np.abs(finite).max(), np.abs(finite).min()
+            self.int_mode = bool(np.all(finite == np.ceil(finite)))
+            spread = big / small > 1000.0 or big > 1.0e8
+            self.sci_mode = spread if self.int_mode else spread or small < 1.0e-4
+            self.width = max(len(self._plain(v)) + (self.int_mode and not self.sci_mode) for v in finite.tolist())
+        if OPTIONS.sci_mode is not None:
+            self.sci_mode = OPTIONS.sci_mode
+
+    def _plain(self, v):
+        if self.sci_mode:
+            return f"{v:.{OPTIONS.precision}e}"
+        if self.int_mode:
+            return f"{v:.0f}"
+        return f"{v:.{OPTIONS.precision}f}"
+
+    def __call__(self, v):
+        if not self.floating:
+            s = str(v)
+        elif self.int_mode and not self.sci_mode:
+            s = f"{v:.0f}" + ("." if math.isfinite(v) else "")
+        else:
+            s = self._plain(v)
+        return s.rjust(self.width)
 
 
-def _summarise(data, edge):
-    """The elements that will be shown when summarising (first/last ``edge`` per dim)."""
-    if data.ndim == 0:
-        return data
-    if data.shape[0] > 2 * edge:
-        data = np.concatenate([data[:edge], data[-edge:]])
-    return np.stack([_summarise(d, edge) for d in data]) if data.ndim > 1 else data
+def _edges(n, summarize):
+    """The indices shown along a dimension of size ``n`` (None marks the '...')."""
+    e = OPTIONS.edgeitems
+    if summarize and n > 2 * e:
+        return [*range(e), None, *range(n - e, n)]
+    return list(range(n))
 
 
-def _body(data, fmt, width, indent, summarize, edge):
-    if data.ndim == 0:
-        return fmt(data.item()).rjust(width)
-    n = data.shape[0]
-    idx = list(range(n)) if not summarize or n <= 2 * edge else list(range(edge)) + [None] + list(range(n - edge, n))
+def _shown(data, summarize):
+    """Only the elements that will be printed (they decide the formatter)."""
+    if data.ndim == 0 or not summarize:
+        return data.reshape(-1)
+    keep = [i for i in _edges(data.shape[0], True) if i is not None]
     if data.ndim == 1:
-        items = ["..." if i is None else fmt(data[i].item()).rjust(width) for i in idx]
-        per_line = max(1, (80 - indent) // (width + 2))
+        return data[keep]
+    return np.concatenate([_shown(data[i], True) for i in keep]) if keep else data.reshape(-1)[:0]
+
+
+def _body(data, fmt, indent, summarize):
+    if data.ndim == 0:
+        return fmt(data.item())
+    idx = _edges(data.shape[0], summarize)
+    if data.ndim == 1:
+        items = [" ..." if i is None else fmt(data[i].item()) for i in idx]
+        per_line = max(1, math.floor((OPTIONS.linewidth - indent) / (fmt.width + 2)))
         lines = [", ".join(items[k:k + per_line]) for k in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    sep = "," + "\n" * (data.ndim - 1) + " " * (indent + 1)
-    parts = ["..." if i is None else _body(data[i], fmt, width, indent + 1, summarize, edge) for i in idx]
-    return "[" + sep.join(parts) + "]"
+    rows = ["..." if i is None else _body(data[i], fmt, indent + 1, summarize) for i in idx]
+    return "[" + ("," + "\n" * (data.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
 
 
-def tensor_repr(t, prefix="tensor("):
+def _join_suffixes(text, suffixes, indent):
+    last = len(text) - text.rfind("\n") + 1
+    parts = [text]
+    for s in suffixes:
+        if last + len(s) + 2 > OPTIONS.linewidth:
+            parts.append(",\n" + " " * indent + s)
+            last = indent + len(s)
+        else:
+            parts.append(", " + s)
+            last += len(s) + 2
+    return "".join(parts) + ")"
+
+
+def tensor_repr(t):
+    """``repr(t)`` exactly as PyTorch writes it, with ``ember.`` for ``torch.``."""
+    prefix = "tensor(" if type(t).__name__ in ("Tensor", "Parameter") else type(t).__name__ + "("
+    indent = len(prefix)
     data = t._host()
-    if data.dtype.kind == "f" and data.dtype.itemsize < 4 or data.dtype.name == "bfloat16":
-        data = data.astype(np.float32)
-    summarize = data.size > 1000
-    shown = _summarise(data, 3) if summarize else data
-    suffix = []
+    suffixes = []
     if t.device.type != "cpu":
-        suffix.append(f"device='{t.device}'")
-    if data.size == 0 and data.ndim != 1:
+        suffixes.append(f"device='{t.device}'")
+    if data.size == 0:
+        if data.ndim != 1:
+            suffixes.append(f"size={tuple(data.shape)}")
+        if t.dtype is not get_default_dtype():
+            suffixes.append(f"dtype={t.dtype!r}")
         body = "[]"
-        suffix.insert(0, f"size={tuple(t.shape)}")
     else:
-        fmt = _formatter(shown) if shown.size else str
-        width = max((len(fmt(v)) for v in shown.reshape(-1).tolist()), default=0)
-        body = _body(data, fmt, width, len(prefix), summarize, 3)
-    if t.dtype.name not in _IMPLICIT and t.dtype is not get_default_dtype():
-        suffix.append(f"dtype=ember.{t.dtype.name}")
+        if t.dtype.name not in ("int64", "bool") and t.dtype is not get_default_dtype():
+            suffixes.append(f"dtype={t.dtype!r}")
+        if t.dtype.is_floating_point and t.dtype.itemsize < 4:
+            data = data.astype(np.float32)
+        summarize = data.size > OPTIONS.threshold
+        fmt = _Formatter(_shown(data, summarize), t.dtype.is_floating_point)
+        body = _body(data, fmt, indent, summarize)
     if t.grad_fn is not None:
-        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
-        suffix.append("requires_grad=True")
-    return prefix + body + "".join(", " + s for s in suffix) + ")"
+        suffixes.append("requires_grad=True")
+    return _join_suffixes(prefix + body, suffixes, indent)

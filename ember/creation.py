@@ -4,21 +4,58 @@ import math
 
 import numpy as np
 
-from ember._tensor import Tensor
-from ember.backend import array_module, from_numpy_dtype, get_default_dtype, to_device, to_dtype
+from ember._tensor import Size, Tensor
+from ember.backend import PROMOTE, array_module, from_numpy_dtype, get_default_dtype, to_device, to_dtype
 from ember.backend.dtype import bool_, int64
 from ember.ops._dims import shape_arg
+from ember.ops.dispatch import Primitive, inplace, primitive
+from ember.ops.registry import method
 
 
-def _infer_dtype(array):
-    kind = array.dtype.kind
-    if kind == "b":
-        return bool_
-    if kind in "iu":
-        return int64
-    if kind == "f":
+_PY_TYPES = {bool: bool_, int: int64}
+
+
+def _leaf_dtype(x):
+    """The dtype PyTorch infers for one element of a nested sequence."""
+    if isinstance(x, Tensor):
+        return x._dtype
+    if isinstance(x, float):
         return get_default_dtype()
-    raise TypeError(f"Could not infer dtype of {array.dtype}")
+    if isinstance(x, (bool, int)):
+        return _PY_TYPES[bool if isinstance(x, bool) else int]
+    if isinstance(x, (np.ndarray, np.generic)):
+        if x.ndim == 0 and x.dtype.kind in "iu":
+            return int64
+        return from_numpy_dtype(x.dtype)
+    raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
+
+
+def _scan(data):
+    """The shape and inferred dtype of nested sequences, checked to be rectangular like PyTorch."""
+    shape, found = [], [None, None]  # dtype, depth of the leaves
+
+    def visit(x, d):
+        if isinstance(x, (list, tuple)):
+            if found[1] is not None and d >= found[1]:
+                raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
+            if d == len(shape):
+                shape.append(len(x))
+            elif shape[d] != len(x):
+                raise ValueError(f"expected sequence of length {shape[d]} at dim {d} (got {len(x)})")
+            for v in x:
+                visit(v, d + 1)
+            return
+        dt = _leaf_dtype(x)
+        inner = tuple(x.shape) if hasattr(x, "shape") else ()
+        if found[1] is None:
+            found[1] = d + len(inner)
+            shape.extend(inner)
+        if d + len(inner) != found[1] or tuple(shape[d:]) != inner:
+            raise TypeError("not a sequence")
+        found[0] = dt if found[0] is None else PROMOTE[found[0], dt]
+
+    visit(data, 0)
+    return tuple(shape), found[0] or get_default_dtype()
 
 
 def _finish(data, dtype, device, requires_grad):
@@ -39,23 +76,25 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         src = data._host() if dev.type == "cpu" else data._data
         dtype = data._dtype if dtype is None else to_dtype(dtype)
         return _finish(xp.array(src, dtype=dtype.np), dtype, dev, requires_grad)
-    if isinstance(data, np.ndarray):
-        host = data
-        inferred = from_numpy_dtype(data.dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        host, inferred = data, from_numpy_dtype(data.dtype)
     else:
-        host = _nested_to_numpy(data)
-        inferred = _infer_dtype(host)
+        shape, inferred = _scan(data)
+        dtype = inferred if dtype is None else to_dtype(dtype)
+        host = _nested_to_numpy(data, dtype.np, shape)
     dtype = inferred if dtype is None else to_dtype(dtype)
     return _finish(xp.array(host, dtype=dtype.np), dtype, dev, requires_grad)
 
 
-def _nested_to_numpy(data):
-    if isinstance(data, (list, tuple)) and data and any(isinstance(x, Tensor) for x in data):
-        data = [x._host() if isinstance(x, Tensor) else x for x in data]
+def _nested_to_numpy(data, np_dtype, shape):
+    if isinstance(data, Tensor):
+        return data._host()
+    if isinstance(data, (list, tuple)) and any(isinstance(x, (Tensor, list, tuple)) for x in data):
+        data = [_nested_to_numpy(x, np_dtype, shape[1:]) for x in data]
     try:
-        return np.asarray(data)
-    except ValueError as e:
-        raise ValueError(f"expected a regular (rectangular) nested sequence: {e}") from None
+        return np.array(data, dtype=np_dtype).reshape(shape)
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -91,15 +130,20 @@ def from_dlpack(ext_tensor):
     return Tensor._make(data, from_numpy_dtype(data.dtype), to_device(f"cuda:{data.device.id}"))
 
 
+def _size(args):
+    """A shape from ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(ember.Size(...))``; no negative sizes."""
+    shape = shape_arg(args)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+    return shape
+
+
 def _factory(fill):
     def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
              memory_format=None):
         dev = to_device(device)
         dt = get_default_dtype() if dtype is None else to_dtype(dtype)
-        shape = shape_arg(size)
-        if any(s < 0 for s in shape):
-            raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
-        return _finish(fill(array_module(dev), shape, dt.np), dt, dev, requires_grad)
+        return _finish(fill(array_module(dev), _size(size), dt.np), dt, dev, requires_grad)
     return make
 
 
@@ -119,7 +163,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
             fill_value = fill_value.item()
         dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else get_default_dtype()
     dt, dev = to_dtype(dtype), to_device(device)
-    return _finish(array_module(dev).full(shape_arg((size,)), fill_value, dt.np), dt, dev, requires_grad)
+    return _finish(array_module(dev).full(_size((size,)), fill_value, dt.np), dt, dev, requires_grad)
 
 
 def _like(factory):
@@ -135,6 +179,10 @@ zeros_like, ones_like, empty_like, full_like = _like(zeros), _like(ones), _like(
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    """The identity matrix (``n`` x ``m``, square by default): ``ember.eye(3)``."""
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     dt, dev = get_default_dtype() if dtype is None else to_dtype(dtype), to_device(device)
     return _finish(array_module(dev).eye(n, m, dtype=dt.np), dt, dev, requires_grad)
 
@@ -148,7 +196,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise RuntimeError("step must be nonzero")
     if (args[1] - args[0]) * args[2] < 0:
         raise RuntimeError(
-            f"upper bound and larger bound inconsistent with step sign (start={args[0]}, end={args[1]}, step={args[2]})"
+            f"upper bound and lower bound inconsistent with step sign (start={args[0]}, end={args[1]}, step={args[2]})"
         )
     if dtype is None:
         dtype = int64 if all(isinstance(a, int) for a in args) else get_default_dtype()
@@ -179,9 +227,12 @@ def _legacy(name, dtype_name):
     dtype = next(d for d in ALL if d.name == dtype_name)
 
     def new(cls, *args, device=None):
-        if len(args) == 1 and not isinstance(args[0], int):
-            return tensor(args[0].tolist() if isinstance(args[0], Tensor) else args[0], dtype=dtype, device=device)
-        return empty(*args, dtype=dtype, device=device)
+        if len(args) == 1 and not isinstance(args[0], (int, Size)):
+            data = args[0]
+            if not isinstance(data, (list, tuple, np.ndarray, Tensor)):
+                raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+            return tensor(data.tolist() if isinstance(data, Tensor) else data, dtype=dtype, device=device)
+        return empty(*(args or (0,)), dtype=dtype, device=device)
     return type(name, (), {"__new__": new, "dtype": dtype, "__doc__": f"Legacy constructor for {dtype_name} tensors."})
 
 
@@ -194,3 +245,45 @@ ShortTensor = _legacy("ShortTensor", "int16")
 CharTensor = _legacy("CharTensor", "int8")
 ByteTensor = _legacy("ByteTensor", "uint8")
 BoolTensor = _legacy("BoolTensor", "bool")
+
+
+# in-place fills ---------------------------------------------------------------------------
+
+@primitive("FillBackward2")
+def _fill(ctx, xp, x, value):
+    return xp.full(x.shape, value, dtype=x.dtype)
+
+
+def _fill_with_tensor(ctx, xp, x, value):
+    return xp.broadcast_to(value.astype(x.dtype), x.shape).copy()
+
+
+_fill_tensor = Primitive(_fill_with_tensor, "FillBackward3")
+_zero = Primitive(lambda ctx, xp, x: xp.zeros_like(x), "ZeroBackward0")
+_fill.derivative(lambda ctx, g: zeros_like(g))
+_zero.derivative(lambda ctx, g: zeros_like(g))
+
+
+@_fill_tensor.derivative
+def _(ctx, g):
+    need_x, need_value = ctx.needs_input_grad
+    return zeros_like(g) if need_x else None, g.sum() if need_value else None
+
+
+@method("fill_")
+def fill_(self, value):
+    """Set every element to ``value`` (a number or a 0-d tensor): ``x.fill_(2.5)``."""
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions."
+            )
+        value = value.to(self._device)
+        return inplace(self, lambda t, v: _fill_tensor(t, v), value)
+    return inplace(self, lambda t: _fill(t, value=value))
+
+
+@method("zero_")
+def zero_(self):
+    """Set every element to zero: ``x.zero_()``."""
+    return inplace(self, _zero)
