@@ -44,10 +44,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         retain_graph = create_graph
     inputs = _as_tuple(inputs)
     if inputs is not None and not inputs:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     captured = run_backward(tensors, grads, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
     for t, g in zip(inputs or (), captured):
-        if t.grad_fn is not None and g is not None:  # leaves were accumulated by the engine
+        if t.grad_fn is not None and g is not None and not t._retains_grad:  # the engine did leaves, retain_grad
             g = g if create_graph else g.detach()
             t.grad = g if t.grad is None else t.grad + g
 
@@ -59,6 +59,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> gx, = ember.autograd.grad((x ** 2).sum(), x)
     """
     outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if allow_unused is None:
         allow_unused = materialize_grads
     for t in inputs:

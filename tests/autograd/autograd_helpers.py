@@ -29,4 +29,4 @@ def leaf(lib, values, dtype=None):
 
 def names(node):
     """The names of a node's next functions (None for constants)."""
-    return [None if n is None else type(n).__name__ for n, _ in node.next_functions]
+    return [None if n is None else n.name().split("::")[-1] for n, _ in node.next_functions]
