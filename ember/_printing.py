@@ -55,8 +55,10 @@ class _Formatter:
             self.int_mode = bool(np.all(finite == np.ceil(finite)))
             spread = big / small > 1000.0 or big > 1.0e8
             self.sci_mode = spread if self.int_mode else spread or small < 1.0e-4
+            if OPTIONS.sci_mode is not None:
+                self.sci_mode = OPTIONS.sci_mode
             self.width = max(len(self._plain(v)) + (self.int_mode and not self.sci_mode) for v in finite.tolist())
-        if OPTIONS.sci_mode is not None:
+        elif OPTIONS.sci_mode is not None:
             self.sci_mode = OPTIONS.sci_mode
 
     def _plain(self, v):
