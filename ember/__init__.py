@@ -14,12 +14,12 @@ from ember.backend import device, dtype, get_default_dtype, set_default_dtype
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8,
 )
+from ember.ops import PUBLIC as _OPS  # before creation: op modules import creation's factories
 from ember.creation import (
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
     ShortTensor, arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
     linspace, logspace, ones, ones_like, tensor, zeros, zeros_like,
 )
-from ember.ops import PUBLIC as _OPS
 from ember import random
 from ember.random import (
     Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, normal,
