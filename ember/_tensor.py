@@ -199,8 +199,8 @@ class Tensor:
     def retains_grad(self):
         return self._retains_grad
 
-    @property
     def is_inference(self):
+        """ember has no inference tensors: tensors made under inference_mode are ordinary ones."""
         return False
 
     @property
