@@ -92,6 +92,8 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
             grads_in = buffers.pop(node, None) or [None] * node.num_outputs
             if node._pre_hooks:
                 _run_tensor_hooks(node, grads_in)
+            if type(node) is AccumulateGrad and node.variable._hooks and grads_in[0] is not None:
+                grads_in[0] = _run_leaf_hooks(node.variable._hooks, grads_in[0])
             if capture:
                 for nr, g in enumerate(grads_in):
                     for i in capture.get((node, nr), ()):
@@ -124,6 +126,14 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
                 if remaining == 0:
                     ready.append(child)
     return captured
+
+
+def _run_leaf_hooks(hooks, grad):
+    for hook in hooks:
+        new = hook(grad)
+        if new is not None:
+            grad = new
+    return grad
 
 
 def _run_tensor_hooks(node, grads):

@@ -154,11 +154,7 @@ class AccumulateGrad(Node):
         self.next_functions = ()
 
     def _accumulate(self, grad, create_graph):
-        var = self.variable
-        for hook in var._hooks or ():
-            new = hook(grad)
-            if new is not None:
-                grad = new
+        var = self.variable  # its tensor hooks ran in the engine, before any capture
         if var.grad is None:
             if not create_graph:
                 grad = grad.detach()
