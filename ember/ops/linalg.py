@@ -1,1 +1,399 @@
-"""Matrix products and decompositions: mm, bmm, matmul, einsum, tensordot, and the ember.linalg kernels."""
+"""Matrix products: mm, bmm, matmul (and ``@``), dot, mv, outer, the add-and-multiply
+family, einsum, tensordot, kron, inner and cross.
+
+Every product is one matmul primitive: the forward is ``xp.matmul`` (BLAS, which
+reads transposed views without copying) and one derivative serves all cases; only
+the node name differs, following PyTorch's ``grad_fn`` for each case.
+"""
+from ember._tensor import Tensor
+from ember.backend.dtype import bool_
+from ember.ops.dispatch import Primitive, apply, primitive
+from ember.ops.registry import public
+
+_CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+        "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+        "uint8": "unsigned char", "bool": "bool"}
+
+
+def _scalar_name(t):
+    return t.type().split(".")[-1][:-6]
+
+
+def _dims(t):
+    return "x".join(map(str, t.shape))
+
+
+def _no_bool(*ts):
+    if any(t._dtype is bool_ for t in ts):
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+
+
+def _same_dtype(a, b):
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_name(a)} but found {_scalar_name(b)}")
+
+
+# the matmul primitive ----------------------------------------------------------------------
+
+def _matmul_forward(ctx, xp, a, b):
+    return xp.matmul(a, b)
+
+
+def _matmul_grad(ctx, g):
+    a, b = ctx.saved_tensors
+    return _matmul_grads(a, b, g, *ctx.needs_input_grad)
+
+
+def _matmul_grads(a, b, g, need_a, need_b):
+    """g @ b^T and a^T @ g, with 1-D operands treated as a row (a) or a column (b)."""
+    if a.dim() == 1 and b.dim() == 1:
+        return (g * b if need_a else None), (g * a if need_b else None)
+    a2 = a.unsqueeze(0) if a.dim() == 1 else a
+    b2 = b.unsqueeze(-1) if b.dim() == 1 else b
+    g2 = g.unsqueeze(-2) if a.dim() == 1 else g
+    g2 = g2.unsqueeze(-1) if b.dim() == 1 else g2
+    ga = gb = None
+    if need_a:
+        ga = matmul(g2, b2.mT)
+        ga = ga.squeeze(-2) if a.dim() == 1 else ga
+    if need_b:
+        if b2.dim() == 2 and a2.dim() > 2:  # fold the batch into one GEMM (a linear layer's weight)
+            gb = matmul(a2.reshape(-1, a2.shape[-1]).mT, g2.reshape(-1, g2.shape[-1]))
+        else:
+            gb = matmul(a2.mT, g2)
+        gb = gb.squeeze(-1) if b.dim() == 1 else gb
+    return ga, gb
+
+
+def _matmul_record(node_name):
+    prim = Primitive(_matmul_forward, node_name, save=(0, 1))
+    prim.derivative(_matmul_grad)
+    return prim
+
+
+_mm = _matmul_record("MmBackward0")
+_bmm = _matmul_record("BmmBackward0")
+_dot = _matmul_record("DotBackward0")
+_vdot = _matmul_record("VdotBackward0")
+_mv = _matmul_record("MvBackward0")
+_vm = _matmul_record("SqueezeBackward4")
+_batched = _matmul_record("UnsafeViewBackward0")
+
+
+def _check_mm(a, b):
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_dims(a)} and {_dims(b)})")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_CPP[a._dtype.name]} != {_CPP[b._dtype.name]}"
+        )
+    _no_bool(a)
+
+
+def _check_dot(a, b, name="dot"):
+    if a.dim() != 1 or b.dim() != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.dim()}D and {b.dim()}D tensors")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have the same "
+            f"number of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively"
+        )
+    if a._dtype is not b._dtype:
+        raise RuntimeError(
+            f"{name} : expected both vectors to have same dtype, but found {_scalar_name(a)} and {_scalar_name(b)}"
+        )
+    _no_bool(a)
+
+
+def _check_mv(a, b):
+    if a.dim() != 2 or b.dim() != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.dim()}, {b.dim()}")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({_dims(a)}), vec ({b.shape[0]})")
+    _same_dtype(a, b)
+    _no_bool(a)
+
+
+def _batch_shape(a, b):
+    """The broadcast batch shape of two stacks of matrices, with PyTorch's error."""
+    sa, sb = a.shape[:-2], b.shape[:-2]
+    n = max(len(sa), len(sb))
+    sa, sb = (1,) * (n - len(sa)) + tuple(sa), (1,) * (n - len(sb)) + tuple(sb)
+    out = []
+    for i, (x, y) in enumerate(zip(sa, sb)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton dimension {i}")
+        out.append(y if x == 1 else x)
+    return out
+
+
+@public
+def mm(input, mat2):
+    """Matrix product of two 2-D tensors: ``ember.mm(a, b)`` is ``(n, k) @ (k, m)``."""
+    if input.dim() != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.dim() != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    _check_mm(input, mat2)
+    return apply(_mm, (input, mat2), {})
+
+
+@public
+def bmm(input, mat2):
+    """Batched matrix product of ``(b, n, k)`` and ``(b, k, m)`` tensors: ``ember.bmm(x, y)``."""
+    _check_bmm(input, mat2)
+    return apply(_bmm, (input, mat2), {})
+
+
+def _check_bmm(input, mat2):
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t.dim() != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, {input.shape[2]}] "
+            f"but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
+        )
+    _same_dtype(input, mat2)
+    _no_bool(input)
+
+
+@public
+def matmul(input, other):
+    """PyTorch's matmul: dot (1-D, 1-D), mv, mm, or a batched product with broadcast
+    batch dims: ``ember.matmul(x, w)``, also written ``x @ w``."""
+    da, db = input.dim(), other.dim()
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+    if da == 1 and db == 1:
+        _check_dot(input, other)
+        return apply(_dot, (input, other), {})
+    if da == 2 and db == 1:
+        _check_mv(input, other)
+        return apply(_mv, (input, other), {})
+    if da <= 2 and db == 2:
+        _check_mm(input.unsqueeze(0) if da == 1 else input, other)
+        return apply(_vm if da == 1 else _mm, (input, other), {})
+    k_a = input.shape[-1]
+    k_b = other.shape[-2] if db > 1 else other.shape[0]
+    if db > 1:
+        _batch_shape(input if da > 1 else input.unsqueeze(0), other)
+    if k_a != k_b:
+        raise RuntimeError(
+            f"matmul: the inner dimensions must match, but got shapes {list(input.shape)} and {list(other.shape)} "
+            f"({k_a} != {k_b})"
+        )
+    _same_dtype(input, other)
+    _no_bool(input)
+    return apply(_batched, (input, other), {})
+
+
+@public
+def dot(input, tensor):
+    """Inner product of two 1-D tensors: ``ember.dot(x, y)``."""
+    _check_dot(input, tensor)
+    return apply(_dot, (input, tensor), {})
+
+
+@public
+def vdot(input, other):
+    """``dot`` that conjugates its first argument (the same for real tensors)."""
+    _check_dot(input, other, "vdot")
+    return apply(_vdot, (input, other), {})
+
+
+@public
+def mv(input, vec):
+    """Matrix-vector product: ``ember.mv(a, v)``."""
+    _check_mv(input, vec)
+    return apply(_mv, (input, vec), {})
+
+
+@public(aliases=("ger",))
+def outer(input, vec2):
+    """Outer product of two 1-D tensors: ``ember.outer(x, y)[i, j] == x[i] * y[j]``."""
+    if input.dim() != 1:
+        raise RuntimeError(f"outer: Expected 1-D argument self, but got {input.dim()}-D")
+    if vec2.dim() != 1:
+        raise RuntimeError(f"outer: Expected 1-D argument vec2, but got {vec2.dim()}-D")
+    return input.unsqueeze(-1) * vec2
+
+
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.__imatmul__ = matmul  # like PyTorch, ``a @= b`` rebinds ``a`` to a new tensor
+
+
+# beta * input + alpha * (a @ b) ------------------------------------------------------------------
+
+def _addmm_forward(ctx, xp, c, a, b, beta, alpha):
+    ctx.beta, ctx.alpha = beta, alpha
+    out = xp.matmul(a, b)
+    if alpha != 1:
+        out *= alpha
+    if beta != 0:
+        out += c if beta == 1 else beta * c
+    return out
+
+
+def _addmm_grad(ctx, g):
+    need_c, need_a, need_b = ctx.needs_input_grad
+    ga = gb = None
+    if need_a or need_b:
+        a, b = ctx.saved_tensors
+        ga, gb = _matmul_grads(a, b, g * ctx.alpha if ctx.alpha != 1 else g, need_a, need_b)
+    gc = (g if ctx.beta == 1 else g * ctx.beta) if need_c else None
+    return gc, ga, gb
+
+
+def _addmm_record(node_name):
+    prim = Primitive(_addmm_forward, node_name, save=(1, 2))
+    prim.derivative(_addmm_grad)
+    return prim
+
+
+_addmm, _addmv, _baddbmm = (_addmm_record(n) for n in ("AddmmBackward0", "AddmvBackward0", "BaddbmmBackward0"))
+
+
+def _check_input(input, shape, op):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    input.expand(shape)  # raises PyTorch's error when input does not broadcast to the product
+
+
+def _check_add_dtypes(input, a, b):
+    if not (input._dtype is a._dtype is b._dtype):
+        raise RuntimeError(
+            f"self and mat2 must have the same dtype, but got {_scalar_name(input)} and "
+            f"{_scalar_name(b if b._dtype is not input._dtype else a)}"
+        )
+
+
+@public(inplace=True)
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)``: ``ember.addmm(b, x, w)`` is a linear layer."""
+    for name, t in (("mat1", mat1), ("mat2", mat2)):
+        if t.dim() != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {t.dim()}-D tensor")
+    _check_mm(mat1, mat2)
+    _check_input(input, (mat1.shape[0], mat2.shape[1]), "addmm")
+    _check_add_dtypes(input, mat1, mat2)
+    return apply(_addmm, (input, mat1, mat2), {"beta": beta, "alpha": alpha})
+
+
+@public(inplace=True)
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat @ vec)``."""
+    _check_mv(mat, vec)
+    _check_input(input, (mat.shape[0],), "addmv")
+    if not (input._dtype is mat._dtype is vec._dtype):
+        raise RuntimeError(
+            "addmv input tensors must have the same dtype, but got "
+            f"{_scalar_name(input)}, {_scalar_name(mat)}, and {_scalar_name(vec)}"
+        )
+    return apply(_addmv, (input, mat, vec), {"beta": beta, "alpha": alpha})
+
+
+@public(inplace=True)
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    _check_bmm(batch1, batch2)
+    _check_input(input, (batch1.shape[0], batch1.shape[1], batch2.shape[2]), "baddbmm")
+    _check_add_dtypes(input, batch1, batch2)
+    return apply(_baddbmm, (input, batch1, batch2), {"beta": beta, "alpha": alpha})
+
+
+@public(inplace=True)
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
+    _check_bmm(batch1, batch2)
+    b, n, k = batch1.shape
+    wide = batch1.transpose(0, 1).reshape(n, b * k)
+    return addmm(input, wide, batch2.reshape(b * k, batch2.shape[2]), beta=beta, alpha=alpha)
+
+
+# compositions ---------------------------------------------------------------------------------------
+
+@public
+def tensordot(a, b, dims=2):
+    """Contract ``dims`` trailing dims of ``a`` with leading dims of ``b`` (or the dims listed in
+    a pair of lists): ``ember.tensordot(x, y, dims=([1], [0]))``."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(a.dim() - dims, a.dim())), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    da, db = [d % a.dim() for d in da], [d % b.dim() for d in db]
+    for x, y in zip(da, db):
+        if a.shape[x] != b.shape[y]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[x]} in dim {x} and second "
+                f"has size {b.shape[y]} in dim {y}"
+            )
+    free_a, free_b = [d for d in range(a.dim()) if d not in da], [d for d in range(b.dim()) if d not in db]
+    k = 1
+    for d in da:
+        k *= a.shape[d]
+    left = a.permute(free_a + da).reshape(-1, k)
+    right = b.permute(db + free_b).reshape(k, -1)
+    return mm(left, right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
+
+
+@public
+def inner(input, other):
+    """Sum over the last dim of both: ``ember.inner(x, y)`` has shape ``x.shape[:-1] + y.shape[:-1]``."""
+    if input.dim() == 0 or other.dim() == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(
+            "inner() the last dimension must match on both input tensors but got shapes "
+            f"{list(input.shape)} and {list(other.shape)}"
+        )
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+@public
+def kron(input, other):
+    """Kronecker product: ``ember.kron(a, b)`` tiles ``b`` scaled by each element of ``a``."""
+    n = max(input.dim(), other.dim())
+    a = input.reshape((1,) * (n - input.dim()) + tuple(input.shape))
+    b = other.reshape((1,) * (n - other.dim()) + tuple(other.shape))
+    inter = [s for pair in zip(a.shape, [1] * n) for s in pair]
+    prod = a.reshape(inter) * b.reshape([s for pair in zip([1] * n, b.shape) for s in pair])
+    return prod.reshape([x * y for x, y in zip(a.shape, b.shape)])
+
+
+@primitive("LinalgCrossBackward0", save=(0, 1))
+def _cross(ctx, xp, a, b, dim):
+    ctx.dim = dim
+    return xp.cross(a, b, axis=dim)
+
+
+@_cross.derivative
+def _(ctx, g):
+    a, b = ctx.saved_tensors
+    need_a, need_b = ctx.needs_input_grad
+    return (cross(b, g, dim=ctx.dim) if need_a else None), (cross(g, a, dim=ctx.dim) if need_b else None)
+
+
+@public
+def cross(input, other, dim=None):
+    """Cross product of 3-vectors along ``dim`` (default: the first dim of size 3)."""
+    if dim is None:
+        dim = next((d for d, n in enumerate(input.shape) if n == 3), -1)
+    n = max(input.dim(), other.dim())
+    dim = dim % n if -n <= dim < n else dim
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    if input.shape[dim - n + input.dim()] != 3 or other.shape[dim - n + other.dim()] != 3:
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[dim - n + input.dim()]} "
+            f"and {other.shape[dim - n + other.dim()]}"
+        )
+    _same_dtype(input, other)
+    return apply(_cross, (input, other), {"dim": dim - n})
