@@ -57,7 +57,8 @@ def _parse_einsum(equation, operands):
     return subs, out, sizes
 
 
-def _einsum_forward(ctx, xp, *arrays, subs, out):
+def _einsum_forward(ctx, xp, *arrays, subs, out, sizes):
+    ctx.subs, ctx.out, ctx.sizes = subs, out, sizes
     return xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=True)
 
 
@@ -110,4 +111,4 @@ def einsum(equation, *operands):
     if prim is None:
         prim = _EINSUM[len(operands)] = Primitive(_einsum_forward, "EinsumBackward0", save=tuple(range(len(operands))))
         prim.derivative(_einsum_grad)
-    return apply(prim, operands, {"subs": subs, "out": out})
+    return apply(prim, operands, {"subs": subs, "out": out, "sizes": sizes})

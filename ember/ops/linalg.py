@@ -255,6 +255,17 @@ def _addmm_record(node_name):
 _addmm, _addmv, _baddbmm = (_addmm_record(n) for n in ("AddmmBackward0", "AddmvBackward0", "BaddbmmBackward0"))
 
 
+def _addbmm_forward(ctx, xp, c, a, b, beta, alpha):
+    """The batch sum of products is one GEMM: [a_1 .. a_B] (n, B*k) @ [b_1; ..; b_B] (B*k, m)."""
+    nb, n, k = a.shape
+    wide = xp.reshape(xp.swapaxes(a, 0, 1), (n, nb * k))
+    return _addmm_forward(ctx, xp, c, wide, xp.reshape(b, (nb * k, b.shape[2])), beta, alpha)
+
+
+_addbmm = Primitive(_addbmm_forward, "AddbmmBackward0", save=(1, 2))
+_addbmm.derivative(_addmm_grad)  # g @ b^T and a^T @ g broadcast over the batch
+
+
 def _check_input(input, shape, op):
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
@@ -284,13 +295,13 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 @public(inplace=True)
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat @ vec)``."""
-    _check_mv(mat, vec)
-    _check_input(input, (mat.shape[0],), "addmv")
     if not (input._dtype is mat._dtype is vec._dtype):
         raise RuntimeError(
             "addmv input tensors must have the same dtype, but got "
             f"{_scalar_name(input)}, {_scalar_name(mat)}, and {_scalar_name(vec)}"
         )
+    _check_mv(mat, vec)
+    _check_input(input, (mat.shape[0],), "addmv")
     return apply(_addmv, (input, mat, vec), {"beta": beta, "alpha": alpha})
 
 
@@ -307,9 +318,9 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
     _check_bmm(batch1, batch2)
-    b, n, k = batch1.shape
-    wide = batch1.transpose(0, 1).reshape(n, b * k)
-    return addmm(input, wide, batch2.reshape(b * k, batch2.shape[2]), beta=beta, alpha=alpha)
+    _check_input(input, (batch1.shape[1], batch2.shape[2]), "addbmm")
+    _check_add_dtypes(input, batch1, batch2)
+    return apply(_addbmm, (input, batch1, batch2), {"beta": beta, "alpha": alpha})
 
 
 # compositions ---------------------------------------------------------------------------------------
