@@ -388,8 +388,10 @@ class Tensor:
 
     # autograd -----------------------------------------------------------------------
     def detach(self):
-        """A tensor sharing this one's memory and version counter, outside the graph."""
-        return Tensor._make(self._data, self._dtype, self._device, False, None, 0, base=self)
+        """A tensor sharing this one's memory and version counter, outside the graph (not a view)."""
+        t = Tensor._make(self._data, self._dtype, self._device)
+        t._version = self._version
+        return t
 
     def detach_(self):
         if self._base is not None and self._base._requires_grad:

@@ -125,6 +125,8 @@ def run(prim, inputs, arrays, dev, params):
     next_functions, meta = [], []
     for x in inputs:
         if getattr(x, "_requires_grad", False):
+            if x._base is not None and x.grad_fn is not None:
+                _refresh_view(x)
             next_functions.append((x.grad_fn, x._output_nr) if x.grad_fn is not None else (accumulator(x), 0))
             meta.append((x._data.shape, x._dtype))
         else:
@@ -158,7 +160,20 @@ def _wrap(out, dev, node, nr, prim, inputs):
     base = None
     if prim.view:
         base = inputs[0]._base if inputs[0]._base is not None else inputs[0]
+        if node is not None:
+            t = Tensor._make(out, dtype, dev, True, node, nr, base)
+            t._view_version = base._version[0]  # its grad_fn is stale once the memory changes
+            return t
     return Tensor._make(out, dtype, dev, node is not None, node, nr, base)
+
+
+def _refresh_view(x):
+    """A recorded view whose memory changed in place since it was made gets a
+    grad_fn that reads its base's current history."""
+    made = getattr(x, "_view_version", None)
+    if made is not None and made != x._version[0]:
+        from ember.ops.view_inplace import regenerate
+        regenerate(x)
 
 
 # type promotion --------------------------------------------------------------------
@@ -235,7 +250,9 @@ def inplace(self, fn, *args, **kwargs):
         out = fn(self, *args, **kwargs)
         _write(self, out)
         return self
-    _check_view_history(self)
+    if self._base is not None:  # a view: the base's history changes too (CopySlices)
+        from ember.ops.view_inplace import inplace_on_view
+        return inplace_on_view(self, fn, args, kwargs, _write)
     old = Tensor._make(self._data, self._dtype, self._device, self._requires_grad, self.grad_fn, self._output_nr)
     old._version = self._version
     refs = sys.getrefcount(old)
@@ -268,14 +285,3 @@ def _write(self, out):
         ) from None
     self._version[0] += 1
 
-
-def _check_view_history(self):
-    base = self._base
-    if base is not None and (base._requires_grad or self._requires_grad) and base.grad_fn is not self.grad_fn:
-        if self.grad_fn is None and not self._requires_grad:
-            return  # a view of a tensor without history, e.g. a detached one
-        raise RuntimeError(
-            "In-place operations on views of tensors that are part of the autograd graph are not supported "
-            f"by ember yet (view of shape {list(self.shape)} of a base of shape {list(base.shape)}). "
-            "Use an out-of-place op, or write through indexing on the base: base[idx] = value."
-        )
