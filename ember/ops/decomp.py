@@ -59,9 +59,9 @@ def _raises(xp, fn, m):
     return False
 
 
-def _singular(xp, a, op):
+def _singular(xp, a):
     i = _failing(xp, a, lambda m: _raises(xp, xp.linalg.inv, m))
-    return LinAlgError(f"{op}: {_where(a, i)}The {op.split('.')[-1]} could not be completed because the input matrix "
+    return LinAlgError(f"linalg.inv: {_where(a, i)}The inversion could not be completed because the input matrix "
                        "is singular.")
 
 
@@ -72,7 +72,7 @@ def _inv(ctx, xp, a):
     try:
         return xp.linalg.inv(a)
     except xp.linalg.LinAlgError:
-        raise _singular(xp, a, "linalg.inv") from None
+        raise _singular(xp, a) from None
 
 
 @_inv.derivative
