@@ -9,7 +9,10 @@ tensor([[3., 3.],
 """
 from ember import autograd
 from ember._tensor import Size, Tensor
-from ember.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ember.autograd import (
+    enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_grad_enabled,
+    is_inference_mode_enabled, no_grad, set_grad_enabled,
+)
 from ember.backend import device, dtype, get_default_dtype, set_default_dtype
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8,

@@ -1,6 +1,8 @@
 """Define-by-run automatic differentiation: graph nodes, the backward engine,
 grad modes, custom Functions and gradient checks."""
-from ember.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from ember.autograd.anomaly import (
+    detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly,
+)
 from ember.autograd.function import Function, FunctionCtx, Variable, once_differentiable
 from ember.autograd.functional_api import backward, grad
 from ember.autograd.grad_mode import (
@@ -11,6 +13,7 @@ from ember.autograd.graph import Node
 
 __all__ = [
     "Function", "FunctionCtx", "GradcheckError", "Node", "Variable", "backward", "detect_anomaly", "enable_grad",
-    "grad", "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
-    "is_inference_mode_enabled", "no_grad", "once_differentiable", "set_detect_anomaly", "set_grad_enabled",
+    "grad", "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
+    "is_grad_enabled", "is_inference_mode_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
+    "set_grad_enabled",
 ]

@@ -102,7 +102,10 @@ class Node:
     def _apply(self, grads):
         """Run the backward: returns one gradient per entry of next_functions,
         reduced to each input's shape and cast to its dtype."""
-        result = self._backward(*grads)
+        if anomaly.state.enabled:
+            result = anomaly.run_checked(self, self._backward, grads)
+        else:
+            result = self._backward(*grads)
         if type(result) is not tuple:
             result = (result,)
         out = []
@@ -114,7 +117,7 @@ class Node:
                 if g._dtype is not dtype:
                     g = g.to(dtype)
             out.append(g)
-        if self._trace is not None:
+        if anomaly.state.enabled:
             anomaly.check_nan(self, out)
         return out
 

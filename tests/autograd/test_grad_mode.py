@@ -10,7 +10,7 @@ LIBS = [ember, torch]
 
 
 def _inference_enabled(lib):
-    return lib.autograd.grad_mode.is_inference_mode_enabled() if lib is ember else torch.is_inference_mode_enabled()
+    return lib.is_inference_mode_enabled()
 
 
 @pytest.mark.parametrize("lib", LIBS)
