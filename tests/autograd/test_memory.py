@@ -101,6 +101,7 @@ def _rss_bytes():
         return int(f.read().split()[1]) * 4096
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # gc.get_objects touches torch's deprecated names
 def test_training_loop_keeps_tensor_count_and_memory_flat():
     rng = np.random.default_rng(0)
     xb = ember.tensor(rng.standard_normal((32, 8)).astype(np.float32))
