@@ -5,7 +5,8 @@ primitive; a gradient flowing into a broadcast operand is summed back to its
 shape by the node, so the derivatives below are written for equal shapes.
 """
 from ember._tensor import Tensor
-from ember.ops.dispatch import binary, primitive
+from ember.ops.dispatch import Primitive, binary, primitive, result_type
+from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
 
@@ -55,38 +56,87 @@ def _(ctx, g):
     return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 
 
-@primitive("DivBackward1")
+def _check_int_divisor(xp, a, b):
+    """Integer division by zero raises, as in PyTorch (NumPy would warn and return 0)."""
+    if xp.result_type(a, b).kind in "iub" and bool((b == 0).any() if hasattr(b, "any") else b == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+@primitive("DivBackward2")
 def _div_rounded(ctx, xp, a, b, rounding_mode):
-    dtype = xp.result_type(a, b)
-    if dtype.kind == "f":
+    if xp.result_type(a, b).kind == "f":
         q = a / b
         return xp.floor(q) if rounding_mode == "floor" else xp.trunc(q)
-    if rounding_mode == "floor":
-        return xp.floor_divide(a, b)
-    return xp.trunc(xp.true_divide(a, b)).astype(dtype)
+    _check_int_divisor(xp, a, b)
+    q = xp.floor_divide(a, b)
+    if rounding_mode == "trunc":  # floor rounds towards -inf: step back up where the exact quotient is negative
+        q = q + ((xp.remainder(a, b) != 0) & ((a < 0) != (b < 0)))
+    return q
 
 
 _div_rounded.derivative(lambda ctx, g: (g * 0, g * 0))
 
 
+def _check_alpha(input, other, alpha):
+    if isinstance(alpha, float) and not _operands_dtype(input, other).is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+
+
+def _operands_dtype(a, b):
+    return result_type(a, b) if isinstance(a, Tensor) else result_type(b, a)
+
+
 @public(inplace=True)
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` with broadcasting: ``ember.add(x, y, alpha=2)``."""
-    return binary(_add, input, other) if alpha == 1 else binary(_add, input, other, alpha=alpha)
+    if alpha == 1:
+        return binary(_add, input, other)
+    _check_alpha(input, other, alpha)
+    return binary(_add, input, other, alpha=alpha)
 
 
-@public(inplace=True, aliases=("subtract",))
-def sub(input, other, *, alpha=1):
-    if isinstance(input, Tensor) and input._dtype.name == "bool":
+def _is_bool(x):
+    return isinstance(x, bool) or isinstance(x, Tensor) and x._dtype.name == "bool"
+
+
+def _check_sub(input, other):
+    if _is_bool(input) and _is_bool(other):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if _is_bool(input) or _is_bool(other):
         raise RuntimeError(
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert "
             "a mask, use the `~` or `logical_not()` operator instead."
         )
-    return binary(_sub, input, other) if alpha == 1 else binary(_sub, input, other, alpha=alpha)
+
+
+@public(inplace=True, aliases=("subtract",))
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other`` with broadcasting: ``ember.sub(x, y, alpha=2)``."""
+    _check_sub(input, other)
+    if alpha == 1:
+        return binary(_sub, input, other)
+    _check_alpha(input, other, alpha)
+    return binary(_sub, input, other, alpha=alpha)
+
+
+_rsub = Primitive(_sub.forward, "RsubBackward1")
+_rsub.derivative(_sub.backward)
+
+
+@public
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input`` (reversed subtraction, what ``2 - x`` runs)."""
+    _check_sub(input, other)
+    if alpha == 1:
+        return binary(_rsub, other, input)
+    _check_alpha(input, other, alpha)
+    return binary(_rsub, other, input, alpha=alpha)
 
 
 @public(inplace=True, aliases=("multiply",))
 def mul(input, other):
+    """Elementwise product with broadcasting: ``ember.mul(x, 2)``."""
     return binary(_mul, input, other)
 
 
@@ -102,6 +152,7 @@ def div(input, other, *, rounding_mode=None):
 
 @public(inplace=True)
 def floor_divide(input, other):
+    """``div(input, other, rounding_mode="floor")``, what ``x // y`` runs."""
     return div(input, other, rounding_mode="floor")
 
 
@@ -120,27 +171,38 @@ def _(ctx, g):
     return g * e * a ** (e - 1), None
 
 
-@primitive("PowBackward1", save=(0, 1), save_output=True)
-def _pow_tensor(ctx, xp, a, b):
+def _pow_forward(ctx, xp, a, b):
+    if xp.result_type(a, b).kind in "iu" and bool((b < 0).any() if hasattr(b, "any") else b < 0):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return a ** b
 
 
-@_pow_tensor.derivative
-def _(ctx, g):
+_pow_tensor = Primitive(_pow_forward, "PowBackward1", save=(0, 1), save_output=True)
+_pow_scalar_base = Primitive(_pow_forward, "PowBackward2", save=(0, 1), save_output=True)
+
+
+def _pow_backward(ctx, g):
     a, b, out = ctx.saved_tensors
     need_a, need_b = ctx.needs_input_grad
     grad_a = g * b * a ** (b - 1) if need_a else None
     grad_b = None
     if need_b:
         base = a if isinstance(a, Tensor) else b.new_tensor(a)
-        grad_b = (g * out * base.log()).masked_fill((base == 0) & (b >= 0), 0)
+        grad_b = g * out * base.log()
+        grad_b = grad_b.where(~((base == 0) & (b >= 0)), 0.0)
     return grad_a, grad_b
+
+
+_pow_tensor.derivative(_pow_backward)
+_pow_scalar_base.derivative(_pow_backward)
 
 
 @public(inplace=True)
 def pow(input, exponent):
     """``input ** exponent``; either may be a tensor."""
-    if isinstance(exponent, Tensor) or not isinstance(input, Tensor):
+    if not isinstance(input, Tensor):
+        return binary(_pow_scalar_base, input, exponent)
+    if isinstance(exponent, Tensor):
         return binary(_pow_tensor, input, exponent)
     return binary(_pow_scalar, input, exponent)
 
@@ -219,40 +281,37 @@ def fmin(input, other):
     return binary(_fmin, input, other)
 
 
-@primitive("RemainderBackward0", save=(0, 1))
-def _remainder(ctx, xp, a, b):
-    return xp.remainder(a, b)
+def _modulus(name, kernel, rounding):
+    def forward(ctx, xp, a, b):
+        _check_int_divisor(xp, a, b)
+        return getattr(xp, kernel)(a, b)
+
+    def derivative(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (g if need_a else None), (-g * getattr(a / b, rounding)() if need_b else None)
+
+    by_scalar = Primitive(forward, f"{name}Backward0", save=(0, 1))
+    by_tensor = Primitive(forward, f"{name}Backward1", save=(0, 1))
+    by_scalar.derivative(derivative)
+    by_tensor.derivative(derivative)
+    return lambda a, b: binary(by_tensor if isinstance(b, Tensor) else by_scalar, a, b)
 
 
-@_remainder.derivative
-def _(ctx, g):
-    a, b = ctx.saved_tensors
-    need_b = ctx.needs_input_grad[1]
-    return g, (-g * (a / b).floor() if need_b else None)
-
-
-@primitive("FmodBackward0", save=(0, 1))
-def _fmod(ctx, xp, a, b):
-    return xp.fmod(a, b)
-
-
-@_fmod.derivative
-def _(ctx, g):
-    a, b = ctx.saved_tensors
-    need_b = ctx.needs_input_grad[1]
-    return g, (-g * (a / b).trunc() if need_b else None)
+_remainder = _modulus("Remainder", "remainder", "floor")
+_fmod = _modulus("Fmod", "fmod", "trunc")
 
 
 @public(inplace=True)
 def remainder(input, other):
-    """Python-style modulus: the result has the sign of ``other``."""
-    return binary(_remainder, input, other)
+    """Python-style modulus: the result has the sign of ``other`` (``x % 3``)."""
+    return _remainder(input, other)
 
 
 @public(inplace=True)
 def fmod(input, other):
-    """C-style modulus: the result has the sign of ``input``."""
-    return binary(_fmod, input, other)
+    """C-style modulus: the result has the sign of ``input``: ``ember.fmod(x, 3)``."""
+    return _fmod(input, other)
 
 
 # comparison and logic: no gradient ------------------------------------------------------
@@ -265,7 +324,7 @@ def _comparison(name, fn, aliases=()):
         return binary(prim, input, other)
     compare.__name__ = name
     compare.__doc__ = f"Elementwise ``{name}`` with broadcasting; returns a bool tensor."
-    return public(compare, inplace=name.startswith(("eq", "ne", "lt", "le", "gt", "ge")), aliases=aliases)
+    return public(compare, inplace=True, aliases=aliases)
 
 
 eq = _comparison("eq", lambda ctx, xp, a, b: xp.equal(a, b))
@@ -284,12 +343,13 @@ def _bitwise(name, fn):
     prim.name = name
 
     def op(input, other):
-        for x in (input, other):
-            if isinstance(x, Tensor) and x._dtype.is_floating_point or isinstance(x, float):
-                dt = x._dtype.name if isinstance(x, Tensor) else "float"
-                raise RuntimeError(f"\"{name}_cpu\" not implemented for '{dt}' (bitwise ops need integer or bool tensors)")
+        dtype = _operands_dtype(input, other)
+        if dtype.is_floating_point:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{torch_name(dtype)}' "
+                                      "(bitwise ops need integer or bool tensors)")
         return binary(prim, input, other)
     op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` of integer or bool tensors: ``ember.{name}(a, b)``."
     return public(op, inplace=True)
 
 
@@ -301,6 +361,9 @@ bitwise_right_shift = _bitwise("bitwise_right_shift", lambda ctx, xp, a, b: xp.r
 
 
 # operators ----------------------------------------------------------------------------------
+
+_OPERANDS = (Tensor, int, float)
+
 
 def _reflected(fn):
     return lambda self, other: fn(other, self)
@@ -314,7 +377,7 @@ def _inplace_op(name):
 
 Tensor.__add__ = Tensor.__radd__ = lambda self, other: binary(_add, self, other)
 Tensor.__sub__ = sub
-Tensor.__rsub__ = _reflected(sub)
+Tensor.__rsub__ = rsub
 Tensor.__mul__ = Tensor.__rmul__ = lambda self, other: binary(_mul, self, other)
 Tensor.__truediv__ = div
 Tensor.__rtruediv__ = _reflected(div)
@@ -324,8 +387,8 @@ Tensor.__pow__ = pow
 Tensor.__rpow__ = _reflected(pow)
 Tensor.__mod__ = remainder
 Tensor.__rmod__ = _reflected(remainder)
-Tensor.__eq__ = eq
-Tensor.__ne__ = ne
+Tensor.__eq__ = lambda self, other: eq(self, other) if isinstance(other, _OPERANDS) else NotImplemented
+Tensor.__ne__ = lambda self, other: ne(self, other) if isinstance(other, _OPERANDS) else NotImplemented
 Tensor.__lt__ = lt
 Tensor.__le__ = le
 Tensor.__gt__ = gt
@@ -335,8 +398,11 @@ Tensor.__or__ = Tensor.__ror__ = bitwise_or
 Tensor.__xor__ = Tensor.__rxor__ = bitwise_xor
 Tensor.__lshift__ = bitwise_left_shift
 Tensor.__rshift__ = bitwise_right_shift
+Tensor.__rlshift__ = _reflected(bitwise_left_shift)
+Tensor.__rrshift__ = _reflected(bitwise_right_shift)
 for _name, _method in [("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"), ("__itruediv__", "div_"),
                        ("__ifloordiv__", "floor_divide_"), ("__ipow__", "pow_"), ("__imod__", "remainder_"),
-                       ("__iand__", "bitwise_and_"), ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_")]:
+                       ("__iand__", "bitwise_and_"), ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_"),
+                       ("__ilshift__", "bitwise_left_shift_"), ("__irshift__", "bitwise_right_shift_")]:
     setattr(Tensor, _name, _inplace_op(_method))
 Tensor.__hash__ = lambda self: id(self)

@@ -103,7 +103,11 @@ def run(prim, inputs, arrays, dev, params):
                 needs_grad = True
                 break
     if not needs_grad:
-        out = prim.forward(_NO_CTX, xp_of(dev), *arrays, **params)
+        try:
+            out = prim.forward(_NO_CTX, xp_of(dev), *arrays, **params)
+        except ValueError:
+            check_broadcast(arrays)
+            raise
         if type(out) is tuple:
             return tuple(_wrap(o, dev, None, i, prim, inputs) for i, o in enumerate(out))
         if prim.view:
@@ -120,7 +124,11 @@ def run(prim, inputs, arrays, dev, params):
         return t
 
     ctx = OpNode()
-    out = prim.forward(ctx, xp_of(dev), *arrays, **params)
+    try:
+        out = prim.forward(ctx, xp_of(dev), *arrays, **params)
+    except ValueError:
+        check_broadcast(arrays)
+        raise
     ctx._prim = prim
     next_functions, meta = [], []
     for x in inputs:
@@ -149,6 +157,25 @@ def run(prim, inputs, arrays, dev, params):
             saved.extend(outs)
         ctx._save(saved, outs)
     return result
+
+
+def check_broadcast(arrays):
+    """Raise PyTorch's RuntimeError when the operands' shapes don't broadcast together."""
+    shape = None
+    for a in arrays:
+        s = getattr(a, "shape", None)
+        if s is None:
+            continue
+        if shape is None:
+            shape = tuple(s)
+            continue
+        n = max(len(shape), len(s))
+        x, y = (1,) * (n - len(shape)) + shape, (1,) * (n - len(s)) + tuple(s)
+        for i in range(n - 1, -1, -1):
+            if x[i] != y[i] and x[i] != 1 and y[i] != 1:
+                raise RuntimeError(f"The size of tensor a ({x[i]}) must match the size of tensor b ({y[i]}) "
+                                   f"at non-singleton dimension {i}") from None
+        shape = tuple(p if q == 1 else q for p, q in zip(x, y))
 
 
 def _wrap(out, dev, node, nr, prim, inputs):
