@@ -4,8 +4,9 @@ derivative in ember ops, reading either the input (``save="x"``) or the result
 import math
 
 from ember._tensor import Tensor
-from ember.backend.dtype import get_default_dtype
-from ember.ops.dispatch import Primitive, apply
+from ember.backend.dtype import from_numpy_dtype, get_default_dtype
+from ember.ops.dispatch import Primitive, apply, inplace, primitive
+from ember.ops.pointwise import torch_name, where
 from ember.ops.registry import public
 
 
@@ -18,8 +19,11 @@ def special(xp):
     return cupyx.scipy.special
 
 
-def unary(name, node, forward, derivative=None, save="x", float_only=True, aliases=()):
-    """Declare an elementwise op ``name`` from ``forward(xp, x)`` and ``derivative(saved, g)``."""
+def unary(name, node, forward, derivative=None, save="x", float_only=True, aliases=(), no_bool=None):
+    """Declare an elementwise op ``name`` from ``forward(xp, x)`` and ``derivative(saved, g)``.
+
+    Integer inputs of a ``float_only`` op compute in the default float dtype; ``no_bool``
+    is the (exception type, message) raised for bool inputs."""
     prim = Primitive(lambda ctx, xp, x: forward(xp, x), node,
                      save=(0,) if save == "x" else (), save_output=save == "y")
     prim.name = name
@@ -27,6 +31,8 @@ def unary(name, node, forward, derivative=None, save="x", float_only=True, alias
         prim.derivative(lambda ctx, g: derivative(ctx.saved_tensors[0], g) if save else derivative(None, g))
 
     def op(input):
+        if no_bool is not None and input._dtype.name == "bool":
+            raise no_bool[0](no_bool[1])
         if float_only and not input._dtype.is_floating_point:
             input = input.to(get_default_dtype())
         return apply(prim, (input,), {})
@@ -39,10 +45,21 @@ def _zero(_, g):
     return g * 0
 
 
+def _keep_ints(forward):
+    """Rounding leaves integer (and bool) values as they are."""
+    return lambda xp, x: x.copy() if x.dtype.kind in "iub" else forward(xp, x)
+
+
+_NEG_BOOL = (RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+             "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
-neg = unary("neg", "NegBackward0", lambda xp, x: -x, lambda _, g: -g, save=None, float_only=False, aliases=("negative",))
-abs = unary("abs", "AbsBackward0", lambda xp, x: xp.abs(x), lambda x, g: g * x.sign(), float_only=False, aliases=("absolute",))
+neg = unary("neg", "NegBackward0", lambda xp, x: -x, lambda _, g: -g, save=None, float_only=False, aliases=("negative",),
+            no_bool=_NEG_BOOL)
+abs = unary("abs", "AbsBackward0", lambda xp, x: xp.abs(x), lambda x, g: g * x.sign(), float_only=False,
+            aliases=("absolute",), no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"))
 sqrt = unary("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), lambda y, g: g / (2 * y), save="y")
 rsqrt = unary("rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), lambda y, g: -0.5 * g * y ** 3, save="y")
 exp = unary("exp", "ExpBackward0", lambda xp, x: xp.exp(x), lambda y, g: g * y, save="y")
@@ -66,17 +83,28 @@ acosh = unary("acosh", "AcoshBackward0", lambda xp, x: xp.arccosh(x), lambda x, 
 atanh = unary("atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x), lambda x, g: g / (1 - x * x), aliases=("arctanh",))
 sigmoid = unary("sigmoid", "SigmoidBackward0", lambda xp, x: special(xp).expit(x), lambda y, g: g * y * (1 - y), save="y")
 erf = unary("erf", "ErfBackward0", lambda xp, x: special(xp).erf(x), lambda x, g: g * (2 / math.sqrt(math.pi)) * (-x * x).exp())
-erfc = unary("erfc", "ErfcBackward0", lambda xp, x: special(xp).erfc(x), lambda x, g: g * (-2 / math.sqrt(math.pi)) * (-x * x).exp())
+erfc = unary("erfc", "ErfcBackward0", lambda xp, x: special(xp).erfc(x),
+             lambda x, g: g * (-2 / math.sqrt(math.pi)) * (-x * x).exp())
 erfinv = unary("erfinv", "ErfinvBackward0", lambda xp, x: special(xp).erfinv(x),
                lambda y, g: g * (math.sqrt(math.pi) / 2) * (y * y).exp(), save="y")
 reciprocal = unary("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x, lambda y, g: -g * y * y, save="y")
-relu = unary("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0), lambda y, g: g * (y > 0), save="y", float_only=False)
-sign = unary("sign", "SignBackward0", lambda xp, x: xp.sign(x), _zero, save=None, float_only=False)
-floor = unary("floor", "FloorBackward0", lambda xp, x: xp.floor(x), _zero, save=None, float_only=False)
-ceil = unary("ceil", "CeilBackward0", lambda xp, x: xp.ceil(x), _zero, save=None, float_only=False)
-trunc = unary("trunc", "TruncBackward0", lambda xp, x: xp.trunc(x), _zero, save=None, float_only=False, aliases=("fix",))
+relu = unary("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0), lambda y, g: g * (y > 0), save="y",
+             float_only=False, no_bool=(RuntimeError, "Boolean inputs not supported for relu"))
+_sign_of_ints = lambda xp, x: x.copy() if x.dtype.kind == "b" else xp.sign(x)
+sign = unary("sign", "SignBackward0", _sign_of_ints, _zero, save=None, float_only=False)
+deg2rad = unary("deg2rad", "Deg2RadBackward0", lambda xp, x: x * (math.pi / 180), lambda _, g: g * (math.pi / 180),
+                save=None)
+rad2deg = unary("rad2deg", "Rad2DegBackward0", lambda xp, x: x * (180 / math.pi), lambda _, g: g * (180 / math.pi),
+                save=None)
+lgamma = unary("lgamma", "LgammaBackward0", lambda xp, x: special(xp).gammaln(x), lambda x, g: g * x.digamma())
+digamma = unary("digamma", "DigammaBackward0", lambda xp, x: special(xp).digamma(x),
+                lambda x, g: g * polygamma(1, x))
+sgn = unary("sgn", "SgnBackward0", _sign_of_ints, _zero, save=None, float_only=False)
+floor = unary("floor", "FloorBackward0", _keep_ints(lambda xp, x: xp.floor(x)), _zero, save=None, float_only=False)
+ceil = unary("ceil", "CeilBackward0", _keep_ints(lambda xp, x: xp.ceil(x)), _zero, save=None, float_only=False)
+trunc = unary("trunc", "TruncBackward0", _keep_ints(lambda xp, x: xp.trunc(x)), _zero, save=None, float_only=False,
+              aliases=("fix",))
 frac = unary("frac", "FracBackward0", lambda xp, x: x - xp.trunc(x), lambda _, g: g, save=None)
-sgn = sign
 logical_not = unary("logical_not", None, lambda xp, x: xp.logical_not(x), float_only=False)
 isnan = unary("isnan", None, lambda xp, x: xp.isnan(x), float_only=False)
 isinf = unary("isinf", None, lambda xp, x: xp.isinf(x), float_only=False)
@@ -86,7 +114,8 @@ signbit = unary("signbit", None, lambda xp, x: xp.signbit(x), float_only=False)
 
 def _bitwise_not(xp, x):
     if x.dtype.kind == "f":
-        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{x.dtype}' (needs an integer or bool tensor)")
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{torch_name(from_numpy_dtype(x.dtype))}'"
+                                  " (needs an integer or bool tensor)")
     return xp.invert(x)
 
 
@@ -98,29 +127,82 @@ def _round_forward(ctx, xp, x, decimals):
 
 
 _round = Primitive(_round_forward, "RoundBackward0")
+_round_decimals = Primitive(_round_forward, "RoundBackward1")
 _round.derivative(lambda ctx, g: g * 0)
+_round_decimals.derivative(_round.backward)
 
 
 @public(inplace=True)
 def round(input, *, decimals=0):
-    """Round half to even, like PyTorch (``decimals`` may shift the rounding position)."""
-    return apply(_round, (input,), {"decimals": decimals})
+    """Round half to even, like PyTorch: ``x.round()``, ``x.round(decimals=2)``."""
+    return apply(_round_decimals if decimals else _round, (input,), {"decimals": decimals})
 
 
 @public(inplace=True)
 def square(input):
-    return input * input if input._dtype.category else input.long() * input.long()
+    """``input ** 2``; bool inputs give int64: ``x.square()``."""
+    return input.long() ** 2 if input._dtype.name == "bool" else input ** 2
+
+
+@primitive("LogitBackward0", save=(0,))
+def _logit(ctx, xp, x, eps):
+    ctx.eps = eps
+    if eps is not None:
+        x = xp.clip(x, eps, 1 - eps)
+    return xp.log(x / (1 - x))
+
+
+@_logit.derivative
+def _(ctx, g):
+    (x,) = ctx.saved_tensors
+    grad = g / (x * (1 - x))
+    if ctx.eps is None:
+        return where((x < 0) | (x > 1), math.nan, grad)
+    return where((x < ctx.eps) | (x > 1 - ctx.eps), 0.0, grad)
 
 
 @public(inplace=True)
 def logit(input, eps=None):
-    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when eps is given."""
-    if eps is not None:
-        input = input.clamp(eps, 1 - eps)
-    return (input / (1 - input)).log()
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when eps is given: ``p.logit()``."""
+    if not input._dtype.is_floating_point:
+        input = input.to(get_default_dtype())
+    return apply(_logit, (input,), {"eps": eps})
+
+
+@primitive("PolygammaBackward0", save=(0,))
+def _polygamma(ctx, xp, x, n):
+    ctx.n = n
+    return special(xp).polygamma(n, x).astype(x.dtype, copy=False)
+
+
+_polygamma.derivative(lambda ctx, g: g * polygamma(ctx.n + 1, ctx.saved_tensors[0]))
+
+
+@public(method=False)
+def polygamma(n, input):
+    """The ``n``-th derivative of digamma: ``ember.polygamma(1, x)``."""
+    if n < 0:
+        raise RuntimeError(f"polygamma(n, x) does not support negative n. (got n={n})")
+    if not input._dtype.is_floating_point:
+        input = input.to(get_default_dtype())
+    return apply(_polygamma, (input,), {"n": n})
+
+
+def _polygamma_method(self, n):
+    return polygamma(n, self)
+
+
+Tensor.polygamma = _polygamma_method
+Tensor.polygamma_ = lambda self, n: inplace(self, _polygamma_method, n)
+
+
+def _invert(self):
+    if self._dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return logical_not(self) if self._dtype.name == "bool" else bitwise_not(self)
 
 
 Tensor.__neg__ = neg
 Tensor.__abs__ = abs
-Tensor.__invert__ = lambda self: logical_not(self) if self._dtype.name == "bool" else bitwise_not(self)
+Tensor.__invert__ = _invert
 Tensor.__pos__ = lambda self: self
