@@ -19,14 +19,14 @@ def _leaf_dtype(x):
     """The dtype PyTorch infers for one element of a nested sequence."""
     if isinstance(x, Tensor):
         return x._dtype
-    if isinstance(x, float):
-        return get_default_dtype()
-    if isinstance(x, (bool, int)):
-        return _PY_TYPES[bool if isinstance(x, bool) else int]
     if isinstance(x, (np.ndarray, np.generic)):
         if x.ndim == 0 and x.dtype.kind in "iu":
             return int64
         return from_numpy_dtype(x.dtype)
+    if isinstance(x, float):
+        return get_default_dtype()
+    if isinstance(x, (bool, int)):
+        return _PY_TYPES[bool if isinstance(x, bool) else int]
     raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
 
 

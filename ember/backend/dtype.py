@@ -37,7 +37,7 @@ class dtype:
         return f"ember.{self.name}"
 
     def __reduce__(self):
-        return self.name
+        return (_by_name, (self.name,))
 
     def __hash__(self):
         return id(self)
@@ -59,6 +59,10 @@ float64 = dtype("float64", np.float64, 2, 8)
 
 ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64) if d]
 _from_np = {d.np: d for d in ALL}
+
+
+def _by_name(name):
+    return next(d for d in ALL if d.name == name)
 
 
 def from_numpy_dtype(np_dtype):
@@ -106,7 +110,7 @@ def to_dtype(value):
     if isinstance(value, dtype):
         return value
     if value is float:
-        return get_default_dtype()
+        return float64
     if value is int:
         return int64
     if value is bool:
