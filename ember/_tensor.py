@@ -71,14 +71,16 @@ class Tensor:
         dev = to_device(device)
         xp = array_module(dev)
         dtype = getattr(type(self), "_legacy_dtype", None) or get_default_dtype()
-        if len(args) == 1 and not isinstance(args[0], int):
+        if len(args) == 1 and not isinstance(args[0], (int, Size)):
             src = args[0]
             if isinstance(src, Tensor):
                 data = src._data
+            elif not isinstance(src, (list, tuple, np.ndarray)):
+                raise TypeError(f"new(): data must be a sequence (got {type(src).__name__})")
             else:
                 data = xp.asarray(np.asarray(src, dtype=dtype.np))
         else:
-            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args or (0,)
             data = xp.empty(tuple(shape), dtype=dtype.np)
         Tensor._init_fields(self, data.astype(dtype.np, copy=False), dtype, dev)
 
@@ -145,6 +147,8 @@ class Tensor:
 
     def stride(self, dim=None):
         strides = tuple(s // self._dtype.itemsize for s in self._data.strides)
+        if self._data.size == 0:  # NumPy gives empty arrays zero strides; PyTorch keeps contiguous ones
+            strides = tuple(int(np.prod(self._data.shape[i + 1:])) for i in range(self._data.ndim))
         return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
 
     def storage_offset(self):
