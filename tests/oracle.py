@@ -59,7 +59,7 @@ def assert_same(e, t, atol=1e-5, rtol=1e-4, what="output"):
         assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], f"{what}: dtype {e.dtype} != {t.dtype}"
         assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} != {tuple(t.shape)}"
         ev = np.asarray(e.detach().numpy(), dtype=np.float64) if e.dtype != ember.bool else e.detach().numpy()
-        tv = t.detach().double().numpy() if t.dtype != torch.bool else t.detach().numpy()
+        tv = t.detach().double().numpy(force=True) if t.dtype != torch.bool else t.detach().numpy(force=True)
         np.testing.assert_allclose(ev, tv, atol=atol, rtol=rtol, equal_nan=True, err_msg=what)
     elif isinstance(t, (bool, int, float)):
         assert e == t or np.isclose(e, t, atol=atol, rtol=rtol), f"{what}: {e} != {t}"

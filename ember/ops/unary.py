@@ -90,7 +90,12 @@ erfinv = unary("erfinv", "ErfinvBackward0", lambda xp, x: special(xp).erfinv(x),
 reciprocal = unary("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x, lambda y, g: -g * y * y, save="y")
 relu = unary("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0), lambda y, g: g * (y > 0), save="y",
              float_only=False, no_bool=(RuntimeError, "Boolean inputs not supported for relu"))
-_sign_of_ints = lambda xp, x: x.copy() if x.dtype.kind == "b" else xp.sign(x)
+def _sign_of_ints(xp, x):
+    """-1, 0 or 1; bools stay as they are and NaN gives 0, as in PyTorch."""
+    if x.dtype.kind == "b":
+        return x.copy()
+    y = xp.sign(x)
+    return xp.where(y != y, 0, y) if x.dtype.kind == "f" else y
 sign = unary("sign", "SignBackward0", _sign_of_ints, _zero, save=None, float_only=False)
 deg2rad = unary("deg2rad", "Deg2RadBackward0", lambda xp, x: x * (math.pi / 180), lambda _, g: g * (math.pi / 180),
                 save=None)
