@@ -42,8 +42,8 @@ def test_tensor_dtype_inference(code):
 @pytest.mark.parametrize("code,exc,msg", [
     ("lib.tensor([1], requires_grad=True)", RuntimeError, "floating point"),
     ("lib.tensor([[1], [2, 3]])", ValueError, "expected sequence of length 1 at dim 1 \\(got 2\\)"),
-    ("lib.tensor([[1, 2], 3])", TypeError, ""),
-    ("lib.tensor([1, [2]])", TypeError, ""),
+    ("lib.tensor([[1, 2], 3])", TypeError, None),
+    ("lib.tensor([1, [2]])", TypeError, None),
     ("lib.tensor([1, 'a'])", TypeError, "invalid data type 'str'"),
     ("lib.tensor([2**63])", ValueError, "Overflow"),
 ])
