@@ -172,9 +172,13 @@ def _(ctx, g):
 
 
 def _pow_forward(ctx, xp, a, b):
-    if xp.result_type(a, b).kind in "iu" and bool((b < 0).any() if hasattr(b, "any") else b < 0):
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return a ** b
+    if xp.result_type(a, b).kind not in "iu" or not bool((b < 0).any()):
+        return a ** b
+    # integer powers with negative exponents, as PyTorch: 1 stays 1, -1 alternates, anything else gives 0
+    neg = b < 0
+    out = a ** xp.where(neg, 0, b)
+    minus_one = xp.where(b % 2 == 0, 1, -1)
+    return xp.where(neg, xp.where(a == 1, 1, xp.where(a == -1, minus_one, 0)), out).astype(out.dtype)
 
 
 _pow_tensor = Primitive(_pow_forward, "PowBackward1", save=(0, 1), save_output=True)
@@ -184,7 +188,7 @@ _pow_scalar_base = Primitive(_pow_forward, "PowBackward2", save=(0, 1), save_out
 def _pow_backward(ctx, g):
     a, b, out = ctx.saved_tensors
     need_a, need_b = ctx.needs_input_grad
-    grad_a = g * b * a ** (b - 1) if need_a else None
+    grad_a = (g * b * a ** (b - 1)).where(b != 0, 0.0) if need_a else None
     grad_b = None
     if need_b:
         base = a if isinstance(a, Tensor) else b.new_tensor(a)
