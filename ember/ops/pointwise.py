@@ -243,6 +243,9 @@ def _(ctx, g):
 
 def _ternary(prim, input, t1, t2, value):
     dtype = result_type(input, t1, t2)
+    if dtype.category > input._dtype.category:
+        raise RuntimeError(f"result type {torch_name(dtype)} can't be cast to the desired output type "
+                           f"{torch_name(input._dtype)}")
     return apply(prim, (_cast(input, dtype), _cast(t1, dtype), _cast(t2, dtype)), {"value": value})
 
 
@@ -411,8 +414,9 @@ def hypot(input, other):
 
 
 def _xlogy_forward(ctx, xp, x, y):
+    dtype = x.dtype if hasattr(x, "dtype") else y.dtype
     zero = (x == 0) & (y == y)
-    return xp.where(zero, 0, x * xp.log(xp.where(zero, 1, y)))
+    return xp.where(zero, 0, x * xp.log(xp.where(zero, 1, y))).astype(dtype, copy=False)
 
 
 _xlogy = Primitive(_xlogy_forward, "XlogyBackward0", save=(0, 1))
