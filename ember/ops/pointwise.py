@@ -243,9 +243,6 @@ def _(ctx, g):
 
 def _ternary(prim, input, t1, t2, value):
     dtype = result_type(input, t1, t2)
-    if dtype.category > input._dtype.category:
-        raise RuntimeError(f"result type {torch_name(dtype)} can't be cast to the desired output type "
-                           f"{torch_name(input._dtype)}")
     return apply(prim, (_cast(input, dtype), _cast(t1, dtype), _cast(t2, dtype)), {"value": value})
 
 
