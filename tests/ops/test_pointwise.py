@@ -173,6 +173,7 @@ def test_addcmul_addcdiv_dtypes():
     check(lambda m, x, a, b: m.addcdiv(x, a, b), ints.astype(np.float32), ints.astype(np.float32), ints, grad=False)
     check(lambda m, x, a, b: m.addcmul(x, a, b), ints.astype(np.int32), ints, ints)
     check(lambda m, x, a, b: m.addcmul(x, a, b), ints, ints.astype(np.float32), ints, grad=False)
+    for lib in (ember, torch):
         with pytest.raises(RuntimeError, match="Integer division with addcdiv is no longer supported"):
             lib.addcdiv(lib.tensor(ints), lib.tensor(ints), lib.tensor(ints))
 
