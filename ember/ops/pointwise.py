@@ -6,7 +6,7 @@ from ember.ops.dispatch import Primitive, apply, binary, device_mismatch, primit
 from ember.ops.registry import method, public
 
 
-def result_type(*operands):
+def _promote(*operands):
     """PyTorch's promotion over several operands (tensors, Python scalars, None skipped).
 
     Dimensioned tensors rank above 0-d tensors, which rank above Python scalars; a
@@ -32,6 +32,24 @@ def result_type(*operands):
         if d is not None and (result is None or d.category > result.category):
             result = d if result is None else PROMOTE[result, d]
     return result
+
+
+@public(method=False)
+def result_type(tensor1, tensor2):
+    """The dtype an elementwise op of the two operands produces: ``ember.result_type(x, 0.5)``."""
+    return _promote(tensor1, tensor2)
+
+
+@public(method=False)
+def promote_types(type1, type2):
+    """The smallest dtype both dtypes convert to: ``ember.promote_types(ember.uint8, ember.int8)`` is int16."""
+    return PROMOTE[type1, type2]
+
+
+@public(method=False)
+def can_cast(from_, to):
+    """Whether PyTorch's casting rules allow ``from_`` to ``to`` (never float to int, nor int to bool)."""
+    return from_.category <= to.category
 
 
 def _cast(x, dtype):
@@ -74,7 +92,7 @@ def where(condition, input=None, other=None):
     if condition._dtype is not bool_:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{torch_name(condition._dtype)}")
-    dtype = result_type(input, other)
+    dtype = _promote(input, other)
     return apply(_where, (condition, _cast(input, dtype), _cast(other, dtype)), {"dtype": dtype.np})
 
 
@@ -144,7 +162,7 @@ _clamp_max_tensor.derivative(_clamp_tensor.backward)
 
 
 def _clamp(input, lo, hi, scalar_prim, tensor_prim):
-    dtype = result_type(input, lo, hi)
+    dtype = _promote(input, lo, hi)
     input, lo, hi = _cast(input, dtype), _cast(lo, dtype), _cast(hi, dtype)
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
         return apply(tensor_prim, (input, lo, hi), {})
@@ -242,7 +260,7 @@ def _(ctx, g):
 
 
 def _ternary(prim, input, t1, t2, value):
-    dtype = result_type(input, t1, t2)
+    dtype = _promote(input, t1, t2)
     return apply(prim, (_cast(input, dtype), _cast(t1, dtype), _cast(t2, dtype)), {"value": value})
 
 
@@ -386,7 +404,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 
 def _float_kernel(name, input, other):
-    dtype = result_type(input, other)
+    dtype = _promote(input, other)
     if not dtype.is_floating_point:
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{torch_name(dtype)}'")
 
