@@ -7,7 +7,16 @@
 tensor([[3., 3.],
         [3., 3.]])
 """
-from ember import autograd
+import warnings
+
+# NumPy warns on log(0), 0/0 and overflow; PyTorch returns inf/nan silently, and so
+# does ember. The filter matches only NumPy's floating-point messages raised from
+# ember's own modules, so it costs nothing per op and leaves user code alone.
+warnings.filterwarnings(
+    "ignore", r"(divide by zero|invalid value|overflow|underflow) encountered", RuntimeWarning, r"ember\."
+)
+
+from ember import autograd  # noqa: E402
 from ember._tensor import Size, Tensor
 from ember.autograd import (
     enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_grad_enabled,
