@@ -237,52 +237,23 @@ def _select_grad(ctx, g):
     return g * a_wins / share, g * b_wins / share
 
 
-@primitive("MaximumBackward0", save=(0, 1), save_output=True)
-def _maximum(ctx, xp, a, b):
-    return xp.maximum(a, b)
+def _selection(name, node, kernel):
+    """max/min-like elementwise selection: ``kernel`` names the array function."""
+    prim = Primitive(lambda ctx, xp, a, b: getattr(xp, kernel)(a, b), node, save=(0, 1), save_output=True)
+    prim.name = name
+    prim.derivative(_select_grad)
+
+    def op(input, other):
+        return binary(prim, input, other)
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{kernel}`` with broadcasting; ties share the gradient."
+    return public(op)
 
 
-@primitive("MinimumBackward0", save=(0, 1), save_output=True)
-def _minimum(ctx, xp, a, b):
-    return xp.minimum(a, b)
-
-
-_maximum.derivative(_select_grad)
-_minimum.derivative(_select_grad)
-
-
-@public
-def maximum(input, other):
-    return binary(_maximum, input, other)
-
-
-@public
-def minimum(input, other):
-    return binary(_minimum, input, other)
-
-
-@primitive("FmaxBackward0", save=(0, 1), save_output=True)
-def _fmax(ctx, xp, a, b):
-    return xp.fmax(a, b)
-
-
-@primitive("FminBackward0", save=(0, 1), save_output=True)
-def _fmin(ctx, xp, a, b):
-    return xp.fmin(a, b)
-
-
-_fmax.derivative(_select_grad)
-_fmin.derivative(_select_grad)
-
-
-@public
-def fmax(input, other):
-    return binary(_fmax, input, other)
-
-
-@public
-def fmin(input, other):
-    return binary(_fmin, input, other)
+maximum = _selection("maximum", "MaximumBackward0", "maximum")
+minimum = _selection("minimum", "MinimumBackward0", "minimum")
+fmax = _selection("fmax", "FmaxBackward0", "fmax")
+fmin = _selection("fmin", "FminBackward0", "fmin")
 
 
 def _modulus(name, kernel, rounding):
