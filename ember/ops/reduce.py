@@ -1,7 +1,9 @@
-"""Reductions over dims: sum and mean (the rest of the family lives beside them)."""
-from ember.backend.dtype import int64, to_dtype
+"""Reductions over dims: sum, mean, nansum, nanmean, prod, var/std, logsumexp,
+all/any and count_nonzero. Max/min and the value-selecting ops live in ``sort.py``."""
+from ember.backend.dtype import bool_, get_default_dtype, int64, to_dtype, uint8
 from ember.ops._dims import wrap_dims
 from ember.ops.dispatch import Primitive, primitive
+from ember.ops.pointwise import where
 from ember.ops.registry import public
 
 
@@ -14,6 +16,12 @@ def _expand_back(ctx, g):
     if not ctx.keepdim and ctx.dims:
         g = g.reshape(_keep_shape(ctx.in_shape, ctx.dims))
     return g.expand(ctx.in_shape)
+
+
+def reduce_dims(input, dim):
+    """``dim`` (None, int or tuple) as sorted non-negative dims; a 0-d input has none."""
+    dims = wrap_dims(dim, input.dim())
+    return dims if input.dim() else ()
 
 
 def _reduction_ctx(ctx, x, dims, keepdim):
@@ -44,7 +52,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum of all elements, or over ``dim`` (an int or a tuple): ``x.sum(1, keepdim=True)``."""
     if dim is None:
         return _sum_all(input, dims=tuple(range(input.dim())), keepdim=False, dtype=_sum_dtype(input, dtype))
-    return _sum(input, dims=wrap_dims(dim, input.dim()), keepdim=keepdim, dtype=_sum_dtype(input, dtype))
+    return _sum(input, dims=reduce_dims(input, dim), keepdim=keepdim, dtype=_sum_dtype(input, dtype))
 
 
 @primitive("MeanBackward1")
@@ -77,4 +85,233 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         )
     if dim is None:
         return _mean_all(input, dims=tuple(range(input.dim())), keepdim=False)
-    return _mean(input, dims=wrap_dims(dim, input.dim()), keepdim=keepdim)
+    return _mean(input, dims=reduce_dims(input, dim), keepdim=keepdim)
+
+
+def _float_input(input):
+    """Integer inputs of a float-valued reduction compute in the default float dtype."""
+    return input if input._dtype.is_floating_point else input.to(get_default_dtype())
+
+
+# nansum / nanmean -------------------------------------------------------------------
+
+@primitive("NansumBackward0", save=(0,))
+def _nansum(ctx, xp, x, dims, keepdim, dtype):
+    _reduction_ctx(ctx, x, dims, keepdim)
+    return xp.nansum(x, axis=dims, keepdims=keepdim, dtype=dtype)
+
+
+@_nansum.derivative
+def _(ctx, g):
+    (x,) = ctx.saved_tensors
+    return _expand_back(ctx, g) * (x == x)
+
+
+@public
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum treating NaN as zero: ``ember.nansum(ember.tensor([1.0, float('nan')]))`` is ``1.0``."""
+    return _nansum(input, dims=reduce_dims(input, dim), keepdim=keepdim, dtype=_sum_dtype(input, dtype))
+
+
+@public
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean over the non-NaN elements: ``ember.tensor([1.0, float('nan'), 3.0]).nanmean()`` is ``2.0``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{input.type()[6:-6]}")
+    count = (input == input).sum(dim, keepdim)
+    return nansum(input, dim, keepdim) / count
+
+
+# prod ---------------------------------------------------------------------------------
+
+def _move_last(x, dims):
+    """``x`` with ``dims`` moved to the end and merged into one (the other dims keep their order)."""
+    rest = [d for d in range(x.ndim) if d not in dims]
+    moved = x.permute(*rest, *dims) if x.ndim else x.reshape(1)
+    return moved.reshape(moved.shape[:len(rest)] + (-1,))
+
+
+@primitive("ProdBackward0", save=(0,))
+def _others(ctx, xp, x):
+    """For each element along the last dim, the product of all the others (no division)."""
+    ones = xp.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    left = xp.cumprod(xp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+    right = xp.cumprod(xp.concatenate([ones, x[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return left * right
+
+
+@_others.derivative
+def _(ctx, g):
+    (x,) = ctx.saved_tensors
+    n = x.shape[-1]
+    from ember.creation import eye
+    diag = eye(n, dtype=bool_)
+    pairs = _others(where(diag, 1.0, x.unsqueeze(-2).expand(x.shape[:-1] + (n, n))))
+    return (where(diag, 0.0, pairs) * g.unsqueeze(-2)).sum(-1)
+
+
+def _prod_forward(ctx, xp, x, dims, keepdim, dtype):
+    _reduction_ctx(ctx, x, dims, keepdim)
+    return xp.prod(x, axis=dims, keepdims=keepdim, dtype=dtype)
+
+
+def _prod_backward(ctx, g):
+    (x,) = ctx.saved_tensors
+    dims = ctx.dims
+    rest = [d for d in range(x.ndim) if d not in dims]
+    flat = _others(_move_last(x, dims))
+    moved = flat.reshape([x.shape[d] for d in rest] + [x.shape[d] for d in dims])
+    order = [0] * x.ndim
+    for i, d in enumerate(rest + list(dims)):
+        order[d] = i
+    back = moved.permute(*order) if x.ndim else moved.reshape(())
+    return _expand_back(ctx, g) * back
+
+
+_prod_all = Primitive(_prod_forward, "ProdBackward0", save=(0,))
+_prod_all.derivative(_prod_backward)
+_prod = Primitive(_prod_forward, "ProdBackward1", save=(0,))
+_prod.derivative(_prod_backward)
+
+
+@public
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of all elements, or over one ``dim``: ``ember.tensor([2.0, 3.0]).prod()`` is ``6.0``."""
+    if dim is None:
+        return _prod_all(input, dims=tuple(range(input.dim())), keepdim=False, dtype=_sum_dtype(input, dtype))
+    return _prod(input, dims=reduce_dims(input, dim), keepdim=keepdim, dtype=_sum_dtype(input, dtype))
+
+
+# var / std -----------------------------------------------------------------------------
+
+def _var_args(input, dim, unbiased, correction, name):
+    if isinstance(dim, bool):  # var(x, False): the legacy positional ``unbiased``
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got both unbiased and correction")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return reduce_dims(input, dim), correction
+
+
+def _var_forward(ctx, xp, x, dims, keepdim, correction):
+    _reduction_ctx(ctx, x, dims, keepdim)
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    ctx.dof = max(n - correction, 0)
+    centred = x - xp.mean(x, axis=dims, keepdims=True) if n else x
+    return (xp.sum(centred * centred, axis=dims, keepdims=keepdim) / ctx.dof).astype(x.dtype)
+
+
+def _centred(ctx, x):
+    return x - x.mean(ctx.dims, keepdim=True) if ctx.dims else x - x
+
+
+@primitive("VarBackward0", save=(0,))
+def _var(ctx, xp, x, dims, keepdim, correction):
+    return _var_forward(ctx, xp, x, dims, keepdim, correction)
+
+
+@_var.derivative
+def _(ctx, g):
+    (x,) = ctx.saved_tensors
+    return _expand_back(ctx, g) * _centred(ctx, x) * (2.0 / ctx.dof if ctx.dof else float("inf"))
+
+
+@primitive("StdBackward0", save=(0,), save_output=True)
+def _std(ctx, xp, x, dims, keepdim, correction):
+    return xp.sqrt(_var_forward(ctx, xp, x, dims, keepdim, correction))
+
+
+@_std.derivative
+def _(ctx, g):
+    x, y = ctx.saved_tensors
+    scale = 1.0 / ctx.dof if ctx.dof else float("inf")
+    return _expand_back(ctx, g / y) * _centred(ctx, x) * scale
+
+
+@public
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default): ``x.var(0, correction=0)``."""
+    dims, correction = _var_args(input, dim, unbiased, correction, "var")
+    return _var(input, dims=dims, keepdim=keepdim, correction=correction)
+
+
+@public
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over ``dim``: ``ember.tensor([1.0, 3.0]).std()`` is ``sqrt(2)``."""
+    dims, correction = _var_args(input, dim, unbiased, correction, "std")
+    return _std(input, dims=dims, keepdim=keepdim, correction=correction)
+
+
+@public(method=False)
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim``: ``v, m = ember.var_mean(x, 0)``."""
+    return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+@public(method=False)
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``: ``s, m = ember.std_mean(x, 0)``."""
+    return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+# logsumexp ---------------------------------------------------------------------------
+
+@primitive("LogsumexpBackward0", save=(0,), save_output=True)
+def _logsumexp(ctx, xp, x, dims, keepdim):
+    _reduction_ctx(ctx, x, dims, keepdim)
+    if x.size == 0:
+        return xp.log(xp.sum(xp.exp(x), axis=dims, keepdims=keepdim))
+    m = xp.max(x, axis=dims, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    out = xp.log(xp.sum(xp.exp(x - m), axis=dims, keepdims=True)) + m
+    return out if keepdim else xp.squeeze(out, axis=dims)
+
+
+@_logsumexp.derivative
+def _(ctx, g):
+    x, y = ctx.saved_tensors
+    return _expand_back(ctx, g) * (x - _expand_back(ctx, y)).exp()
+
+
+@public
+def logsumexp(input, dim, keepdim=False):
+    """``log(sum(exp(x)))`` over ``dim`` without overflow: ``ember.logsumexp(x, 1)``."""
+    return _logsumexp(_float_input(input), dims=reduce_dims(input, dim), keepdim=keepdim)
+
+
+# all / any / count_nonzero ------------------------------------------------------------
+
+@primitive("AllBackward0")
+def _all(ctx, xp, x, dims, keepdim, any_):
+    out = (xp.any if any_ else xp.all)(x, axis=dims, keepdims=keepdim)
+    return out.astype(x.dtype) if x.dtype == uint8.np else out
+
+
+def _logical_reduction(input, dim, keepdim, any_):
+    return _all(input, dims=reduce_dims(input, dim), keepdim=keepdim, any_=any_)
+
+
+@public
+def all(input, dim=None, keepdim=False):
+    """True where every element (over ``dim``) is non-zero: ``(x > 0).all(1)``."""
+    return _logical_reduction(input, dim, keepdim, False)
+
+
+@public
+def any(input, dim=None, keepdim=False):
+    """True where some element (over ``dim``) is non-zero: ``(x > 0).any()``."""
+    return _logical_reduction(input, dim, keepdim, True)
+
+
+@public
+def count_nonzero(input, dim=None):
+    """The number of non-zero elements (over ``dim``) as int64: ``ember.count_nonzero(x, 0)``."""
+    return (input != 0).sum(dim)
