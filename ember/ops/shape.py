@@ -1,7 +1,9 @@
 """Shape ops that share memory (views) and their derivatives."""
 from ember._tensor import Tensor
+from ember.backend.dtype import to_dtype
 from ember.ops._dims import infer_shape, shape_arg, wrap_dim, wrap_dims
-from ember.ops.dispatch import primitive
+from ember.ops.dispatch import Primitive, primitive
+from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
 
@@ -38,10 +40,28 @@ _reshape_copy.derivative(lambda ctx, g: g.reshape(ctx.in_shape))
 
 @public(namespace=False)
 def view(input, *shape):
-    """A view with a new shape; shares memory: ``x.view(2, -1)``."""
+    """A view with a new shape; shares memory: ``x.view(2, -1)``. ``x.view(ember.int32)``
+    reinterprets the bits of a float32 tensor (not differentiable)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list)):
-        return input.to(shape[0])  # view(dtype) reinterprets in PyTorch; ember casts only same-size dtypes
+        return _view_dtype(input, to_dtype(shape[0]))
     return _view(input, shape=infer_shape(shape_arg(shape), input._data.size))
+
+
+def _view_dtype(input, dtype):
+    if dtype is input._dtype:
+        return input
+    old, new = input._dtype.np.itemsize, dtype.np.itemsize
+    if old != new:
+        what = f"to view {torch_name(input._dtype)} as {torch_name(dtype)} (different element sizes)"
+        if input.dim() == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if input.stride(-1) != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {input.stride(-1)}")
+        if new > old and input.shape[-1] % (new // old):
+            raise RuntimeError(f"self.size(-1) must be divisible by {new // old} {what}, but got {input.shape[-1]}")
+    data = input._data.view(dtype.np)
+    base = input if input._base is None else input._base
+    return Tensor._make(data, dtype, input._device, False, None, 0, base)
 
 
 @public
@@ -214,13 +234,19 @@ def _squeeze(ctx, xp, x, dims):
 
 
 _squeeze.derivative(lambda ctx, g: g.reshape(ctx.in_shape))
+_squeeze_dim = Primitive(_squeeze.forward, "SqueezeBackward1", view=True)
+_squeeze_dims = Primitive(_squeeze.forward, "SqueezeBackward2", view=True)
+for _p in (_squeeze_dim, _squeeze_dims):
+    _p.derivative(_squeeze.backward)
 
 
 @public
 def squeeze(input, dim=None):
+    """Drop size-1 dims (all, one ``dim`` or a tuple of dims): ``x.squeeze((0, 2))``."""
+    prim = _squeeze if dim is None else _squeeze_dim if isinstance(dim, int) else _squeeze_dims
     dims = wrap_dims(dim, input.dim()) if input.dim() else ()
     dims = tuple(d for d in dims if input._data.shape[d] == 1)
-    return _squeeze(input, dims=dims)
+    return prim(input, dims=dims)
 
 
 @public(aliases=("moveaxis",))
@@ -241,3 +267,33 @@ def movedim(input, source, destination):
     return permute(input, order)
 
 
+
+
+@public(method=False)
+def atleast_1d(*tensors):
+    """``input`` with at least one dim (several tensors give a tuple): ``ember.atleast_1d(ember.tensor(1.))``."""
+    return _atleast(tensors, lambda x: x.reshape(1) if x.dim() == 0 else x)
+
+
+@public(method=False)
+def atleast_2d(*tensors):
+    """``input`` with at least two dims; a vector becomes a row: ``ember.atleast_2d(ember.ones(3)).shape == (1, 3)``."""
+    return _atleast(tensors, lambda x: x.reshape(1, 1) if x.dim() == 0 else x.unsqueeze(0) if x.dim() == 1 else x)
+
+
+@public(method=False)
+def atleast_3d(*tensors):
+    """``input`` with at least three dims: a vector ``(n,)`` becomes ``(1, n, 1)``, a matrix ``(m, n)`` ``(m, n, 1)``."""
+    def lift(x):
+        if x.dim() == 0:
+            return x.reshape(1, 1, 1)
+        if x.dim() == 1:
+            return x.unsqueeze(0).unsqueeze(-1)
+        return x.unsqueeze(-1) if x.dim() == 2 else x
+    return _atleast(tensors, lift)
+
+
+def _atleast(tensors, lift):
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        return tuple(lift(x) for x in tensors[0])
+    return lift(tensors[0]) if len(tensors) == 1 else tuple(lift(x) for x in tensors)
