@@ -1,7 +1,7 @@
 """Every tensor operation. Importing this package defines the ops and attaches
 their Tensor methods; ``registry.PUBLIC`` holds the names ``ember`` re-exports."""
 from ember.ops import (  # noqa: F401
-    binary, convert, decomp, einsum, indexing, join, linalg, pointwise, reduce, scan, scatter, shape, sort, unary,
+    binary, convert, decomp, einsum, indexing, join, linalg, pointwise, rearrange, reduce, scan, scatter, shape, sort, unary,
 )
 from ember.ops.registry import PUBLIC
 
