@@ -131,12 +131,17 @@ def _move_last(x, dims):
     """``x`` with ``dims`` moved to the end and merged into one (the other dims keep their order)."""
     rest = [d for d in range(x.ndim) if d not in dims]
     moved = x.permute(*rest, *dims) if x.ndim else x.reshape(1)
-    return moved.reshape(moved.shape[:len(rest)] + (-1,))
+    size = 1
+    for d in dims:
+        size *= x.shape[d]
+    return moved.reshape(moved.shape[:len(rest)] + (size,))
 
 
 @primitive("ProdBackward0", save=(0,))
 def _others(ctx, xp, x):
     """For each element along the last dim, the product of all the others (no division)."""
+    if x.shape[-1] == 0:
+        return x.copy()
     ones = xp.ones(x.shape[:-1] + (1,), dtype=x.dtype)
     left = xp.cumprod(xp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
     right = xp.cumprod(xp.concatenate([ones, x[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
@@ -233,7 +238,7 @@ def _std(ctx, xp, x, dims, keepdim, correction):
 def _(ctx, g):
     x, y = ctx.saved_tensors
     scale = 1.0 / ctx.dof if ctx.dof else float("inf")
-    return _expand_back(ctx, g / y) * _centred(ctx, x) * scale
+    return _expand_back(ctx, where(y == 0, 0.0, g / y)) * _centred(ctx, x) * scale
 
 
 @public
