@@ -8,50 +8,84 @@ def _is_basic(key):
     return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) and not isinstance(k, bool) for k in key)
 
 
+def _invalid(k):
+    return IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+                      f"indices (got {type(k).__name__})")
+
+
 def _to_key(key, xp):
-    """Turn a user's index into one the array module accepts (tensors become arrays)."""
+    """Turn a user's index into one the array module accepts (tensors and lists become arrays)."""
     if not isinstance(key, tuple):
         key = (key,)
     out = []
     for k in key:
         if isinstance(k, Tensor):
             if k._dtype.is_floating_point:
-                raise IndexError(
-                    "tensors used as indices must be long, int, byte or bool tensors (got a "
-                    f"{k._dtype.name} tensor)"
-                )
-            k = k._data
-        elif isinstance(k, (list, tuple)) and not isinstance(k, bool):
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            k = int(k._data) if k._data.ndim == 0 and k._dtype.category == 1 else k._data  # 0-d int: like an int
+        elif isinstance(k, (list, tuple)):
             k = xp.asarray(k)
+            if k.dtype.kind not in "biu":
+                if k.size:
+                    raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+                k = k.astype(xp.int64)
+        elif hasattr(k, "dtype") and k.ndim == 0 and k.dtype.kind in "iu":
+            k = int(k)
+        elif isinstance(k, bool) or hasattr(k, "dtype"):
+            k = xp.asarray(k)
+        elif not (k is None or k is Ellipsis or isinstance(k, (int, slice))):
+            try:
+                k = k.__index__()
+            except (AttributeError, TypeError):
+                raise _invalid(k) from None
+        if isinstance(k, slice) and k.step is not None and k.step <= 0:
+            raise ValueError("step must be greater than zero")
         out.append(k)
     return tuple(out)
 
 
-def _check_bounds(x, key):
-    """PyTorch's IndexError for out-of-range integer indices, naming dim and size."""
-    dim = 0
+def _check_key(x, key):
+    """PyTorch's IndexErrors: too many indices, ints and integer arrays out of range
+    (naming the index, dim and size), masks whose shape doesn't match."""
+    used = sum(k.ndim if getattr(k, "dtype", None) is not None and k.dtype.kind == "b" else 1
+               for k in key if k is not None and k is not Ellipsis)
+    if used > x.ndim:
+        if x.ndim == 0 and isinstance(key[0], int):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
+                             "in C++ to convert a 0-dim tensor to a number")
+        raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
+    dim, pos = 0, 0  # dim: the dim of x an item indexes; pos: PyTorch's count for its messages
     for k in key:
         if k is None:
+            pos += 1
             continue
         if k is Ellipsis:
-            dim = x.ndim - sum(1 for j in key if j is not None and j is not Ellipsis and getattr(j, "dtype", None) is None
-                               or hasattr(j, "dtype") and j.dtype.kind != "b") + dim
+            skip = x.ndim - used
+            dim, pos = dim + skip, pos + skip
+            used = x.ndim
             continue
         if isinstance(k, int):
-            if dim >= x.ndim:
-                raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
             size = x.shape[dim]
             if not -size <= k < size:
-                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
-        dim += k.ndim if hasattr(k, "dtype") and k.dtype.kind == "b" else 1
+                raise IndexError(f"index {k} is out of bounds for dimension {pos} with size {size}")
+        elif hasattr(k, "dtype") and k.dtype.kind == "b":
+            for j, n in enumerate(k.shape):
+                if n != x.shape[dim + j]:
+                    raise IndexError(f"The shape of the mask {list(k.shape)} at index {j} does not match the shape "
+                                     f"of the indexed tensor {list(x.shape)} at index {dim + j}")
+            dim, pos = dim + k.ndim, pos + k.ndim
+            continue
+        elif hasattr(k, "dtype") and k.size:
+            size, low, high = x.shape[dim], int(k.min()), int(k.max())
+            if low < -size or high >= size:
+                raise IndexError(f"index {low if low < -size else high} is out of bounds for dimension {pos} "
+                                 f"with size {size}")
+        dim, pos = dim + 1, pos + 1
 
 
 def _getitem_forward(ctx, xp, x, key):
     ctx.key, ctx.in_shape = key, x.shape
-    try:
-        return x[key]
-    except IndexError as e:
-        raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
+    return x[key]
 
 
 def _getitem_backward(ctx, g):
@@ -60,9 +94,25 @@ def _getitem_backward(ctx, g):
 
 _select = Primitive(_getitem_forward, "SelectBackward0", view=True)
 _slice = Primitive(_getitem_forward, "SliceBackward0", view=True)
+_unsqueeze = Primitive(_getitem_forward, "UnsqueezeBackward0", view=True)
+_alias = Primitive(_getitem_forward, "AliasBackward0", view=True)
 _index = Primitive(_getitem_forward, "IndexBackward0")
-for _p in (_select, _slice, _index):
+for _p in (_select, _slice, _unsqueeze, _alias, _index):
     _p.derivative(_getitem_backward)
+
+
+def _basic_prim(key):
+    """PyTorch names a basic index's node after its last step: ``x[1, :]`` selects,
+    ``x[:, None]`` unsqueezes; ``:`` and ``...`` do nothing and ``x[...]`` is an alias."""
+    for k in reversed(key):
+        if k is None:
+            return _unsqueeze
+        if isinstance(k, int):
+            return _select
+        if isinstance(k, slice):
+            if k != slice(None):
+                return _slice
+    return _alias
 
 
 @primitive("IndexPutBackward0")
@@ -90,11 +140,8 @@ def _scatter_zeros(g, shape, key):
 def getitem(self, key):
     from ember.ops.dispatch import xp_of
     key = _to_key(key, xp_of(self._device))
-    if _is_basic(key):
-        _check_bounds(self._data, key)
-        prim = _select if len(key) == 1 and isinstance(key[0], int) else _slice
-    else:
-        prim = _index
+    _check_key(self._data, key)
+    prim = _basic_prim(key) if _is_basic(key) else _index
     return apply(prim, (self,), {"key": key})
 
 
@@ -123,8 +170,7 @@ def index_put(input, key, value):
 def setitem(self, key, value):
     from ember.ops.dispatch import xp_of
     key = _to_key(key, xp_of(self._device))
-    if _is_basic(key):
-        _check_bounds(self._data, key)
+    _check_key(self._data, key)
     inplace(self, index_put, key, value)
 
 
