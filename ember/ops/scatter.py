@@ -234,9 +234,12 @@ def _check_index_vector(name, input, dim, index, source=None):
         if index.numel() != src_size:
             raise RuntimeError(f"{name}(): Number of indices ({index.numel()}) should be equal to "
                                f"source.size(dim): ({src_size}), for dim: {dim}")
-    if index.numel() and (int(index._data.min()) < -size or int(index._data.max()) >= size):
-        bad = int(index._data.min()) if int(index._data.min()) < -size else int(index._data.max())
-        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+    if index.numel():
+        lo, hi = int(index._data.min()), int(index._data.max())
+        low = -size if name == "index_fill_" else 0
+        if lo < low or hi >= size:
+            exc = IndexError if name in ("index_copy_", "index_fill_") else RuntimeError
+            raise exc(f"{name}(): index {lo if lo < low else hi} is out of bounds for dimension {dim} with size {size}")
     return dim
 
 
