@@ -378,7 +378,7 @@ def _unique(ctx, xp, x, dim, consecutive):
     if dim is None:
         flat = x.reshape(-1)
         if consecutive:
-            keep = xp.concatenate([xp.ones(min(flat.size, 1), dtype=bool), flat[1:] != flat[:-1]])
+            keep = xp.concatenate([xp.ones(int(flat.size > 0), dtype=bool), flat[1:] != flat[:-1]])
             values = flat[keep]
             inverse = xp.cumsum(keep) - 1
             counts = xp.diff(xp.concatenate([xp.nonzero(keep)[0], xp.asarray([flat.size])]))
@@ -387,7 +387,7 @@ def _unique(ctx, xp, x, dim, consecutive):
         return values, inverse.reshape(x.shape).astype(xp.int64), counts.astype(xp.int64)
     moved = xp.moveaxis(x, dim, 0).reshape(x.shape[dim], -1)
     if consecutive:
-        keep = xp.concatenate([xp.ones(min(len(moved), 1), dtype=bool), (moved[1:] != moved[:-1]).any(axis=1)])
+        keep = xp.concatenate([xp.ones(int(len(moved) > 0), dtype=bool), (moved[1:] != moved[:-1]).any(axis=1)])
         rows, inverse = moved[keep], xp.cumsum(keep) - 1
         counts = xp.diff(xp.concatenate([xp.nonzero(keep)[0], xp.asarray([len(moved)])]))
     else:
