@@ -30,15 +30,19 @@ def _common_dtype(tensors):
 # cat / stack -------------------------------------------------------------------------------
 
 @primitive("CatBackward0")
-def _cat(ctx, xp, *arrays, dim, dtype):
-    ctx.dim, ctx.sizes = dim, [a.shape[dim] for a in arrays]
-    return xp.concatenate(arrays, axis=dim, dtype=dtype)
+def _cat(ctx, xp, *arrays, dim, dtype, skip):
+    """Concatenate the arrays not marked in ``skip`` (legacy empty vectors, which still get a gradient)."""
+    ctx.dim, ctx.sizes = dim, [None if s else a.shape[dim] for a, s in zip(arrays, skip)]
+    return xp.concatenate([a for a, s in zip(arrays, skip) if not s], axis=dim, dtype=dtype)
 
 
 @_cat.derivative
 def _(ctx, g):
     grads, start = [], 0
     for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+        if size is None:
+            grads.append(g.new_zeros(0) if need else None)
+            continue
         grads.append(narrow(g, ctx.dim, start, size) if need else None)
         start += size
     return tuple(grads)
@@ -66,8 +70,8 @@ def cat(tensors, dim=0):
                     f"Sizes of tensors must match except in dimension {d}. Expected size {first.shape[k]} but "
                     f"got size {t.shape[k]} for tensor number {i} in the list."
                 )
-    kept = [t for _, t in kept] or tensors[:1]
-    return apply(_cat, kept, {"dim": d, "dtype": dtype.np})
+    skip = tuple(bool(kept) and t.shape == (0,) for t in tensors)
+    return apply(_cat, tensors, {"dim": d, "dtype": dtype.np, "skip": skip})
 
 
 @primitive("StackBackward0")
@@ -163,7 +167,7 @@ def split(tensor, split_size_or_sections, dim=0):
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
         if size == 0 and n:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
-        sizes = [min(size, n - s) for s in range(0, n, size)] if size else [0]
+        sizes = [min(size, n - s) for s in range(0, n, size)] if size and n else [0]
         return apply(_split, (tensor,), {"dim": d, "bounds": _bounds(sizes)})
     sizes = [int(s) for s in split_size_or_sections]
     if sum(sizes) != n or any(s < 0 for s in sizes):
@@ -178,7 +182,7 @@ def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     n = input.shape[wrap_dim(dim, input.dim())]
-    return split(input, max(-(-n // chunks), 1) if n else 0, dim)
+    return split(input, -(-n // chunks), dim) if n else split(input, [0] * chunks, dim)
 
 
 @public
@@ -228,6 +232,8 @@ def unbind(input, dim=0):
 @public
 def narrow(input, dim, start, length):
     """The view of ``length`` elements from ``start`` along ``dim``: ``x.narrow(1, 0, 2)``."""
+    if input.dim() == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, input.dim())
     n = input.shape[d]
     start, length = int(start), int(length)
@@ -245,6 +251,8 @@ def narrow(input, dim, start, length):
 @public
 def select(input, dim, index):
     """The view at ``index`` along ``dim``, which is removed: ``x.select(1, 0)`` is ``x[:, 0]``."""
+    if input.dim() == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, input.dim())
     n = input.shape[d]
     index = int(index)
