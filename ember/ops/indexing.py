@@ -54,14 +54,12 @@ def _check_key(x, key):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
                              "in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {x.ndim}")
-    dim, pos = 0, 0  # dim: the dim of x an item indexes; pos: PyTorch's count for its messages
-    for k in key:
+    dim, adv = 0, 0  # dim: the dim of x an item indexes; adv: how many integer arrays came before
+    for pos, k in enumerate(key):  # PyTorch names an int by its place in the key, an array by its count
         if k is None:
-            pos += 1
             continue
         if k is Ellipsis:
-            skip = x.ndim - used
-            dim, pos = dim + skip, pos + skip
+            dim += x.ndim - used
             used = x.ndim
             continue
         if isinstance(k, int):
@@ -73,14 +71,17 @@ def _check_key(x, key):
                 if n != x.shape[dim + j]:
                     raise IndexError(f"The shape of the mask {list(k.shape)} at index {j} does not match the shape "
                                      f"of the indexed tensor {list(x.shape)} at index {dim + j}")
-            dim, pos = dim + k.ndim, pos + k.ndim
+            dim += k.ndim
             continue
-        elif hasattr(k, "dtype") and k.size:
-            size, low, high = x.shape[dim], int(k.min()), int(k.max())
-            if low < -size or high >= size:
-                raise IndexError(f"index {low if low < -size else high} is out of bounds for dimension {pos} "
-                                 f"with size {size}")
-        dim, pos = dim + 1, pos + 1
+        elif hasattr(k, "dtype"):
+            size = x.shape[dim]
+            if k.size:
+                low, high = int(k.min()), int(k.max())
+                if low < -size or high >= size:
+                    raise IndexError(f"index {low if low < -size else high} is out of bounds for dimension {adv} "
+                                     f"with size {size}")
+            adv += 1
+        dim += 1
 
 
 def _getitem_forward(ctx, xp, x, key):
@@ -145,26 +146,54 @@ def getitem(self, key):
     return apply(prim, (self,), {"key": key})
 
 
-@primitive("IndexPutBackward0")
-def _index_put(ctx, xp, x, value, key):
+def _put_mismatch(target, value, basic):
+    """PyTorch's error for a value that does not broadcast to the indexed region."""
+    target, value = list(target), list(value)
+    if not basic:
+        return RuntimeError(f"shape mismatch: value tensor of shape {value} cannot be broadcast to indexing "
+                            f"result of shape {target}")
+    if len(value) > len(target):
+        return RuntimeError(f"expand(size={target}): the number of sizes provided ({len(target)}) must be greater "
+                            f"or equal to the number of dimensions in the tensor ({len(value)})")
+    for i in range(1, len(value) + 1):
+        if value[-i] not in (1, target[-i]):
+            return RuntimeError(f"The expanded size of the tensor ({target[-i]}) must match the existing size "
+                                f"({value[-i]}) at non-singleton dimension {len(target) - i}.  Target sizes: "
+                                f"{target}.  Tensor sizes: {value}")
+    return RuntimeError(f"cannot assign a value of shape {value} to a region of shape {target}")
+
+
+def _index_put_forward(ctx, xp, x, value, key):
     ctx.key = key
     out = x.copy()
-    out[key] = value
+    try:
+        out[key] = value
+    except ValueError:
+        raise _put_mismatch(x[key].shape, xp.shape(value), _is_basic(key)) from None
     return out
 
 
-@_index_put.derivative
-def _(ctx, g):
+def _index_put_backward(ctx, g):
     need_x, need_v = ctx.needs_input_grad
     grad_x = _index_put(g, 0.0, key=ctx.key) if need_x else None
     grad_v = apply(_index, (g,), {"key": ctx.key}) if need_v else None
     return grad_x, grad_v
 
 
+_index_put = Primitive(_index_put_forward, "IndexPutBackward0")
+_copy_slices = Primitive(_index_put_forward, "CopySlices")  # x[basic] = v writes through a view in PyTorch
+_copy = Primitive(_index_put_forward, "CopyBackwards")  # x[...] = v is a whole copy_
+for _p in (_index_put, _copy_slices, _copy):
+    _p.derivative(_index_put_backward)
+
+
 def index_put(input, key, value):
     if isinstance(value, Tensor) and value._dtype is not input._dtype:
         value = value.to(input._dtype)
-    return apply(_index_put, (input, value), {"key": key})
+    prim = _index_put
+    if _is_basic(key):
+        prim = _copy if _basic_prim(key) is _alias else _copy_slices
+    return apply(prim, (input, value), {"key": key})
 
 
 def setitem(self, key, value):
