@@ -2,6 +2,7 @@
 integer tensors and boolean masks (NumPy's semantics, which PyTorch shares)."""
 from ember._tensor import Tensor
 from ember.ops.dispatch import Primitive, apply, inplace, primitive
+from ember.ops.registry import public
 
 
 def _is_basic(key):
@@ -205,3 +206,110 @@ def setitem(self, key, value):
 
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
+
+
+# flat and masked reads ---------------------------------------------------------------------
+
+def _check_flat(index, numel):
+    if index.numel():
+        low, high = int(index._data.min()), int(index._data.max())
+        if low < -numel or high >= numel:
+            bad = low if low < -numel else high
+            raise IndexError(f"out of range: tried to access index {bad} on a tensor of {numel} elements.")
+
+
+@primitive("TakeBackward0")
+def _take(ctx, xp, x, index):
+    ctx.shape, ctx.index = x.shape, index
+    return x.reshape(-1)[index]
+
+
+_take.derivative(lambda ctx, g: (_scatter_zeros(g, shape=(_numel(ctx.shape),), key=(ctx.index,))
+                                 .reshape(ctx.shape), None))
+
+
+def _numel(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+@public
+def take(input, index):
+    """Elements of ``input`` seen as 1-D at ``index`` (any shape): ``x.take(ember.tensor([0, 5]))``."""
+    _check_flat(index, input.numel())
+    return _take(input, index)
+
+
+@primitive("PutBackward0", save=(1,))
+def _put(ctx, xp, x, index, src, accumulate):
+    ctx.accumulate, ctx.shape = accumulate, x.shape
+    out = x.copy()
+    flat, values = out.reshape(-1), src.reshape(-1)
+    if accumulate:
+        flat += _scatter_zeros_prim.forward(ctx, xp, values, (flat.size,), (index.reshape(-1),))
+    else:
+        flat[index.reshape(-1)] = values
+    return out
+
+
+@_put.derivative
+def _(ctx, g):
+    (index,) = ctx.saved_tensors
+    need_x, _, need_src = ctx.needs_input_grad
+    gx = None
+    if need_x:
+        gx = g if ctx.accumulate else put(g, index, g.new_zeros(index.shape))
+    return gx, None, (take(g, index) if need_src else None)
+
+
+@public(inplace=True)
+def put(input, index, source, accumulate=False):
+    """``input`` seen as 1-D with ``source`` written (or added, ``accumulate=True``) at ``index``."""
+    _check_flat(index, input.numel())
+    if source.numel() != index.numel():
+        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    return _put(input, index, source, accumulate=accumulate)
+
+
+@primitive("MaskedSelectBackward0", save=(1,))
+def _masked_select(ctx, xp, x, mask):
+    ctx.shape = xp.broadcast_shapes(x.shape, mask.shape)
+    return xp.broadcast_to(x, ctx.shape)[xp.broadcast_to(mask, ctx.shape)]
+
+
+@_masked_select.derivative
+def _(ctx, g):
+    (mask,) = ctx.saved_tensors
+    return _scatter_zeros(g, shape=ctx.shape, key=(mask.expand(ctx.shape)._data,)), None
+
+
+@public
+def masked_select(input, mask):
+    """The elements where the (broadcast) boolean ``mask`` holds, as a 1-D tensor: ``x.masked_select(x > 0)``."""
+    if not isinstance(mask, Tensor) or mask._dtype.name != "bool":
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask (got {getattr(mask, 'dtype', mask)})")
+    return _masked_select(input, mask)
+
+
+@primitive(None)
+def _nonzero(ctx, xp, x, as_tuple):
+    found = xp.nonzero(x.reshape(1) if x.ndim == 0 else x)
+    if as_tuple:
+        return tuple(i.astype(xp.int64) for i in found)
+    out = xp.stack(found, axis=1).astype(xp.int64)
+    return out[:, :0] if x.ndim == 0 else out
+
+
+@public
+def nonzero(input, *, as_tuple=False):
+    """The indices of the non-zero elements: one row per element (or one tensor per dim with ``as_tuple``)."""
+    return _nonzero(input, as_tuple=as_tuple)
+
+
+@public
+def argwhere(input):
+    """``nonzero(input)``: the index of each non-zero element as a row."""
+    return _nonzero(input, as_tuple=False)
