@@ -40,7 +40,7 @@ def _to_key(key, xp):
             except (AttributeError, TypeError):
                 raise _invalid(k) from None
         if isinstance(k, slice) and k.step is not None and k.step <= 0:
-            raise ValueError("step must be greater than zero")
+            raise ValueError("slice step cannot be zero" if k.step == 0 else "step must be greater than zero")
         out.append(k)
     return tuple(out)
 
@@ -87,7 +87,8 @@ def _check_key(x, key):
 
 def _getitem_forward(ctx, xp, x, key):
     ctx.key, ctx.in_shape = key, x.shape
-    return x[key]
+    out = x[key]
+    return out if isinstance(out, xp.ndarray) else x[key + (Ellipsis,)]  # all ints: a 0-d view, not a scalar copy
 
 
 def _getitem_backward(ctx, g):

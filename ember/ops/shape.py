@@ -261,6 +261,8 @@ def movedim(input, source, destination):
         )
     src = [wrap_dim(d, n) for d in src]
     dst = [wrap_dim(d, n) for d in dst]
+    if n == 0:
+        return permute(input, ())
     order = [d for d in range(n) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
