@@ -5,14 +5,15 @@ wrap_dim = _wrap_dim
 
 
 def wrap_dims(dim, ndim):
-    """``dim`` (None, int or sequence) as a sorted tuple of non-negative dims; None means all."""
-    if dim is None:
+    """``dim`` (None, int or sequence) as a sorted tuple of non-negative dims; None and [] mean all."""
+    if dim is None or not isinstance(dim, int) and len(dim) == 0:
         return tuple(range(ndim))
     if isinstance(dim, int):
         return (_wrap_dim(dim, ndim),)
     dims = tuple(sorted(_wrap_dim(d, ndim) for d in dim))
-    if len(set(dims)) != len(dims):
-        raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
+    for a, b in zip(dims, dims[1:]):
+        if a == b:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
     return dims
 
 
