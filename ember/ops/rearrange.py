@@ -100,6 +100,8 @@ def trace(input):
     """The sum of a matrix's diagonal: ``ember.eye(3).trace()`` is ``3.``."""
     if input.dim() != 2:
         raise RuntimeError("trace: expected a matrix, but got tensor with dim " + str(input.dim()))
+    if input._dtype.name == "bool":
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return _trace(input, dtype=input._dtype.np if input._dtype.is_floating_point else int64.np)
 
 
