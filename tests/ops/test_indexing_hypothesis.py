@@ -8,26 +8,26 @@ from oracle import check, rand
 shapes = st.lists(st.integers(0, 4), min_size=0, max_size=4).map(tuple)
 
 
+def _item(draw, size):
+    """One key item for a dim of ``size``: an int in range, a slice with a positive step, or None first."""
+    kind = draw(st.sampled_from(["int", "slice", "none"]))
+    if kind == "int" and size > 0:
+        return [draw(st.integers(-size, size - 1))]
+    if kind == "none":
+        return [None, slice(None)]
+    bound = st.none() | st.integers(-6, 6)
+    return [slice(draw(bound), draw(bound), draw(st.none() | st.integers(1, 3)))]
+
+
 @st.composite
 def basic_keys(draw, shape):
-    """A key of ints (in range), slices with positive steps, None and at most one Ellipsis."""
-    items, dim = [], 0
-    ellipsis_used = False
-    while dim < len(shape) and draw(st.booleans()):
-        kind = draw(st.sampled_from(["int", "slice", "none", "ellipsis"]))
-        if kind == "int" and shape[dim] > 0:
-            items.append(draw(st.integers(-shape[dim], shape[dim] - 1)))
-            dim += 1
-        elif kind == "none":
-            items.append(None)
-        elif kind == "ellipsis" and not ellipsis_used:
-            items.append(Ellipsis)
-            ellipsis_used = True
-            dim = len(shape) - draw(st.integers(0, len(shape) - dim))
-        else:
-            bound = st.none() | st.integers(-6, 6)
-            items.append(slice(draw(bound), draw(bound), draw(st.none() | st.integers(1, 3))))
-            dim += 1
+    """Items for some leading dims, optionally an Ellipsis and items for some trailing dims."""
+    lead = draw(st.integers(0, len(shape)))
+    items = [k for d in range(lead) for k in _item(draw, shape[d])]
+    if draw(st.booleans()):
+        trail = draw(st.integers(0, len(shape) - lead))
+        items.append(Ellipsis)
+        items += [k for d in range(len(shape) - trail, len(shape)) for k in _item(draw, shape[d])]
     return tuple(items)
 
 
