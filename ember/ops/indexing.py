@@ -2,6 +2,7 @@
 integer tensors and boolean masks (NumPy's semantics, which PyTorch shares)."""
 from ember._tensor import Tensor
 from ember.ops.dispatch import Primitive, apply, inplace, primitive
+from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
 
@@ -202,6 +203,9 @@ def setitem(self, key, value):
     from ember.ops.dispatch import xp_of
     key = _to_key(key, xp_of(self._device))
     _check_key(self._data, key)
+    if isinstance(value, Tensor) and value._dtype is not self._dtype and not _is_basic(key):
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{torch_name(self._dtype)} for the destination and {torch_name(value._dtype)} for the source.")
     inplace(self, index_put, key, value)
 
 
