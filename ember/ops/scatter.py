@@ -215,7 +215,8 @@ def _dim_key(dim, index):
 @primitive("IndexSelectBackward0", save=(1,))
 def _index_select(ctx, xp, x, index, dim):
     ctx.dim, ctx.shape = dim, x.shape
-    return xp.take(x, index, axis=dim)
+    out = xp.take(x.reshape(1) if x.ndim == 0 else x, index, axis=dim)
+    return out.reshape(()) if x.ndim == 0 else out
 
 
 @_index_select.derivative
@@ -228,10 +229,9 @@ def _(ctx, g):
 @public
 def index_select(input, dim, index):
     """The slices of ``input`` along ``dim`` listed in ``index`` (a vector): ``x.index_select(0, idx)``."""
-    d = wrap_dim(dim, input.dim())
+    d = wrap_dim(dim, max(input.dim(), 1))
     index = _index_vector("index_select", input, d, index)
-    if index.numel() and (int(index._data.min()) < -input.shape[d] or int(index._data.max()) >= input.shape[d]):
-        raise IndexError("index out of range in self")
+    _check_range(index, input.shape[d] if input.dim() else 1, d, RuntimeError)
     return _index_select(input, index, dim=d)
 
 
@@ -239,7 +239,8 @@ def index_select(input, dim, index):
 def _index_add(ctx, xp, x, index, src, dim, alpha):
     ctx.dim, ctx.alpha = dim, alpha
     out = x.copy()
-    _add_at(xp, out, _dim_key(dim, index), src if alpha == 1 else src * alpha)
+    target, src = (out.reshape(1), src.reshape(1)) if x.ndim == 0 else (out, src)
+    _add_at(xp, target, _dim_key(dim, index), src if alpha == 1 else src * alpha)
     return out
 
 
@@ -259,8 +260,9 @@ def _check_source(op, input, dim, index, source):
                            "must have the same scalar type")
     n = source.shape[dim] if source.dim() else 1
     if index.numel() != n:
-        raise IndexError(f"{op}_(): Number of indices ({index.numel()}) should be equal to source.size(dim) ({n})")
-    _check_range(index, input.shape[dim] if input.dim() else 1, dim, RuntimeError)
+        raise RuntimeError(f"{op}_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
+                           f"({n}), for dim: {dim}")
+    _check_range(index, input.shape[dim] if input.dim() else 1, dim, IndexError if op == "index_copy" else RuntimeError)
 
 
 @public(inplace=True)
@@ -308,14 +310,35 @@ def _index_fill(ctx, xp, x, index, dim, value):
 _index_fill.derivative(lambda ctx, g: (_index_fill(g, ctx.saved_tensors[0], dim=ctx.dim, value=0.0), None))
 
 
+@primitive("IndexFillBackward1", save=(1,))
+def _index_fill_tensor(ctx, xp, x, index, value, dim):
+    return _index_fill.forward(ctx, xp, x, index, dim, value)
+
+
+@_index_fill_tensor.derivative
+def _(ctx, g):
+    (index,) = ctx.saved_tensors
+    need_x, _, need_value = ctx.needs_input_grad
+    gx = _index_fill(g, index, dim=ctx.dim, value=0.0) if need_x else None
+    return gx, None, (index_select(g, ctx.dim, index).sum() if need_value else None)
+
+
 @public(inplace=True)
 def index_fill(input, dim, index, value):
     """``input`` with the slices along ``dim`` listed in ``index`` set to ``value`` (a number or 0-d tensor)."""
     d = wrap_dim(dim, input.dim())
     index = _index_vector("index_fill", input, d, index)
-    _check_range(index, input.shape[d] if input.dim() else 1, d, IndexError)
+    size = input.shape[d] if input.dim() else 1
+    if index.numel() and int(index._data.min()) < 0:
+        if int(index._data.min()) < -size:
+            raise IndexError(f"index {int(index._data.min())} is out of bounds for dimension {d} with size {size}")
+        index = index + size * (index < 0)
+    _check_range(index, size, d, IndexError)
     if isinstance(value, Tensor):
-        value = value.item()
+        if value.dim():
+            raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.dim()} dimension(s).")
+        return _index_fill_tensor(input, index, value.to(input._dtype), dim=d)
     return _index_fill(input, index, dim=d, value=value)
 
 
