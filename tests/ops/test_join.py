@@ -156,3 +156,16 @@ def test_zero_dim_and_empty():
     check(lambda m, x: m.stack([x, x]), rand())
     check(lambda m, x: m.cat([x, x], 1), rand(0, 3))
     check(lambda m, v: m.stack(v.unbind()), V)
+
+
+def test_legacy_empty_vectors_empty_dims_and_0d_errors():
+    """cat skips (0,)-shaped inputs but still gives them a gradient; chunk/split of an empty dim; 0-d errors."""
+    check(lambda m, x, e: m.cat([x, e, x], 1), rand(2, 3), rand(0))
+    check(lambda m, e, f: m.cat([e, f]), rand(0), rand(0, seed=1))
+    check(lambda m, x: x.chunk(3, 0), rand(0, 2), grad=False)
+    check(lambda m, x: x.split(2, 0), rand(0, 2), grad=False)
+    for lib in (ember, torch):
+        with pytest.raises(IndexError, match=r"select\(\) cannot be applied to a 0-dim tensor."):
+            lib.tensor(1.0).select(0, 0)
+        with pytest.raises(RuntimeError, match=r"narrow\(\) cannot be applied to a 0-dim tensor."):
+            lib.tensor(1.0).narrow(0, 0, 1)
