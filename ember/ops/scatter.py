@@ -271,6 +271,8 @@ def index_add(input, dim, index, source, *, alpha=1):
     d = wrap_dim(dim, input.dim())
     index = _index_vector("index_add", input, d, index)
     _check_source("index_add", input, d, index, source)
+    if not input._dtype.is_floating_point:
+        alpha = int(alpha)  # integer tensors take an integer alpha, as torch
     return _index_add(input, index, source, dim=d, alpha=alpha)
 
 

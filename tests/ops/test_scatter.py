@@ -239,3 +239,21 @@ def test_error_messages_follow_torch():
         t.gather(1, torch.tensor([[5]]))
     with pytest.raises(RuntimeError, match="masked_select: expected BoolTensor for mask"):
         t.masked_select(t)
+
+
+# masked_scatter and integer alpha ----------------------------------------------------------
+
+@pytest.mark.parametrize("mask", [lambda m, x: x > 0, lambda m, x: m.tensor([False, True, True, False])])
+def test_masked_scatter(mask):
+    out = check(lambda m, x, s: x.masked_scatter(mask(m, x), s), rand(3, 4), rand(3, 4, seed=1))
+    assert out.grad_fn.name() == "MaskedScatterBackward0"
+    gradcheck(lambda m, x, s: x.masked_scatter(mask(m, x), s), rand(3, 4), rand(3, 4, seed=1))
+    check(lambda m, x, s: (x * 1).masked_scatter_(mask(m, x), s), rand(3, 4), rand(3, 4, seed=1))
+    for m in (ember, torch):
+        with pytest.raises(RuntimeError, match="Number of elements of source < number of ones in mask"):
+            m.zeros(3, 4).masked_scatter(m.ones(4).bool(), m.zeros(2))
+
+
+def test_index_add_integer_alpha():
+    check(lambda m, x, s: x.index_add(0, m.tensor([0, 0, 2]), s, alpha=-2.5),
+          rand(3, 4, dtype=np.int64, low=-5, high=5), rand(3, 4, dtype=np.int64, low=-5, high=5, seed=1), grad=False)
