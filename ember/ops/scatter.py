@@ -421,8 +421,3 @@ def masked_scatter(input, mask, source):
     if int(mask.expand(mask.shape if mask.dim() >= input.dim() else input.shape).sum()) > source.numel():
         raise RuntimeError("Number of elements of source < number of ones in mask")
     return _masked_scatter(input, mask, source)
-
-
-def _where_nonzero(condition):
-    """``ember.where(condition)``: the indices where ``condition`` holds, one tensor per dim."""
-    return condition.nonzero(as_tuple=True)

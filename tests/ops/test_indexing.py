@@ -317,12 +317,6 @@ def test_nonzero(x):
     check(lambda m, x: (m.nonzero(x), x.nonzero(as_tuple=True), m.argwhere(x), m.where(x != 0)), x, grad=False)
 
 
-def test_where_one_arg_is_nonzero_tuple():
-    from ember.ops.scatter import _where_nonzero
-    x = ember.tensor([[0, 1], [2, 0]])
-    assert [t.tolist() for t in _where_nonzero(x)] == [[0, 1], [1, 0]]
-
-
 def test_no_warnings_from_numpy():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
