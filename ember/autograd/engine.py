@@ -86,25 +86,27 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
     ready = [n for n in root_nodes if n in needed and n not in deps]
     captured = [None] * len(inputs or ())
 
+    pruning = targets is not None
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
             grads_in = buffers.pop(node, None) or [None] * node.num_outputs
             if node._pre_hooks:
                 _run_tensor_hooks(node, grads_in)
-            if type(node) is AccumulateGrad and node.variable._hooks and grads_in[0] is not None:
+            is_leaf = type(node) is AccumulateGrad
+            if is_leaf and node.variable._hooks and grads_in[0] is not None:
                 grads_in[0] = _run_leaf_hooks(node.variable._hooks, grads_in[0])
             if capture:
                 for nr, g in enumerate(grads_in):
                     for i in capture.get((node, nr), ()):
                         captured[i] = g
-            if type(node) is AccumulateGrad:
-                if accumulate and grads_in[0] is not None and (targets is None or node in targets):
+            if is_leaf:
+                if accumulate and grads_in[0] is not None and (not pruning or node in targets):
                     node._accumulate(grads_in[0], create_graph)
                 continue
-            if targets is not None and not any(c in needed for c, _ in node.next_functions):
+            if pruning and not any(c in needed for c, _ in node.next_functions):
                 continue
-            if all(g is None for g in grads_in):
+            if grads_in.count(None) == len(grads_in):
                 grads_out = [None] * len(node.next_functions)
             else:
                 grads_out = node._apply(grads_in)
@@ -114,7 +116,7 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
             if not retain_graph:
                 node._free()
             for (child, nr), g in zip(node.next_functions, grads_out):
-                if child is None or child not in needed:
+                if child is None or pruning and child not in needed:
                     continue
                 if g is not None:
                     buf = buffers.get(child)

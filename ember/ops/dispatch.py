@@ -112,16 +112,7 @@ def run(prim, inputs, arrays, dev, params):
             return tuple(_wrap(o, dev, None, i, prim, inputs) for i, o in enumerate(out))
         if prim.view:
             return _wrap(out, dev, None, 0, prim, inputs)
-        if isinstance(out, _generic):
-            out = np.asarray(out)
-        t = _new_tensor(Tensor)  # the common case, inlined: a fresh tensor without history
-        t._data = out
-        t._dtype = _from_np[out.dtype]
-        t._device = dev
-        t._requires_grad = False
-        t.grad_fn = None
-        t._version = [0]
-        return t
+        return _fresh(out, dev, None)
 
     ctx = OpNode()
     try:
@@ -147,8 +138,10 @@ def run(prim, inputs, arrays, dev, params):
     if type(out) is tuple:
         ctx.num_outputs = len(out)
         result = tuple(_wrap(o, dev, ctx, i, prim, inputs) for i, o in enumerate(out))
-    else:
+    elif prim.view:
         result = _wrap(out, dev, ctx, 0, prim, inputs)
+    else:
+        result = _fresh(out, dev, ctx)
     if prim.save or prim.save_output:
         saved = [inputs[i] for i in prim.save]
         outs = ()
@@ -176,6 +169,24 @@ def check_broadcast(arrays):
                 raise RuntimeError(f"The size of tensor a ({x[i]}) must match the size of tensor b ({y[i]}) "
                                    f"at non-singleton dimension {i}") from None
         shape = tuple(p if q == 1 else q for p, q in zip(x, y))
+
+
+def _fresh(out, dev, node):
+    """The common result: one new tensor that is not a view (the hot path, kept flat)."""
+    if isinstance(out, _generic):
+        out = np.asarray(out)
+    t = _new_tensor(Tensor)
+    t._data = out
+    t._dtype = dtype = _from_np[out.dtype]
+    t._device = dev
+    if node is not None and dtype.is_floating_point:
+        t._requires_grad = True
+        t.grad_fn = node
+    else:
+        t._requires_grad = False
+        t.grad_fn = None
+    t._version = [0]
+    return t
 
 
 def _wrap(out, dev, node, nr, prim, inputs):
