@@ -28,8 +28,6 @@ class Node:
     _hooks = None
     _trace = None
     num_outputs = 1
-    _seq = 0
-    _counter = [0]
 
     def name(self):
         return type(self).__name__
@@ -134,9 +132,12 @@ def _sum_to(g, shape):
 
 
 class OpNode(Node):
-    """The node of a primitive op: its backward is the primitive's derivative."""
+    """The node of a primitive op: its backward is the primitive's derivative.
 
-    _prim = None
+    The dispatcher sets the slots on every node it records; the forward's own
+    values go in __dict__."""
+
+    __slots__ = ("_prim", "next_functions", "_meta")
 
     def name(self):
         return self._prim.node_name
