@@ -37,6 +37,9 @@ def _numerical(func, inputs, i, eps):
 def _analytical(outputs, inputs, i):
     jac = []
     for o in outputs:
+        if not o.requires_grad:  # a constant output (e.g. a materialized zero gradient)
+            jac.append(np.zeros((o.numel(), inputs[i].numel())))
+            continue
         rows = []
         flat = o.reshape(-1)
         for j in range(flat.numel()):

@@ -76,3 +76,10 @@ def test_float32_inputs_warn():
     x = ember.ones(2, requires_grad=True)
     with pytest.warns(UserWarning, match="not a double precision"):
         gradcheck(lambda t: t * 2, (x,), atol=1e-2, rtol=1e-2, eps=1e-3)
+
+
+def test_gradgradcheck_when_an_input_is_unused():
+    # the first gradient with respect to b is a constant zero: its Jacobian is zero, not an error
+    x = ember.randn(3, dtype=ember.float64, requires_grad=True)
+    y = ember.randn(3, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda a, b: a * a * 2, (x, y))
