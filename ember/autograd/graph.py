@@ -39,13 +39,17 @@ class Node:
     def _save(self, tensors, outputs=()):
         """Record tensors for backward together with their versions; outputs are kept
         as their data only (rebuilt on access) so the graph holds no reference cycle."""
-        self._saved = [
-            (t, None, None) if not hasattr(t, "_version")  # a Python scalar operand
-            else (None, t._version[0], (t._data, t._dtype, t._device, t._version, t._output_nr))
-            if any(t is o for o in outputs)
-            else (t, t._version[0], None)
-            for t in tensors
-        ]
+        output_ids = {id(o) for o in outputs}
+        saved = []
+        for t in tensors:
+            counter = getattr(t, "_version", None)
+            if counter is None:  # a Python scalar operand
+                saved.append((t, None, None))
+            elif id(t) in output_ids:
+                saved.append((None, counter[0], (t._data, t._dtype, t._device, counter, t._output_nr)))
+            else:
+                saved.append((t, counter[0], None))
+        self._saved = saved
 
     @property
     def saved_tensors(self):
@@ -53,12 +57,11 @@ class Node:
             raise RuntimeError(_FREED)
         if self._saved is None:
             return ()
-        from ember._tensor import Tensor
         out = []
         for t, version, output in self._saved:
             if output is not None:
                 data, dtype, device, counter, nr = output
-                t = Tensor._make(data, dtype, device, True, self, nr)
+                t = _tensor_class()._make(data, dtype, device, True, self, nr)
                 t._version = counter
             if version is not None and t._version[0] != version:
                 producer = t.grad_fn.name() if t.grad_fn is not None else "a leaf"
@@ -118,6 +121,18 @@ class Node:
         if anomaly.state.enabled:
             anomaly.check_nan(self, out)
         return out
+
+
+_Tensor = None
+
+
+def _tensor_class():
+    """Tensor, imported on first use: the tensor core imports this package."""
+    global _Tensor
+    if _Tensor is None:
+        from ember._tensor import Tensor
+        _Tensor = Tensor
+    return _Tensor
 
 
 def _sum_to(g, shape):
