@@ -104,7 +104,7 @@ def run(prim, inputs, arrays, dev, params):
                 break
     if not needs_grad:
         try:
-            out = prim.forward(_NO_CTX, xp_of(dev), *arrays, **params)
+            out = prim.forward(_NO_CTX, np if dev is CPU else xp_of(dev), *arrays, **params)
         except ValueError:
             check_broadcast(arrays)
             raise
@@ -254,7 +254,9 @@ def binary(prim, a, b, float_result=False, **params):
                 if y.ndim != 0:
                     raise device_mismatch(prim.name, dev, b._device)
                 y = xp_of(dev).asarray(y)  # a 0-d CPU tensor may join a GPU op, as in PyTorch
-            dtype = a._dtype if a._dtype is b._dtype else result_type(a, b)
+            if a._dtype is b._dtype and (a._dtype.is_floating_point or not float_result):
+                return run(prim, (a, b), (x, y), dev, params)  # nothing to promote
+            dtype = result_type(a, b)
         else:
             y = b
             dtype = _scalar_dtype(a._dtype, b)
