@@ -5,18 +5,8 @@ from ember.backend.dtype import int64
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import primitive
 from ember.ops.pointwise import where
+from ember.ops.rearrange import flip
 from ember.ops.registry import public
-
-
-@primitive("FlipBackward0")
-def _flip(ctx, xp, x, dim):
-    ctx.dim = dim
-    return xp.flip(x, axis=dim).copy()
-
-
-@_flip.derivative
-def _(ctx, g):
-    return _flip(g, dim=ctx.dim)
 
 
 def _scan_dim(input, dim):
@@ -29,7 +19,7 @@ def _axis(x, dim):
 
 def _reverse_cumsum(g, dim):
     """``out[i] = sum(g[i:])`` along ``dim``."""
-    return _flip(_flip(g, dim=dim).cumsum(dim), dim=dim)
+    return flip(flip(g, dim).cumsum(dim), dim)
 
 
 def _scan_dtype(input, dtype):
@@ -111,8 +101,8 @@ def _(ctx, g):
     d = ctx.dim
 
     def part(positive):
-        z = _flip(_log_part(g, positive) - y, dim=d)
-        return (x + _flip(logcumsumexp(z, d), dim=d)).exp()
+        z = flip(_log_part(g, positive) - y, d)
+        return (x + flip(logcumsumexp(z, d), d)).exp()
     return part(True) - part(False)
 
 
