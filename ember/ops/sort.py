@@ -180,6 +180,8 @@ def _arg_extreme(ctx, xp, x, dim, keepdim, largest):
 
 
 def _argmax_argmin(input, dim, keepdim, name):
+    if input._dtype.name == "bool":
+        raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
         _check_full(input, name, "", IndexError)
     else:
@@ -254,6 +256,8 @@ _topk = _selection("topk", "TopkBackward0", _topk_forward)
 @public
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) values along ``dim`` and their indices: ``x.topk(2)``."""
+    if input._dtype.name == "bool":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     dim = wrap_dim(dim, input.dim())
     if not 0 <= k <= (input.shape[dim] if input.dim() else 1):
         raise RuntimeError("selected index k out of range")
@@ -322,6 +326,8 @@ _median_full, _nanmedian_full = _median_all("MedianBackward0", False), _median_a
 
 
 def _median(input, dim, keepdim, name):
+    if input._dtype.name == "bool":
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
     if dim is None:
         return (_nanmedian_full if name == "nanmedian" else _median_full)(input)
     dim = wrap_dim(dim, input.dim())

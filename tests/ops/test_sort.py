@@ -174,3 +174,16 @@ def test_value_gradient_double_backward():
     x = _distinct(3, 4, seed=9).astype(np.float64)
     gradcheck(lambda lib, t: (t.sort(0)[0] ** 2).sum(1), x)
     gradcheck(lambda lib, t: t.topk(2)[0] * t.max(1, keepdim=True)[0], x)
+
+
+@pytest.mark.parametrize("name,args", [("argmax", ()), ("argmin", (0,)), ("topk", (1,)), ("median", ()),
+                                       ("median", (0,)), ("nanmedian", ())])
+def test_bool_input_is_refused_like_torch(name, args):
+    import torch
+    errors = []
+    for lib in (torch, ember):
+        with pytest.raises((RuntimeError, NotImplementedError)) as info:
+            getattr(lib.tensor([True, False]), name)(*args)
+        errors.append(info)
+    assert errors[0].type is errors[1].type
+    assert "bool" in str(errors[1].value).lower()
