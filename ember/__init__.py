@@ -39,6 +39,7 @@ from ember.random import (
 )
 from ember._printing import set_printoptions
 from ember import cuda, linalg  # linalg before the copy below: it registers ember.det, ember.norm, ...
+from ember import nn
 
 globals().update(_OPS)
 
