@@ -38,6 +38,7 @@ from ember.random import (
     poisson, rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
 )
 from ember._printing import set_printoptions
+from ember import optim
 from ember import cuda, linalg  # linalg before the copy below: it registers ember.det, ember.norm, ...
 from ember import nn
 

@@ -1,0 +1,178 @@
+"""The optimizer base: parameter groups, per-parameter state, state_dict and step.
+
+Each optimizer supplies two hooks: ``_init_state(p, group)`` (the state buffers a
+parameter starts with) and ``_update(p, state, group)`` (one step on the
+parameter's arrays, in place). The base walks the groups and owns the rest.
+"""
+import warnings
+
+from ember._tensor import Tensor
+from ember.autograd import enable_grad
+
+
+class _RequiredParameter:
+    """The default of an option every param group must set (e.g. ``lr``)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _state_tensor(data, like):
+    """Wrap a backend array as a plain tensor with the parameter's dtype and device."""
+    return Tensor._make(data, like._dtype, like._device)
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    >>> import ember
+    >>> w = ember.zeros(2, requires_grad=True)
+    >>> opt = ember.optim.SGD([w], lr=0.5)
+    >>> (w - 1).pow(2).sum().backward(); _ = opt.step()
+    >>> w
+    tensor([1., 1.], requires_grad=True)
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.state = {}
+        self.param_groups = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                f"but got {params.type()}"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own options: ``opt.add_param_group({"params": [b], "lr": 0.1})``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering of tensors "
+                "in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group = {"params": params, **{k: v for k, v in param_group.items() if k != "params"}}
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            group.setdefault(name, default)
+        ids = {id(p) for p in params}
+        if len(ids) != len(params):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; "
+                "in future, this will cause an error", UserWarning, stacklevel=3,
+            )
+        if any(id(p) in ids for g in self.param_groups for p in g["params"]):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's ``.grad`` (drop it, or zero it in place with ``set_to_none=False``)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    grad = p.grad
+                    if grad.grad_fn is not None:
+                        grad = p.grad = grad.detach()
+                    grad._data[...] = 0
+                    grad._version[0] += 1
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; ``closure`` re-evaluates and returns the loss."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state.get(p)
+                if state is None:
+                    state = self._init_state(p, group)
+                    if state:
+                        self.state[p] = state
+                self._update(p, state, group)
+                p._version[0] += 1
+        return loss
+
+    def _init_state(self, p, group):
+        return {}
+
+    def _update(self, p, state, group):
+        raise NotImplementedError
+
+    # state_dict -----------------------------------------------------------------------
+    def state_dict(self):
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``, as PyTorch lays it out."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore options and state saved by :meth:`state_dict`; state tensors move to each parameter's device/dtype."""
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(s["params"]) != len(g["params"]) for s, g in zip(saved, self.param_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group")
+        by_index = {i: p for s, g in zip(saved, self.param_groups) for i, p in zip(s["params"], g["params"])}
+        self.state = {}
+        for key, value in state_dict["state"].items():
+            param = by_index.get(key)
+            if param is None:
+                self.state[key] = value
+            else:
+                self.state[param] = {k: _cast_state(k, v, param) for k, v in value.items()}
+        self.param_groups = [
+            {**{k: v for k, v in s.items() if k != "params"}, "params": g["params"]}
+            for s, g in zip(saved, self.param_groups)
+        ]
+
+    def __repr__(self):
+        parts = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines = [f"Parameter Group {i}"] + [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+            parts.append("\n".join(lines) + "\n")
+        return "\n".join(parts) + ")"
+
+
+def _cast_state(key, value, param):
+    """A private copy of one saved state value; floating buffers take the parameter's dtype, all its device."""
+    if not isinstance(value, Tensor):
+        return value
+    if key == "step" or not value.is_floating_point():
+        return value.to(device=param.device, copy=True)
+    return value.to(dtype=param.dtype, device=param.device, copy=True)

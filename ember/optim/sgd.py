@@ -1,0 +1,58 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from ember.optim.optimizer import Optimizer, _state_tensor
+
+
+def sgd_step(param, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """One SGD step on backend arrays, in place on ``param`` (and ``buf``); returns the momentum buffer.
+
+    ``buf`` is None on the first step with momentum: the buffer starts as that step's direction.
+    """
+    d = grad
+    if maximize or weight_decay:
+        d = -grad if maximize else grad.copy()
+        if weight_decay:
+            d += weight_decay * param
+    if momentum:
+        if buf is None:
+            buf = d.copy()
+        else:
+            buf *= momentum
+            buf += d if dampening == 0 else (1 - dampening) * d
+        d = d + momentum * buf if nesterov else buf
+    param -= lr * d
+    return buf
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    >>> import ember
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> opt = ember.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> w.sum().backward(); _ = opt.step()
+    >>> w
+    tensor([0.9000, 0.9000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                        maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def _update(self, p, state, group):
+        buf = state.get("momentum_buffer")
+        new = sgd_step(p._data, p.grad._data, None if buf is None else buf._data, lr=group["lr"],
+                       momentum=group["momentum"], dampening=group["dampening"],
+                       weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"])
+        if group["momentum"] and buf is None:
+            state["momentum_buffer"] = _state_tensor(new, p)
+            self.state[p] = state
