@@ -18,7 +18,8 @@ def adam_step(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr,
             param *= 1 - lr * weight_decay
         else:
             grad = grad + weight_decay * param
-    tmp = xp.subtract(grad, exp_avg)
+    tmp = xp.empty_like(param)
+    xp.subtract(grad, exp_avg, out=tmp)
     tmp *= 1 - beta1
     exp_avg += tmp
     xp.multiply(grad, grad, out=tmp)

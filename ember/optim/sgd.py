@@ -1,8 +1,9 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+from ember.backend import array_module
 from ember.optim.optimizer import Optimizer, _state_tensor
 
 
-def sgd_step(param, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+def sgd_step(xp, param, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
     """One SGD step on backend arrays, in place on ``param`` (and ``buf``); returns the momentum buffer.
 
     ``buf`` is None on the first step with momentum: the buffer starts as that step's direction.
@@ -14,7 +15,8 @@ def sgd_step(param, grad, buf, *, lr, momentum, dampening, weight_decay, nestero
             d += weight_decay * param
     if momentum:
         if buf is None:
-            buf = d.copy()
+            buf = xp.empty_like(param)
+            buf[...] = d
         else:
             buf *= momentum
             buf += d if dampening == 0 else (1 - dampening) * d
@@ -50,7 +52,7 @@ class SGD(Optimizer):
 
     def _update(self, p, state, group):
         buf = state.get("momentum_buffer")
-        new = sgd_step(p._data, p.grad._data, None if buf is None else buf._data, lr=group["lr"],
+        new = sgd_step(array_module(p.device), p._data, p.grad._data, None if buf is None else buf._data, lr=group["lr"],
                        momentum=group["momentum"], dampening=group["dampening"],
                        weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"])
         if group["momentum"] and buf is None:
