@@ -69,7 +69,7 @@ class Module:
         if isinstance(value, (Parameter, Module)) and params is None:
             raise AttributeError("cannot assign parameters or modules before Module.__init__() call")
         if isinstance(value, Parameter):
-            self._drop(name)
+            self._drop(name, keep="_parameters")
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -77,7 +77,7 @@ class Module:
                                 "(torch.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
-            self._drop(name)
+            self._drop(name, keep="_modules")
             modules[name] = value
         elif modules is not None and name in modules:
             if value is not None:
@@ -89,16 +89,17 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                                 "(torch.Tensor or None expected)")
             persistent = getattr(value, "persistent", name not in self._non_persistent_buffers_set)
-            self._drop(name)
+            self._drop(name, keep="_buffers")
             self.register_buffer(name, value, persistent)
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name):
+    def _drop(self, name, keep):
+        """Forget ``name`` everywhere but in the ``keep`` store, so a reassignment keeps its position."""
         self.__dict__.pop(name, None)
         for store in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[store].pop(name, None)
-        self._non_persistent_buffers_set.discard(name)
+            if store != keep:
+                self.__dict__[store].pop(name, None)
 
     def __getattr__(self, name):
         d = self.__dict__
