@@ -2,13 +2,11 @@
 ``values, indices = ember.max(x, 1)`` or ``ember.max(x, 1).indices``."""
 from collections import namedtuple
 
-__all__ = [
-    "max", "min", "sort", "topk", "median", "nanmedian", "kthvalue", "mode", "cummax", "cummin",
-    "aminmax",
-]
+__all__ = ["max", "min", "sort", "topk", "median", "nanmedian", "kthvalue", "mode"]
 
 
-def _values_indices(name, fields=("values", "indices")):
+def _values_indices(name):
+    fields = ("values", "indices")
     cls = namedtuple(name, fields)
     cls.__module__ = __name__
     cls.__qualname__ = name
@@ -25,6 +23,3 @@ median = _values_indices("median")
 nanmedian = _values_indices("nanmedian")
 kthvalue = _values_indices("kthvalue")
 mode = _values_indices("mode")
-cummax = _values_indices("cummax")
-cummin = _values_indices("cummin")
-aminmax = _values_indices("aminmax", ("min", "max"))
