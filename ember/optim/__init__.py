@@ -1,7 +1,15 @@
-"""Optimizers: ``ember.optim.SGD``, ``Adam``, ``AdamW`` and the ``Optimizer`` base."""
+"""Optimizers: ``ember.optim.SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``,
+``NAdam``, ``RAdam`` and the ``Optimizer`` base."""
+from ember.optim.adadelta import Adadelta
+from ember.optim.adagrad import Adagrad
 from ember.optim.adam import Adam
+from ember.optim.adamax import Adamax
 from ember.optim.adamw import AdamW
+from ember.optim.nadam import NAdam
 from ember.optim.optimizer import Optimizer, required
+from ember.optim.radam import RAdam
+from ember.optim.rmsprop import RMSprop
 from ember.optim.sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "required"]
+__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Optimizer",
+           "required"]

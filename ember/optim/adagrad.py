@@ -1,0 +1,65 @@
+"""Adagrad (with learning-rate decay, L2 weight decay, maximize)."""
+from ember.backend import array_module
+from ember.optim.optimizer import Optimizer, _state_tensor
+
+
+def adagrad_step(xp, param, grad, state_sum, step, *, lr, lr_decay, weight_decay, eps, maximize):
+    """One Adagrad step on backend arrays (``step`` counts from 1), in place on ``param`` and ``state_sum``."""
+    if maximize:
+        grad = -grad
+    if weight_decay:
+        grad = grad + weight_decay * param
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum += grad * grad
+    std = xp.sqrt(state_sum)
+    std += eps
+    param -= clr * (grad / std)
+
+
+class Adagrad(Optimizer):
+    """Adagrad: per-element step sizes shrinking with the sum of squared gradients.
+
+    Like PyTorch, the state of the constructor's parameters is created at once, and the
+    accumulator starts at the optimizer-wide ``initial_accumulator_value``.
+
+    >>> import ember
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> opt = ember.optim.Adagrad([w], lr=0.1)
+    >>> w.sum().backward(); _ = opt.step()
+    >>> w
+    tensor([0.9000, 0.9000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if lr_decay < 0.0:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if initial_accumulator_value < 0.0:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p] = self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        from ember.creation import tensor
+        xp = array_module(p.device)
+        value = self.defaults["initial_accumulator_value"]
+        return {"step": tensor(0.0, device=p.device), "sum": _state_tensor(xp.full_like(p._data, value), p)}
+
+    def _update(self, p, state, group):
+        step = state["step"]
+        step._data += 1
+        step._version[0] += 1
+        adagrad_step(array_module(p.device), p._data, p.grad._data, state["sum"]._data, float(step._data),
+                     lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
+                     eps=group["eps"], maximize=group["maximize"])

@@ -1,0 +1,53 @@
+"""Adamax: Adam with an infinity-norm second moment (L2 weight decay, maximize)."""
+from ember.backend import array_module
+from ember.optim.adam import _check_adam_args
+from ember.optim.optimizer import Optimizer, _state_tensor
+
+
+def adamax_step(xp, param, grad, exp_avg, exp_inf, step, *, lr, beta1, beta2, eps, weight_decay, maximize):
+    """One Adamax step on backend arrays (``step`` counts from 1), in place on ``param`` and the moments."""
+    if maximize:
+        grad = -grad
+    if weight_decay:
+        grad = grad + weight_decay * param
+    exp_avg += (1 - beta1) * (grad - exp_avg)
+    exp_inf *= beta2
+    norm = xp.abs(grad)
+    norm += eps
+    xp.maximum(exp_inf, norm, out=exp_inf)
+    param -= lr / (1 - beta1 ** step) * (exp_avg / exp_inf)
+
+
+class Adamax(Optimizer):
+    """Adamax (Kingma & Ba): Adam's variant based on the infinity norm.
+
+    >>> import ember
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> opt = ember.optim.Adamax([w], lr=0.1)
+    >>> w.sum().backward(); _ = opt.step()
+    >>> w
+    tensor([0.9000, 0.9000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    def _init_state(self, p, group):
+        from ember.creation import tensor
+        xp = array_module(p.device)
+        state = {"step": tensor(0.0, device=p.device)}
+        state.update((name, _state_tensor(xp.zeros_like(p._data), p)) for name in ("exp_avg", "exp_inf"))
+        return state
+
+    def _update(self, p, state, group):
+        step = state["step"]
+        step._data += 1
+        step._version[0] += 1
+        beta1, beta2 = group["betas"]
+        adamax_step(array_module(p.device), p._data, p.grad._data, state["exp_avg"]._data, state["exp_inf"]._data,
+                    float(step._data), lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    weight_decay=group["weight_decay"], maximize=group["maximize"])

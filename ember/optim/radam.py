@@ -1,0 +1,74 @@
+"""RAdam: Adam with a rectified adaptive learning rate (L2 or decoupled weight decay, maximize)."""
+import math
+
+from ember.backend import array_module
+from ember.optim.adam import _check_adam_args
+from ember.optim.optimizer import Optimizer, _state_tensor
+
+
+def radam_step(xp, param, grad, exp_avg, exp_avg_sq, step, *, lr, beta1, beta2, eps, weight_decay, decoupled,
+               maximize):
+    """One RAdam step on backend arrays (``step`` counts from 1), in place on ``param`` and the moments.
+
+    While the variance estimate is unreliable (rho_t <= 5) the step is plain bias-corrected momentum.
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay:
+        if decoupled:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    exp_avg += (1 - beta1) * (grad - exp_avg)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+    bias1 = 1 - beta1 ** step
+    bias2 = 1 - beta2 ** step
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * beta2 ** step / bias2
+    update = exp_avg / bias1
+    update *= lr
+    if rho_t > 5.0:
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        denom = xp.sqrt(exp_avg_sq)
+        denom += eps
+        update *= math.sqrt(bias2) / denom
+        update *= rect
+    param -= update
+
+
+class RAdam(Optimizer):
+    """RAdam (Liu et al.): Adam with the variance of the adaptive learning rate rectified.
+
+    >>> import ember
+    >>> w = ember.ones(2, requires_grad=True)
+    >>> opt = ember.optim.RAdam([w], lr=0.1)
+    >>> w.sum().backward(); _ = opt.step()
+    >>> w
+    tensor([0.9000, 0.9000], requires_grad=True)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
+                        capturable=capturable, decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def _init_state(self, p, group):
+        from ember.creation import tensor
+        xp = array_module(p.device)
+        state = {"step": tensor(0.0, device=p.device)}
+        state.update((name, _state_tensor(xp.zeros_like(p._data), p)) for name in ("exp_avg", "exp_avg_sq"))
+        return state
+
+    def _update(self, p, state, group):
+        step = state["step"]
+        step._data += 1
+        step._version[0] += 1
+        beta1, beta2 = group["betas"]
+        radam_step(array_module(p.device), p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                   float(step._data), lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                   weight_decay=group["weight_decay"], decoupled=group["decoupled_weight_decay"],
+                   maximize=group["maximize"])
