@@ -10,6 +10,7 @@ from ember.optim.optimizer import Optimizer, required
 from ember.optim.radam import RAdam
 from ember.optim.rmsprop import RMSprop
 from ember.optim.sgd import SGD
+from ember.optim import lr_scheduler  # noqa: F401  (ember.optim.lr_scheduler)
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Optimizer",
            "required"]
