@@ -61,6 +61,8 @@ def _mean(ctx, xp, x, dims, keepdim):
     ctx.count = 1
     for d in dims:
         ctx.count *= x.shape[d]
+    if ctx.count == 0:  # NaN, as in PyTorch, without NumPy's "Mean of empty slice" warning
+        return xp.sum(x, axis=dims, keepdims=keepdim) * xp.nan
     return xp.mean(x, axis=dims, keepdims=keepdim)
 
 

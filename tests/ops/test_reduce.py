@@ -186,3 +186,12 @@ def test_all_any_dtypes():
     check(lambda lib, t: t.any(1, keepdim=True), u)
     check(lambda lib, t: t.all((0, 1)), rand(2, 3))
     assert ember.ones(2).all().dtype == ember.bool and torch.ones(2).all().dtype == torch.bool
+
+
+def test_mean_of_empty_is_nan_without_numpy_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ember.zeros(0).mean().isnan().item()
+        assert ember.zeros(0, 3).mean(0).isnan().all().item()
