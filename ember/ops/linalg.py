@@ -44,6 +44,11 @@ def _matmul_grad(ctx, g):
     return _matmul_grads(a, b, g, *ctx.needs_input_grad)
 
 
+def _is_transposed(m):
+    """A 2-D tensor laid out as the transpose of a contiguous one (e.g. ``weight.t()``)."""
+    return not m.is_contiguous() and m._data.flags.f_contiguous
+
+
 def _matmul_grads(a, b, g, need_a, need_b):
     """g @ b^T and a^T @ g, with 1-D operands treated as a row (a) or a column (b)."""
     if a.dim() == 1 and b.dim() == 1:
@@ -58,7 +63,9 @@ def _matmul_grads(a, b, g, need_a, need_b):
         ga = ga.squeeze(-2) if a.dim() == 1 else ga
     if need_b:
         if b2.dim() == 2 and a2.dim() > 2:  # fold the batch into one GEMM (a linear layer's weight)
-            gb = matmul(a2.reshape(-1, a2.shape[-1]).mT, g2.reshape(-1, g2.shape[-1]))
+            a2, g2 = a2.reshape(-1, a2.shape[-1]), g2.reshape(-1, g2.shape[-1])
+        if b2.dim() == 2 and a2.dim() == 2 and _is_transposed(b2):
+            gb = matmul(g2.mT, a2).mT  # same layout as b: W.t()'s gradient lands contiguous in W's
         else:
             gb = matmul(a2.mT, g2)
         gb = gb.squeeze(-1) if b.dim() == 1 else gb
