@@ -1,6 +1,6 @@
 """Adadelta (with L2 weight decay, maximize)."""
 from ember.backend import array_module
-from ember.optim.optimizer import Optimizer, _state_tensor
+from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
 
 
 def adadelta_step(xp, param, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay, maximize):
@@ -45,16 +45,10 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        from ember.creation import tensor
-        xp = array_module(p.device)
-        state = {"step": tensor(0.0, device=p.device)}
-        state.update((name, _state_tensor(xp.zeros_like(p._data), p)) for name in ("square_avg", "acc_delta"))
-        return state
+        return _fresh_state(p, ("square_avg", "acc_delta"))
 
     def _update(self, p, state, group):
-        step = state["step"]
-        step._data += 1
-        step._version[0] += 1
+        _count_step(state)
         adadelta_step(array_module(p.device), p._data, p.grad._data, state["square_avg"]._data,
                       state["acc_delta"]._data, lr=group["lr"], rho=group["rho"], eps=group["eps"],
                       weight_decay=group["weight_decay"], maximize=group["maximize"])

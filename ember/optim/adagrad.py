@@ -1,6 +1,6 @@
 """Adagrad (with learning-rate decay, L2 weight decay, maximize)."""
 from ember.backend import array_module
-from ember.optim.optimizer import Optimizer, _state_tensor
+from ember.optim.optimizer import Optimizer, _count_step, _fresh_state, _state_tensor
 
 
 def adagrad_step(xp, param, grad, state_sum, step, *, lr, lr_decay, weight_decay, eps, maximize):
@@ -51,15 +51,12 @@ class Adagrad(Optimizer):
                 self.state[p] = self._init_state(p, group)
 
     def _init_state(self, p, group):
-        from ember.creation import tensor
-        xp = array_module(p.device)
-        value = self.defaults["initial_accumulator_value"]
-        return {"step": tensor(0.0, device=p.device), "sum": _state_tensor(xp.full_like(p._data, value), p)}
+        state = _fresh_state(p, ())
+        state["sum"] = _state_tensor(array_module(p.device).full_like(p._data, self.defaults["initial_accumulator_value"]), p)
+        return state
 
     def _update(self, p, state, group):
-        step = state["step"]
-        step._data += 1
-        step._version[0] += 1
-        adagrad_step(array_module(p.device), p._data, p.grad._data, state["sum"]._data, float(step._data),
+        step = _count_step(state)
+        adagrad_step(array_module(p.device), p._data, p.grad._data, state["sum"]._data, step,
                      lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
                      eps=group["eps"], maximize=group["maximize"])

@@ -2,7 +2,7 @@
 import math
 
 from ember.backend import array_module
-from ember.optim.optimizer import Optimizer, _state_tensor
+from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
 
 
 def adam_step(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, beta1, beta2, eps,
@@ -70,21 +70,15 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        from ember.creation import tensor
-        xp = array_module(p.device)
         names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if group["amsgrad"] else ("exp_avg", "exp_avg_sq")
-        state = {"step": tensor(0.0, device=p.device)}
-        state.update((name, _state_tensor(xp.zeros_like(p._data), p)) for name in names)
-        return state
+        return _fresh_state(p, names)
 
     def _update(self, p, state, group):
-        step = state["step"]
-        step._data += 1
-        step._version[0] += 1
+        step = _count_step(state)
         beta1, beta2 = group["betas"]
         amsgrad = state.get("max_exp_avg_sq") if group["amsgrad"] else None
         adam_step(array_module(p.device), p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                  None if amsgrad is None else amsgrad._data, float(step._data), lr=group["lr"], beta1=beta1,
+                  None if amsgrad is None else amsgrad._data, step, lr=group["lr"], beta1=beta1,
                   beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
                   decoupled=group["decoupled_weight_decay"], maximize=group["maximize"])
 

@@ -1,7 +1,7 @@
 """Adamax: Adam with an infinity-norm second moment (L2 weight decay, maximize)."""
 from ember.backend import array_module
 from ember.optim.adam import _check_adam_args
-from ember.optim.optimizer import Optimizer, _state_tensor
+from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
 
 
 def adamax_step(xp, param, grad, exp_avg, exp_inf, step, *, lr, beta1, beta2, eps, weight_decay, maximize):
@@ -37,17 +37,11 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        from ember.creation import tensor
-        xp = array_module(p.device)
-        state = {"step": tensor(0.0, device=p.device)}
-        state.update((name, _state_tensor(xp.zeros_like(p._data), p)) for name in ("exp_avg", "exp_inf"))
-        return state
+        return _fresh_state(p, ("exp_avg", "exp_inf"))
 
     def _update(self, p, state, group):
-        step = state["step"]
-        step._data += 1
-        step._version[0] += 1
+        step = _count_step(state)
         beta1, beta2 = group["betas"]
         adamax_step(array_module(p.device), p._data, p.grad._data, state["exp_avg"]._data, state["exp_inf"]._data,
-                    float(step._data), lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                     weight_decay=group["weight_decay"], maximize=group["maximize"])

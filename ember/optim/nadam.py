@@ -1,7 +1,7 @@
 """NAdam: Adam with Nesterov momentum (momentum decay, L2 or decoupled weight decay, maximize)."""
 from ember.backend import array_module
 from ember.optim.adam import _check_adam_args
-from ember.optim.optimizer import Optimizer, _state_tensor
+from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
 
 
 def nadam_step(xp, param, grad, exp_avg, exp_avg_sq, mu_product, step, *, lr, beta1, beta2, eps, weight_decay,
@@ -53,19 +53,13 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        from ember.creation import tensor
-        xp = array_module(p.device)
-        state = {"step": tensor(0.0, device=p.device), "mu_product": tensor(1.0, device=p.device)}
-        state.update((name, _state_tensor(xp.zeros_like(p._data), p)) for name in ("exp_avg", "exp_avg_sq"))
-        return state
+        return _fresh_state(p, ("exp_avg", "exp_avg_sq"), mu_product=1.0)
 
     def _update(self, p, state, group):
-        step, mu_product = state["step"], state["mu_product"]
-        step._data += 1
-        step._version[0] += 1
+        step, mu_product = _count_step(state), state["mu_product"]
         mu_product._version[0] += 1
         beta1, beta2 = group["betas"]
         nadam_step(array_module(p.device), p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                   mu_product._data, float(step._data), lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                   mu_product._data, step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                    weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
                    decoupled=group["decoupled_weight_decay"], maximize=group["maximize"])

@@ -7,6 +7,7 @@ parameter's arrays, in place). The base walks the groups and owns the rest.
 import warnings
 
 from ember._tensor import Tensor
+from ember.backend import array_module
 from ember.autograd import enable_grad
 
 
@@ -23,6 +24,25 @@ required = _RequiredParameter()
 def _state_tensor(data, like):
     """Wrap a backend array as a plain tensor with the parameter's dtype and device."""
     return Tensor._make(data, like._dtype, like._device)
+
+
+def _fresh_state(p, buffers, **counters):
+    """A parameter's starting state: the float32 ``step`` counter, other scalar
+    ``counters`` at their initial values, and zero buffers named ``buffers``."""
+    from ember.creation import tensor
+    xp = array_module(p.device)
+    state = {"step": tensor(0.0, device=p.device)}
+    state.update((name, tensor(value, device=p.device)) for name, value in counters.items())
+    state.update((name, _state_tensor(xp.zeros_like(p._data), p)) for name in buffers)
+    return state
+
+
+def _count_step(state):
+    """Advance the ``step`` counter in place (a new version) and return the step number."""
+    step = state["step"]
+    step._data += 1
+    step._version[0] += 1
+    return float(step._data)
 
 
 class Optimizer:

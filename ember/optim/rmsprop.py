@@ -1,6 +1,6 @@
 """RMSprop (with momentum, centering, L2 weight decay, maximize)."""
 from ember.backend import array_module
-from ember.optim.optimizer import Optimizer, _state_tensor
+from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
 
 
 def rmsprop_step(xp, param, grad, square_avg, grad_avg, buf, *, lr, alpha, eps, weight_decay, momentum, maximize):
@@ -56,21 +56,15 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
-        from ember.creation import tensor
-        xp = array_module(p.device)
         names = ["square_avg"]
         if group["momentum"] > 0:
             names.append("momentum_buffer")
         if group["centered"]:
             names.append("grad_avg")
-        state = {"step": tensor(0.0, device=p.device)}
-        state.update((name, _state_tensor(xp.zeros_like(p._data), p)) for name in names)
-        return state
+        return _fresh_state(p, names)
 
     def _update(self, p, state, group):
-        step = state["step"]
-        step._data += 1
-        step._version[0] += 1
+        _count_step(state)
         buf = state["momentum_buffer"] if group["momentum"] > 0 else None
         grad_avg = state["grad_avg"] if group["centered"] else None
         rmsprop_step(array_module(p.device), p._data, p.grad._data, state["square_avg"]._data,
