@@ -70,7 +70,7 @@ class Tensor:
         from ember.backend import array_module, to_device
         dev = to_device(device)
         xp = array_module(dev)
-        dtype = getattr(type(self), "_legacy_dtype", None) or get_default_dtype()
+        dtype = get_default_dtype()
         if len(args) == 1 and not isinstance(args[0], (int, Size)):
             src = args[0]
             if isinstance(src, Tensor):
@@ -82,14 +82,10 @@ class Tensor:
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args or (0,)
             data = xp.empty(tuple(shape), dtype=dtype.np)
-        Tensor._init_fields(self, data.astype(dtype.np, copy=False), dtype, dev)
-
-    @staticmethod
-    def _init_fields(t, data, dtype, device):
-        t._data, t._dtype, t._device = data, dtype, device
-        t._requires_grad = False
-        t.grad_fn = None
-        t._version = [0]
+        self._data, self._dtype, self._device = data.astype(dtype.np, copy=False), dtype, dev
+        self._requires_grad = False
+        self.grad_fn = None
+        self._version = [0]
 
     # attributes -------------------------------------------------------------------
     @property
