@@ -1,0 +1,49 @@
+"""What every image dataset shares: transforms, a repr, and the error for files that are not there."""
+import os
+
+_NO_DOWNLOAD = "ember never downloads data"
+
+
+class VisionDataset:
+    """Base of the image datasets: holds ``root`` and the transforms, and applies them in ``_item``."""
+
+    def __init__(self, root=None, transform=None, target_transform=None):
+        self.root = os.path.expanduser(os.fspath(root)) if root is not None else None
+        self.transform = transform
+        self.target_transform = target_transform
+
+    def _item(self, image, target):
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def __repr__(self):
+        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}"]
+        if self.root is not None:
+            lines.append(f"    Root location: {self.root}")
+        lines += [f"    {line}" for line in self.extra_repr().splitlines()]
+        for name in ("transform", "target_transform"):
+            if getattr(self, name) is not None:
+                lines.append(f"    {name.replace('_', ' ').capitalize()}: {getattr(self, name)!r}")
+        return "\n".join(lines)
+
+    def extra_repr(self):
+        return ""
+
+
+def refuse_download(download, name, folder, files):
+    """Raise the error that tells the user which files to put where (``download=True`` included)."""
+    listing = "\n".join(f"  {os.path.join(folder, f)}" for f in files)
+    why = "download=True was given, but " + _NO_DOWNLOAD if download else f"{name} was not found"
+    raise RuntimeError(f"{why}. Put these files there yourself ({_NO_DOWNLOAD}):\n{listing}")
+
+
+def find_file(folder, name):
+    """``folder/name`` or ``folder/name.gz``, whichever exists, else None."""
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(folder, candidate)
+        if os.path.isfile(path):
+            return path
+    return None
