@@ -350,3 +350,4 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
     return _reduce(loss, reduction)
+from ember.nn._attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401

@@ -9,3 +9,5 @@ from ember.nn.modules.module import Module
 
 __all__ = ["Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
            "Flatten", "Identity", "Linear", "Unflatten"] + _activations + _losses
+from ember.nn.modules.attention import MultiheadAttention  # noqa: E402
+__all__ += ["MultiheadAttention"]

@@ -1,0 +1,88 @@
+"""``default_collate`` (a list of samples -> one batch) and ``default_convert`` (one
+sample's NumPy arrays -> tensors), following PyTorch's rules.
+
+>>> default_collate([(1, 2.0), (3, 4.0)])
+[tensor([1, 3]), tensor([2., 4.], dtype=ember.float64)]
+"""
+import collections.abc
+import re
+
+import numpy as np
+
+import ember
+
+_ERR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+_STRINGS = re.compile(r"[SaUO]")
+
+
+def _is_namedtuple(obj):
+    return isinstance(obj, tuple) and hasattr(obj, "_fields")
+
+
+def _rebuild_mapping(elem, values):
+    try:
+        return type(elem)(values)
+    except TypeError:
+        return values
+
+
+def default_convert(data):
+    """NumPy arrays and scalars become tensors, recursively inside dicts, named tuples and
+    sequences; everything else is returned unchanged (used when ``batch_size=None``)."""
+    if isinstance(data, ember.Tensor):
+        return data
+    if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, (np.str_, np.bytes_)):
+        return data if _STRINGS.search(data.dtype.str) else ember.as_tensor(data)
+    if isinstance(data, collections.abc.Mapping):
+        return _rebuild_mapping(data, {k: default_convert(v) for k, v in data.items()})
+    if _is_namedtuple(data):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
+        try:
+            return type(data)([default_convert(d) for d in data])
+        except TypeError:
+            return [default_convert(d) for d in data]
+    return data
+
+
+def _collate_sequence(batch, elem):
+    size = len(elem)
+    if any(len(e) != size for e in batch):
+        raise RuntimeError("each element in list of batch should be of equal size")
+    columns = [default_collate(list(samples)) for samples in zip(*batch)]
+    if isinstance(elem, tuple):
+        return columns
+    try:
+        return type(elem)(columns)
+    except TypeError:
+        return columns
+
+
+def default_collate(batch):
+    """Merge a list of samples into a batch: tensors and NumPy arrays are stacked along a new
+    first dim, Python floats become a float64 tensor, ints an int64 tensor, bools a bool
+    tensor, strings stay a list; dicts, named tuples and sequences are collated field by field."""
+    elem = batch[0]
+    if isinstance(elem, ember.Tensor):
+        return ember.stack(batch, 0)
+    if isinstance(elem, np.ndarray) and not isinstance(elem, (np.str_, np.bytes_)):
+        if _STRINGS.search(elem.dtype.str):
+            raise TypeError(_ERR.format(elem.dtype))
+        return default_collate([ember.as_tensor(b) for b in batch])
+    if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
+        return ember.as_tensor(np.array(batch))
+    if isinstance(elem, float):
+        return ember.tensor(batch, dtype=ember.float64)
+    if isinstance(elem, int):
+        return ember.tensor(batch)
+    if isinstance(elem, (str, bytes)):
+        return batch
+    if isinstance(elem, collections.abc.Mapping):
+        return _rebuild_mapping(elem, {k: default_collate([d[k] for d in batch]) for k in elem})
+    if _is_namedtuple(elem):
+        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        return _collate_sequence(batch, elem)
+    raise TypeError(_ERR.format(type(elem)))
