@@ -3,6 +3,9 @@ their Tensor methods; ``registry.PUBLIC`` holds the names ``ember`` re-exports."
 from ember.ops import (  # noqa: F401
     binary, convert, decomp, einsum, indexing, join, linalg, pointwise, rearrange, reduce, scan, scatter, shape, sort, unary,
 )
+from ember.ops import embedding  # noqa: F401,E402
+from ember.ops import norm  # noqa: F401,E402
+from ember.ops import conv, pad  # noqa: F401,E402
 from ember.ops.registry import PUBLIC
 
 __all__ = ["PUBLIC"]

@@ -9,5 +9,13 @@ from ember.nn.modules.module import Module
 
 __all__ = ["Module", "ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential",
            "Flatten", "Identity", "Linear", "Unflatten"] + _activations + _losses
+from ember.nn.modules.sparse import Embedding, EmbeddingBag  # noqa: E402
+__all__ += ["Embedding", "EmbeddingBag"]
 from ember.nn.modules.attention import MultiheadAttention  # noqa: E402
 __all__ += ["MultiheadAttention"]
+from ember.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+from ember.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout  # noqa: E402,E501
+__all__ += ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout"]
+from ember.nn.modules.normalization import GroupNorm, LayerNorm, LocalResponseNorm, RMSNorm  # noqa: E402
+__all__ += ["GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]

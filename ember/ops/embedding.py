@@ -1,0 +1,113 @@
+"""Embedding lookups: ``embedding`` (row gather with padding/frequency-scaled gradients) and the
+bag reductions behind ``nn.functional.embedding_bag`` (sum, mean, max per bag).
+
+Every backward is one scatter-add (``index_add``) of the upstream rows into a zero weight-shaped
+gradient, written with ember ops so second derivatives work.
+"""
+from ember._tensor import Tensor
+from ember.ops.dispatch import primitive
+from ember.ops.registry import public
+from ember.ops.scatter import _add_at
+
+
+def check_indices(indices, num):
+    """torch's IndexError for a lookup outside ``[0, num)``; integer dtype required."""
+    if not isinstance(indices, Tensor) or indices.dtype.is_floating_point or indices.dtype.is_complex \
+            or str(indices.dtype) == "ember.bool":
+        dtype = getattr(indices, "dtype", type(indices).__name__)
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {dtype} instead (while checking arguments for embedding)")
+    if indices.numel() and (bool((indices < 0).any()) or bool((indices >= num).any())):
+        raise IndexError("index out of range in self")
+
+
+@primitive("EmbeddingBackward0", save=(1,))
+def _embedding(ctx, xp, weight, indices, padding_idx, scale_grad_by_freq):
+    ctx.num, ctx.padding_idx, ctx.scale = weight.shape[0], padding_idx, scale_grad_by_freq
+    return weight[indices]
+
+
+@_embedding.derivative
+def _(ctx, g):
+    import ember
+    (indices,) = ctx.saved_tensors
+    idx = indices.reshape(-1)
+    rows = g.reshape(-1, g.shape[-1])
+    if ctx.padding_idx >= 0:
+        rows = rows * (idx != ctx.padding_idx).to(g.dtype).unsqueeze(1)
+    if ctx.scale:
+        ones = ember.ones_like(idx, dtype=g.dtype)
+        counts = ember.zeros(ctx.num, dtype=g.dtype, device=g.device).index_add(0, idx, ones)
+        rows = rows / counts[idx].unsqueeze(1)
+    zero = ember.zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
+    return zero.index_add(0, idx, rows), None
+
+
+@public(method=False)
+def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` at ``indices``: ``ember.embedding(ember.eye(3), ember.tensor([2]))`` -> ``[[0., 0., 1.]]``.
+
+    ``padding_idx`` (>= 0) gets no gradient; ``scale_grad_by_freq`` divides each row's gradient by
+    how often it occurs in ``indices``."""
+    if weight.dim() != 2:
+        raise RuntimeError(f"'weight' must be 2-D, got {weight.dim()}-D")
+    if sparse:
+        raise NotImplementedError("ember has no sparse tensors: embedding(sparse=True) is not supported")
+    check_indices(indices, weight.shape[0])
+    return _embedding(weight, indices, padding_idx=int(padding_idx), scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+@primitive("EmbeddingBagBackward0", save=(0, 1, 2, 3))
+def bag_sum(ctx, xp, weight, scale, indices, bags, nbags):
+    """Per bag: sum of ``scale[i] * weight[indices[i]]`` over the elements i with ``bags[i] == bag``."""
+    ctx.num = weight.shape[0]
+    out = xp.zeros((nbags, weight.shape[1]), dtype=weight.dtype)
+    _add_at(xp, out, bags, weight[indices] * scale[:, None].astype(weight.dtype))
+    return out
+
+
+@bag_sum.derivative
+def _(ctx, g):
+    import ember
+    weight, scale, indices, bags = ctx.saved_tensors
+    need_w, need_s = ctx.needs_input_grad[:2]
+    up = g[bags]
+    gw = gs = None
+    if need_w:
+        zero = ember.zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
+        gw = zero.index_add(0, indices, up * scale.unsqueeze(1).to(g.dtype))
+    if need_s:
+        gs = (up * weight[indices]).sum(1)
+    return gw, gs, None, None
+
+
+@primitive("EmbeddingBagBackward0", save=(1,))
+def bag_pick(ctx, xp, weight, flat):
+    """``weight.flatten()[flat]`` with 0 where ``flat < 0``: the max-mode bag output from its argmax positions."""
+    ctx.shape = weight.shape
+    picked = weight.reshape(-1)[xp.maximum(flat, 0)]
+    return xp.where(flat >= 0, picked, xp.zeros((), dtype=weight.dtype))
+
+
+@bag_pick.derivative
+def _(ctx, g):
+    import ember
+    (flat,) = ctx.saved_tensors
+    valid = flat >= 0
+    zero = ember.zeros(ctx.shape[0] * ctx.shape[1], dtype=g.dtype, device=g.device)
+    gw = zero.index_add(0, flat.clamp(min=0).reshape(-1), (g * valid.to(g.dtype)).reshape(-1))
+    return gw.reshape(ctx.shape), None
+
+
+@primitive("EmbeddingBagArgmax")
+def bag_argmax(ctx, xp, weight, indices, bags, nbags):
+    """For each (bag, column), the flat position in ``weight`` of the bag's maximum; -1 for an empty bag."""
+    n, dim = indices.shape[0], weight.shape[1]
+    rows = weight[indices]
+    best = xp.full((nbags, dim), -xp.inf, dtype=weight.dtype)
+    xp.maximum.at(best, bags, rows)
+    pos = xp.where(rows == best[bags], xp.arange(n)[:, None], n)
+    first = xp.full((nbags, dim), n, dtype=xp.int64)
+    xp.minimum.at(first, bags, pos)
+    row_of = xp.concatenate([indices.astype(xp.int64), xp.array([-1], dtype=xp.int64)])[first]
+    return xp.where(first < n, row_of * dim + xp.arange(dim), -1)
