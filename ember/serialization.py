@@ -1,0 +1,183 @@
+"""Checkpoints: ``ember.save`` / ``ember.load``, safe by construction, and PyTorch/safetensors interop.
+
+Format: an ember checkpoint is a valid ``.safetensors`` file. Bytes 0-7 hold the header length N
+(little-endian uint64), bytes 8..8+N a JSON header (padded with spaces) mapping each tensor's name to its
+``dtype`` ("F32", "BF16", "I64", "BOOL", ...), ``shape`` and ``data_offsets``, then the raw C-contiguous
+little-endian tensor bytes. ``header["__metadata__"]`` holds ``{"format": "ember", "ember_format": "1",
+"structure": <JSON string>}``: the saved object as a JSON tree in which tensors appear by name
+(see ``ember/_checkpoint/structure.py`` for the node types). Tensor names follow where a tensor was first
+met (``"fc.weight"``, ``"state.0.exp_avg"``), so any safetensors tool lists them meaningfully.
+
+Loading never runs code from the file: the structure is plain JSON; the only classes built are ember's own
+and those allowlisted with :func:`add_safe_globals`. The same tensor object referenced twice is stored
+once and comes back as one object; distinct tensors that were views of one storage are saved as separate
+compact copies. Module hooks are not saved.
+
+``ember.load`` also reads ``torch.save`` zip archives (through a restricted unpickler that knows only
+tensors, storages, containers and primitives) and plain ``.safetensors`` files (as a dict of tensors).
+
+>>> import io, ember
+>>> buf = io.BytesIO()
+>>> ember.save({"w": ember.ones(2), "step": 3}, buf)
+>>> _ = buf.seek(0)
+>>> ember.load(buf)
+{'w': tensor([1., 1.]), 'step': 3}
+"""
+import io
+import json
+import os
+import tempfile
+
+from ember._checkpoint import safetensors as _st
+from ember._checkpoint import torch_zip as _tz
+from ember._checkpoint.allowlist import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
+from ember._checkpoint.safetensors import FormatError
+from ember._checkpoint.structure import Decoder, Encoder, UnsafeLoadError
+from ember._tensor import Tensor
+from ember.backend import cuda_is_available, device
+
+__all__ = ["FormatError", "UnsafeLoadError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
+           "load", "load_file", "safe_globals", "save", "save_file"]
+
+FORMAT_VERSION = "1"
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True):
+    """Save ``obj`` (tensors, containers, numbers, strings, modules, ...) to a path or binary file.
+
+    Saving to a path is atomic: the data goes to a temporary file in the same folder, is fsynced and
+    then renamed over ``f``, so a failed save leaves any previous file untouched.
+
+    >>> import io, ember
+    >>> ember.save(ember.arange(3), io.BytesIO())
+    """
+    enc = Encoder()
+    metadata = {"format": "ember", "ember_format": FORMAT_VERSION,
+                "structure": json.dumps(enc.encode(obj), separators=(",", ":"), allow_nan=False)}
+    _write(f, enc.arrays, metadata)
+
+
+def save_file(tensors, filename, metadata=None):
+    """Write a dict of named tensors as a plain ``.safetensors`` file (``safetensors.torch.save_file``).
+
+    >>> import io, ember
+    >>> ember.serialization.save_file({"a": ember.zeros(2)}, io.BytesIO())
+    """
+    if not isinstance(tensors, dict) or not all(isinstance(k, str) and isinstance(v, Tensor)
+                                                for k, v in tensors.items()):
+        raise ValueError("save_file expects a dict mapping str names to tensors")
+    if metadata is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise ValueError("save_file metadata must map str to str")
+    if "__metadata__" in tensors:
+        raise ValueError("'__metadata__' is reserved and cannot name a tensor")
+    _write(filename, {k: v.detach().cpu()._data for k, v in tensors.items()}, metadata)
+
+
+def load_file(filename, device="cpu"):
+    """Read a ``.safetensors`` file as a dict of tensors (``safetensors.torch.load_file``)."""
+    return _read(filename, lambda name, f, size: _read_safetensors(f, name, size, _locator(device), raw=True))
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Load what :func:`save` (or ``torch.save``, or a safetensors writer) wrote.
+
+    ``map_location`` is None (the saved devices), a device or string, a dict mapping saved locations to
+    new ones, or a callable ``fn(tensor, location)`` returning a tensor (or None to keep the default).
+    ``weights_only`` is accepted for PyTorch compatibility; ember never runs code from a file whatever it is.
+
+    >>> import io, ember
+    >>> buf = io.BytesIO()
+    >>> ember.save([1, (2.5, None)], buf)
+    >>> _ = buf.seek(0)
+    >>> ember.load(buf, map_location="cpu")
+    [1, (2.5, None)]
+    """
+    locate = _locator(map_location)
+
+    def dispatch(name, fp, size):
+        head = fp.read(4)
+        fp.seek(-len(head), io.SEEK_CUR)
+        if _tz.is_zip(head):
+            return _tz.load_zip(fp, name, locate)
+        if head[:1] == b"\x80":
+            return _tz.load_pickle(fp, name)
+        return _read_safetensors(fp, name, size, locate)
+
+    return _read(f, dispatch)
+
+
+# --- files -----------------------------------------------------------------------------------------------
+def _write(f, arrays, metadata):
+    if not isinstance(f, (str, bytes, os.PathLike)):
+        _st.write(f, arrays, metadata)
+        return
+    path = os.fspath(f)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _st.write(out, arrays, metadata)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _read(f, reader):
+    if isinstance(f, (str, bytes, os.PathLike)):
+        name = os.fsdecode(f)
+        with open(f, "rb") as fp:
+            return reader(name, fp, os.fstat(fp.fileno()).st_size)
+    name = getattr(f, "name", None) or f"<{type(f).__name__}>"
+    if not f.seekable():
+        f = io.BytesIO(f.read())
+    start = f.tell()
+    size = f.seek(0, io.SEEK_END) - start
+    f.seek(start)
+    return reader(str(name), f, size)
+
+
+def _read_safetensors(fp, name, size, locate, raw=False):
+    metadata, arrays = _st.read(fp, name, size)
+    if raw or metadata.get("format") != "ember":
+        dec = Decoder(arrays, locate, name)
+        return {k: dec.decode({"$": "tensor", "key": k}) for k in arrays}
+    if metadata.get("ember_format") != FORMAT_VERSION:
+        raise FormatError(f"ember.load: {name}: unsupported ember checkpoint version "
+                          f"{metadata.get('ember_format')!r:.20} (this ember reads version {FORMAT_VERSION})")
+    try:
+        tree = json.loads(metadata.get("structure", ""))
+    except ValueError as e:
+        raise FormatError(f"ember.load: {name} is not a valid ember checkpoint: structure is not JSON ({e})") from None
+    return Decoder(arrays, locate, name).decode(tree)
+
+
+# --- map_location ----------------------------------------------------------------------------------------
+def _locator(map_location):
+    """A function ``(cpu tensor, saved location) -> tensor on its target device``."""
+    if callable(map_location) and not isinstance(map_location, device):
+        def locate(t, location):
+            out = map_location(t, location)
+            return _place(t, location) if out is None else out
+        return locate
+    if isinstance(map_location, dict):
+        return lambda t, location: _place(t, str(map_location.get(location, location)))
+    if map_location is None:
+        return _place
+    target = str(device(map_location) if isinstance(map_location, str) else map_location)
+    return lambda t, location: _place(t, target)
+
+
+def _place(t, location):
+    dev = device(location)
+    if dev.type == "cpu":
+        return t
+    if dev.type == "cuda" and not cuda_is_available():
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but ember.cuda.is_available() is False. "
+            "If you are running on a CPU-only machine, please use ember.load with map_location='cpu' "
+            "to map your storages to the CPU.")
+    return t.to(dev)
