@@ -51,7 +51,7 @@ def _collate_sequence(batch, elem):
     size = len(elem)
     if any(len(e) != size for e in batch):
         raise RuntimeError("each element in list of batch should be of equal size")
-    columns = [default_collate(list(samples)) for samples in zip(*batch)]
+    columns = [default_collate(samples) for samples in zip(*batch)]
     if isinstance(elem, tuple):
         return columns
     try:
@@ -82,7 +82,7 @@ def default_collate(batch):
     if isinstance(elem, collections.abc.Mapping):
         return _rebuild_mapping(elem, {k: default_collate([d[k] for d in batch]) for k in elem})
     if _is_namedtuple(elem):
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         return _collate_sequence(batch, elem)
     raise TypeError(_ERR.format(type(elem)))

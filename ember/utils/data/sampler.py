@@ -21,9 +21,9 @@ def _positive_int(name, value):
         raise ValueError(f"{name} should be a positive integer value, but got {name}={value}")
 
 
-def _boolean(name, value):
+def _boolean(name, value, error=ValueError):
     if not isinstance(value, bool):
-        raise ValueError(f"{name} should be a boolean value, but got {name}={value}")
+        raise error(f"{name} should be a boolean value, but got {name}={value}")
 
 
 class SequentialSampler(Sampler):
@@ -52,7 +52,7 @@ class RandomSampler(Sampler):
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source, self.replacement = data_source, replacement
         self._num_samples, self.generator = num_samples, generator
-        _boolean("replacement", replacement)
+        _boolean("replacement", replacement, TypeError)
         _positive_int("num_samples", self.num_samples)
 
     @property
