@@ -1,53 +1,139 @@
-"""Training-step time of small models, ember against PyTorch in one run.
+"""Training-step time and peak memory of small models, ember against PyTorch.
 
-For now the MLP of the nn/optim issue: 784-512-512-10, batch 128, SGD. Both
-libraries start from the same weights and data and alternate rounds; the
-ratio of the best round times (ember / torch) is printed. Run with
-``python benchmarks/bench_train.py``.
+The four models of the nn/optim issue: an MLP, a small CNN, a GPT-style block
+stack and an LSTM. Each (model, library) pair runs alone in a fresh process, so
+the two libraries' thread pools never compete and memory is measured cleanly;
+the pairs alternate for ``--repeats`` rounds and the best step time of each is
+kept. Peak memory is the growth of the process's peak resident set over its
+size just before training starts (model, optimizer and data already built).
+
+    python benchmarks/bench_train.py [--repeats 3] [--only cnn]
 """
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
 import time
 
 import numpy as np
-import torch
 
-import ember
+CASES = {
+    "mlp": "MLP 784-512-512-10, b128, SGD",
+    "cnn": "CNN 2 conv + 2 fc on 28x28, b64, SGD",
+    "gpt": "GPT d256 4 heads 4 layers, seq128 b16, AdamW",
+    "lstm": "LSTM(128, 256), 50 steps, b32, SGD",
+}
+STEPS = {"mlp": 20, "cnn": 10, "gpt": 3, "lstm": 5}
 
-STEPS, ROUNDS = 20, 5
+
+def _models(lib, case):
+    nn = lib.nn
+    if case == "mlp":
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    if case == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+    if case == "gpt":
+        class GPT(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.tok = nn.Embedding(512, 256)
+                layer = nn.TransformerEncoderLayer(256, 4, 1024, dropout=0.0, activation="gelu", batch_first=True,
+                                                   norm_first=True)
+                self.blocks = nn.TransformerEncoder(layer, 4, enable_nested_tensor=False)
+                self.head = nn.Linear(256, 512)
+                self.mask = nn.Transformer.generate_square_subsequent_mask(128)
+
+            def forward(self, idx):
+                return self.head(self.blocks(self.tok(idx), mask=self.mask, is_causal=True))
+        return GPT()
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(128, 256)
+            self.head = nn.Linear(256, 10)
+
+        def forward(self, x):
+            return self.head(self.lstm(x)[0][-1])
+    return Recurrent()
 
 
-def _mlp(nn):
-    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+def _batch(lib, case):
+    rng = np.random.default_rng(0)
+    if case == "mlp":
+        x = rng.standard_normal((128, 784), dtype=np.float32)
+    elif case == "cnn":
+        x = rng.standard_normal((64, 1, 28, 28), dtype=np.float32)
+    elif case == "gpt":
+        idx = rng.integers(0, 512, (16, 129))
+        return lib.tensor(idx[:, :-1]), lib.tensor(idx[:, 1:].reshape(-1))
+    else:
+        x = rng.standard_normal((50, 32, 128), dtype=np.float32)
+    return lib.tensor(x), lib.tensor(rng.integers(0, 10, x.shape[0] if case != "lstm" else 32))
 
 
-def _trainer(lib, model, x, y):
-    opt = lib.optim.SGD(model.parameters(), lr=0.01)
-    xb, yb = lib.tensor(x), lib.tensor(y)
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-    def run():
+
+def worker(case, name):
+    """Time STEPS training steps (best of 3 rounds after a warm-up) in this process; print JSON."""
+    if name == "torch":
+        import torch as lib
+    else:
+        import ember as lib
+    lib.manual_seed(0)
+    model = _models(lib, case)
+    opt = (lib.optim.AdamW(model.parameters(), lr=1e-3) if case == "gpt"
+           else lib.optim.SGD(model.parameters(), lr=0.01))
+    x, y = _batch(lib, case)
+
+    def step():
+        opt.zero_grad()
+        out = model(x)
+        lib.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y).backward()
+        opt.step()
+
+    before = _rss_bytes()
+    step()
+    best = float("inf")
+    for _ in range(3):
         start = time.perf_counter()
-        for _ in range(STEPS):
-            opt.zero_grad()
-            lib.nn.functional.cross_entropy(model(xb), yb).backward()
-            opt.step()
-        return (time.perf_counter() - start) / STEPS
-    return run
+        for _ in range(STEPS[case]):
+            step()
+        best = min(best, (time.perf_counter() - start) / STEPS[case])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    print(json.dumps({"seconds": best, "peak_bytes": max(peak, 0)}))
 
 
 def main():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((128, 784)).astype(np.float32)
-    y = rng.integers(0, 10, 128)
-    t_model = _mlp(torch.nn)
-    e_model = _mlp(ember.nn)
-    e_model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_model.state_dict().items()})
-    runs = {"ember": _trainer(ember, e_model, x, y), "torch": _trainer(torch, t_model, x, y)}
-    best = {name: float("inf") for name in runs}
-    for _ in range(ROUNDS):  # alternate, keeping the best of each
-        for name, run in runs.items():
-            best[name] = min(best[name], run())
-    print(f"{'case':34s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
-    print(f"{'MLP 784-512-512-10, b128, SGD':34s} {best['ember'] * 1e3:9.2f} {best['torch'] * 1e3:9.2f} "
-          f"{best['ember'] / best['torch']:6.2f}")
+    parser = argparse.ArgumentParser(description="ember/torch training-step benchmark")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=sorted(CASES), action="append")
+    parser.add_argument("--worker", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return worker(*args.worker)
+    print(f"{'case':46s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s} {'ember MB':>9s} {'torch MB':>9s}")
+    for case in args.only or CASES:
+        best = {}
+        for _ in range(args.repeats):
+            for name in ("ember", "torch"):
+                out = subprocess.run([sys.executable, __file__, "--worker", case, name], capture_output=True,
+                                     text=True, check=True).stdout
+                result = json.loads(out.strip().splitlines()[-1])
+                if name not in best or result["seconds"] < best[name]["seconds"]:
+                    best[name] = result
+        e, t = best["ember"], best["torch"]
+        print(f"{CASES[case]:46s} {e['seconds'] * 1e3:9.2f} {t['seconds'] * 1e3:9.2f} "
+              f"{e['seconds'] / t['seconds']:6.2f} {e['peak_bytes'] / 2**20:9.1f} {t['peak_bytes'] / 2**20:9.1f}",
+              flush=True)
 
 
 if __name__ == "__main__":

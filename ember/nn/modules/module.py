@@ -4,6 +4,7 @@ from collections import OrderedDict
 from ember._tensor import Tensor
 from ember.autograd import no_grad
 from ember.nn.parameter import Buffer, Parameter
+from ember.nn.modules._layer_path import ANNOTATED_ERRORS, name_layer
 
 
 class RemovableHandle:
@@ -371,7 +372,11 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
+        try:
+            output = self.forward(*args, **kwargs)
+        except ANNOTATED_ERRORS as exc:
+            name_layer(exc, self)
+            raise
         for hid, hook in list(self._forward_hooks.items()):
             if hid in self._forward_hooks_with_kwargs:
                 result = hook(self, args, kwargs, output)
