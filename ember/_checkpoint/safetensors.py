@@ -49,7 +49,7 @@ def write(f, arrays, metadata):
     f.write(raw)
     for name in order:
         if arrays[name].size:
-            f.write(memoryview(_le(arrays[name])).cast("B"))
+            f.write(memoryview(_le(arrays[name]).reshape(-1).view(np.uint8)))
 
 
 def read(f, name, size):
