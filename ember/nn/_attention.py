@@ -79,9 +79,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         key, value = _repeat_heads(query, key, value)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = ember.matmul(query, key.transpose(-2, -1)) * scale
-    if is_causal:
-        attn_mask = ember.ones(query.shape[-2], key.shape[-2], dtype=ember.bool).tril()
-    if attn_mask is None:
+    if is_causal:  # every row keeps at least its first key: the plain softmax is safe
+        future = ember.ones(query.shape[-2], key.shape[-2], dtype=ember.bool).triu(1)
+        weights = ember.softmax(scores.masked_fill(future, float("-inf")), -1)
+    elif attn_mask is None:
         weights = ember.softmax(scores, -1)
     elif attn_mask.dtype == ember.bool:
         weights = _safe_softmax(ember.where(attn_mask, scores, float("-inf")))
