@@ -1,0 +1,88 @@
+"""Normalisation in ``nn.functional``'s argument order: batch, instance, layer, group,
+RMS and local response norm, and ``normalize``. The fused kernels live in ``ember.ops.norm``.
+
+>>> import ember.nn.functional as F
+>>> F.layer_norm(ember.tensor([[1.0, 3.0]]), [2]).tolist()
+[[-0.9999950528144836, 0.9999950528144836]]
+"""
+import math
+
+import numpy as np
+
+import ember
+from ember.autograd.grad_mode import no_grad
+from ember.ops.norm import group_norm, layer_norm, native_batch_norm
+
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "local_response_norm", "normalize", "rms_norm"]
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) over the batch and spatial dims; in training, batch statistics are used
+    and the running ones updated in place: ``F.batch_norm(x, None, None, training=True)``."""
+    if training and input.dim() >= 2 and input.numel() // max(input.shape[1], 1) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+    return native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)[0]
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalise each (sample, channel) over its spatial dims: ``F.instance_norm(ember.randn(2, 3, 5))``."""
+    if use_input_stats and input.dim() >= 2 and math.prod(input.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
+    if not use_input_stats:
+        return native_batch_norm(input, weight, bias, running_mean, running_var, False, momentum, eps)[0]
+    n, c = input.shape[0], input.shape[1]
+    folded = input.reshape((1, n * c) + tuple(input.shape[2:]))
+    w = weight.repeat(n) if weight is not None else None
+    b = bias.repeat(n) if bias is not None else None
+    rm = running_mean.repeat(n) if running_mean is not None else None
+    rv = running_var.repeat(n) if running_var is not None else None
+    out = native_batch_norm(folded, w, b, rm, rv, True, momentum, eps)[0]
+    with no_grad():
+        if running_mean is not None:
+            running_mean.copy_(rm.reshape(n, c).mean(0))
+        if running_var is not None:
+            running_var.copy_(rv.reshape(n, c).mean(0))
+    return out.reshape(input.shape)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight: ``F.rms_norm(ember.ones(2, 3), [3])``."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+                           f"{list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input.dtype.np).eps)
+    dims = tuple(range(input.dim() - k, input.dim()))
+    out = input * ember.rsqrt((input * input).mean(dims, keepdim=True) + eps)
+    return out * weight if weight is not None else out
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """x / max(||x||_p, eps) along ``dim``: ``F.normalize(ember.tensor([[3.0, 4.0]]))`` -> ``[[0.6, 0.8]]``."""
+    norm = ember.linalg.vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
+    return input / norm.expand_as(input)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta (channels are dim 1)."""
+    if input.dim() < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.dim()} dimensions)")
+    if input.numel() == 0:
+        return input
+    sq = input * input
+    c = input.shape[1]
+    pad_shape = list(sq.shape)
+    pad_shape[1] = size // 2
+    front = ember.zeros(pad_shape, dtype=sq.dtype, device=sq.device)
+    pad_shape[1] = (size - 1) // 2
+    back = ember.zeros(pad_shape, dtype=sq.dtype, device=sq.device)
+    padded = ember.cat([front, sq, back], 1)
+    total = padded.narrow(1, 0, c)
+    for i in range(1, size):
+        total = total + padded.narrow(1, i, c)
+    div = (total * (alpha / size) + k) ** beta
+    return input / div

@@ -1,0 +1,166 @@
+"""Fused normalisation: batch, layer and group norm as one primitive each.
+
+All three normalise ``x`` viewed in a "group shape" over some axes, then apply a
+per-channel (or per-element) affine. The forward returns ``(out, mean, rstd)``
+like PyTorch's native kernels; the derivative is the closed form in ember ops, and
+also handles gradients reaching ``mean``/``rstd`` so double backward is exact.
+"""
+import math
+
+from ember.ops.dispatch import Primitive, primitive
+from ember.ops.registry import public
+
+
+@primitive("NativeBatchNormBackward0", save=(0, 1), save_output=True)
+def _native_norm(ctx, xp, x, w, b, rm, rv, group_shape, axes, param_shape, eps, training):
+    ctx.group_shape, ctx.axes, ctx.param_shape, ctx.training = group_shape, axes, param_shape, training
+    ctx.b_shape = b.shape if b is not None else None
+    xg = x.reshape(group_shape)
+    if training:
+        mean = xg.mean(axis=axes, keepdims=True)
+        centred = xg - mean
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+    else:
+        stat_shape = tuple(1 if i in axes else s for i, s in enumerate(group_shape))
+        mean = rm.reshape(stat_shape).astype(x.dtype)
+        centred = xg - mean
+        var = rv.reshape(stat_shape).astype(x.dtype)
+    rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
+    out = (centred * rstd).reshape(x.shape)
+    if w is not None:
+        out = out * w.reshape(param_shape)
+    if b is not None:
+        out = out + b.reshape(param_shape)
+    return out, mean, rstd
+
+
+def _sum_over(t, dims):
+    return t.sum(dims) if dims else t
+
+
+@_native_norm.derivative
+def _(ctx, g, g_mean, g_rstd):
+    x, w, _, mean, rstd = ctx.saved_tensors
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    axes, shape = ctx.axes, x.shape
+    xhat = (x.reshape(ctx.group_shape) - mean) * rstd
+    red = tuple(i for i, s in enumerate(ctx.param_shape) if s == 1)
+    gw = gb = gx = None
+    if g is not None and need_w:
+        gw = _sum_over(g * xhat.reshape(shape), red).reshape(w.shape)
+    if g is not None and need_b:
+        gb = _sum_over(g, red).reshape(ctx.b_shape)
+    if need_x:
+        n = math.prod(ctx.group_shape[a] for a in axes)
+        terms = []
+        if g is not None:
+            gy = (g if w is None else g * w.reshape(ctx.param_shape)).reshape(ctx.group_shape)
+            if ctx.training:
+                gy = gy - gy.mean(axes, keepdim=True) - xhat * (gy * xhat).mean(axes, keepdim=True)
+            terms.append(gy * rstd)
+        if ctx.training and g_mean is not None:
+            terms.append((g_mean / n).expand(ctx.group_shape))
+        if ctx.training and g_rstd is not None:
+            terms.append(g_rstd * rstd * rstd * xhat * (-1.0 / n))
+        if terms:
+            gx = terms[0]
+            for t in terms[1:]:
+                gx = gx + t
+            gx = gx.reshape(shape)
+    return gx, gw, gb, None, None
+
+
+_layer_norm_prim = Primitive(_native_norm.forward, "NativeLayerNormBackward0", save=(0, 1), save_output=True)
+_layer_norm_prim.derivative(_native_norm.backward)
+_group_norm_prim = Primitive(_native_norm.forward, "NativeGroupNormBackward0", save=(0, 1), save_output=True)
+_group_norm_prim.derivative(_native_norm.backward)
+
+
+def _shape_str(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def native_layer_norm(input, normalized_shape, weight, bias, eps):
+    """(out, mean, rstd) of layer norm over the trailing ``normalized_shape`` dims."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or input.dim() < k or tuple(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={_shape_str(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+                           f"{_shape_str(input.shape)}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != normalized_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{_shape_str(p.shape)} and normalized_shape = {_shape_str(normalized_shape)}")
+    lead = tuple(input.shape[:input.dim() - k])
+    group_shape = lead + (math.prod(normalized_shape),)
+    return _layer_norm_prim(input, weight, bias, None, None, group_shape=group_shape, axes=(len(lead),),
+                            param_shape=(1,) * len(lead) + normalized_shape, eps=eps, training=True)
+
+
+@public(method=False)
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
+    """Normalise over the trailing dims, then scale and shift:
+    ``ember.layer_norm(ember.randn(2, 3), [3]).mean(-1)`` is about 0."""
+    return native_layer_norm(input, normalized_shape, weight, bias, eps)[0]
+
+
+def _channel_param_error(name, p, input):
+    return RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but got "
+                        f"{name} of shape {_shape_str(p.shape)} and input of shape {_shape_str(input.shape)}")
+
+
+@public(method=False)
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True):
+    """Normalise each of ``num_groups`` channel groups per sample: ``ember.group_norm(ember.randn(2, 4, 3), 2)``."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {_shape_str(input.shape)} and num_groups={num_groups}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and (p.dim() != 1 or p.shape[0] != c):
+            raise _channel_param_error(name, p, input)
+    param_shape = (1, c) + (1,) * (input.dim() - 2)
+    group_shape = (n, num_groups, math.prod(input.shape[1:]) // num_groups)
+    return _group_norm_prim(input, weight, bias, None, None, group_shape=group_shape, axes=(2,),
+                            param_shape=param_shape, eps=eps, training=True)[0]
+
+
+def native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps):
+    """(out, mean, rstd) of batch norm; in training, updates the running stats in place (unbiased var)."""
+    if input.dim() < 2:
+        raise RuntimeError(f"batch_norm expected at least 2D input (got {input.dim()}D input)")
+    c = input.shape[1]
+    for name, p in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
+        if p is not None and p.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {p.numel()}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    param_shape = (1, c) + (1,) * (input.dim() - 2)
+    axes = (0,) + tuple(range(2, input.dim()))
+    out = _native_norm(input, weight, bias, running_mean, running_var, group_shape=tuple(input.shape),
+                       axes=axes, param_shape=param_shape, eps=eps, training=training)
+    if training and (running_mean is not None or running_var is not None):
+        _update_running(out, input, running_mean, running_var, momentum, eps)
+    return out
+
+
+def _update_running(out, input, running_mean, running_var, momentum, eps):
+    from ember.autograd.grad_mode import no_grad
+
+    n = input.numel() // input.shape[1]
+    with no_grad():
+        mean, rstd = out[1].reshape(-1), out[2].reshape(-1)
+        if running_mean is not None:
+            running_mean.mul_(1.0 - momentum).add_(mean.to(running_mean.dtype) * momentum)
+        if running_var is not None:
+            var = (1.0 / (rstd * rstd) - eps) * (n / max(n - 1, 1))
+            running_var.mul_(1.0 - momentum).add_(var.to(running_var.dtype) * momentum)
+
+
+@public(method=False)
+def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled=True):
+    """Batch norm with torch's positional order (``F.batch_norm`` orders the stats first)."""
+    return native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)[0]
