@@ -1,0 +1,113 @@
+"""Array kernels of N-d convolution, written against ``xp``: channels-last im2col,
+col2im by scatter-add, and one GEMM (a batched one over groups) per call.
+
+Layouts: ``x`` is (N, C, *S); the im2col buffer is (N*O, K, C) where O is the
+number of output positions and K the number of kernel offsets, so each kernel
+offset is one strided copy and the GEMM operand needs no transpose.
+"""
+import itertools
+import math
+
+
+def out_sizes(sizes, kernel, stride, padding, dilation):
+    """Output spatial sizes of a convolution."""
+    return tuple((s + 2 * p - d * (k - 1) - 1) // st + 1
+                 for s, k, st, p, d in zip(sizes, kernel, stride, padding, dilation))
+
+
+def channels_last(xp, x, padding=None):
+    """(N, C, *S) -> (N, *S', C), zero padded by ``padding`` on both sides of each spatial dim."""
+    perm = (0, *range(2, x.ndim), 1)
+    if not padding or not any(padding):
+        return xp.ascontiguousarray(x.transpose(perm))
+    n, c, *s = x.shape
+    buf = xp.zeros((n, *(si + 2 * p for si, p in zip(s, padding)), c), dtype=x.dtype)
+    buf[(slice(None), *(slice(p, p + si) for si, p in zip(s, padding)))] = x.transpose(perm)
+    return buf
+
+
+def to_channels_first(xp, y):
+    """(N, *S, C) -> contiguous (N, C, *S)."""
+    return xp.ascontiguousarray(xp.moveaxis(y, -1, 1))
+
+
+def _windows(kernel, stride, dilation, sizes):
+    """For each kernel offset, the strided slices of the padded input it reads."""
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        yield tuple(slice(o * d, o * d + st * (n - 1) + 1, st)
+                    for o, d, st, n in zip(offset, dilation, stride, sizes))
+
+
+def im2col(xp, x, kernel, stride, padding, dilation):
+    """Columns (N*O, K, C) of ``x`` (N, C, *S) and the output sizes O."""
+    n, c = x.shape[:2]
+    osz = out_sizes(x.shape[2:], kernel, stride, padding, dilation)
+    xcl = channels_last(xp, x, padding)
+    cols = xp.empty((n, *osz, math.prod(kernel), c), dtype=x.dtype)
+    for i, window in enumerate(_windows(kernel, stride, dilation, osz)):
+        cols[..., i, :] = xcl[(slice(None), *window)]
+    return cols.reshape(n * math.prod(osz), math.prod(kernel), c), osz
+
+
+def _weight_matrix(xp, w, groups):
+    """Weight (Cout, Cg, *K) as (G, Cout/G, K*Cg), matching the columns' order."""
+    cout, cg = w.shape[:2]
+    return xp.moveaxis(w, 1, -1).reshape(groups, cout // groups, math.prod(w.shape[2:]) * cg)
+
+
+def conv_forward(xp, x, w, b, stride, padding, dilation, groups, cols=None):
+    """Convolution (N, C, *S) * (Cout, C/G, *K) -> (N, Cout, *O); returns (output, columns)."""
+    kernel = w.shape[2:]
+    if cols is None:
+        cols, osz = im2col(xp, x, kernel, stride, padding, dilation)
+    else:
+        osz = out_sizes(x.shape[2:], kernel, stride, padding, dilation)
+    n, cout, m = x.shape[0], w.shape[0], cols.shape[0]
+    wmat = _weight_matrix(xp, w, groups)
+    if groups == 1:
+        out = xp.matmul(cols.reshape(m, wmat.shape[2]), wmat[0].T)
+    else:
+        cg = w.shape[1]
+        kk = cols.shape[1]
+        cg_cols = cols.reshape(m, kk, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, kk * cg)
+        out = xp.matmul(cg_cols, wmat.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(m, cout)
+    if b is not None:
+        out += b
+    return to_channels_first(xp, out.reshape(n, *osz, cout)), cols
+
+
+def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_size):
+    """Transposed convolution (N, Cin, *I) * (Cin, Cout/G, *K) -> (N, Cout, *out_size), by col2im."""
+    kernel, sizes = w.shape[2:], x.shape[2:]
+    n, cin, cog = x.shape[0], w.shape[0], w.shape[1]
+    cout, kk = cog * groups, math.prod(kernel)
+    m = n * math.prod(sizes)
+    xcl = channels_last(xp, x).reshape(m, groups, cin // groups).transpose(1, 0, 2)
+    wmat = xp.moveaxis(w, 1, -1).reshape(groups, cin // groups, kk * cog)
+    cols = xp.matmul(xcl, wmat)  # (G, M, K*Cout/G)
+    if groups == 1:
+        cols = cols[0].reshape(n, *sizes, kk, cout)
+    else:
+        cols = cols.reshape(groups, m, kk, cog).transpose(1, 2, 0, 3).reshape(n, *sizes, kk, cout)
+    full = tuple(o + 2 * p for o, p in zip(out_size, padding))
+    need = tuple(st * (i - 1) + d * (k - 1) + 1 for st, i, d, k in zip(stride, sizes, dilation, kernel))
+    buf = xp.zeros((n, *(max(f, q) for f, q in zip(full, need)), cout), dtype=x.dtype)
+    for i, window in enumerate(_windows(kernel, stride, dilation, sizes)):
+        buf[(slice(None), *window)] += cols[..., i, :]
+    out = buf[(slice(None), *(slice(p, p + o) for p, o in zip(padding, out_size)))]
+    if b is not None:
+        out = out + b
+    return to_channels_first(xp, out)
+
+
+def conv_weight_grad(xp, x, g, kernel, stride, padding, dilation, groups, cols=None):
+    """Gradient of a convolution's weight: columns of ``x`` times the output gradient ``g``, one GEMM."""
+    if cols is None:
+        cols, _ = im2col(xp, x, kernel, stride, padding, dilation)
+    m, kk, cout, cg = cols.shape[0], cols.shape[1], g.shape[1], x.shape[1] // groups
+    gcl = channels_last(xp, g).reshape(m, groups, cout // groups).transpose(1, 2, 0)  # (G, Cout/G, M)
+    if groups == 1:
+        gw = xp.matmul(gcl[0], cols.reshape(m, kk * cg))
+    else:
+        gw = xp.matmul(gcl, cols.reshape(m, kk, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, kk * cg))
+    return xp.ascontiguousarray(xp.moveaxis(gw.reshape(cout, *kernel, cg), -1, 1))
