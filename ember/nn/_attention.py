@@ -53,9 +53,13 @@ def _repeat_heads(query, key, value):
     return repeat(key), repeat(value)
 
 
-def _safe_softmax(scores):
-    """Softmax over the last dim where rows that are entirely -inf give zeros (not NaN) and zero gradients."""
-    dead = (scores == float("-inf")).all(-1, keepdim=True)
+def _softmax_masked(scores, mask):
+    """Softmax over the last dim of ``scores + mask`` (mask 0 / -inf); rows whose keys are all masked give
+    zeros (not NaN) and zero gradients. Finding such rows looks only at the (usually small) mask."""
+    dead = (mask == float("-inf")).all(-1, keepdim=True)
+    scores = scores + mask
+    if not dead.any():
+        return ember.softmax(scores, -1)
     weights = ember.softmax(ember.where(dead, 0.0, scores), -1)
     return ember.where(dead, 0.0, weights)
 
@@ -78,16 +82,17 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = ember.matmul(query, key.transpose(-2, -1)) * scale
+    scores = ember.matmul(query * scale, key.transpose(-2, -1))  # scaling q is cheaper than scaling q k^T
     if is_causal:  # every row keeps at least its first key: the plain softmax is safe
-        future = ember.ones(query.shape[-2], key.shape[-2], dtype=ember.bool).triu(1)
-        weights = ember.softmax(scores.masked_fill(future, float("-inf")), -1)
+        future = ember.full((query.shape[-2], key.shape[-2]), float("-inf"), dtype=scores.dtype).triu(1)
+        weights = ember.softmax(scores + future, -1)
     elif attn_mask is None:
         weights = ember.softmax(scores, -1)
     elif attn_mask.dtype == ember.bool:
-        weights = _safe_softmax(ember.where(attn_mask, scores, float("-inf")))
+        blocked = ember.zeros(attn_mask.shape, dtype=scores.dtype).masked_fill(~attn_mask, float("-inf"))
+        weights = _softmax_masked(scores, blocked)
     else:
-        weights = _safe_softmax(scores + attn_mask)
+        weights = _softmax_masked(scores, attn_mask)
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p)
     return ember.matmul(weights, value)
