@@ -21,3 +21,6 @@ from ember.nn.modules.normalization import GroupNorm, LayerNorm, LocalResponseNo
 __all__ += ["GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]
 from ember.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: E402
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+from ember.nn.modules.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,  # noqa: E402
+                                         TransformerEncoder, TransformerEncoderLayer)
+__all__ += ["Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
