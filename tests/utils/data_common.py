@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 import ember
+from tests.utils.plain_datasets import Squares  # noqa: F401 - re-exported for the tests
 
 Point = collections.namedtuple("Point", "x y")
 
@@ -26,22 +27,9 @@ class Mixed:
                 "l": [i, (i, 2.5)], "n": np.float64(i)}
 
 
-class Squares:
-    """Sample i is i * i (an int): for sampler-order tests."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def __len__(self):
-        return self.n
-
-    def __getitem__(self, i):
-        return i * i
-
-
 def assert_same_batch(e, t, path="batch"):
     """ember batch ``e`` has the structure, types, dtypes and values of torch batch ``t``."""
-    if isinstance(t, torch.Tensor):
+    if isinstance(t, (torch.Tensor, ember.Tensor)):
         assert isinstance(e, ember.Tensor), f"{path}: {type(e)} is not a tensor"
         assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], f"{path}: {e.dtype} vs {t.dtype}"
         assert tuple(e.shape) == tuple(t.shape), f"{path}: {tuple(e.shape)} vs {tuple(t.shape)}"
