@@ -356,3 +356,8 @@ from ember.ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transp
 from ember.ops.pad import pad  # noqa: E402,F401
 from ember.nn._norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, normalize, rms_norm  # noqa: E402,F401,E501
 from ember.nn._dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout  # noqa: E402,F401,E501
+from ember.nn._losses_more import (  # noqa: E402,F401
+    bilinear, cosine_embedding_loss, cosine_similarity, gaussian_nll_loss, hinge_embedding_loss, margin_ranking_loss,
+    multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss, pairwise_distance, poisson_nll_loss, prelu,
+    soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
+)

@@ -26,3 +26,5 @@ from ember.nn.modules.transformer import (Transformer, TransformerDecoder, Trans
 __all__ += ["Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
 from ember.nn.modules.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d  # noqa: E402
 __all__ += ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+from ember.nn.modules.bilinear import Bilinear, CosineSimilarity, PairwiseDistance, PReLU  # noqa: E402
+__all__ += ["Bilinear", "CosineSimilarity", "PairwiseDistance", "PReLU"]
