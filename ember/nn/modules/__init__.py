@@ -28,3 +28,8 @@ from ember.nn.modules.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvT
 __all__ += ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 from ember.nn.modules.bilinear import Bilinear, CosineSimilarity, PairwiseDistance, PReLU  # noqa: E402
 __all__ += ["Bilinear", "CosineSimilarity", "PairwiseDistance", "PReLU"]
+from ember.nn.modules.pooling import *  # noqa: E402,F403
+from ember.nn.modules.pooling import __all__ as _pooling  # noqa: E402
+from ember.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+from ember.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: E402
+__all__ += _pooling + ["Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "PixelShuffle", "PixelUnshuffle"]

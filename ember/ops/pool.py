@@ -1,0 +1,358 @@
+"""Max and average pooling over 2 or 3 spatial dims (1-d pools run as 2-d ones, as in PyTorch).
+
+A window is read as one strided slice of the input per kernel offset, so a pool
+costs ``prod(kernel)`` elementwise passes over the output and never copies the
+input unless it needs padding. Max pooling keeps the first maximum's flat
+per-plane index; its backward scatters the gradient to those positions in one
+vectorised step. Adaptive pools and ``max_unpool`` live in ``adaptive_pool.py``.
+"""
+import itertools
+import math
+
+from ember.autograd.grad_mode import state as _grad
+from ember.ops.dispatch import Primitive, primitive
+from ember.ops.registry import public
+
+
+def as_tuple(value, n, name="kernel_size"):
+    """An int or a sequence as a tuple of ``n`` ints (a 1-element sequence is repeated)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) == 1:
+            return tuple(int(value[0]) for _ in range(n))
+        if len(value) != n:
+            raise RuntimeError(f"max_pool{n}d: {name} must either be a single int, or a tuple of {n} ints")
+        return tuple(int(v) for v in value)
+    return (int(value),) * n
+
+
+def _out_size(size, k, s, p, d, ceil_mode):
+    span = size + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1  # the last window must start inside the input or its left padding
+    return out
+
+
+def geometry(op, input, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    """Validated (kernel, stride, padding, dilation, out) tuples for a pool over the last ``nd`` dims."""
+    if input.dim() not in (nd + 1, nd + 2) or any(s == 0 for s in input.shape[-nd - 1:]):
+        raise RuntimeError(f"{op}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got:{list(input.shape)}")
+    k = as_tuple(kernel_size, nd)
+    s = as_tuple(stride, nd, "stride") if stride is not None and stride != [] and stride != () else k
+    p = as_tuple(padding, nd, "padding")
+    d = as_tuple(dilation, nd, "dilation")
+    if min(k) <= 0:
+        raise RuntimeError(f"{op}: kernel_size must be greater than zero, but got {list(k)}")
+    if min(s) <= 0:
+        raise RuntimeError("stride should not be zero")
+    if min(d) <= 0:
+        raise RuntimeError(f"{op}: dilation must be greater than zero, but got {list(d)}")
+    for ki, pi, di in zip(k, p, d):
+        if pi < 0 or pi > (di * (ki - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                               f"kernel_size={ki} and dilation={di}")
+    size = tuple(input.shape[-nd:])
+    out = tuple(_out_size(*a, ceil_mode) for a in zip(size, k, s, p, d))
+    if min(out) < 1:
+        chans = input.shape[-nd - 1]
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (chans,) + size))}). Calculated output size: "
+                           f"({'x'.join(map(str, (chans,) + out))}). Output size is too small")
+    return k, s, p, d, out
+
+
+def windows(xp, x, k, s, p, d, out, fill):
+    """A function giving, for a kernel offset, the strided slice of (padded) ``x`` that it reads."""
+    nd = len(k)
+    size = x.shape[-nd:]
+    right = [(o - 1) * st + di * (ki - 1) + 1 - sz - pi for o, st, di, ki, sz, pi in zip(out, s, d, k, size, p)]
+    if any(p) or max(right) > 0:
+        padded = xp.full(x.shape[:-nd] + tuple(pi + sz + max(r, 0) for pi, sz, r in zip(p, size, right)),
+                         fill, dtype=x.dtype)
+        padded[(..., *(slice(pi, pi + sz) for pi, sz in zip(p, size)))] = x
+        x = padded
+
+    def window(offset):
+        return x[(..., *(slice(j * di, j * di + (o - 1) * st + 1, st) for j, di, o, st in zip(offset, d, out, s)))]
+    return window
+
+
+def offsets(k):
+    return list(itertools.product(*(range(ki) for ki in k)))
+
+
+def _fill_min(xp, dtype):
+    return -xp.inf if dtype.kind == "f" else xp.iinfo(dtype).min
+
+
+# scatter / gather of flat per-plane indices ------------------------------------------------
+
+
+def _scatter_forward(ctx, xp, v, idx, size, unique):
+    """out[plane, idx] = v in planes of spatial ``size`` (summed where indices repeat unless ``unique``)."""
+    ctx.size = size
+    lead = v.shape[:v.ndim - len(size)]
+    planes, n = math.prod(lead), math.prod(size)
+    v2, i2 = v.reshape(planes, -1), idx.reshape(planes, -1)
+    if unique:
+        out = xp.zeros((planes, n), dtype=v.dtype)
+        out[xp.arange(planes)[:, None], i2] = v2
+    else:
+        flat = (i2 + (xp.arange(planes) * n)[:, None]).ravel()
+        out = xp.bincount(flat, weights=v2.ravel(), minlength=planes * n).astype(v.dtype, copy=False)
+    return out.reshape(lead + tuple(size))
+
+
+def _scatter_derivative(ctx, g):
+    (idx,) = ctx.saved_tensors
+    return _gather(g, idx, nd=len(ctx.size)), None
+
+
+scatter_pool_grad = Primitive(_scatter_forward, "MaxPool2DWithIndicesBackwardBackward0", save=(1,))
+scatter_pool_grad.derivative(_scatter_derivative)
+unpool_scatter = Primitive(_scatter_forward, "MaxUnpool2DBackward0", save=(1,))
+unpool_scatter.derivative(_scatter_derivative)
+
+
+@primitive("GatherBackward0", save=(1,))
+def _gather(ctx, xp, x, idx, nd):
+    ctx.size = x.shape[x.ndim - nd:]
+    planes = math.prod(x.shape[:x.ndim - nd])
+    picked = xp.take_along_axis(x.reshape(planes, -1), idx.reshape(planes, -1), axis=1)
+    return picked.reshape(idx.shape)
+
+
+@_gather.derivative
+def _(ctx, g):
+    (idx,) = ctx.saved_tensors
+    return scatter_pool_grad(g, idx, size=ctx.size, unique=False), None
+
+
+# max pooling -------------------------------------------------------------------------------
+
+
+def _flat_base(xp, size, s, p, out):
+    """The flat per-plane index of each output's window origin (kernel offset 0)."""
+    base = 0
+    stride = 1
+    for i in range(len(size) - 1, -1, -1):
+        pos = xp.arange(out[i]) * s[i] - p[i]
+        base = base + (pos * stride).reshape((-1,) + (1,) * (len(size) - 1 - i))
+        stride *= size[i]
+    return base
+
+
+def _max_values(xp, x, k, s, p, d, out):
+    window = windows(xp, x, k, s, p, d, out, _fill_min(xp, x.dtype))
+    offs = offsets(k)
+    best = window(offs[0]).copy()
+    for off in offs[1:]:
+        xp.maximum(best, window(off), out=best)
+    return best
+
+
+def _max_forward(ctx, xp, x, k, s, p, d, out):
+    """Values and flat per-plane indices of each window's first maximum (NaN counts as the maximum)."""
+    size = x.shape[-len(k):]
+    window = windows(xp, x, k, s, p, d, out, _fill_min(xp, x.dtype))
+    offs = offsets(k)
+    best = window(offs[0]).copy()
+    arg = xp.zeros(best.shape, dtype=xp.int16 if len(offs) < 2**15 else xp.int64)
+    floating = x.dtype.kind == "f"
+    for j, off in enumerate(offs[1:], 1):
+        v = window(off)
+        take = v > best
+        if floating:
+            take |= v != v
+        xp.copyto(best, v, where=take)
+        xp.copyto(arg, j, where=take)
+    flat = [0] * len(offs)
+    for j, off in enumerate(offs):
+        stride = 1
+        for i in range(len(k) - 1, -1, -1):
+            flat[j] += off[i] * d[i] * stride
+            stride *= size[i]
+    idx = xp.asarray(flat, dtype=xp.int64)[arg] + _flat_base(xp, size, s, p, out)
+    ctx.size = size
+    ctx.unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
+    return best, idx
+
+
+def _max_derivative(ctx, g, _):
+    (_, idx) = ctx.saved_tensors
+    return scatter_pool_grad(g, idx, size=ctx.size, unique=ctx.unique)
+
+
+max_pool2d_with_indices = Primitive(_max_forward, "MaxPool2DWithIndicesBackward0", save_output=True)
+max_pool2d_with_indices.derivative(_max_derivative)
+max_pool3d_with_indices = Primitive(_max_forward, "MaxPool3DWithIndicesBackward0", save_output=True)
+max_pool3d_with_indices.derivative(_max_derivative)
+
+
+@primitive("MaxPoolValues")
+def _max_pool_values(ctx, xp, x, k, s, p, d, out):
+    """The values alone, for inputs that need no gradient (no index bookkeeping)."""
+    return _max_values(xp, x, k, s, p, d, out)
+
+
+def _lift(value, lead):
+    """A 1-d pool argument as the 2-d one of the (1, L) plane it runs on."""
+    return value if value is None or value == () or value == [] else (lead, *as_tuple(value, 1))
+
+
+def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    op = f"max_pool{nd}d"
+    squeeze = nd == 1
+    if squeeze:
+        if input.dim() not in (2, 3):
+            raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch "
+                               f"size for input, but got:{list(input.shape)}")
+        input = input.unsqueeze(-2)
+        kernel_size, stride, dilation = (_lift(v, 1) for v in (kernel_size, stride, dilation))
+        padding = _lift(padding, 0)
+        nd = 2
+    k, s, p, d, out = geometry(op, input, nd, kernel_size, stride, padding, dilation, ceil_mode)
+    if not return_indices and not (input.requires_grad and _grad.enabled):
+        values = _max_pool_values(input, k=k, s=s, p=p, d=d, out=out)
+        return values.squeeze(-2) if squeeze else values
+    prim = max_pool2d_with_indices if nd == 2 else max_pool3d_with_indices
+    values, idx = prim(input, k=k, s=s, p=p, d=d, out=out)
+    if squeeze:
+        values, idx = values.squeeze(-2), idx.squeeze(-2)
+    return (values, idx) if return_indices else values
+
+
+@public(method=False)
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of the last dim: ``ember.max_pool1d(ember.arange(4.).view(1, 4), 2)`` -> ``[[1., 3.]]``."""
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+@public(method=False)
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding 2-d windows of (N, C, H, W) or (C, H, W): ``ember.max_pool2d(x, 2)``."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+@public(method=False)
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding 3-d windows of (N, C, D, H, W) or (C, D, H, W): ``ember.max_pool3d(x, 2)``."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+# average pooling ---------------------------------------------------------------------------
+
+
+def _divisor(xp, dtype, size, k, s, p, out, count_include_pad, divisor_override):
+    """Each window's divisor: its size clipped to the padded input, or to the input alone."""
+    if divisor_override:
+        return divisor_override
+    div = 1
+    for i in range(len(k)):
+        start = xp.arange(out[i]) * s[i] - p[i]
+        end = xp.minimum(start + k[i], size[i] + p[i])
+        n = end - start if count_include_pad else xp.minimum(end, size[i]) - xp.maximum(start, 0)
+        div = div * n.reshape((-1,) + (1,) * (len(k) - 1 - i))
+    return div.astype(dtype)
+
+
+def _avg_forward(ctx, xp, x, k, s, p, out, include_pad, override):
+    ctx.geom = k, s, p, out, include_pad, override
+    ctx.size = x.shape[-len(k):]
+    window = windows(xp, x, k, s, p, (1,) * len(k), out, 0)
+    offs = offsets(k)
+    acc = window(offs[0]).copy()
+    for off in offs[1:]:
+        acc += window(off)
+    acc /= _divisor(xp, x.dtype, ctx.size, k, s, p, out, include_pad, override)
+    return acc
+
+
+def _avg_adjoint(ctx, xp, g, size, k, s, p, out, include_pad, override):
+    """The transpose of average pooling: each window's share of ``g`` added back over the window."""
+    ctx.geom = k, s, p, out, include_pad, override
+    nd = len(k)
+    share = g / _divisor(xp, g.dtype, size, k, s, p, out, include_pad, override)
+    full = tuple(max(pi + sz, (o - 1) * st + ki) for pi, sz, o, st, ki in zip(p, size, out, s, k))
+    acc = xp.zeros(g.shape[:g.ndim - nd] + full, dtype=g.dtype)
+    for off in offsets(k):
+        acc[(..., *(slice(j, j + (o - 1) * st + 1, st) for j, o, st in zip(off, out, s)))] += share
+    return acc[(..., *(slice(pi, pi + sz) for pi, sz in zip(p, size)))].copy()
+
+
+def _avg_records(node):
+    fwd, adj = Primitive(_avg_forward, node), Primitive(_avg_adjoint, node.replace("Backward0", "BackwardBackward0"))
+    fwd.derivative(lambda ctx, g: adj(g, size=ctx.size, **_geom_params(ctx.geom)))
+    adj.derivative(lambda ctx, g: fwd(g, **_geom_params(ctx.geom)))
+    return fwd
+
+
+def _geom_params(geom):
+    return dict(zip(("k", "s", "p", "out", "include_pad", "override"), geom))
+
+
+avg_pool2d_prim = _avg_records("AvgPool2DBackward0")
+avg_pool3d_prim = _avg_records("AvgPool3DBackward0")
+
+
+def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    op = f"avg_pool{nd}d"
+    squeeze = nd == 1
+    if squeeze:
+        if input.dim() not in (2, 3):
+            raise RuntimeError(f"avg_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch "
+                               f"size for input, but got:{list(input.shape)}")
+        input = input.unsqueeze(-2)
+        kernel_size, stride, padding = _lift(kernel_size, 1), _lift(stride, 1), _lift(padding, 0)
+        nd = 2
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f'"{op}" not implemented for \'{input.type()[6:-6]}\'')
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    k, s, p, _, out = geometry(op, input, nd, kernel_size, stride, padding, 1, ceil_mode)
+    prim = avg_pool2d_prim if nd == 2 else avg_pool3d_prim
+    y = prim(input, k=k, s=s, p=p, out=out, include_pad=count_include_pad, override=divisor_override)
+    return y.squeeze(-2) if squeeze else y
+
+
+@public(method=False)
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over sliding windows of the last dim: ``ember.avg_pool1d(ember.arange(4.).view(1, 4), 2)`` -> ``[[.5, 2.5]]``."""
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over sliding 2-d windows of (N, C, H, W) or (C, H, W): ``ember.avg_pool2d(x, 2)``."""
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over sliding 3-d windows of (N, C, D, H, W) or (C, D, H, W): ``ember.avg_pool3d(x, 2)``."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+# power-average pooling ---------------------------------------------------------------------
+
+
+def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    pool = (avg_pool1d, avg_pool2d, avg_pool3d)[nd - 1]
+    out = pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    window = math.prod(as_tuple(kernel_size, nd))
+    return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x**p) ** (1/p): ``F.lp_pool1d(x, 2, 3)``."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each 2-d window of x**p) ** (1/p): ``F.lp_pool2d(x, 2, 3)``."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each 3-d window of x**p) ** (1/p): ``F.lp_pool3d(x, 2, 2)``."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)

@@ -1,0 +1,275 @@
+"""Resampling: interpolate (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area),
+pixel_shuffle and pixel_unshuffle.
+
+Interpolation is separable: along each spatial dim an output element is a weighted sum
+of a few input elements ("taps": an index and a weight per output position). The
+forward gathers the taps; its transpose adds each tap's share back with one cumulative
+sum per dim (tap indices never decrease, so each input element owns a contiguous run
+of outputs). The two are each other's derivative, so double backward works.
+"""
+import math
+
+import numpy as np
+
+from ember.ops.dispatch import Primitive, primitive
+from ember.ops.registry import public
+
+_CUBIC_A = -0.75
+
+
+def _along(shape_len, axis, n):
+    """A shape that broadcasts a length-``n`` vector along ``axis`` of a ``shape_len``-dim array."""
+    return (1,) * axis + (n,) + (1,) * (shape_len - axis - 1)
+
+
+def _map_forward(ctx, xp, x, taps, names):
+    """Apply per-dim taps ``[(index, weight or None), ...]`` to the last ``len(taps)`` dims of ``x``."""
+    ctx.taps, ctx.names, ctx.size = taps, names, x.shape[x.ndim - len(taps):]
+    for i, dim_taps in enumerate(taps):
+        axis = x.ndim - len(taps) + i
+        y = None
+        for index, weight in dim_taps:
+            v = xp.take(x, xp.asarray(index), axis=axis)
+            if weight is not None:
+                v *= xp.asarray(weight, dtype=x.dtype).reshape(_along(x.ndim, axis, len(index)))
+            y = v if y is None else y.__iadd__(v)
+        x = y
+    return x
+
+
+def _map_adjoint(ctx, xp, g, taps, names, size):
+    """The transpose of ``_map_forward``: each output's gradient added back to its taps."""
+    ctx.taps, ctx.names = taps, names
+    for i, dim_taps in enumerate(taps):
+        axis = g.ndim - len(taps) + i
+        n = size[i]
+        y = None
+        for index, weight in dim_taps:
+            v = g if weight is None else g * xp.asarray(weight, dtype=g.dtype).reshape(_along(g.ndim, axis, len(index)))
+            zero = xp.zeros(v.shape[:axis] + (1,) + v.shape[axis + 1:], dtype=v.dtype)
+            c = xp.concatenate([zero, xp.cumsum(v, axis=axis)], axis=axis)
+            ends = np.searchsorted(index, np.arange(n), side="right")
+            starts = np.searchsorted(index, np.arange(n), side="left")
+            part = xp.take(c, xp.asarray(ends), axis=axis) - xp.take(c, xp.asarray(starts), axis=axis)
+            y = part if y is None else y.__iadd__(part)
+        g = y
+    return g
+
+
+_RECORDS = {}
+
+
+def map_record(node):
+    """The primitive applying taps, recorded as ``node`` (cached; its adjoint is ``node``'s derivative)."""
+    prim = _RECORDS.get(node)
+    if prim is None:
+        prim = _RECORDS[node] = Primitive(_map_forward, node)
+        adj = Primitive(_map_adjoint, node.replace("Backward0", "BackwardBackward0"))
+        prim.derivative(lambda ctx, g: adj(g, taps=ctx.taps, names=ctx.names, size=ctx.size))
+        adj.derivative(lambda ctx, g: prim(g, taps=ctx.taps, names=ctx.names))
+    return prim
+
+
+def apply_taps(input, taps, node):
+    """``input`` resampled by per-dim taps, its node named ``node``."""
+    return map_record(node)(input, taps=tuple(taps), names=node)
+
+
+# tap tables ------------------------------------------------------------------------------------
+
+
+def _scale(n_in, n_out, align_corners, scale):
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    return 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+
+
+def _nearest_taps(n_in, n_out, scale, exact):
+    s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    dst = np.arange(n_out, dtype=np.float64)
+    src = np.floor((dst + 0.5) * s) if exact else np.floor(dst * s)
+    return [(np.minimum(src.astype(np.int64), n_in - 1), None)]
+
+
+def _linear_taps(n_in, n_out, align_corners, scale):
+    s = _scale(n_in, n_out, align_corners, scale)
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * s if align_corners else np.maximum(s * (dst + 0.5) - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    lam = src - i0
+    return [(i0, 1.0 - lam), (i1, lam)]
+
+
+def _cubic_taps(n_in, n_out, align_corners, scale):
+    s = _scale(n_in, n_out, align_corners, scale)
+    dst = np.arange(n_out, dtype=np.float64)
+    src = dst * s if align_corners else s * (dst + 0.5) - 0.5
+    i = np.floor(src).astype(np.int64)
+    t = src - i
+    a = _CUBIC_A
+    near = lambda u: ((a + 2) * u - (a + 3)) * u * u + 1  # noqa: E731  |u| <= 1
+    far = lambda u: ((a * u - 5 * a) * u + 8 * a) * u - 4 * a  # noqa: E731  1 < |u| < 2
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    return [(np.clip(i - 1 + j, 0, n_in - 1), w) for j, w in enumerate(weights)]
+
+
+def area_taps(n_in, n_out):
+    """Adaptive average pooling as taps: window [floor(i*n/o), ceil((i+1)*n/o)), padded by repeats of weight 0."""
+    i = np.arange(n_out)
+    start, end = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+    count = end - start
+    return [(np.minimum(start + j, end - 1), np.where(j < count, 1.0 / count, 0.0)) for j in range(count.max())]
+
+
+# interpolate ---------------------------------------------------------------------------------
+
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
+_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_NODE = {"nearest": "UpsampleNearest{}DBackward0", "nearest-exact": "UpsampleNearestExact{}DBackward0",
+         "linear": "UpsampleLinear1DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
+         "bicubic": "UpsampleBicubic2DBackward0", "trilinear": "UpsampleTrilinear3DBackward0"}
+
+
+def _sizes(input, nd, size, scale_factor, recompute_scale_factor):
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if size is not None:
+        out = tuple(size) if isinstance(size, (tuple, list)) else (size,) * nd
+        if len(out) != nd:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {list(input.shape[2:])} and output size of {list(out)}. "
+                             "Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                             "(o1, o2, ...,oK) format.")
+        return tuple(int(o) for o in out), (None,) * nd
+    scales = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * nd
+    if len(scales) != nd:
+        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                         f"with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape "
+                         f"{list(scales)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                         "scale_factor in (s1, s2, ...,sK) format.")
+    out = tuple(int(math.floor(float(n) * float(sc))) for n, sc in zip(input.shape[2:], scales))
+    return out, ((None,) * nd if recompute_scale_factor else tuple(float(sc) for sc in scales))
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resample the spatial dims of (N, C, ...): ``F.interpolate(x, scale_factor=2, mode="bilinear")``."""
+    nd = input.dim() - 2
+    if mode not in _MODES:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
+                                  "for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+                                  f"nearest-exact (got {mode})")
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    if antialias:
+        raise NotImplementedError("interpolate(antialias=True) is not supported")
+    if nd not in (1, 2, 3):
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
+                                  f"for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+                                  f"nearest-exact (got {mode})")
+    if mode in _LINEAR_DIMS and _LINEAR_DIMS[mode] != nd:
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR_DIMS[mode] + 2}D input")
+    out, scales = _sizes(input, nd, size, scale_factor, recompute_scale_factor)
+    if min(out) <= 0 or min(input.shape[2:]) <= 0:
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({', '.join(map(str, input.shape[2:]))}) and output ({', '.join(map(str, out))})")
+    if mode == "area":
+        from ember.ops.adaptive_pool import adaptive_avg_pool
+        return adaptive_avg_pool(nd, input, out)
+    ins = input.shape[2:]
+    if mode in ("nearest", "nearest-exact"):
+        taps = [_nearest_taps(i, o, s, mode == "nearest-exact") for i, o, s in zip(ins, out, scales)]
+    elif mode == "bicubic":
+        taps = [_cubic_taps(i, o, align_corners, s) for i, o, s in zip(ins, out, scales)]
+    else:
+        taps = [_linear_taps(i, o, align_corners, s) for i, o, s in zip(ins, out, scales)]
+    return apply_taps(input, taps, _NODE[mode].format(nd))
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of :func:`interpolate`."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """``interpolate(..., mode="nearest")``."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """``interpolate(..., mode="bilinear", align_corners=True)``."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# pixel shuffle -----------------------------------------------------------------------------
+
+
+def _shuffle(xp, x, r):
+    *lead, c, h, w = x.shape
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)
+    n = len(lead)
+    y = y.transpose(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def _unshuffle(xp, x, r):
+    *lead, c, h, w = x.shape
+    y = x.reshape(*lead, c, h // r, r, w // r, r)
+    n = len(lead)
+    y = y.transpose(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+@primitive("PixelShuffleBackward0")
+def _pixel_shuffle(ctx, xp, x, r):
+    ctx.r = r
+    return _shuffle(xp, x, r)
+
+
+@primitive("PixelUnshuffleBackward0")
+def _pixel_unshuffle(ctx, xp, x, r):
+    ctx.r = r
+    return _unshuffle(xp, x, r)
+
+
+_pixel_shuffle.derivative(lambda ctx, g: _pixel_unshuffle(g, r=ctx.r))
+_pixel_unshuffle.derivative(lambda ctx, g: _pixel_shuffle(g, r=ctx.r))
+
+
+def _check_shuffle(op, input, r):
+    if input.dim() < 3:
+        raise RuntimeError(f"{op} expects input to have at least 3 dimensions, but got input with "
+                           f"{input.dim()} dimension(s)")
+    if r <= 0:
+        factor = "upscale_factor" if op == "pixel_shuffle" else "downscale_factor"
+        raise RuntimeError(f"{op} expects a positive {factor}, but got {r}")
+
+
+@public(method=False)
+def pixel_shuffle(input, upscale_factor):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r): ``ember.pixel_shuffle(ember.ones(1, 4, 2, 2), 2).shape``."""
+    r = int(upscale_factor)
+    _check_shuffle("pixel_shuffle", input, r)
+    if input.shape[-3] % (r * r):
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be divisible by the square "
+                           f"of upscale_factor, but input.size(-3)={input.shape[-3]} is not divisible by {r * r}")
+    return _pixel_shuffle(input, r=r)
+
+
+@public(method=False)
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W): ``ember.pixel_unshuffle(ember.ones(1, 1, 4, 4), 2).shape``."""
+    r = int(downscale_factor)
+    _check_shuffle("pixel_unshuffle", input, r)
+    for name, d in (("height", -2), ("width", -1)):
+        if input.shape[d] % r:
+            raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by downscale_factor, but "
+                               f"input.size({d})={input.shape[d]} is not divisible by {r}")
+    return _pixel_unshuffle(input, r=r)
