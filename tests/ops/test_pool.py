@@ -70,9 +70,8 @@ AVG2D = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(ker
 
 @pytest.mark.parametrize("kw", AVG2D)
 def test_avg_pool2d(kw):
-    out = check_layouts(lambda lib, x: _f(lib, "avg_pool2d")(x, **kw), rand(2, 3, 9, 8, seed=11))
+    check_layouts(lambda lib, x: _f(lib, "avg_pool2d")(x, **kw), rand(2, 3, 9, 8, seed=11))
     check(lambda lib, x: _f(lib, "avg_pool2d")(x, **kw), rand(3, 7, 10, seed=12))
-    del out
 
 
 def test_avg_pool_node_names_and_1d_3d():
@@ -103,8 +102,7 @@ def test_adaptive_avg_pool2d(out):
 
 @pytest.mark.parametrize("out", [3, (4, 3), (1, 1), (None, 2), (12, 10)])
 def test_adaptive_max_pool2d(out):
-    got = check_layouts(lambda lib, x: _f(lib, "adaptive_max_pool2d")(x, out, True), rand(2, 3, 9, 7, seed=17))
-    del got
+    check_layouts(lambda lib, x: _f(lib, "adaptive_max_pool2d")(x, out, True), rand(2, 3, 9, 7, seed=17))
     check(lambda lib, x: _f(lib, "adaptive_max_pool2d")(x, out), rand(3, 9, 7, seed=18))
 
 

@@ -1,0 +1,110 @@
+"""interpolate (every mode), pixel_shuffle and pixel_unshuffle against torch."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from tests.oracle import check, check_layouts, gradcheck, rand
+
+SIZES = [dict(scale_factor=2), dict(size=(5, 11)), dict(scale_factor=(0.7, 1.6)), dict(size=1),
+         dict(scale_factor=1.3, recompute_scale_factor=True), dict(scale_factor=0.5)]
+MODES = [("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True), ("bicubic", False),
+         ("bicubic", True), ("area", None)]
+NODE = {"nearest": "UpsampleNearest2DBackward0", "nearest-exact": "UpsampleNearestExact2DBackward0",
+        "bilinear": "UpsampleBilinear2DBackward0", "bicubic": "UpsampleBicubic2DBackward0",
+        "area": "AdaptiveAvgPool2DBackward0"}
+
+
+def _interp(**kw):
+    return lambda lib, x: lib.nn.functional.interpolate(x, **kw)
+
+
+@pytest.mark.parametrize("mode,align", MODES)
+@pytest.mark.parametrize("kw", SIZES)
+def test_interpolate_2d(mode, align, kw):
+    out = check(_interp(mode=mode, align_corners=align, **kw), rand(2, 3, 9, 7, seed=1), atol=1e-5)
+    if tuple(out.shape[2:]) != (1, 1) or mode != "area":
+        assert out.grad_fn.name() == NODE[mode]
+
+
+@pytest.mark.parametrize("mode,align", MODES[:4])
+def test_interpolate_layouts(mode, align):
+    check_layouts(_interp(mode=mode, align_corners=align, scale_factor=(1.5, 0.8)), rand(2, 3, 6, 8, seed=2))
+
+
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("nearest-exact", None), ("linear", False),
+                                        ("linear", True), ("area", None)])
+@pytest.mark.parametrize("kw", [dict(scale_factor=2.5), dict(size=4), dict(size=13)])
+def test_interpolate_1d(mode, align, kw):
+    check(_interp(mode=mode, align_corners=align, **kw), rand(2, 3, 7, seed=3))
+
+
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("trilinear", False), ("trilinear", True),
+                                        ("area", None), ("nearest-exact", None)])
+def test_interpolate_3d(mode, align):
+    out = check(_interp(mode=mode, align_corners=align, scale_factor=(1.5, 0.6, 2)), rand(1, 2, 4, 5, 3, seed=4))
+    assert out.shape == (1, 2, 6, 3, 6)
+
+
+def test_interpolate_large_and_float64():
+    check(_interp(mode="bilinear", scale_factor=2), rand(2, 8, 32, 32, seed=5))
+    check(_interp(mode="nearest", scale_factor=2), rand(2, 8, 32, 32, seed=6))
+    check(_interp(mode="bicubic", size=(5, 6)), rand(1, 2, 8, 9, dtype=np.float64, seed=7))
+
+
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("bilinear", False), ("bilinear", True),
+                                        ("bicubic", False), ("area", None)])
+def test_interpolate_gradcheck(mode, align):
+    gradcheck(_interp(mode=mode, align_corners=align, size=(4, 5)), rand(1, 2, 3, 6, seed=8))
+
+
+def test_interpolate_double_backward_matches_torch():
+    def fn(lib, x):
+        y = lib.nn.functional.interpolate(x, scale_factor=2, mode="bilinear")
+        (g,) = lib.autograd.grad((y * y).sum(), x, create_graph=True)
+        return g
+    check(fn, rand(1, 2, 3, 4, seed=9))
+
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda lib, x: lib.nn.functional.interpolate(x), ValueError, "either size or scale_factor should be defined"),
+    (lambda lib, x: lib.nn.functional.interpolate(x, size=3, scale_factor=2), ValueError,
+     "only one of size or scale_factor should be defined"),
+    (lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=2, mode="linear"), NotImplementedError,
+     "Got 4D input, but linear mode needs 3D input"),
+    (lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=2, align_corners=True), ValueError,
+     "align_corners option can only be set with the interpolating modes"),
+    (lambda lib, x: lib.nn.functional.interpolate(x, scale_factor=2, mode="foo"), NotImplementedError,
+     r"\(got foo\)"),
+    (lambda lib, x: lib.nn.functional.interpolate(x, size=(2, 3, 4)), ValueError,
+     "Input and output must have the same number of spatial dimensions"),
+    (lambda lib, x: lib.pixel_shuffle(x, 2), RuntimeError,
+     r"divisible by the square of upscale_factor, but input.size\(-3\)=3 is not divisible by 4"),
+    (lambda lib, x: lib.pixel_unshuffle(x, 3), RuntimeError,
+     r"pixel_unshuffle expects height to be divisible by downscale_factor, but input.size\(-2\)=8"),
+    (lambda lib, x: lib.pixel_shuffle(x[0, 0], 2), RuntimeError, "at least 3 dimensions"),
+])
+def test_errors(call, exc, msg):
+    x = rand(2, 3, 8, 8, seed=10)
+    for lib, t in ((torch, torch.tensor(x)), (ember, ember.tensor(x))):
+        with pytest.raises(exc, match=msg):
+            call(lib, t)
+
+
+# pixel shuffle -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape,r", [((2, 8, 3, 4), 2), ((9, 2, 2), 3), ((2, 1, 4, 4, 3), 2), ((1, 4, 1, 1), 1)])
+def test_pixel_shuffle(shape, r):
+    out = check(lambda lib, x: lib.nn.functional.pixel_shuffle(x, r), rand(*shape, seed=11))
+    assert out.grad_fn.name() == "PixelShuffleBackward0"
+    check_layouts(lambda lib, x: lib.pixel_shuffle(x, r), rand(*shape, seed=12))
+    back = check(lambda lib, x: lib.pixel_unshuffle(lib.pixel_shuffle(x, r), r), rand(*shape, seed=13))
+    assert back.shape == shape
+
+
+@pytest.mark.parametrize("shape,r", [((2, 2, 6, 4), 2), ((1, 9, 9), 3), ((3, 1, 2, 4, 6), 2)])
+def test_pixel_unshuffle(shape, r):
+    check_layouts(lambda lib, x: lib.nn.functional.pixel_unshuffle(x, r), rand(*shape, seed=14))
+    assert ember.pixel_unshuffle(ember.ones(*shape, requires_grad=True), r).grad_fn.name() == "PixelUnshuffleBackward0"
+    gradcheck(lambda lib, x: lib.pixel_unshuffle(x, r), rand(*shape, seed=15))
