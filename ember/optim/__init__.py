@@ -6,11 +6,12 @@ from ember.optim.adam import Adam
 from ember.optim.adamax import Adamax
 from ember.optim.adamw import AdamW
 from ember.optim.nadam import NAdam
+from ember.optim.lbfgs import LBFGS
 from ember.optim.optimizer import Optimizer, required
 from ember.optim.radam import RAdam
 from ember.optim.rmsprop import RMSprop
 from ember.optim.sgd import SGD
 from ember.optim import lr_scheduler  # noqa: F401  (ember.optim.lr_scheduler)
 
-__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Optimizer",
+__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS", "Optimizer",
            "required"]
