@@ -275,3 +275,19 @@ def test_mha_errors(spec, exc, msg):
             kw["is_causal"] = True
         with pytest.raises(exc, match=msg.replace("torch.Size", "(torch|ember).Size")):
             m(q, k, k, **kw)
+
+
+def test_sdpa_dropout():
+    """dropout_p drops whole attention weights and rescales the rest: with v = ones each output is the kept
+    weight mass / (1 - p), so some rows differ from 1 while the mean stays near 1; p=0 leaves rows at 1."""
+    ember.manual_seed(0)
+    q, k = ember.tensor(rand(4, 16, 8, seed=30)), ember.tensor(rand(4, 16, 8, seed=31))
+    v = ember.ones(4, 16, 1)
+    out = ember.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy()
+    assert not np.allclose(out, 1.0) and abs(out.mean() - 1.0) < 0.15
+    np.testing.assert_allclose(ember.nn.functional.scaled_dot_product_attention(q, k, v).numpy(), 1.0, rtol=1e-5)
+    mha = ember.nn.MultiheadAttention(8, 2, dropout=0.5)
+    x = ember.tensor(rand(5, 2, 8, seed=32))
+    train = mha(x, x, x)[1].detach().numpy()
+    mha.eval()
+    assert not np.allclose(train, mha(x, x, x)[1].detach().numpy())
