@@ -40,9 +40,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     out = native_batch_norm(folded, w, b, rm, rv, True, momentum, eps)[0]
     with no_grad():
         if running_mean is not None:
-            running_mean.copy_(rm.reshape(n, c).mean(0))
+            running_mean[...] = rm.reshape(n, c).mean(0)
         if running_var is not None:
-            running_var.copy_(rv.reshape(n, c).mean(0))
+            running_var[...] = rv.reshape(n, c).mean(0)
     return out.reshape(input.shape)
 
 

@@ -88,3 +88,68 @@ def test_norm_errors():
             lib.nn.GroupNorm(3, 4)
         with pytest.raises(ValueError, match=r"Expected 3D or higher dimensionality\s+input \(got 2 dimensions\)"):
             lib.nn.functional.local_response_norm(lib.ones(3, 4), 2)
+
+
+BN = [("BatchNorm1d", (4, 3)), ("BatchNorm1d", (4, 3, 5)), ("BatchNorm2d", (2, 3, 4, 4)),
+      ("BatchNorm3d", (2, 3, 2, 3, 2))]
+
+
+@pytest.mark.parametrize("name,shape", BN)
+@pytest.mark.parametrize("kwargs", [{}, {"momentum": None}, {"affine": False}, {"bias": False},
+                                    {"track_running_stats": False}, {"momentum": 0.5, "eps": 1e-3}])
+def test_batch_norm_module_train_then_eval(name, shape, kwargs):
+    e, t = _pair(name, 3, **kwargs)
+    assert repr(e) == repr(t) and list(e.state_dict()) == list(t.state_dict())
+    for step in range(3):
+        _compare(e, t, rand(*shape, seed=20 + step) * (step + 1) + step, seed=step)
+    if "num_batches_tracked" in dict(t.named_buffers()):
+        assert int(e.num_batches_tracked) == 3 and e.num_batches_tracked.dtype == ember.int64
+    e.eval()
+    t.eval()
+    _compare(e, t, rand(*shape, seed=30), seed=4)
+
+
+@pytest.mark.parametrize("name,shape", [("InstanceNorm1d", (2, 3, 5)), ("InstanceNorm1d", (3, 5)),
+                                        ("InstanceNorm2d", (2, 3, 4, 4)), ("InstanceNorm2d", (3, 4, 4)),
+                                        ("InstanceNorm3d", (2, 3, 2, 2, 3))])
+@pytest.mark.parametrize("kwargs", [{}, {"affine": True}, {"track_running_stats": True, "affine": True},
+                                    {"track_running_stats": True, "momentum": 0.4}])
+def test_instance_norm_module(name, shape, kwargs):
+    e, t = _pair(name, 3, **kwargs)
+    assert repr(e) == repr(t) and list(e.state_dict()) == list(t.state_dict())
+    for step in range(2):
+        _compare(e, t, rand(*shape, seed=40 + step) + step, seed=step)
+    e.eval()
+    t.eval()
+    _compare(e, t, rand(*shape, seed=50), seed=5)
+
+
+def test_batch_norm_non_contiguous_and_functional():
+    def fn(lib, x, w, b):
+        rm, rv = lib.zeros(4, dtype=x.dtype), lib.ones(4, dtype=x.dtype)
+        out = lib.nn.functional.batch_norm(x, rm, rv, w, b, True, 0.2)
+        return out, rm, rv
+    check_layouts(fn, rand(3, 4, 4, seed=60), rand(4, seed=61), rand(4, seed=62))
+    check(lambda lib, x: lib.nn.functional.instance_norm(x), rand(2, 3, 4, seed=63))
+    gradcheck(lambda lib, x, w: lib.nn.functional.instance_norm(x, weight=w), rand(2, 2, 3, seed=64),
+              rand(2, seed=65))
+
+
+def test_batch_norm_errors():
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match=r"expected 4D input \(got 3D input\)"):
+            lib.nn.BatchNorm2d(4)(lib.ones(2, 4, 3))
+        with pytest.raises(ValueError, match=r"expected 2D or 3D input \(got 4D input\)"):
+            lib.nn.BatchNorm1d(4)(lib.ones(2, 4, 3, 3))
+        with pytest.raises(ValueError, match=r"expected 5D input \(got 4D input\)"):
+            lib.nn.BatchNorm3d(4)(lib.ones(2, 4, 3, 3))
+        with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, "
+                                             r"got input size \w+\.Size\(\[1, 4\]\)"):
+            lib.nn.BatchNorm1d(4)(lib.ones(1, 4))
+        with pytest.raises(ValueError, match=r"Expected more than 1 spatial element when training"):
+            lib.nn.InstanceNorm1d(4)(lib.ones(2, 4, 1))
+        with pytest.raises(ValueError, match=r"expected input's size at dim=1 to match num_features \(4\), but "
+                                             r"got: 3\."):
+            lib.nn.InstanceNorm1d(4, affine=True)(lib.ones(2, 3, 5))
+        bn = lib.nn.BatchNorm1d(4).eval()
+        assert bn(lib.ones(1, 4)).shape == (1, 4)
