@@ -151,28 +151,58 @@ def _max_values(xp, x, k, s, p, d, out):
     return best
 
 
+def _flat_offsets(size, k, d):
+    """Each kernel offset's flat per-plane distance from its window's origin."""
+    flat = []
+    for off in offsets(k):
+        n, stride = 0, 1
+        for i in range(len(k) - 1, -1, -1):
+            n += off[i] * d[i] * stride
+            stride *= size[i]
+        flat.append(n)
+    return flat
+
+
+def _first_max_offsets(xp, window, offs, flat, best, dtype):
+    """Flat offset of each window's first element equal to its maximum ``best`` (no NaN present)."""
+    found = xp.zeros(best.shape, dtype=dtype)
+    left = xp.ones(best.shape, dtype=bool)
+    for off, n in zip(offs[:-1], flat[:-1]):
+        hit = window(off) == best
+        hit &= left
+        if n:
+            found += hit * dtype.type(n)
+        left &= ~hit
+    found += left * dtype.type(flat[-1])  # windows whose maximum is none of the earlier elements
+    return found
+
+
+def _last_nan_or_first_max(xp, window, offs, flat, best, dtype):
+    """The scan PyTorch does: a later element wins when it is larger or NaN."""
+    best = window(offs[0]).copy()
+    found = xp.zeros(best.shape, dtype=dtype)
+    for off, n in zip(offs[1:], flat[1:]):
+        v = window(off)
+        take = (v > best) | (v != v)
+        xp.copyto(best, v, where=take)
+        xp.copyto(found, n, where=take)
+    return best, found
+
+
 def _max_forward(ctx, xp, x, k, s, p, d, out):
     """Values and flat per-plane indices of each window's first maximum (NaN counts as the maximum)."""
     size = x.shape[-len(k):]
     window = windows(xp, x, k, s, p, d, out, _fill_min(xp, x.dtype))
-    offs = offsets(k)
+    offs, flat = offsets(k), _flat_offsets(size, k, d)
     best = window(offs[0]).copy()
-    arg = xp.zeros(best.shape, dtype=xp.int16 if len(offs) < 2**15 else xp.int64)
-    floating = x.dtype.kind == "f"
-    for j, off in enumerate(offs[1:], 1):
-        v = window(off)
-        take = v > best
-        if floating:
-            take |= v != v
-        xp.copyto(best, v, where=take)
-        xp.copyto(arg, j, where=take)
-    flat = [0] * len(offs)
-    for j, off in enumerate(offs):
-        stride = 1
-        for i in range(len(k) - 1, -1, -1):
-            flat[j] += off[i] * d[i] * stride
-            stride *= size[i]
-    idx = xp.asarray(flat, dtype=xp.int64)[arg] + _flat_base(xp, size, s, p, out)
+    for off in offs[1:]:
+        xp.maximum(best, window(off), out=best)
+    dtype = xp.dtype(xp.int32 if math.prod(size) < 2**31 else xp.int64)
+    if x.dtype.kind == "f" and bool(xp.isnan(best).any()):
+        best, found = _last_nan_or_first_max(xp, window, offs, flat, best, dtype)
+    else:
+        found = _first_max_offsets(xp, window, offs, flat, best, dtype)
+    idx = _flat_base(xp, size, s, p, out) + found.astype(xp.int64)
     ctx.size = size
     ctx.unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
     return best, idx
