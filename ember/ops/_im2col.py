@@ -8,6 +8,9 @@ offset is one strided copy and the GEMM operand needs no transpose.
 import itertools
 import math
 
+_VIEW_MIN_CHANNELS = 8
+_BATCHED_MAX_DEPTH = 64  # K*C below which per-image GEMMs beat one GEMM plus a transpose
+
 
 def out_sizes(sizes, kernel, stride, padding, dilation):
     """Output spatial sizes of a convolution."""
@@ -39,14 +42,24 @@ def _windows(kernel, stride, dilation, sizes):
 
 
 def im2col(xp, x, kernel, stride, padding, dilation):
-    """Columns (N*O, K, C) of ``x`` (N, C, *S) and the output sizes O."""
+    """Columns (N*O, K, C) of ``x`` (N, C, *S) and the output sizes O.
+
+    With several channels one reshape-copy of a window view is fastest; with one
+    or a few channels, one strided copy per kernel offset is."""
     n, c = x.shape[:2]
     osz = out_sizes(x.shape[2:], kernel, stride, padding, dilation)
     xcl = channels_last(xp, x, padding)
-    cols = xp.empty((n, *osz, math.prod(kernel), c), dtype=x.dtype)
+    m, kk = n * math.prod(osz), math.prod(kernel)
+    if c >= _VIEW_MIN_CHANNELS:
+        st = xcl.strides
+        view = xp.lib.stride_tricks.as_strided(
+            xcl, (n, *osz, *kernel, c),
+            (st[0], *(a * b for a, b in zip(st[1:-1], stride)), *(a * b for a, b in zip(st[1:-1], dilation)), st[-1]))
+        return view.reshape(m, kk, c), osz
+    cols = xp.empty((n, *osz, kk, c), dtype=x.dtype)
     for i, window in enumerate(_windows(kernel, stride, dilation, osz)):
         cols[..., i, :] = xcl[(slice(None), *window)]
-    return cols.reshape(n * math.prod(osz), math.prod(kernel), c), osz
+    return cols.reshape(m, kk, c), osz
 
 
 def _weight_matrix(xp, w, groups):
@@ -64,6 +77,11 @@ def conv_forward(xp, x, w, b, stride, padding, dilation, groups, cols=None):
         osz = out_sizes(x.shape[2:], kernel, stride, padding, dilation)
     n, cout, m = x.shape[0], w.shape[0], cols.shape[0]
     wmat = _weight_matrix(xp, w, groups)
+    if groups == 1 and wmat.shape[2] < _BATCHED_MAX_DEPTH:  # shallow GEMMs: per-image, straight into NCHW
+        out = xp.matmul(wmat[0], cols.reshape(n, math.prod(osz), wmat.shape[2]).transpose(0, 2, 1))
+        if b is not None:
+            out += b.reshape(cout, 1)
+        return out.reshape(n, cout, *osz), cols
     if groups == 1:
         out = xp.matmul(cols.reshape(m, wmat.shape[2]), wmat[0].T)
     else:
@@ -105,9 +123,10 @@ def conv_weight_grad(xp, x, g, kernel, stride, padding, dilation, groups, cols=N
     if cols is None:
         cols, _ = im2col(xp, x, kernel, stride, padding, dilation)
     m, kk, cout, cg = cols.shape[0], cols.shape[1], g.shape[1], x.shape[1] // groups
-    gcl = channels_last(xp, g).reshape(m, groups, cout // groups).transpose(1, 2, 0)  # (G, Cout/G, M)
-    if groups == 1:
-        gw = xp.matmul(gcl[0], cols.reshape(m, kk * cg))
+    if groups == 1:  # per image, summed: reads g as it is laid out (no channels-last copy)
+        n, o = g.shape[0], math.prod(g.shape[2:])
+        gw = xp.matmul(g.reshape(n, cout, o), cols.reshape(n, o, kk * cg)).sum(0)
     else:
+        gcl = channels_last(xp, g).reshape(m, groups, cout // groups).transpose(1, 2, 0)  # (G, Cout/G, M)
         gw = xp.matmul(gcl, cols.reshape(m, kk, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, kk * cg))
     return xp.ascontiguousarray(xp.moveaxis(gw.reshape(cout, *kernel, cg), -1, 1))

@@ -22,6 +22,9 @@ CONV = [
     ((2, 4, 9), (6, 2, 3), dict(padding="same", groups=2)),
     ((2, 4, 5, 4, 3), (6, 2, 2, 3, 2), dict(padding=1, groups=2)),
     ((1, 2, 5, 6, 4), (3, 2, 3, 3, 3), dict(stride=(2, 1, 1), dilation=(1, 2, 1))),
+    ((2, 16, 9, 8), (8, 8, 3, 3), dict(stride=2, dilation=(1, 2), padding=1, groups=2)),  # window-view im2col
+    ((2, 16, 7, 7), (8, 16, 3, 3), dict(stride=(2, 1), dilation=2, padding=2)),  # one deep GEMM
+    ((2, 8, 5, 5, 4), (4, 8, 2, 2, 2), dict(stride=(1, 2, 1), padding=(1, 0, 1))),
     ((3, 7, 7), (4, 3, 3, 3), {}),  # unbatched
     ((0, 3, 7, 7), (4, 3, 3, 3), dict(padding=1)),  # empty batch
 ]
