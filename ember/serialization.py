@@ -95,11 +95,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     locate = _locator(map_location)
 
     def dispatch(name, fp, size):
-        head = fp.read(4)
+        head = fp.read(9)
         fp.seek(-len(head), io.SEEK_CUR)
         if _tz.is_zip(head):
             return _tz.load_zip(fp, name, locate)
-        if head[:1] == b"\x80":
+        if head[:1] == b"\x80" and head[8:9] != b"{":  # a safetensors header starts with '{' at byte 8
             return _tz.load_pickle(fp, name)
         return _read_safetensors(fp, name, size, locate)
 

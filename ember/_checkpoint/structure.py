@@ -5,12 +5,14 @@ tagged node ``{"$": tag, ...}``: ``tuple``/``set``/``frozenset``/``size`` (``"v"
 ``odict`` (``"v"``: an object when every key is a string, else ``"items"``: ``[[key, value], ...]``),
 ``float`` (``"v"``: "nan", "inf" or "-inf"), ``bytes`` (``"v"``: base64), ``dtype``/``device`` (``"v"``: name),
 ``tensor``/``parameter`` (``"key"``: the tensor's name in the file, ``"device"``, ``"requires_grad"``) and
-``object`` (``"class"``: "module.Qualname", ``"state"``: its ``__dict__``). Decoding builds data only:
+``object`` (``"class"``: "module.Qualname", ``"state"``: its ``__dict__``) and ``global`` (``"path"``: a function
+or class defined in ember or allowlisted, stored by reference, e.g. a layer's activation function). Decoding builds data only:
 the one class lookup is for ``object`` nodes and allows ember's own classes and user-allowlisted ones.
 """
 import base64
 import importlib
 import math
+import types
 from collections import OrderedDict
 
 import numpy as np
@@ -75,6 +77,8 @@ class Encoder:
             return {"$": tag, "v": [self.encode(v, f"{sub}{i}") for i, v in enumerate(items)]}
         if type(obj) in (dict, OrderedDict):
             return self._dict(obj, sub)
+        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) and _global_allowed(obj):
+            return {"$": "global", "path": allowlist.class_path(obj)}
         if isinstance(obj, Module) or (hasattr(obj, "__dict__") and _class_allowed(type(obj))):
             return self._object(obj, path)
         raise TypeError(
@@ -120,8 +124,15 @@ def _class_allowed(cls):
     return allowlist.is_allowed(cls) or (cls.__module__ == "ember" or cls.__module__.startswith("ember."))
 
 
-def resolve_class(path, name):
-    """The class called ``path``: an allowlisted one, or one defined inside ember. Imports only ember modules."""
+def _global_allowed(obj):
+    """A function or class that :func:`resolve_class` can find again by its path."""
+    return "<" not in obj.__qualname__ and _class_allowed(obj)
+
+
+def resolve_class(path, name, kinds=(type,)):
+    """The class (or, with ``kinds``, function) called ``path``: allowlisted or defined inside ember.
+
+    Imports only ember modules; never calls what it finds."""
     cls = allowlist.lookup(path)
     parts = path.split(".")
     if cls is None and parts[0] == "ember" and len(parts) > 1:
@@ -134,7 +145,7 @@ def resolve_class(path, name):
                 obj = getattr(obj, attr, None)
             cls = obj
             break
-    if not isinstance(cls, type) or not (allowlist.is_allowed(cls) or cls.__module__.split(".")[0] == "ember"):
+    if not isinstance(cls, kinds) or not (allowlist.is_allowed(cls) or str(cls.__module__).split(".")[0] == "ember"):
         raise UnsafeLoadError(
             f"ember.load: {name} asks to rebuild an object of class '{path}', which is neither part of ember "
             f"nor allowlisted; if you trust this file, allow it with "
@@ -191,6 +202,8 @@ class Decoder:
             return self._tensor(node, tag == "parameter")
         if tag == "object":
             return self._object(node)
+        if tag == "global":
+            return resolve_class(str(node["path"]), self.name, (type, types.FunctionType, types.BuiltinFunctionType))
         raise ValueError(f"unknown tag '{tag:.40}'")
 
     def _tensor(self, node, param):

@@ -241,3 +241,37 @@ def test_cycle_is_an_error():
     a.append(a)
     with pytest.raises(ValueError, match="reference cycle"):
         ember.save(a, io.BytesIO())
+
+
+def test_every_header_length_is_recognised():
+    # a header length whose low byte is 0x80 must not be taken for a pickle's protocol marker
+    lengths = set()
+    for k in range(0, 300, 3):
+        buf = io.BytesIO()
+        ember.save({"x" * k: ember.ones(1)}, buf)
+        lengths.add(buf.getvalue()[0])
+        buf.seek(0)
+        assert list(ember.load(buf)) == ["x" * k]
+    assert 0x80 in lengths
+
+
+def test_functions_stored_by_reference():
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0)
+    out = roundtrip(layer)
+    assert out.activation is layer.activation and repr(out) == repr(layer)
+    x = ember.randn(3, 2, 8)
+    same(layer(x).detach(), out(x).detach())
+    with pytest.raises(TypeError, match="cannot save object of type builtins.function at 'f'"):
+        ember.save({"f": json.dumps}, io.BytesIO())
+
+
+@pytest.mark.parametrize("name", ["Conv2d", "BatchNorm1d", "LSTM", "Embedding", "MultiheadAttention", "LayerNorm"])
+def test_library_modules_roundtrip(name):
+    args = {"Conv2d": (2, 3, 3), "MultiheadAttention": (4, 2)}.get(name, (4, 4))
+    model = getattr(nn, name)(*args)
+    out = roundtrip(model)
+    assert type(out) is type(model) and repr(out) == repr(model)
+    sd, sd2 = model.state_dict(), out.state_dict()
+    assert list(sd) == list(sd2)
+    for k in sd:
+        same(sd[k], sd2[k])
