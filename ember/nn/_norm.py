@@ -7,11 +7,8 @@ RMS and local response norm, and ``normalize``. The fused kernels live in ``embe
 """
 import math
 
-import numpy as np
-
 import ember
-from ember.autograd.grad_mode import no_grad
-from ember.ops.norm import group_norm, layer_norm, native_batch_norm
+from ember.ops.norm import group_norm, layer_norm, native_batch_norm, native_instance_norm, rms_norm
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "local_response_norm", "normalize", "rms_norm"]
 
@@ -29,36 +26,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     """Normalise each (sample, channel) over its spatial dims: ``F.instance_norm(ember.randn(2, 3, 5))``."""
     if use_input_stats and input.dim() >= 2 and math.prod(input.shape[2:]) == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
-    if not use_input_stats:
-        return native_batch_norm(input, weight, bias, running_mean, running_var, False, momentum, eps)[0]
-    n, c = input.shape[0], input.shape[1]
-    folded = input.reshape((1, n * c) + tuple(input.shape[2:]))
-    w = weight.repeat(n) if weight is not None else None
-    b = bias.repeat(n) if bias is not None else None
-    rm = running_mean.repeat(n) if running_mean is not None else None
-    rv = running_var.repeat(n) if running_var is not None else None
-    out = native_batch_norm(folded, w, b, rm, rv, True, momentum, eps)[0]
-    with no_grad():
-        if running_mean is not None:
-            running_mean[...] = rm.reshape(n, c).mean(0)
-        if running_var is not None:
-            running_var[...] = rv.reshape(n, c).mean(0)
-    return out.reshape(input.shape)
-
-
-def rms_norm(input, normalized_shape, weight=None, eps=None):
-    """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight: ``F.rms_norm(ember.ones(2, 3), [3])``."""
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    k = len(normalized_shape)
-    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != normalized_shape:
-        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
-                           f"{list(input.shape)}")
-    if eps is None:
-        eps = float(np.finfo(input.dtype.np).eps)
-    dims = tuple(range(input.dim() - k, input.dim()))
-    out = input * ember.rsqrt((input * input).mean(dims, keepdim=True) + eps)
-    return out * weight if weight is not None else out
+    return native_instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):

@@ -7,6 +7,9 @@ also handles gradients reaching ``mean``/``rstd`` so double backward is exact.
 """
 import math
 
+import numpy as np
+
+from ember.autograd.grad_mode import no_grad
 from ember.ops.dispatch import Primitive, primitive
 from ember.ops.registry import public
 
@@ -148,8 +151,6 @@ def native_batch_norm(input, weight, bias, running_mean, running_var, training, 
 
 
 def _update_running(out, input, running_mean, running_var, momentum, eps):
-    from ember.autograd.grad_mode import no_grad
-
     n = input.numel() // input.shape[1]
     with no_grad():
         mean, rstd = out[1].reshape(-1), out[2].reshape(-1)
@@ -164,3 +165,42 @@ def _update_running(out, input, running_mean, running_var, momentum, eps):
 def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled=True):
     """Batch norm with torch's positional order (``F.batch_norm`` orders the stats first)."""
     return native_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)[0]
+
+
+def native_instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps):
+    """Instance norm as batch norm of the (1, N*C, ...) view; running stats get the mean over the batch."""
+    if not use_input_stats:
+        return native_batch_norm(input, weight, bias, running_mean, running_var, False, momentum, eps)[0]
+    n, c = input.shape[0], input.shape[1]
+    folded = input.reshape((1, n * c) + tuple(input.shape[2:]))
+    w, b, rm, rv = (t.repeat(n) if t is not None else None for t in (weight, bias, running_mean, running_var))
+    out = native_batch_norm(folded, w, b, rm, rv, True, momentum, eps)[0]
+    with no_grad():
+        if running_mean is not None:
+            running_mean[...] = rm.reshape(n, c).mean(0)
+        if running_var is not None:
+            running_var[...] = rv.reshape(n, c).mean(0)
+    return out.reshape(input.shape)
+
+
+@public(method=False)
+def instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn_enabled=True):
+    """Instance norm with torch's positional order: ``ember.instance_norm(x, None, None, None, None, True, 0.1,
+    1e-5, False)``."""
+    return native_instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps)
+
+
+@public(method=False)
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight: ``ember.rms_norm(ember.ones(2, 3), [3])``."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={_shape_str(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+                           f"{_shape_str(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input.dtype.np).eps)
+    dims = tuple(range(input.dim() - k, input.dim()))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out

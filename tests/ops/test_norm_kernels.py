@@ -106,3 +106,14 @@ def test_errors():
             lib.group_norm(lib.ones(3, 4, 5), 2, lib.ones(3))
         with pytest.raises(RuntimeError, match="running_mean should contain 4 elements not 3"):
             lib.batch_norm(lib.ones(2, 4), None, None, lib.zeros(3), lib.ones(3), True, 0.1, 1e-5, False)
+
+
+def test_instance_and_rms_norm_top_level():
+    def fn(lib, x, w):
+        rm, rv = lib.zeros(3, dtype=x.dtype), lib.ones(3, dtype=x.dtype)
+        return lib.instance_norm(x, w, None, rm, rv, True, 0.3, 1e-5, False), rm, rv
+    check(fn, rand(2, 3, 4, seed=40), rand(3, seed=41))
+    check(lambda lib, x, w: lib.rms_norm(x, [2, 3], w), rand(4, 2, 3, seed=42), rand(2, 3, seed=43))
+    check(lambda lib, x: lib.rms_norm(x, (3,), eps=0.1), rand(4, 3, seed=44))
+    with pytest.raises(RuntimeError, match=r"Given normalized_shape=\[4\], expected input with shape \[\*, 4\]"):
+        ember.rms_norm(ember.ones(2, 3), [4])
