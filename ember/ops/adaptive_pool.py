@@ -77,11 +77,12 @@ def _adaptive_max_forward(ctx, xp, x, out):
         flat = flat + index[0] * stride
         stride *= size[i]
     win = x[(..., *index)]
-    win = win.reshape(win.shape[:win.ndim - nd] + (-1,))
+    win = win.reshape(win.shape[:win.ndim - nd] + (math.prod(win.shape[win.ndim - nd:]),))
     arg = xp.argmax(win, axis=-1)[..., None]
-    if x.dtype.kind == "f":  # a NaN is the maximum, as in PyTorch
+    if x.dtype.kind == "f":  # the last NaN is the maximum, as in PyTorch's scan
         nan = xp.isnan(win)
-        arg = xp.where(nan.any(axis=-1, keepdims=True), xp.argmax(nan, axis=-1)[..., None], arg)
+        last_nan = nan.shape[-1] - 1 - xp.argmax(nan[..., ::-1], axis=-1)[..., None]
+        arg = xp.where(nan.any(axis=-1, keepdims=True), last_nan, arg)
     values = xp.take_along_axis(win, arg, axis=-1)[..., 0]
     flat = xp.broadcast_to(flat, tuple(out) + flat.shape[nd:]).reshape(tuple(out) + (-1,))
     idx = xp.take_along_axis(xp.broadcast_to(flat, values.shape + flat.shape[-1:]), arg, axis=-1)[..., 0]

@@ -93,7 +93,8 @@ def _scatter_forward(ctx, xp, v, idx, size, unique):
     ctx.size = size
     lead = v.shape[:v.ndim - len(size)]
     planes, n = math.prod(lead), math.prod(size)
-    v2, i2 = v.reshape(planes, -1), idx.reshape(planes, -1)
+    m = math.prod(v.shape[len(lead):])
+    v2, i2 = v.reshape(planes, m), idx.reshape(planes, m)
     if unique:
         out = xp.zeros((planes, n), dtype=v.dtype)
         out[xp.arange(planes)[:, None], i2] = v2
@@ -118,7 +119,8 @@ unpool_scatter.derivative(_scatter_derivative)
 def _gather(ctx, xp, x, idx, nd):
     ctx.size = x.shape[x.ndim - nd:]
     planes = math.prod(x.shape[:x.ndim - nd])
-    picked = xp.take_along_axis(x.reshape(planes, -1), idx.reshape(planes, -1), axis=1)
+    m = math.prod(idx.shape[x.ndim - nd:])
+    picked = xp.take_along_axis(x.reshape(planes, math.prod(ctx.size)), idx.reshape(planes, m), axis=1)
     return picked.reshape(idx.shape)
 
 
@@ -163,13 +165,28 @@ def _flat_offsets(size, k, d):
     return flat
 
 
-def _first_max_offsets(xp, window, offs, flat, best, dtype):
-    """Flat offset of each window's first element equal to its maximum ``best`` (no NaN present)."""
+def _inside(xp, size, s, p, d, out, off):
+    """Which windows read a real input element (not padding) at kernel offset ``off``; None if all do."""
+    first = [o * di - pi for o, di, pi in zip(off, d, p)]
+    if all(f >= 0 and f + (n - 1) * st < sz for f, n, st, sz in zip(first, out, s, size)):
+        return None
+    mask = True
+    for i, (f, n, st, sz) in enumerate(zip(first, out, s, size)):
+        pos = xp.arange(n) * st + f
+        mask = mask & ((pos >= 0) & (pos < sz)).reshape((-1,) + (1,) * (len(size) - 1 - i))
+    return mask
+
+
+def _first_max_offsets(xp, window, inside, offs, flat, best, dtype):
+    """Flat offset of each window's first real element equal to its maximum ``best`` (no NaN present)."""
     found = xp.zeros(best.shape, dtype=dtype)
     left = xp.ones(best.shape, dtype=bool)
     for off, n in zip(offs[:-1], flat[:-1]):
         hit = window(off) == best
         hit &= left
+        mask = inside(off)
+        if mask is not None:
+            hit &= mask
         if n:
             found += hit * dtype.type(n)
         left &= ~hit
@@ -177,15 +194,19 @@ def _first_max_offsets(xp, window, offs, flat, best, dtype):
     return found
 
 
-def _last_nan_or_first_max(xp, window, offs, flat, best, dtype):
-    """The scan PyTorch does: a later element wins when it is larger or NaN."""
-    best = window(offs[0]).copy()
+def _scan(xp, window, inside, offs, flat, best, dtype):
+    """The scan PyTorch does, for inputs with NaN: a later real element wins when larger or NaN."""
     found = xp.zeros(best.shape, dtype=dtype)
-    for off, n in zip(offs[1:], flat[1:]):
+    left = xp.ones(best.shape, dtype=bool)
+    for off, n in zip(offs, flat):
         v = window(off)
-        take = (v > best) | (v != v)
+        take = (v > best) | (v != v) | left
+        mask = inside(off)
+        if mask is not None:
+            take &= mask
         xp.copyto(best, v, where=take)
         xp.copyto(found, n, where=take)
+        left &= ~take
     return best, found
 
 
@@ -198,10 +219,11 @@ def _max_forward(ctx, xp, x, k, s, p, d, out):
     for off in offs[1:]:
         xp.maximum(best, window(off), out=best)
     dtype = xp.dtype(xp.int32 if math.prod(size) < 2**31 else xp.int64)
+    inside = lambda off: _inside(xp, size, s, p, d, out, off)  # noqa: E731
     if x.dtype.kind == "f" and bool(xp.isnan(best).any()):
-        best, found = _last_nan_or_first_max(xp, window, offs, flat, best, dtype)
+        best, found = _scan(xp, window, inside, offs, flat, best, dtype)
     else:
-        found = _first_max_offsets(xp, window, offs, flat, best, dtype)
+        found = _first_max_offsets(xp, window, inside, offs, flat, best, dtype)
     idx = _flat_base(xp, size, s, p, out) + found.astype(xp.int64)
     ctx.size = size
     ctx.unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))

@@ -122,8 +122,19 @@ def test_adaptive_1d_3d_and_node_names():
 
 def test_adaptive_max_nan():
     x = rand(1, 1, 5, 5, seed=23)
-    x[0, 0, 2, 3] = np.nan
+    x[0, 0, 2, 3] = x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
     check(lambda lib, x: _f(lib, "adaptive_max_pool2d")(x, 2, True), x, grad=False)
+
+
+def test_padding_never_wins_and_empty_batch():
+    x = np.full((1, 2, 4, 5), -np.inf, np.float32)
+    x[0, 1, 1, 1] = np.nan
+    check(lambda lib, x: _f(lib, "max_pool2d")(x, 3, 1, 1, return_indices=True), x, grad=False)
+    x = rand(1, 1, 5, 5, dtype=np.int64, low=-3, high=3, seed=29)
+    x[x < 0] = np.iinfo(np.int64).min
+    check(lambda lib, x: _f(lib, "max_pool2d")(x, 3, 2, 1, ceil_mode=True, return_indices=True), x, grad=False)
+    for name, arg in [("max_pool2d", 2), ("avg_pool2d", 2), ("adaptive_avg_pool2d", 3), ("adaptive_max_pool2d", 3)]:
+        check(lambda lib, x: _f(lib, name)(x, arg), np.zeros((0, 3, 8, 8), np.float32))
 
 
 # max_unpool --------------------------------------------------------------------------------------
