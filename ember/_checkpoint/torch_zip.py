@@ -145,6 +145,10 @@ def load_zip(f, name, locate):
             entry = f"{prefix}data/{key}"
             if entry not in entries:
                 raise FormatError(f"ember.load: {name}: storage '{key}' is missing from the archive")
+            expected, stored = int(numel) * stype.np.itemsize, archive.getinfo(entry).file_size
+            if stored != expected:  # checked before reading: also stops a compressed entry from ballooning
+                raise FormatError(f"ember.load: {name}: storage '{key}' holds {stored} bytes, but its "
+                                  f"{int(numel)} {stype.name} elements need {expected}")
             raw = bytearray(archive.read(entry))
             dt = stype.np.newbyteorder(">") if big and stype.np.itemsize > 1 else stype.np
             usable = len(raw) // stype.np.itemsize * stype.np.itemsize

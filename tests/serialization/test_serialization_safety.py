@@ -12,6 +12,7 @@ import torch
 
 import ember
 from ember._checkpoint import safetensors as st_format
+from ember._checkpoint import torch_zip
 
 
 def as_np(t):
@@ -133,8 +134,16 @@ def test_out_of_bounds_torch_view_refused(tmp_path):
         for n, data in entries.items():
             z.writestr(n, data)
     assert pkl
-    with pytest.raises(RuntimeError, match=r"oob.pt.*reads past its storage of 2 elements"):
+    with pytest.raises(RuntimeError, match=r"oob.pt: storage '0' holds 8 bytes, but its 4 float32 elements need 16"):
         ember.load(path)
+    with pytest.raises(RuntimeError, match=r"f: tensor of size \[2, 3\], stride \[3, 1\], offset 1 reads past"):
+        torch_zip._strided(np.zeros(6, np.float32), 1, (2, 3), (3, 1), "f")
+
+
+def test_torch_pickled_module_refused_with_class_name(tmp_path):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "whole.pt")
+    with pytest.raises(ember.serialization.UnsafeLoadError, match=r"'torch.nn.modules.linear.Linear'"):
+        ember.load(tmp_path / "whole.pt")
 
 
 # --- corrupt / truncated ------------------------------------------------------------------------------------
