@@ -60,6 +60,8 @@ class Module:
         d["_forward_hooks_with_kwargs"] = set()
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_pre_hooks_with_kwargs"] = set()
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -352,6 +354,15 @@ class Module:
         """``hook(module, args, output)`` runs after forward; a non-None result replaces the output."""
         return self._add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
 
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the output gradients are known; a non-None result replaces them."""
+        return self._add_hook(self._backward_pre_hooks, set(), hook, prepend, False)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients w.r.t. the module's tensor inputs are
+        computed; a non-None result replaces grad_input."""
+        return self._add_hook(self._backward_hooks, set(), hook, prepend, False)
+
     @staticmethod
     def _add_hook(hooks, kw_set, hook, prepend, with_kwargs):
         handle = RemovableHandle(hooks)
@@ -372,6 +383,11 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        backward_call = None
+        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+            from ember.nn.modules._backward_hooks import BackwardHookCall
+            backward_call = BackwardHookCall(self)
+            args = backward_call.inputs(args)
         try:
             output = self.forward(*args, **kwargs)
         except ANNOTATED_ERRORS as exc:
@@ -384,7 +400,7 @@ class Module:
                 result = hook(self, args, output)
             if result is not None:
                 output = result
-        return output
+        return output if backward_call is None else backward_call.outputs(output)
 
     # state dict ---------------------------------------------------------------------
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
