@@ -196,6 +196,11 @@ def test_resume_mid_epoch_with_workers(workers):
     assert _no_children()
 
 
+def test_empty_dataset_with_workers():
+    assert list(edata.DataLoader(Squares(0), batch_size=2, num_workers=2)) == []
+    assert _no_children()
+
+
 def test_torch_and_ember_loaders_agree_on_len_with_workers():
     assert len(edata.DataLoader(Squares(7), batch_size=2, num_workers=2)) == len(
         tdata.DataLoader(Squares(7), batch_size=2, num_workers=2)) == 4

@@ -56,7 +56,8 @@ class DataLoader:
     processes (``multiprocessing_context``: "fork" where available, else the default; "spawn"
     works too), ``prefetch_factor`` batches ahead per worker; batches still arrive in sampler
     order. ``timeout`` bounds the wait for one batch. ``persistent_workers`` keeps the workers
-    between epochs. ``pin_memory`` is accepted and does nothing on the CPU.
+    between epochs. ``pin_memory`` (and ``pin_memory_device``) is accepted and does nothing on
+    the CPU; ``in_order`` is accepted, and batches always arrive in sampler order.
 
     >>> loader = DataLoader(TensorDataset(ember.arange(6)), batch_size=4, drop_last=True)
     >>> len(loader)
