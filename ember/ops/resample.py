@@ -5,7 +5,9 @@ Interpolation is separable: along each spatial dim an output element is a weight
 of a few input elements ("taps": an index and a weight per output position). The
 forward gathers the taps; its transpose adds each tap's share back with one cumulative
 sum per dim (tap indices never decrease, so each input element owns a contiguous run
-of outputs). The two are each other's derivative, so double backward works.
+of outputs). The two are each other's derivative, so double backward works. Along
+dims of up to ``_DENSE_MAX`` elements both run as one dense GEMM instead (BLAS beats
+gathers and cumulative sums there).
 """
 import math
 
@@ -23,10 +25,14 @@ def _along(shape_len, axis, n):
 
 
 def _map_forward(ctx, xp, x, taps, names):
-    """Apply per-dim taps ``[(index, weight or None), ...]`` to the last ``len(taps)`` dims of ``x``."""
+    """Apply per-dim taps ``[(index, weight or None), ...]`` to the last ``len(taps)`` dims of ``x``
+    (as a dense GEMM along short dims, as gathers along long ones)."""
     ctx.taps, ctx.names, ctx.size = taps, names, x.shape[x.ndim - len(taps):]
     for i, dim_taps in enumerate(taps):
         axis = x.ndim - len(taps) + i
+        if len(dim_taps) > 1 and x.shape[axis] <= _DENSE_MAX:  # a single tap is a plain gather
+            x = _matmul_along(xp, x, xp.asarray(_dense_transpose(dim_taps, x.shape[axis]).T, dtype=x.dtype), axis)
+            continue
         y = None
         for index, weight in dim_taps:
             v = xp.take(x, xp.asarray(index), axis=axis)
@@ -37,25 +43,55 @@ def _map_forward(ctx, xp, x, taps, names):
     return x
 
 
+def _dense_transpose(dim_taps, n):
+    """The (n, outputs) matrix adding each output's share back to its taps (host tables, small)."""
+    m = np.zeros((n, len(dim_taps[0][0])))
+    cols = np.arange(m.shape[1])
+    for index, weight in dim_taps:
+        np.add.at(m, (index, cols), 1.0 if weight is None else weight)
+    return m
+
+
+def _matmul_along(xp, g, m, axis):
+    """``m`` (new, old) applied along ``axis`` of ``g``: one GEMM (a batch of them for inner dims)."""
+    shape = g.shape
+    lead, rest = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+    if rest == 1:
+        y = g.reshape(lead, shape[axis]) @ m.T
+    else:
+        y = xp.matmul(m, g.reshape(lead, shape[axis], rest))
+    return y.reshape(shape[:axis] + (m.shape[0],) + shape[axis + 1:])
+
+
+def _cumsum_transpose(xp, g, dim_taps, n, axis):
+    """Each tap's share added back with one cumulative sum (tap indices never decrease)."""
+    y = None
+    for index, weight in dim_taps:
+        v = g if weight is None else g * xp.asarray(weight, dtype=g.dtype).reshape(_along(g.ndim, axis, len(index)))
+        zero = xp.zeros(v.shape[:axis] + (1,) + v.shape[axis + 1:], dtype=v.dtype)
+        c = xp.concatenate([zero, xp.cumsum(v, axis=axis)], axis=axis)
+        ends = np.searchsorted(index, np.arange(n), side="right")
+        starts = np.searchsorted(index, np.arange(n), side="left")
+        part = xp.take(c, xp.asarray(ends), axis=axis) - xp.take(c, xp.asarray(starts), axis=axis)
+        y = part if y is None else y.__iadd__(part)
+    return y
+
+
 def _map_adjoint(ctx, xp, g, taps, names, size):
-    """The transpose of ``_map_forward``: each output's gradient added back to its taps."""
+    """The transpose of ``_map_forward``: each output's gradient added back to its taps.
+
+    Short dims use a dense GEMM (2*n flops per element, BLAS speed); long ones a cumulative sum."""
     ctx.taps, ctx.names = taps, names
     for i, dim_taps in enumerate(taps):
         axis = g.ndim - len(taps) + i
-        n = size[i]
-        y = None
-        for index, weight in dim_taps:
-            v = g if weight is None else g * xp.asarray(weight, dtype=g.dtype).reshape(_along(g.ndim, axis, len(index)))
-            zero = xp.zeros(v.shape[:axis] + (1,) + v.shape[axis + 1:], dtype=v.dtype)
-            c = xp.concatenate([zero, xp.cumsum(v, axis=axis)], axis=axis)
-            ends = np.searchsorted(index, np.arange(n), side="right")
-            starts = np.searchsorted(index, np.arange(n), side="left")
-            part = xp.take(c, xp.asarray(ends), axis=axis) - xp.take(c, xp.asarray(starts), axis=axis)
-            y = part if y is None else y.__iadd__(part)
-        g = y
+        if size[i] <= _DENSE_MAX:
+            g = _matmul_along(xp, g, xp.asarray(_dense_transpose(dim_taps, size[i]), dtype=g.dtype), axis)
+        else:
+            g = _cumsum_transpose(xp, g, dim_taps, size[i], axis)
     return g
 
 
+_DENSE_MAX = 512
 _RECORDS = {}
 
 

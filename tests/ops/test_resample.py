@@ -108,3 +108,11 @@ def test_pixel_unshuffle(shape, r):
     check_layouts(lambda lib, x: lib.nn.functional.pixel_unshuffle(x, r), rand(*shape, seed=14))
     assert ember.pixel_unshuffle(ember.ones(*shape, requires_grad=True), r).grad_fn.name() == "PixelUnshuffleBackward0"
     gradcheck(lambda lib, x: lib.pixel_unshuffle(x, r), rand(*shape, seed=15))
+
+
+@pytest.mark.parametrize("mode,align", MODES)
+def test_long_dims_use_gathers_and_cumsums(monkeypatch, mode, align):
+    import ember.ops.resample as resample
+    monkeypatch.setattr(resample, "_DENSE_MAX", 0)
+    check(_interp(mode=mode, align_corners=align, scale_factor=(1.7, 0.6)), rand(2, 3, 9, 7, seed=16))
+    gradcheck(_interp(mode=mode, align_corners=align, size=(4, 5)), rand(1, 1, 3, 6, seed=17))
