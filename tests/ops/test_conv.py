@@ -25,6 +25,10 @@ CONV = [
     ((2, 16, 9, 8), (8, 8, 3, 3), dict(stride=2, dilation=(1, 2), padding=1, groups=2)),  # window-view im2col
     ((2, 16, 7, 7), (8, 16, 3, 3), dict(stride=(2, 1), dilation=2, padding=2)),  # one deep GEMM
     ((2, 8, 5, 5, 4), (4, 8, 2, 2, 2), dict(stride=(1, 2, 1), padding=(1, 0, 1))),
+    ((2, 16, 5, 6), (8, 16, 1, 1), {}),  # 1x1: the window view is a plain view
+    ((2, 16, 7, 8), (8, 16, 1, 2), dict(stride=3)),  # stride larger than the kernel
+    ((2, 9, 4, 5), (3, 9, 4, 5), {}),  # kernel as large as the input
+    ((2, 16, 9), (16, 1, 3), dict(groups=16)),  # depthwise
     ((3, 7, 7), (4, 3, 3, 3), {}),  # unbatched
     ((0, 3, 7, 7), (4, 3, 3, 3), dict(padding=1)),  # empty batch
 ]
@@ -35,6 +39,7 @@ TRANSPOSED = [
                                       dilation=(1, 2))),
     ((2, 4, 5), (4, 2, 3), dict(stride=3, dilation=2)),
     ((1, 2, 3, 4, 2), (2, 3, 2, 2, 3), dict(stride=2, padding=(0, 1, 1))),
+    ((2, 9, 4, 5), (9, 3, 2, 2), dict(stride=3)),  # stride larger than the kernel: gaps stay zero
     ((4, 5, 5), (4, 2, 3, 3), {}),  # unbatched
 ]
 
@@ -65,6 +70,8 @@ def test_conv_non_contiguous_inputs():
     x, w = rand(2, 3, 6, 7, seed=4), rand(4, 3, 3, 2, seed=5)
     check(lambda lib, x, w: lib.conv2d(x.transpose(2, 3), w, stride=2), x, w, atol=1e-4)
     check(lambda lib, x, w: lib.conv2d(x[:, :, ::2], w[..., ::2].contiguous(), padding=1), x, w, atol=1e-4)
+    check(lambda lib, x, w: lib.conv2d(x.permute(0, 3, 1, 2), w), rand(2, 5, 6, 16, seed=16),
+          rand(8, 16, 1, 1, seed=17), atol=1e-4)  # channels-last memory
     check(lambda lib, x, w: lib.conv_transpose2d(x[:, ::2], w.transpose(0, 1)[:2], stride=2), x,
           rand(4, 3, 3, 3, seed=6), atol=1e-4)
 
