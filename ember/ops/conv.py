@@ -171,7 +171,7 @@ def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_pad
     output_padding = _tuple(output_padding, nd, "output_padding", nd)
     _positive(stride, dilation, padding)
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
-        dims = ("height", "width") if nd == 2 else ("depth", "height", "width")[3 - nd:] if nd != 1 else ("width",)
+        dims = ("depth", "height", "width")[3 - nd:]
         parts = [f"output_padding_{n}: {v}" for n, v in zip(dims, output_padding)]
         parts += [f"stride_{n}: {v}" for n, v in zip(dims, stride)]
         parts += [f"dilation_{n}: {v}" for n, v in zip(dims, dilation)]
