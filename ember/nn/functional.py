@@ -371,3 +371,4 @@ from ember.ops.adaptive_pool import (  # noqa: E402,F401
 from ember.ops.resample import (  # noqa: E402,F401
     interpolate, pixel_shuffle, pixel_unshuffle, upsample, upsample_bilinear, upsample_nearest,
 )
+from ember.nn._ctc import ctc_loss  # noqa: E402,F401
