@@ -10,9 +10,11 @@ from ember.ops.dispatch import primitive
 
 
 @primitive("AddmmBackward0", save=(1, 2))
-def _hidden_mm(ctx, xp, c, h, w):
+def _hidden_mm(ctx, xp, c, h, w, graph_w=None):
     """``c + h @ w^T`` for the per-step hidden projection. BLAS runs ``(w @ h^T)^T`` (the small batch as the
-    GEMM's last dim) about 1.5x faster than ``h @ w^T`` with w stored row-major."""
+    GEMM's last dim) about 1.5x faster than ``h @ w^T`` with w stored row-major. ``graph_w``: the
+    undetached weight when ``w`` is its detached copy, so that ``d h`` stays differentiable in ``w``."""
+    ctx.graph_w = graph_w
     return c + xp.matmul(w, h.T).T
 
 
@@ -20,6 +22,8 @@ def _hidden_mm(ctx, xp, c, h, w):
 def _(ctx, g):
     h, w = ctx.saved_tensors
     need_c, need_h, need_w = ctx.needs_input_grad
+    if ctx.graph_w is not None:
+        w = ctx.graph_w
     return g if need_c else None, g.mm(w) if need_h else None, g.t().mm(h) if need_w else None
 
 
@@ -39,9 +43,26 @@ def _lstm_cell(ctx, xp, gates, c):
     return o * xp.tanh(c_new), c_new, act
 
 
+@primitive("LstmCellBackward0")
+def _lstm_cell_grad(ctx, xp, gh, gc, c, c_new, act):
+    """The cell's backward on arrays (no graph: used when no double backward is asked for)."""
+    hidden = c.shape[-1]
+    i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    tc = xp.tanh(c_new)
+    gc_total = gh * o * (1 - tc * tc) + gc
+    d = xp.empty_like(act)
+    d[:, :hidden] = gc_total * g * i * (1 - i)
+    d[:, hidden:2 * hidden] = gc_total * c * f * (1 - f)
+    d[:, 2 * hidden:3 * hidden] = gc_total * i * (1 - g * g)
+    d[:, 3 * hidden:] = gh * tc * o * (1 - o)
+    return d, gc_total * f
+
+
 @_lstm_cell.derivative
 def _(ctx, gh, gc, gact):
     c, _, c_new, act = ctx.saved_tensors
+    if gact is None and not ember.is_grad_enabled():
+        return _lstm_cell_grad(0 if gh is None else gh, 0 if gc is None else gc, c, c_new, act)
     hidden = c.shape[-1]
     i, f, g, o = act.chunk(4, 1)
     tc = ember.tanh(c_new)
@@ -62,17 +83,17 @@ def _(ctx, gh, gc, gact):
 # one time step per mode: step(gx, state, p) -> (output, new_state); gx already holds x @ W_ih^T + bias
 
 def rnn_tanh_step(gx, state, p):
-    h = ember.tanh(_hidden_mm(gx, state[0], p.w_hh))
+    h = ember.tanh(_hidden_mm(gx, state[0], p.w_hh_step, graph_w=p.w_hh))
     return h, (h,)
 
 
 def rnn_relu_step(gx, state, p):
-    h = ember.relu(_hidden_mm(gx, state[0], p.w_hh))
+    h = ember.relu(_hidden_mm(gx, state[0], p.w_hh_step, graph_w=p.w_hh))
     return h, (h,)
 
 
 def lstm_step(gx, state, p):
-    h, c, _ = _lstm_cell(_hidden_mm(gx, state[0], p.w_hh), state[1])
+    h, c, _ = _lstm_cell(_hidden_mm(gx, state[0], p.w_hh_step, graph_w=p.w_hh), state[1])
     if p.w_hr_t is not None:
         h = h.mm(p.w_hr_t)
     return h, (h, c)
@@ -95,11 +116,11 @@ STEPS = {"RNN_TANH": rnn_tanh_step, "RNN_RELU": rnn_relu_step, "LSTM": lstm_step
 
 class DirectionParams:
     """The weights of one layer and direction, pre-transposed for the per-step matmuls."""
-    __slots__ = ("w_ih", "in_bias", "w_hh", "b_hh", "w_hr_t")
+    __slots__ = ("mode", "w_ih", "in_bias", "w_hh", "w_hh_step", "b_hh", "w_hr_t")
 
     def __init__(self, mode, w_ih, w_hh, b_ih, b_hh, w_hr):
         self.w_ih = w_ih
-        self.w_hh = w_hh
+        self.mode, self.w_hh, self.w_hh_step = mode, w_hh, w_hh
         self.w_hr_t = None if w_hr is None else w_hr.t()
         if mode == "GRU":  # the hidden bias sits inside r * (h W_hn^T + b_hn): it stays in the step
             self.in_bias, self.b_hh = b_ih, b_hh
@@ -122,31 +143,63 @@ def cell_forward(mode, input, state, w_ih, w_hh, b_ih, b_hh):
 
 def _scan(step, xs, state, p, batch_sizes, reverse):
     """Run ``step`` over the time steps ``xs``; with ``batch_sizes`` (a packed sequence) the batch
-    shrinks over time. Returns the per-step outputs in time order and the final state."""
+    shrinks over time. Returns the per-step outputs and the hidden states entering each step (both in
+    time order) and the final state."""
     n = len(xs)
-    outs = [None] * n
+    outs, h_in = [None] * n, [None] * n
     if batch_sizes is None:
         for t in (range(n - 1, -1, -1) if reverse else range(n)):
+            h_in[t] = state[0]
             outs[t], state = step(xs[t], state, p)
-        return outs, state
+        return outs, h_in, state
     if reverse:  # the batch grows: sequences join from their initial state
         full, state = state, tuple(s[:batch_sizes[-1]] for s in state)
         for t in range(n - 1, -1, -1):
             b, have = batch_sizes[t], state[0].shape[0]
             if b > have:
                 state = tuple(ember.cat([s, f[have:b]]) for s, f in zip(state, full))
+            h_in[t] = state[0]
             outs[t], state = step(xs[t], state, p)
-        return outs, state
+        return outs, h_in, state
     finished = []  # the final states of sequences that ended, latest first
     for t in range(n):
         b = batch_sizes[t]
         if b < state[0].shape[0]:
             finished.insert(0, tuple(s[b:] for s in state))
             state = tuple(s[:b] for s in state)
+        h_in[t] = state[0]
         outs[t], state = step(xs[t], state, p)
     if finished:
         state = tuple(ember.cat([s] + [f[i] for f in finished]) for i, s in enumerate(state))
-    return outs, state
+    return outs, h_in, state
+
+
+@primitive("AddmmBackward0", save=(0, 1))
+def _proj_with_recurrent_grad(ctx, xp, x, w_ih, bias, w_hh, h_prev):
+    """``x @ w_ih^T + bias`` for all time steps. Its backward also produces the recurrent weight's
+    gradient as ONE GEMM, ``d_gates^T @ H_prev`` (the gradient reaching these pre-activations is the
+    gradient of every step's gates), instead of one small GEMM and one accumulation per step.
+    ``h_prev`` is a list the layer fills after its loop with the hidden states entering each step."""
+    ctx.h_prev = h_prev
+    return xp.matmul(x, w_ih.T) + bias
+
+
+@_proj_with_recurrent_grad.derivative
+def _(ctx, g):
+    x, w_ih = ctx.saved_tensors
+    need_x, need_w_ih, need_bias, need_w_hh = ctx.needs_input_grad
+    return (g.mm(w_ih) if need_x else None, g.t().mm(x) if need_w_ih else None, g if need_bias else None,
+            g.t().mm(ctx.h_prev[0]) if need_w_hh else None)
+
+
+def _input_projection(x, p, h_prev):
+    """The input projection of every step; for RNN and LSTM (whose per-step GEMM adds onto exactly
+    these pre-activations) it takes over the recurrent weight's gradient, and the steps use a detached
+    ``w_hh``. GRU's hidden GEMM feeds ``r * (...)``, so it keeps the per-step weight gradient."""
+    if p.mode == "GRU" or not p.w_hh.requires_grad:
+        return ember.nn.functional.linear(x, p.w_ih, p.in_bias)
+    p.w_hh_step = p.w_hh.detach()
+    return _proj_with_recurrent_grad(x, p.w_ih, 0 if p.in_bias is None else p.in_bias, p.w_hh, h_prev=h_prev)
 
 
 def _dropout(x, p):
@@ -171,9 +224,11 @@ def rnn_forward(mode, x, batch_sizes, hx, params, num_layers, bidirectional, dro
         for d in range(dirs):
             k = layer * dirs + d
             p = params[k]
-            gx = ember.nn.functional.linear(x, p.w_ih, p.in_bias)  # all time steps in one GEMM
+            h_prev = []
+            gx = _input_projection(x, p, h_prev)  # all time steps in one GEMM
             xs = gx.split(steps)
-            ys, state = _scan(step, xs, tuple(s[k] for s in hx), p, batch_sizes, reverse=d == 1)
+            ys, h_in, state = _scan(step, xs, tuple(s[k] for s in hx), p, batch_sizes, reverse=d == 1)
+            h_prev.append(ember.cat(h_in))
             outs.append(ember.cat(ys))
             finals.append(state)
         x = outs[0] if dirs == 1 else ember.cat(outs, -1)
