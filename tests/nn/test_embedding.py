@@ -133,3 +133,11 @@ def test_embedding_bag_errors():
             F.embedding_bag(lib.tensor([[0, 1]]), w, per_sample_weights=lib.ones(1, 2))
         with pytest.raises(RuntimeError, match=r"Index 1 of input takes value 9 which is not in the valid range \[0, 6\)"):
             F.embedding_bag(lib.tensor([[0, 9]]), w)
+
+
+@pytest.mark.parametrize("cls,kw", [("Embedding", {"max_norm": 1.0}), ("EmbeddingBag", {"max_norm": 1.0, "mode": "sum"}),
+                                    ("EmbeddingBag", {"max_norm": 0.5, "norm_type": 1.0, "mode": "max"})])
+def test_max_norm_modules(cls, kw):
+    e, t = _pair(cls, 6, 3, **kw)
+    _compare(e, t, IDX)
+    assert_same(e.weight.detach(), t.weight.detach(), what="renormalised weight")
