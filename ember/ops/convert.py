@@ -1,6 +1,7 @@
-"""Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``."""
+"""Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``, ``copy_``."""
+from ember._tensor import Tensor
 from ember.backend import to_device, to_dtype
-from ember.ops.dispatch import primitive, xp_of
+from ember.ops.dispatch import check_broadcast, inplace, primitive, xp_of
 from ember.ops.registry import public
 
 
@@ -48,3 +49,25 @@ def clone(input, *, memory_format=None):
 @public(namespace=False)
 def contiguous(input, memory_format=None):
     return input if input._data.flags.c_contiguous else _clone(input)
+
+
+@primitive("CopyBackwards")
+def _copy(ctx, xp, dst, src):
+    check_broadcast((dst, src))
+    shape = xp.broadcast_shapes(dst.shape, src.shape)
+    if shape != dst.shape:
+        raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape {list(shape)}")
+    return xp.broadcast_to(src, dst.shape).astype(dst.dtype)
+
+
+_copy.derivative(lambda ctx, g: (None, g))
+
+
+@public(namespace=False)
+def copy_(self, src, non_blocking=False):
+    """Write ``src`` (broadcast, cast to ``self``'s dtype, moved to its device) into ``self``: ``w.copy_(w0)``."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if src._device is not self._device:
+        src = to_copy(src, None, self._device)
+    return inplace(self, _copy, src)
