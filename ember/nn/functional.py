@@ -361,12 +361,10 @@ from ember.nn._losses_more import (  # noqa: E402,F401
     multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss, pairwise_distance, poisson_nll_loss, prelu,
     soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss,
 )
-from ember.ops.pool import (  # noqa: E402,F401
-    avg_pool1d, avg_pool2d, avg_pool3d, lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d, max_pool2d, max_pool3d,
-)
+from ember.ops.pool import avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d  # noqa: E402,F401
 from ember.ops.adaptive_pool import (  # noqa: E402,F401
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
-    adaptive_max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d,
+    adaptive_max_pool3d, lp_pool1d, lp_pool2d, lp_pool3d, max_unpool1d, max_unpool2d, max_unpool3d,
 )
 from ember.ops.resample import (  # noqa: E402,F401
     interpolate, pixel_shuffle, pixel_unshuffle, upsample, upsample_bilinear, upsample_nearest,

@@ -1,4 +1,4 @@
-"""Adaptive pooling (output size given, windows [floor(i*n/o), ceil((i+1)*n/o))) and max_unpool.
+"""Adaptive pooling (output size given, windows [floor(i*n/o), ceil((i+1)*n/o))), max_unpool, lp_pool.
 
 Adaptive average pooling is a separable weighted sum (taps, see ``resample.py``);
 adaptive max pooling gathers each window (short windows repeat their last element)
@@ -9,21 +9,25 @@ import math
 import numpy as np
 
 from ember.ops.dispatch import Primitive
-from ember.ops.pool import as_tuple, scatter_pool_grad, unpool_scatter
+from ember.ops.pool import as_tuple, avg_pool1d, avg_pool2d, avg_pool3d, scatter_pool_grad, unpool_scatter
 from ember.ops.registry import public
 from ember.ops.resample import apply_taps, area_taps
 
 
 def _output_size(op, input, nd, output_size):
-    if input.dim() not in (nd + 1, nd + 2) or any(s == 0 for s in input.shape[-nd:]):
-        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got {list(input.shape)}")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
+    for d in range(input.dim() - nd - 1, input.dim()):
+        if input.shape[d] == 0:
+            raise RuntimeError(f"{op}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(input.shape)} with dimension {d} being empty")
     if isinstance(output_size, (tuple, list)) and len(output_size) != nd:
         raise RuntimeError(f"{op}: output_size must be {nd}")
     out = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
     out = tuple(n if o is None else int(o) for o, n in zip(out, input.shape[-nd:]))
     if min(out) < 0:
         raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0 but received "
-                           f"{list(out)}")
+                           "{" + ", ".join(map(str, out)) + "}")
     return out
 
 
@@ -179,3 +183,28 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Inverse of max_pool3d: values put back at their indices, zeros elsewhere."""
     return _max_unpool(3, input, indices, kernel_size, stride, padding, output_size)
+
+
+# power-average pooling ---------------------------------------------------------------------
+
+
+def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    pool = (avg_pool1d, avg_pool2d, avg_pool3d)[nd - 1]
+    out = pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    window = math.prod(as_tuple(kernel_size, nd))
+    return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x**p) ** (1/p): ``F.lp_pool1d(x, 2, 3)``."""
+    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each 2-d window of x**p) ** (1/p): ``F.lp_pool2d(x, 2, 3)``."""
+    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each 3-d window of x**p) ** (1/p): ``F.lp_pool3d(x, 2, 2)``."""
+    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)

@@ -4,23 +4,29 @@ A window is read as one strided slice of the input per kernel offset, so a pool
 costs ``prod(kernel)`` elementwise passes over the output and never copies the
 input unless it needs padding. Max pooling keeps the first maximum's flat
 per-plane index; its backward scatters the gradient to those positions in one
-vectorised step. Adaptive pools and ``max_unpool`` live in ``adaptive_pool.py``.
+vectorised step. Adaptive pools, ``max_unpool`` and ``lp_pool`` live in ``adaptive_pool.py``.
 """
 import itertools
 import math
 
 from ember.autograd.grad_mode import state as _grad
+from ember.backend.dtype import bool_
 from ember.ops.dispatch import Primitive, primitive
 from ember.ops.registry import public
 
 
-def as_tuple(value, n, name="kernel_size"):
+_WORDS = {1: "one", 2: "two", 3: "three"}
+
+
+def as_tuple(value, n, name="kernel_size", op="max_pool"):
     """An int or a sequence as a tuple of ``n`` ints (a 1-element sequence is repeated)."""
     if isinstance(value, (tuple, list)):
         if len(value) == 1:
             return tuple(int(value[0]) for _ in range(n))
         if len(value) != n:
-            raise RuntimeError(f"max_pool{n}d: {name} must either be a single int, or a tuple of {n} ints")
+            omitted = " omitted," if name == "stride" else ""
+            raise RuntimeError(f"{op}{n}d: {name} must either be{omitted} a single int, or a tuple of "
+                               f"{_WORDS[n]} ints")
         return tuple(int(v) for v in value)
     return (int(value),) * n
 
@@ -35,19 +41,23 @@ def _out_size(size, k, s, p, d, ceil_mode):
 
 def geometry(op, input, nd, kernel_size, stride, padding, dilation, ceil_mode):
     """Validated (kernel, stride, padding, dilation, out) tuples for a pool over the last ``nd`` dims."""
-    if input.dim() not in (nd + 1, nd + 2) or any(s == 0 for s in input.shape[-nd - 1:]):
-        raise RuntimeError(f"{op}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim "
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input")
+    if any(s == 0 for s in input.shape[-nd - 1:]):
+        raise RuntimeError(f"Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim "
                            f"batch size for input, but got:{list(input.shape)}")
-    k = as_tuple(kernel_size, nd)
-    s = as_tuple(stride, nd, "stride") if stride is not None and stride != [] and stride != () else k
-    p = as_tuple(padding, nd, "padding")
-    d = as_tuple(dilation, nd, "dilation")
+    family = op[:-2]
+    k = as_tuple(kernel_size, nd, op=family)
+    s = as_tuple(stride, nd, "stride", family) if stride is not None and stride != [] and stride != () else k
+    p = as_tuple(padding, nd, "padding", family)
+    d = as_tuple(dilation, nd, "dilation", family)
     if min(k) <= 0:
         raise RuntimeError(f"{op}: kernel_size must be greater than zero, but got {list(k)}")
     if min(s) <= 0:
         raise RuntimeError("stride should not be zero")
     if min(d) <= 0:
-        raise RuntimeError(f"{op}: dilation must be greater than zero, but got {list(d)}")
+        got = " ".join(f"dilation{a}: {v}" for a, v in zip("THW"[-nd:], d))
+        raise RuntimeError(f"dilation should be greater than zero, but got {got}")
     for ki, pi, di in zip(k, p, d):
         if pi < 0 or pi > (di * (ki - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
@@ -256,7 +266,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     op = f"max_pool{nd}d"
     squeeze = nd == 1
     if squeeze:
-        if input.dim() not in (2, 3):
+        if input.dim() not in (2, 3) or 0 in input.shape[-2:]:
             raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch "
                                f"size for input, but got:{list(input.shape)}")
         input = input.unsqueeze(-2)
@@ -316,8 +326,12 @@ def _avg_forward(ctx, xp, x, k, s, p, out, include_pad, override):
     acc = window(offs[0]).copy()
     for off in offs[1:]:
         acc += window(off)
-    acc /= _divisor(xp, x.dtype, ctx.size, k, s, p, out, include_pad, override)
-    return acc
+    div = _divisor(xp, x.dtype, ctx.size, k, s, p, out, include_pad, override)
+    if x.dtype.kind == "f":
+        acc /= div
+        return acc
+    q = xp.abs(acc) // div  # integers: the quotient truncated toward zero, as in C
+    return xp.where(acc < 0, -q, q)
 
 
 def _avg_adjoint(ctx, xp, g, size, k, s, p, out, include_pad, override):
@@ -351,13 +365,13 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     op = f"avg_pool{nd}d"
     squeeze = nd == 1
     if squeeze:
-        if input.dim() not in (2, 3):
+        if input.dim() not in (2, 3) or 0 in input.shape[-2:]:
             raise RuntimeError(f"avg_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch "
                                f"size for input, but got:{list(input.shape)}")
         input = input.unsqueeze(-2)
         kernel_size, stride, padding = _lift(kernel_size, 1), _lift(stride, 1), _lift(padding, 0)
         nd = 2
-    if not input.dtype.is_floating_point:
+    if input.dtype == bool_:
         raise RuntimeError(f'"{op}" not implemented for \'{input.type()[6:-6]}\'')
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
@@ -384,27 +398,3 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """Mean over sliding 3-d windows of (N, C, D, H, W) or (C, D, H, W): ``ember.avg_pool3d(x, 2)``."""
     return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
-
-# power-average pooling ---------------------------------------------------------------------
-
-
-def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
-    pool = (avg_pool1d, avg_pool2d, avg_pool3d)[nd - 1]
-    out = pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
-    window = math.prod(as_tuple(kernel_size, nd))
-    return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
-
-
-def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """(sum over each window of x**p) ** (1/p): ``F.lp_pool1d(x, 2, 3)``."""
-    return _lp_pool(1, input, norm_type, kernel_size, stride, ceil_mode)
-
-
-def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """(sum over each 2-d window of x**p) ** (1/p): ``F.lp_pool2d(x, 2, 3)``."""
-    return _lp_pool(2, input, norm_type, kernel_size, stride, ceil_mode)
-
-
-def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
-    """(sum over each 3-d window of x**p) ** (1/p): ``F.lp_pool3d(x, 2, 2)``."""
-    return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)

@@ -214,8 +214,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR_DIMS[mode] + 2}D input")
     out, scales = _sizes(input, nd, size, scale_factor, recompute_scale_factor)
     if min(out) <= 0 or min(input.shape[2:]) <= 0:
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
-                           f"({', '.join(map(str, input.shape[2:]))}) and output ({', '.join(map(str, out))})")
+        named = lambda sizes: ", ".join(f"{a}: {n}" for a, n in zip("DHW"[-nd:], sizes))  # noqa: E731
+        joint = " and" if nd == 1 else ""
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({named(input.shape[2:])})"
+                           f"{joint} output ({named(out)})")
     if mode == "area":
         from ember.ops.adaptive_pool import adaptive_avg_pool
         return adaptive_avg_pool(nd, input, out)

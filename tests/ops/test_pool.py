@@ -190,7 +190,23 @@ def test_max_pool_double_backward_matches_torch():
      r"Given input size: \(3x8x8\). Calculated output size: \(3x0x0\). Output size is too small"),
     (lambda lib, x: _f(lib, "avg_pool2d")(x, 10), RuntimeError, "Output size is too small"),
     (lambda lib, x: _f(lib, "max_pool2d")(x, 2, stride=0), RuntimeError, "stride should not be zero"),
-    (lambda lib, x: _f(lib, "max_pool2d")(x[0, 0], 2), RuntimeError, "3D or 4D"),
+    (lambda lib, x: _f(lib, "max_pool2d")(x[0, 0], 2), RuntimeError,
+     r"non-empty 3D or 4D \(batch mode\) tensor expected for input"),
+    (lambda lib, x: _f(lib, "max_pool2d")(x[:, :0], 2), RuntimeError,
+     r"Expected 3D or 4D \(batch mode\) tensor with optional 0 dim batch size for input, but got:\[2, 0, 8, 8\]"),
+    (lambda lib, x: _f(lib, "max_pool2d")(x, (2, 2, 2)), RuntimeError,
+     "max_pool2d: kernel_size must either be a single int, or a tuple of two ints"),
+    (lambda lib, x: _f(lib, "max_pool2d")(x, 2, (1, 2, 3)), RuntimeError,
+     "max_pool2d: stride must either be omitted, a single int, or a tuple of two ints"),
+    (lambda lib, x: _f(lib, "max_pool2d")(x, 2, dilation=0), RuntimeError,
+     "dilation should be greater than zero, but got dilationH: 0 dilationW: 0"),
+    (lambda lib, x: _f(lib, "avg_pool2d")(x, 2, divisor_override=0), RuntimeError, "divisor must be not zero"),
+    (lambda lib, x: _f(lib, "adaptive_avg_pool2d")(x, (-1, 2)), RuntimeError,
+     r"elements of output_size must be greater than or equal to 0 but received \{-1, 2\}"),
+    (lambda lib, x: _f(lib, "adaptive_max_pool2d")(x[0, 0, 0], 2), RuntimeError,
+     r"adaptive_max_pool2d\(\): Expected 3D or 4D tensor, but got: \[8\]"),
+    (lambda lib, x: _f(lib, "adaptive_avg_pool2d")(x[..., :0, :], 2), RuntimeError,
+     r"non-zero size for non-batch dimensions, but input has sizes \[2, 3, 0, 8\] with dimension 2 being empty"),
     (lambda lib, x: _f(lib, "max_pool1d")(x, 2), RuntimeError, "max_pool1d: Expected 2D or 3D"),
     (lambda lib, x: _f(lib, "adaptive_avg_pool2d")(x, (2,)), RuntimeError, "output_size must be 2"),
     (lambda lib, x: _f(lib, "max_unpool2d")(*_f(lib, "max_pool2d")(x[..., :7, :7], 2, return_indices=True), 2,
@@ -201,3 +217,9 @@ def test_errors(call, exc, msg):
     for lib, t in ((torch, torch.tensor(x)), (ember, ember.tensor(x))):
         with pytest.raises(exc, match=msg):
             call(lib, t)
+
+
+def test_avg_pool_integers_truncate():
+    x = rand(2, 2, 7, 7, dtype=np.int64, low=-20, high=20, seed=30)
+    check(lambda lib, x: _f(lib, "avg_pool2d")(x, 3, 2, 1, ceil_mode=True), x, grad=False)
+    check(lambda lib, x: _f(lib, "avg_pool1d")(x[0], 2), x, grad=False)
