@@ -23,7 +23,8 @@ class Primitive:
     """One differentiable operation: its forward on arrays and its derivative in ember ops.
 
     ``save`` lists the input positions the derivative reads, ``save_output`` asks for
-    the result; ``view`` marks ops whose result shares memory with input 0.
+    the result (True) or for some outputs of a multi-output forward (their positions);
+    ``view`` marks ops whose result shares memory with input 0.
     """
 
     __slots__ = ("name", "forward", "backward", "node_name", "save", "save_output", "view")
@@ -147,6 +148,8 @@ def run(prim, inputs, arrays, dev, params):
         outs = ()
         if prim.save_output:
             outs = result if type(result) is tuple else (result,)
+            if prim.save_output is not True:
+                outs = tuple(outs[i] for i in prim.save_output)
             saved.extend(outs)
         ctx._save(saved, outs)
     return result

@@ -14,7 +14,7 @@ from ember.ops.dispatch import Primitive, primitive
 from ember.ops.registry import public
 
 
-@primitive("NativeBatchNormBackward0", save=(0, 1), save_output=True)
+@primitive("NativeBatchNormBackward0", save=(0, 1), save_output=(1, 2))
 def _native_norm(ctx, xp, x, w, b, rm, rv, group_shape, axes, param_shape, eps, training):
     ctx.group_shape, ctx.axes, ctx.param_shape, ctx.training = group_shape, axes, param_shape, training
     ctx.b_shape = b.shape if b is not None else None
@@ -43,7 +43,7 @@ def _sum_over(t, dims):
 
 @_native_norm.derivative
 def _(ctx, g, g_mean, g_rstd):
-    x, w, _, mean, rstd = ctx.saved_tensors
+    x, w, mean, rstd = ctx.saved_tensors
     need_x, need_w, need_b = ctx.needs_input_grad[:3]
     axes, shape = ctx.axes, x.shape
     xhat = (x.reshape(ctx.group_shape) - mean) * rstd
@@ -73,9 +73,9 @@ def _(ctx, g, g_mean, g_rstd):
     return gx, gw, gb, None, None
 
 
-_layer_norm_prim = Primitive(_native_norm.forward, "NativeLayerNormBackward0", save=(0, 1), save_output=True)
+_layer_norm_prim = Primitive(_native_norm.forward, "NativeLayerNormBackward0", save=(0, 1), save_output=(1, 2))
 _layer_norm_prim.derivative(_native_norm.backward)
-_group_norm_prim = Primitive(_native_norm.forward, "NativeGroupNormBackward0", save=(0, 1), save_output=True)
+_group_norm_prim = Primitive(_native_norm.forward, "NativeGroupNormBackward0", save=(0, 1), save_output=(1, 2))
 _group_norm_prim.derivative(_native_norm.backward)
 
 

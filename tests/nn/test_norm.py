@@ -153,3 +153,17 @@ def test_batch_norm_errors():
             lib.nn.InstanceNorm1d(4, affine=True)(lib.ones(2, 3, 5))
         bn = lib.nn.BatchNorm1d(4).eval()
         assert bn(lib.ones(1, 4)).shape == (1, 4)
+
+
+@pytest.mark.parametrize("norm", ["BatchNorm2d", "GroupNorm", "LayerNorm"])
+def test_inplace_relu_after_norm_backpropagates(norm):
+    """The norm saves its input and statistics, not its output, so ReLU(inplace=True) after it is fine (as in torch)."""
+    args = {"BatchNorm2d": (4,), "GroupNorm": (2, 4), "LayerNorm": ([4, 3, 3],)}[norm]
+    x = np.random.default_rng(0).standard_normal((2, 4, 3, 3)).astype(np.float32)
+    grads = []
+    for lib in (ember, torch):
+        layer = getattr(lib.nn, norm)(*args)
+        inp = lib.tensor(x, requires_grad=True)
+        (lib.nn.ReLU(inplace=True)(layer(inp)) * lib.arange(72.0).reshape(2, 4, 3, 3)).sum().backward()
+        grads.append(inp.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
