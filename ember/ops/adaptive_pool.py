@@ -33,6 +33,8 @@ def _output_size(op, input, nd, output_size):
 
 def adaptive_avg_pool(nd, input, out):
     """Adaptive average pooling over the last ``nd`` dims to spatial size ``out``."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"adaptive_avg_pool{max(nd, 2)}d" not implemented for \'{input.type()[6:-6]}\'')
     if all(o == 1 for o in out) and nd > 1:
         return input.mean(tuple(range(-nd, 0)), keepdim=True)
     taps = [area_taps(n, o) for n, o in zip(input.shape[-nd:], out)]

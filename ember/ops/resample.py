@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ember.backend.dtype import float32
 from ember.ops.dispatch import Primitive, primitive
 from ember.ops.registry import public
 
@@ -228,7 +229,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         taps = [_cubic_taps(i, o, align_corners, s) for i, o, s in zip(ins, out, scales)]
     else:
         taps = [_linear_taps(i, o, align_corners, s) for i, o, s in zip(ins, out, scales)]
-    return apply_taps(input, taps, _NODE[mode].format(nd))
+    if mode.startswith("nearest") or input.dtype.is_floating_point:
+        return apply_taps(input, taps, _NODE[mode].format(nd))
+    info = np.iinfo(input.dtype.np)  # integer images: one dim at a time (last first), rounded and clamped
+    out = input
+    for i in range(nd - 1, -1, -1):
+        one = [[(np.arange(n), None)] for n in out.shape[2:]]
+        one[i] = taps[i]
+        mixed = apply_taps(out.to(float32), one, _NODE[mode].format(nd))
+        out = mixed.round().clamp(info.min, info.max).to(input.dtype)
+    return out
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):

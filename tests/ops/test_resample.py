@@ -120,3 +120,14 @@ def test_long_dims_use_gathers_and_cumsums(monkeypatch, mode, align):
     monkeypatch.setattr(resample, "_DENSE_MAX", 0)
     check(_interp(mode=mode, align_corners=align, scale_factor=(1.7, 0.6)), rand(2, 3, 9, 7, seed=16))
     gradcheck(_interp(mode=mode, align_corners=align, size=(4, 5)), rand(1, 1, 3, 6, seed=17))
+
+
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("nearest-exact", None), ("bilinear", False),
+                                        ("bilinear", True), ("bicubic", False)])
+@pytest.mark.parametrize("kw", [dict(scale_factor=1.7), dict(size=(9, 4))])
+def test_interpolate_uint8_images(mode, align, kw):
+    # torch weighs uint8 pixels in fixed point: ember (float weights, rounded per dim) is within one level
+    check(_interp(mode=mode, align_corners=align, **kw), rand(1, 3, 5, 6, dtype=np.uint8, low=0, high=255, seed=18),
+          atol=1.0 if mode.startswith("bi") else 0.0, rtol=0.0, grad=False)
+    with pytest.raises(NotImplementedError, match="adaptive_avg_pool2d\" not implemented for 'Byte'"):
+        ember.nn.functional.interpolate(ember.ones(1, 1, 4, 4, dtype=ember.uint8), size=2, mode="area")
