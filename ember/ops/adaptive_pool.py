@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ember.ops.dispatch import Primitive
-from ember.ops.pool import as_tuple, avg_pool1d, avg_pool2d, avg_pool3d, scatter_pool_grad, unpool_scatter
+from ember.ops.pool import as_tuple, avg_pool1d, avg_pool2d, avg_pool3d, scatter
 from ember.ops.registry import public
 from ember.ops.resample import apply_taps, area_taps
 
@@ -98,7 +98,7 @@ def _adaptive_max_forward(ctx, xp, x, out):
 
 def _adaptive_max_derivative(ctx, g, _):
     (_, idx) = ctx.saved_tensors
-    return scatter_pool_grad(g, idx, size=ctx.size, unique=False)
+    return scatter(f"AdaptiveMaxPool{len(ctx.size)}DBackwardBackward0")(g, idx, size=ctx.size, unique=False)
 
 
 _adaptive_max = {nd: Primitive(_adaptive_max_forward, f"AdaptiveMaxPool{nd}DBackward0", save_output=True)
@@ -168,8 +168,9 @@ def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
                            f"{'x'.join(map(str, out))})")
     if nd == 1:
         out2 = (1,) + out
-        return unpool_scatter(input.unsqueeze(-2), indices.unsqueeze(-2), size=out2, unique=True).squeeze(-2)
-    return unpool_scatter(input, indices, size=out, unique=True)
+        unpool = scatter("MaxUnpool2DBackward0")
+        return unpool(input.unsqueeze(-2), indices.unsqueeze(-2), size=out2, unique=True).squeeze(-2)
+    return scatter(f"MaxUnpool{nd}DBackward0")(input, indices, size=out, unique=True)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):

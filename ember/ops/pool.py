@@ -119,10 +119,16 @@ def _scatter_derivative(ctx, g):
     return _gather(g, idx, nd=len(ctx.size)), None
 
 
-scatter_pool_grad = Primitive(_scatter_forward, "MaxPool2DWithIndicesBackwardBackward0", save=(1,))
-scatter_pool_grad.derivative(_scatter_derivative)
-unpool_scatter = Primitive(_scatter_forward, "MaxUnpool2DBackward0", save=(1,))
-unpool_scatter.derivative(_scatter_derivative)
+_SCATTERS = {}
+
+
+def scatter(node):
+    """The scatter primitive recorded as ``node`` (max pooling's backward, max_unpool); cached."""
+    prim = _SCATTERS.get(node)
+    if prim is None:
+        prim = _SCATTERS[node] = Primitive(_scatter_forward, node, save=(1,))
+        prim.derivative(_scatter_derivative)
+    return prim
 
 
 @primitive("GatherBackward0", save=(1,))
@@ -137,7 +143,8 @@ def _gather(ctx, xp, x, idx, nd):
 @_gather.derivative
 def _(ctx, g):
     (idx,) = ctx.saved_tensors
-    return scatter_pool_grad(g, idx, size=ctx.size, unique=False), None
+    node = f"MaxPool{len(ctx.size)}DWithIndicesBackwardBackward0"
+    return scatter(node)(g, idx, size=ctx.size, unique=False), None
 
 
 # max pooling -------------------------------------------------------------------------------
@@ -242,7 +249,8 @@ def _max_forward(ctx, xp, x, k, s, p, d, out):
 
 def _max_derivative(ctx, g, _):
     (_, idx) = ctx.saved_tensors
-    return scatter_pool_grad(g, idx, size=ctx.size, unique=ctx.unique)
+    node = f"MaxPool{len(ctx.size)}DWithIndicesBackwardBackward0"
+    return scatter(node)(g, idx, size=ctx.size, unique=ctx.unique)
 
 
 max_pool2d_with_indices = Primitive(_max_forward, "MaxPool2DWithIndicesBackward0", save_output=True)

@@ -223,3 +223,18 @@ def test_avg_pool_integers_truncate():
     x = rand(2, 2, 7, 7, dtype=np.int64, low=-20, high=20, seed=30)
     check(lambda lib, x: _f(lib, "avg_pool2d")(x, 3, 2, 1, ceil_mode=True), x, grad=False)
     check(lambda lib, x: _f(lib, "avg_pool1d")(x[0], 2), x, grad=False)
+
+
+def test_double_backward_node_names():
+    for name, shape in [("max_pool3d", (1, 1, 4, 4, 4)), ("adaptive_max_pool3d", (1, 1, 4, 4, 4)),
+                        ("adaptive_max_pool2d", (1, 1, 5, 5)), ("max_pool2d", (1, 1, 4, 4))]:
+        x = torch.randn(*shape, requires_grad=True)
+        e = ember.tensor(x.detach().numpy(), requires_grad=True)
+        names = []
+        for lib, t in ((torch, x), (ember, e)):
+            y = _f(lib, name)(t, 2)
+            (g,) = lib.autograd.grad(y.sum(), t, create_graph=True)
+            names.append((y.grad_fn.name(), g.grad_fn.name()))
+        assert names[0] == names[1], name
+    v, i = ember.nn.functional.max_pool3d(ember.ones(1, 1, 4, 4, 4, requires_grad=True), 2, return_indices=True)
+    assert ember.nn.functional.max_unpool3d(v, i, 2).grad_fn.name() == "MaxUnpool3DBackward0"
