@@ -232,3 +232,41 @@ def test_errors(call, msg, exc):
     for lib in (torch, ember):
         with pytest.raises(exc, match=msg):
             call(lib)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_loss_on_last_step_only(name):
+    """Only the last output / final state feed the loss: most steps get no output gradient."""
+    e, t = _pair(name, 5, 4, num_layers=2)
+    (ex,), (tx,) = _leaves(rand(6, 3, 5, seed=1))
+    eo, eh = e(ex)
+    to, th = t(tx)
+    _compare(e, t, (eo[-1], eh[1] if name == "LSTM" else eh), (to[-1], th[1] if name == "LSTM" else th), [ex], [tx])
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_double_backward_matches_torch(name):
+    """create_graph=True: the gradient's norm is differentiated again w.r.t. the weights and the input."""
+    e, t = _pair(name, 3, 4)
+    (ex,), (tx,) = _leaves(rand(5, 2, 3, seed=1))
+    results = []
+    for lib, m, x in ((ember, e, ex), (torch, t, tx)):
+        out = m(x)[0]
+        grads = lib.autograd.grad((out * out).sum(), [x] + list(m.parameters()), create_graph=True)
+        sum((g * g).sum() for g in grads).backward()
+        results.append([x.grad] + [p.grad for p in m.parameters()])
+    for i, (eg, tg) in enumerate(zip(*results)):
+        assert_same(eg, tg, atol=1e-4, rtol=1e-3, what=f"second-order grad {i}")
+
+
+def test_frozen_weights_and_no_grad():
+    e, t = _pair("LSTM", 5, 4)
+    e.weight_hh_l0.requires_grad_(False)
+    t.weight_hh_l0.requires_grad_(False)
+    (ex,), (tx,) = _leaves(rand(6, 3, 5, seed=1))
+    _compare(e, t, e(ex), t(tx), [ex], [tx])
+    assert e.weight_hh_l0.grad is None
+    with ember.no_grad():
+        out, (h, c) = e(ember.tensor(rand(6, 3, 5, seed=1)))
+    assert not out.requires_grad and out.grad_fn is None
+    assert_same(out, t(torch.tensor(rand(6, 3, 5, seed=1)))[0])
