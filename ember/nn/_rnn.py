@@ -99,15 +99,52 @@ def lstm_step(gx, state, p):
     return h, (h, c)
 
 
+@primitive("GruCellBackward0", save=(1, 2), save_output=True)
+def _gru_cell(ctx, xp, gx, gh, h):
+    """One GRU cell's pointwise math in one pass from the input part ``gx`` and hidden part ``gh`` (each
+    ``(B, 3H)``, order r, z, n, biases included): returns ``(h', [r, z], n)``."""
+    hidden = h.shape[-1]
+    rz = _sigmoid(xp, gx[:, :2 * hidden] + gh[:, :2 * hidden])
+    n = xp.tanh(gx[:, 2 * hidden:] + rz[:, :hidden] * gh[:, 2 * hidden:])
+    return n + rz[:, hidden:] * (h - n), rz, n
+
+
+def _gru_cell_grads(cat, g, g_rz, g_n, gh, h, rz, n):
+    """(d gx, d gh, d h) from the gradients of (h', rz, n) (``g_rz`` / ``g_n`` may be None: they only
+    arrive in double backward); plain arithmetic, so it runs on arrays or on tensors."""
+    hidden = h.shape[-1]
+    r, z, h_n = rz[:, :hidden], rz[:, hidden:], gh[:, 2 * hidden:]
+    d_n = g * (1 - z)
+    if g_n is not None:
+        d_n = d_n + g_n
+    d_pre_n = d_n * (1 - n * n)
+    d_rz = cat([d_pre_n * h_n, g * (h - n)])
+    if g_rz is not None:
+        d_rz = d_rz + g_rz
+    d_rz = d_rz * rz * (1 - rz)
+    return cat([d_rz, d_pre_n]), cat([d_rz, d_pre_n * r]), g * z
+
+
+@primitive("GruCellBackward0")
+def _gru_cell_grad(ctx, xp, g, gh, h, rz, n):
+    """The cell's backward on arrays (no graph: used when no double backward is asked for)."""
+    return _gru_cell_grads(lambda parts: xp.concatenate(parts, 1), g, None, None, gh, h, rz, n)
+
+
+@_gru_cell.derivative
+def _(ctx, g, g_rz, g_n):
+    gh, h, _, rz, n = ctx.saved_tensors
+    if g_rz is None and g_n is None and not ember.is_grad_enabled():
+        return _gru_cell_grad(g, gh, h, rz, n)
+    if g is None:
+        g = ember.zeros_like(h)
+    return _gru_cell_grads(lambda parts: ember.cat(parts, 1), g, g_rz, g_n, gh, h, rz, n)
+
+
 def gru_step(gx, state, p):
     (h,) = state
     gh = _hidden_mm(0 if p.b_hh is None else p.b_hh, h, p.w_hh)
-    hidden = h.shape[-1]
-    x_rz, x_n = gx.split([2 * hidden, hidden], 1)
-    h_rz, h_n = gh.split([2 * hidden, hidden], 1)
-    r, z = ember.sigmoid(x_rz + h_rz).chunk(2, 1)
-    n = ember.tanh(x_n + r * h_n)
-    h = n + z * (h - n)
+    h, _, _ = _gru_cell(gx, gh, h)
     return h, (h,)
 
 
@@ -130,12 +167,20 @@ class DirectionParams:
 
 def cell_forward(mode, input, state, w_ih, w_hh, b_ih, b_hh):
     """One step of an RNNCell / LSTMCell / GRUCell on a ``(B, input_size)`` input."""
-    if mode == "LSTM":  # composed ops, so h's grad_fn is torch's MulBackward0
+    if mode == "LSTM":  # composed ops (here and for the GRU), so h's grad_fn is torch's
         h, c = state
         gates = ember.nn.functional.linear(input, w_ih, b_ih) + ember.nn.functional.linear(h, w_hh, b_hh)
         i, f, g, o = gates.chunk(4, 1)
         c = ember.sigmoid(f) * c + ember.sigmoid(i) * ember.tanh(g)
         return ember.sigmoid(o) * ember.tanh(c), c
+    if mode == "GRU":
+        (h,) = state
+        hidden = h.shape[-1]
+        x_rz, x_n = ember.nn.functional.linear(input, w_ih, b_ih).split([2 * hidden, hidden], 1)
+        h_rz, h_n = ember.nn.functional.linear(h, w_hh, b_hh).split([2 * hidden, hidden], 1)
+        r, z = ember.sigmoid(x_rz + h_rz).chunk(2, 1)
+        n = ember.tanh(x_n + r * h_n)
+        return (n + z * (h - n),)
     p = DirectionParams(mode, w_ih, w_hh, b_ih, b_hh, None)
     gx = ember.nn.functional.linear(input, w_ih, p.in_bias)
     return STEPS[mode](gx, state, p)[1]
