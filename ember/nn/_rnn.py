@@ -2,7 +2,7 @@
 
 A layer computes the input projection ``x @ W_ih^T + b`` for every time step in one GEMM,
 then per step does one fused GEMM of the hidden state with the stacked gate weights (plus, for the
-LSTM, one fused primitive for the cell's pointwise math).
+LSTM and the GRU, one fused primitive for the cell's pointwise math).
 Gradients come from autograd through ember ops.
 """
 import ember
@@ -28,7 +28,11 @@ def _(ctx, g):
 
 
 def _sigmoid(xp, x):
-    return 1 / (1 + xp.exp(-x))
+    """sigmoid(x) = (1 + tanh(x / 2)) / 2: no overflow in exp for large |x|."""
+    y = xp.tanh(x * 0.5)
+    y += 1
+    y *= 0.5
+    return y
 
 
 @primitive("LstmCellBackward0", save=(1,), save_output=True)
