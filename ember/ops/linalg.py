@@ -36,6 +36,10 @@ def _same_dtype(a, b):
 # the matmul primitive ----------------------------------------------------------------------
 
 def _matmul_forward(ctx, xp, a, b):
+    if b.ndim == 2 and a.ndim > 2:
+        # one GEMM over the folded batch: NumPy would run one small GEMM per matrix of a strided
+        # stack (a seq-first view in attention measured 3.3x slower than copy + fold)
+        return xp.matmul(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
     return xp.matmul(a, b)
 
 
