@@ -5,6 +5,8 @@ Every product is one matmul primitive: the forward is ``xp.matmul`` (BLAS, which
 reads transposed views without copying) and one derivative serves all cases; only
 the node name differs, following PyTorch's ``grad_fn`` for each case.
 """
+import math
+
 from ember._tensor import Tensor
 from ember.backend.dtype import bool_
 from ember.ops.dispatch import Primitive, apply, primitive
