@@ -350,6 +350,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
     return _reduce(loss, reduction)
+
+
+# layers that live in their own files, re-exported under torch's F names --------------------
 from ember.nn._embedding import embedding, embedding_bag  # noqa: E402,F401
 from ember.nn._attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
 from ember.ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402,F401,E501
