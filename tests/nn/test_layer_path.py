@@ -75,3 +75,25 @@ def test_unregistered_module_stops_the_path_and_non_string_errors_untouched():
     with pytest.raises(ValueError) as info:
         nn.Sequential(Odd())(ember.ones(1))
     assert info.value.args == (1, 2)
+
+
+def test_conv_and_lstm_inside_models_name_their_path():
+    def features(lib):
+        return lib.nn.Sequential(lib.nn.Conv2d(1, 8, 3), lib.nn.ReLU(), lib.nn.MaxPool2d(2), lib.nn.Conv2d(4, 8, 3))
+    kind, text = _torch_message(lambda: features(torch)(torch.ones(2, 1, 12, 12)))
+    net = nn.Sequential()
+    net.add_module("features", features(ember))
+    with pytest.raises(kind) as info:
+        net(ember.ones(2, 1, 12, 12))
+    assert str(info.value) == f"features.3 (Conv2d): {text}"
+    assert "weight of size [8, 4, 3, 3]" in text and "[2, 8, 5, 5]" in text  # both shapes are named
+
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.LSTM(10, 20)
+
+        def forward(self, x):
+            return self.rnn(x)[0]
+    with pytest.raises(RuntimeError, match=r"^rnn \(LSTM\): input.size\(-1\) must be equal to input_size. Expected 10, got 7$"):
+        Tagger()(ember.ones(5, 3, 7))
