@@ -1,9 +1,8 @@
 """BatchNorm1d/2d/3d and the base they share with the instance norms (parameters, running stats)."""
 import ember
 from ember.nn import functional as F  # noqa: N812 (torch convention)
-from ember.nn import init
+from ember.nn.modules._init_helpers import make_affine, reset_affine
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
@@ -19,15 +18,7 @@ class _NormBase(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(ember.empty(num_features, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(ember.empty(num_features, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        make_affine(self, num_features, affine, bias, device, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", ember.zeros(num_features, device=device, dtype=dtype))
             self.register_buffer("running_var", ember.ones(num_features, device=device, dtype=dtype))
@@ -46,10 +37,7 @@ class _NormBase(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, input):
         if input.dim() not in self._dims:

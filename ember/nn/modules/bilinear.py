@@ -4,6 +4,7 @@ import math
 import ember
 from ember.nn import _losses_more as _M  # noqa: N812
 from ember.nn import init
+from ember.nn.modules._init_helpers import make_weight_and_bias
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 
@@ -14,11 +15,7 @@ class Bilinear(Module):
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
-        self.weight = Parameter(ember.empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(ember.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        make_weight_and_bias(self, (out_features, in1_features, in2_features), out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):

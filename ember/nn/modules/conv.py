@@ -1,11 +1,7 @@
 """Conv1d/2d/3d and ConvTranspose1d/2d/3d: thin modules over ``ember.nn.functional``."""
-import math
-
-import ember
 from ember.nn import functional as F  # noqa: N812 (torch convention)
-from ember.nn import init
+from ember.nn.modules._init_helpers import make_weight_and_bias, reset_kaiming_uniform
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
 
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -60,20 +56,11 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(ember.empty(*shape, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(ember.empty(out_channels, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        make_weight_and_bias(self, shape, out_channels, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_kaiming_uniform(self.weight, self.bias)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

@@ -1,11 +1,7 @@
 """Linear, Identity, Flatten and Unflatten."""
-import math
-
-import ember
 from ember.nn import functional as F  # noqa: N812 (torch convention)
-from ember.nn import init
+from ember.nn.modules._init_helpers import make_weight_and_bias, reset_kaiming_uniform
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
 
 
 class Identity(Module):
@@ -25,19 +21,11 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(ember.empty(out_features, in_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(ember.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        make_weight_and_bias(self, (out_features, in_features), out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_kaiming_uniform(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
