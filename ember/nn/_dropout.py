@@ -62,6 +62,17 @@ def _feature_shape(input, batched):
     return tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
 
 
+def _warn_unusual_dim(input, spatial):
+    """dropout2d/3d accept other ranks with torch's deprecation warning (raised at the caller's caller)."""
+    if input.dim() not in (spatial + 1, spatial + 2):
+        name = f"dropout{spatial}d"
+        warnings.warn(f"{name}: Received a {input.dim()}-D input to {name}, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      f"please use dropout instead. Note that {name} exists to provide channel-wise dropout on "
+                      f"inputs with {spatial} spatial dimensions, a channel dimension, and an optional batch "
+                      f"dimension (i.e. {spatial + 1}D or {spatial + 2}D inputs).", stacklevel=3)
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1/(1-p): ``F.dropout(x, 0.2)``."""
     return _dropout(input, p, training, inplace, tuple(input.shape))
@@ -80,12 +91,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, H, W) or (C, H, W) input: ``F.dropout2d(ember.ones(2, 3, 4, 4))``."""
     _check_p(p)
-    if input.dim() not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated and will "
-                      "result in an error in a future release. To retain the behavior and silence this warning, "
-                      "please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
-                      "inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension "
-                      "(i.e. 3D or 4D inputs).", stacklevel=2)
+    _warn_unusual_dim(input, 2)
     if input.dim() == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
                       "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
@@ -98,12 +104,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input: ``F.dropout3d(ember.ones(2, 3, 2, 2, 2))``."""
     _check_p(p)
-    if input.dim() not in (4, 5):
-        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is deprecated and will "
-                      "result in an error in a future release. To retain the behavior and silence this warning, "
-                      "please use dropout instead. Note that dropout3d exists to provide channel-wise dropout on "
-                      "inputs with 3 spatial dimensions, a channel dimension, and an optional batch dimension "
-                      "(i.e. 4D or 5D inputs).", stacklevel=2)
+    _warn_unusual_dim(input, 3)
     return _dropout(input, p, training, inplace, _feature_shape(input, input.dim() != 4))
 
 

@@ -7,6 +7,10 @@ def _tuple(v, n):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
+def _window_repr(module):
+    return f"kernel_size={module.kernel_size}, stride={module.stride}, padding={module.padding}"
+
+
 class _MaxPoolNd(Module):
     _fn = None
 
@@ -58,8 +62,7 @@ class AvgPool1d(Module):
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
 
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    extra_repr = _window_repr
 
 
 class _AvgPoolNd(Module):
@@ -79,8 +82,7 @@ class _AvgPoolNd(Module):
         return type(self)._fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                               self.count_include_pad, self.divisor_override)
 
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    extra_repr = _window_repr
 
 
 class AvgPool2d(_AvgPoolNd):
@@ -159,8 +161,7 @@ class _MaxUnpoolNd(Module):
     def forward(self, input, indices, output_size=None):
         return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    extra_repr = _window_repr
 
 
 class MaxUnpool1d(_MaxUnpoolNd):
