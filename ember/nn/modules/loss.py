@@ -115,6 +115,13 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLD
 from ember.nn import _losses_more as _M  # noqa: E402,N812
 
 
+class _LegacyArgsLoss(_Loss):
+    """torch's (size_average, reduce, reduction) signature; the deprecated first two are ignored."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction)
+
+
 class _Margin(_Loss):
     def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(reduction)
@@ -145,11 +152,8 @@ class HingeEmbeddingLoss(_Margin):
         return _M.hinge_embedding_loss(input, target, self.margin, self.reduction)
 
 
-class SoftMarginLoss(_Loss):
+class SoftMarginLoss(_LegacyArgsLoss):
     """log(1 + exp(-y x)): ``nn.SoftMarginLoss()(x, y)``."""
-
-    def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction)
 
     def forward(self, input, target):
         return _M.soft_margin_loss(input, target, self.reduction)
@@ -180,11 +184,8 @@ class MultiMarginLoss(_WeightedLoss):
         return _M.multi_margin_loss(input, target, self.p, self.margin, self.weight, self.reduction)
 
 
-class MultiLabelMarginLoss(_Loss):
+class MultiLabelMarginLoss(_LegacyArgsLoss):
     """Multi-label hinge loss over -1-terminated target lists: ``nn.MultiLabelMarginLoss()(x, y)``."""
-
-    def __init__(self, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction)
 
     def forward(self, input, target):
         return _M.multilabel_margin_loss(input, target, self.reduction)
