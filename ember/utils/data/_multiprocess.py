@@ -44,7 +44,7 @@ def _shutdown(workers, index_queues, result_queue):
         q.close()
 
 
-class MultiProcessIter:
+class MultiProcessIter(_dl._LoaderIter):
     def __init__(self, loader):
         self._loader, n = loader, loader.num_workers
         ctx = _context(loader.multiprocessing_context)
@@ -91,12 +91,6 @@ class MultiProcessIter:
         self._outstanding[self._sent] = (wid, indices)
         self._sent += 1
 
-    def __iter__(self):
-        return self
-
-    def __len__(self):
-        return len(self._loader)
-
     def __next__(self):
         while True:
             if self._received >= self._sent:
@@ -112,11 +106,8 @@ class MultiProcessIter:
             self._send()
             if isinstance(data, ExceptionWrapper):
                 data.reraise()
-            if self._skip:
-                self._skip -= 1
-                continue
-            self._progress["yielded"] += 1
-            return data
+            if self._should_yield():
+                return data
 
     def _wait(self, task_id):
         start, warned, timeout = time.monotonic(), False, self._loader.timeout

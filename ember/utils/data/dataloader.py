@@ -159,7 +159,25 @@ class DataLoader:
         self._resume = dict(state_dict)
 
 
-class _SingleProcessIter:
+class _LoaderIter:
+    """What both DataLoader iterators share: the iterator protocol, the loader's length, and the
+    resume bookkeeping (skip the batches a restored state had already yielded, count the rest)."""
+
+    def __iter__(self):
+        return self
+
+    def __len__(self):
+        return len(self._loader)
+
+    def _should_yield(self):
+        if self._skip:
+            self._skip -= 1
+            return False
+        self._progress["yielded"] += 1
+        return True
+
+
+class _SingleProcessIter(_LoaderIter):
     def __init__(self, loader):
         self._loader = loader
         loader._base_seed()
@@ -168,17 +186,8 @@ class _SingleProcessIter:
         self._fetcher = loader._fetcher()
         self._fetcher.restart()
 
-    def __iter__(self):
-        return self
-
-    def __len__(self):
-        return len(self._loader)
-
     def __next__(self):
         while True:
             data = self._fetcher.fetch(next(self._tasks))
-            if self._skip:
-                self._skip -= 1
-                continue
-            self._progress["yielded"] += 1
-            return data
+            if self._should_yield():
+                return data
