@@ -1,4 +1,5 @@
-"""What every image dataset shares: transforms, a repr, and the error for files that are not there."""
+"""What every image dataset shares: transforms, a repr, the in-memory split datasets' item access, and the error
+for files that are not there."""
 import os
 
 _NO_DOWNLOAD = "ember never downloads data"
@@ -31,6 +32,24 @@ class VisionDataset:
 
     def extra_repr(self):
         return ""
+
+
+class SplitArrayDataset(VisionDataset):
+    """Base of the datasets held in memory: subclasses set ``classes`` and fill ``self.data`` (images),
+    ``self.targets`` (labels) and ``self.train``; items are ``(image, int label)``."""
+
+    @property
+    def class_to_idx(self):
+        return {name: i for i, name in enumerate(self.classes)}
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, index):
+        return self._item(self.data[index], int(self.targets[index]))
+
+    def extra_repr(self):
+        return f"Split: {'Train' if self.train else 'Test'}"
 
 
 def refuse_download(download, name, folder, files):

@@ -3,12 +3,12 @@ import os
 
 import numpy as np
 
-from ember.vision.datasets._base import VisionDataset, refuse_download
+from ember.vision.datasets._base import SplitArrayDataset, refuse_download
 
 _RECORD = 1 + 3 * 32 * 32
 
 
-class CIFAR10(VisionDataset):
+class CIFAR10(SplitArrayDataset):
     """32x32 colour images in 10 classes, as uint8 arrays (32, 32, 3).
 
     Reads ``<root>/cifar-10-batches-bin/data_batch_{1..5}.bin`` (train) or ``test_batch.bin``: each record is one
@@ -36,16 +36,3 @@ class CIFAR10(VisionDataset):
         if raw.size % _RECORD:
             raise RuntimeError(f"{path} is not a CIFAR-10 binary batch: {raw.size} bytes is not a multiple of {_RECORD}")
         return raw.reshape(-1, _RECORD)
-
-    @property
-    def class_to_idx(self):
-        return {name: i for i, name in enumerate(self.classes)}
-
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        return self._item(self.data[index], self.targets[index])
-
-    def extra_repr(self):
-        return f"Split: {'Train' if self.train else 'Test'}"

@@ -3,12 +3,12 @@ import os
 
 import numpy as np
 
-from ember.vision.datasets._base import VisionDataset
+from ember.vision.datasets._base import SplitArrayDataset
 
 _DATA = os.path.join(os.path.dirname(__file__), "data", "digits.npz")
 
 
-class Digits(VisionDataset):
+class Digits(SplitArrayDataset):
     """1,797 grayscale 8x8 digits, 0-9, scaled from their original 0-16 to uint8 0-255.
 
     The split is fixed and stratified: within each class, every fifth sample in file order is in the
@@ -33,12 +33,3 @@ class Digits(VisionDataset):
             rank_in_class[members] = np.arange(len(members))
         keep = (rank_in_class % 5 != 0) == train
         self.data, self.targets = images[keep], targets[keep]
-
-    def __len__(self):
-        return len(self.targets)
-
-    def __getitem__(self, index):
-        return self._item(self.data[index], int(self.targets[index]))
-
-    def extra_repr(self):
-        return f"Split: {'Train' if self.train else 'Test'}"

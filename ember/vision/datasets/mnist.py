@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ember.vision.datasets._base import VisionDataset, find_file, refuse_download
+from ember.vision.datasets._base import SplitArrayDataset, find_file, refuse_download
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -26,7 +26,7 @@ def read_idx(path):
     return np.frombuffer(raw, dtype, count, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-class MNIST(VisionDataset):
+class MNIST(SplitArrayDataset):
     """Handwritten digits, 28x28 uint8 images. Reads ``<root>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte``
     (or the ``.gz`` files); nothing is downloaded."""
 
@@ -49,19 +49,6 @@ class MNIST(VisionDataset):
     @property
     def raw_folder(self):
         return os.path.join(self.root, type(self).__name__, "raw")
-
-    @property
-    def class_to_idx(self):
-        return {name: i for i, name in enumerate(self.classes)}
-
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        return self._item(self.data[index], int(self.targets[index]))
-
-    def extra_repr(self):
-        return f"Split: {'Train' if self.train else 'Test'}"
 
 
 class FashionMNIST(MNIST):
