@@ -148,9 +148,13 @@ def conv_weight_grad(xp, x, g, kernel, stride, padding, dilation, groups, cols=N
     if cols is None:
         cols, _ = im2col(xp, x, kernel, stride, padding, dilation)
     m, kk, cout, cg = cols.shape[0], cols.shape[1], g.shape[1], x.shape[1] // groups
-    if groups == 1:  # per image, summed: reads g as it is laid out (no channels-last copy)
+    if groups == 1 and kk * cg < _BATCHED_MAX_DEPTH:  # shallow: per image, summed, reading g as laid out
         n, o = g.shape[0], math.prod(g.shape[2:])
         gw = xp.matmul(g.reshape(n, cout, o), cols.reshape(n, o, kk * cg)).sum(0)
+    elif groups == 1:  # one (Cout, N*O) @ (N*O, K*C) GEMM: 3.1 vs 3.3 ms per image at 32 -> 64 channels, 3x3
+        n, o = g.shape[0], math.prod(g.shape[2:])
+        gmat = xp.ascontiguousarray(g.reshape(n, cout, o).transpose(1, 0, 2)).reshape(cout, m)
+        gw = xp.matmul(gmat, cols.reshape(m, kk * cg))
     else:
         gcl = channels_last(xp, g).reshape(m, groups, cout // groups).transpose(1, 2, 0)  # (G, Cout/G, M)
         gw = xp.matmul(gcl, cols.reshape(m, kk, groups, cg).transpose(2, 0, 1, 3).reshape(groups, m, kk * cg))
