@@ -1,6 +1,7 @@
 """Convolution time, ember against PyTorch in one run.
 
-Cases: conv2d forward and forward+backward at (64, 32, 14, 14) 3x3 -> 64, and
+Cases: conv2d forward, forward+backward and forward+input gradient at
+(64, 32, 14, 14) 3x3 -> 64, max_pool2d(2) forward+backward at (64, 32, 28, 28), and
 the CNN training step of the nn issue (Conv(1,32,3)-ReLU-MaxPool-Conv(32,64,3)-
 ReLU-MaxPool-Linear, 28x28, batch 64, SGD). Both libraries start from the same
 weights and data and alternate rounds; the ratio of the best round times
@@ -36,8 +37,23 @@ def _conv_cases(lib, x, w, b):
 
     def forward_backward():
         F.conv2d(xg, wt, bt, padding=1).sum().backward()
+
+    wc = lib.tensor(w)
+    g = lib.tensor(np.ones((x.shape[0], w.shape[0], *x.shape[2:]), dtype=x.dtype))
+
+    def input_grad():
+        lib.autograd.grad(F.conv2d(xg, wc, padding=1), xg, g)
     return {"conv2d fwd (64,32,14,14) 3x3->64": _timer(forward, 10),
-            "conv2d fwd+bwd (64,32,14,14) 3x3->64": _timer(forward_backward, 5)}
+            "conv2d fwd+bwd (64,32,14,14) 3x3->64": _timer(forward_backward, 5),
+            "conv2d fwd+input grad (64,32,14,14)": _timer(input_grad, 5)}
+
+
+def _pool_cases(lib, x):
+    xg = lib.tensor(x, requires_grad=True)
+
+    def forward_backward():
+        lib.nn.functional.max_pool2d(xg, 2).sum().backward()
+    return {"max_pool2d 2 fwd+bwd (64,32,28,28)": _timer(forward_backward, 10)}
 
 
 def _cnn(nn):
@@ -62,6 +78,9 @@ def main():
     w = rng.standard_normal((64, 32, 3, 3)).astype(np.float32) * 0.1
     b = rng.standard_normal(64).astype(np.float32)
     runs = {"ember": _conv_cases(ember, x, w, b), "torch": _conv_cases(torch, x, w, b)}
+    pooled = np.maximum(rng.standard_normal((64, 32, 28, 28)).astype(np.float32), 0)
+    runs["ember"].update(_pool_cases(ember, pooled))
+    runs["torch"].update(_pool_cases(torch, pooled))
     if hasattr(ember.nn, "MaxPool2d"):
         images = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
         labels = rng.integers(0, 10, 64)
