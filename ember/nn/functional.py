@@ -107,7 +107,7 @@ def celu(input, alpha=1.0, inplace=False):
 def gelu(input, approximate="none"):
     """x * Phi(x), exact or with the tanh approximation: ``F.gelu(ember.tensor([0.0]))`` -> ``[0.]``."""
     if approximate == "none":
-        return 0.5 * input * (1.0 + ember.erf(input * (1.0 / math.sqrt(2.0))))
+        return ember.ops.activation_kernels.gelu(input)
     if approximate == "tanh":
         inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
         return 0.5 * input * (1.0 + ember.tanh(inner))

@@ -7,6 +7,7 @@ from ember.ops import embedding  # noqa: F401,E402
 from ember.ops import norm  # noqa: F401,E402
 from ember.ops import conv, pad  # noqa: F401,E402
 from ember.ops import adaptive_pool, pool, resample  # noqa: F401,E402
+from ember.ops import activation_kernels  # noqa: F401,E402
 from ember.ops.registry import PUBLIC
 
 __all__ = ["PUBLIC"]

