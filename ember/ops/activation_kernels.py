@@ -5,7 +5,9 @@ about a dozen backward, and rounds ``1 + erf`` to zero in the negative tail. Her
 ``x * Phi(x)`` with ``Phi`` from ``ndtr`` (accurate to float32 rounding, relative, over the whole
 range), and the gradient ``g * (Phi + x * phi(x))`` is one in-place kernel. Measured choices:
 scipy's float32 ``ndtr`` (28 ms on 16x128x1024) beat a NumPy-composed Chebyshev erfc (30 ms even
-in cache-sized chunks, and ~10 ulp in the tail), so ``ndtr`` it is.
+in cache-sized chunks, and ~10 ulp in the tail), so ``ndtr`` it is. Splitting ndtr over two threads
+halves it in isolation (28 -> 14.5 ms) but gains nothing inside a training step: OpenBLAS's idle
+workers spin on the second core after every GEMM.
 
 >>> import ember
 >>> import ember.nn.functional as F

@@ -62,3 +62,12 @@ def test_gelu_half_precision():
 def test_gelu_integer_error():
     with pytest.raises(NotImplementedError, match="\"GeluKernelImpl\" not implemented for 'Long'"):
         ember.nn.functional.gelu(ember.tensor([1, 2]))
+
+
+def test_gelu_large_and_transposed():
+    """A large array and a transposed one give float32-accurate values."""
+    x = rand(700, 400, low=-9, high=9)
+    for arr in (x, x.T):
+        got = ember.nn.functional.gelu(ember.tensor(arr)).numpy()
+        ref = arr.astype(np.float64) * scipy.special.ndtr(arr.astype(np.float64))
+        np.testing.assert_allclose(got, ref, rtol=4e-7, atol=1e-30)

@@ -77,7 +77,10 @@ class MultiheadAttention(Module):
         key_padding_mask = _float_mask(key_padding_mask, "key_padding_mask", query.dtype)
         attn_mask = _float_mask(attn_mask, "attn_mask", query.dtype)
         if self.batch_first and batched:
+            same = query is key and key is value
             query, key, value = (x.transpose(1, 0) for x in (query, key, value))
+            if same:  # self-attention stays recognisable (one packed q/k/v projection)
+                key = value = query
         separate = {} if self._qkv_same_embed_dim else {
             "use_separate_proj_weight": True, "q_proj_weight": self.q_proj_weight,
             "k_proj_weight": self.k_proj_weight, "v_proj_weight": self.v_proj_weight}
