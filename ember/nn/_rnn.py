@@ -271,6 +271,9 @@ def _dropout(x, p):
     return x * (keep / (1 - p))
 
 
+from ember.nn._rnn_fused import lstm_seq  # noqa: E402  (it uses this module's cell for double backward)
+
+
 def rnn_forward(mode, x, batch_sizes, hx, params, num_layers, bidirectional, dropout, training):
     """Multi-layer recurrence. ``x`` is ``(T, B, I)`` or, with ``batch_sizes``, packed ``(N, I)`` data;
     ``hx`` is a tuple of ``(L * D, B, H)`` states; ``params`` the DirectionParams of each layer and
@@ -286,6 +289,12 @@ def rnn_forward(mode, x, batch_sizes, hx, params, num_layers, bidirectional, dro
         for d in range(dirs):
             k = layer * dirs + d
             p = params[k]
+            if mode == "LSTM" and batch_sizes is None and p.w_hr_t is None:  # the whole sequence as one node
+                gx = ember.nn.functional.linear(x, p.w_ih, p.in_bias).reshape(*time_batch, -1)
+                ys, h, c = lstm_seq(gx, hx[0][k], hx[1][k], p.w_hh, reverse=d == 1)
+                outs.append(ys.reshape(-1, ys.shape[-1]))
+                finals.append((h, c))
+                continue
             h_prev = []
             gx = _input_projection(x, p, h_prev)  # all time steps in one GEMM
             xs = gx.split(steps)

@@ -270,3 +270,37 @@ def test_frozen_weights_and_no_grad():
         out, (h, c) = e(ember.tensor(rand(6, 3, 5, seed=1)))
     assert not out.requires_grad and out.grad_fn is None
     assert_same(out, t(torch.tensor(rand(6, 3, 5, seed=1)))[0])
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fused_lstm_sequence_gradcheck(reverse):
+    """The whole-sequence LSTM node: float64 gradcheck (array BPTT) and gradgradcheck (recomputed graph)."""
+    from ember.nn._rnn_fused import lstm_seq
+    gx, h0, c0 = rand(4, 2, 8, seed=1), rand(2, 2, seed=2), rand(2, 2, seed=3)
+    w_hh = rand(8, 2, seed=4, low=-0.7, high=0.7)
+    gradcheck(lambda lib, *a: lstm_seq(*a, reverse=reverse), gx, h0, c0, w_hh)
+
+
+@pytest.mark.parametrize("use", ["out", "h", "c"])
+def test_fused_lstm_single_output_used(use):
+    """Only one of (output, h_n, c_n) reaches the loss: the others' gradients arrive as None."""
+    e, t = _pair("LSTM", 5, 4, num_layers=2, bidirectional=True)
+    (ex,), (tx,) = _leaves(rand(6, 3, 5, seed=1))
+    pick = {"out": lambda r: r[0], "h": lambda r: r[1][0], "c": lambda r: r[1][1]}[use]
+    _compare(e, t, pick(e(ex)), pick(t(tx)), [ex], [tx])
+
+
+def test_fused_lstm_double_backward_bidirectional_with_state():
+    """create_graph=True through a 2-layer bidirectional batch_first LSTM with initial states matches torch."""
+    e, t = _pair("LSTM", 3, 4, num_layers=2, bidirectional=True, batch_first=True)
+    arrays = [rand(2, 5, 3, seed=1), rand(4, 2, 4, seed=2), rand(4, 2, 4, seed=3)]
+    ein, tin = _leaves(*arrays)
+    results = []
+    for lib, m, (x, h0, c0) in ((ember, e, ein), (torch, t, tin)):
+        out, (h, c) = m(x, (h0, c0))
+        loss = (out * out).sum() + (h * c).sum()
+        grads = lib.autograd.grad(loss, [x, h0, c0] + list(m.parameters()), create_graph=True)
+        sum((g * g).sum() for g in grads).backward()
+        results.append([x.grad, h0.grad, c0.grad] + [p.grad for p in m.parameters()])
+    for i, (eg, tg) in enumerate(zip(*results)):
+        assert_same(eg, tg, atol=1e-4, rtol=1e-3, what=f"second-order grad {i}")
