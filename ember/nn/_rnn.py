@@ -290,8 +290,8 @@ def rnn_forward(mode, x, batch_sizes, hx, params, num_layers, bidirectional, dro
             k = layer * dirs + d
             p = params[k]
             if mode == "LSTM" and batch_sizes is None and p.w_hr_t is None:  # the whole sequence as one node
-                gx = ember.nn.functional.linear(x, p.w_ih, p.in_bias).reshape(*time_batch, -1)
-                ys, h, c = lstm_seq(gx, hx[0][k], hx[1][k], p.w_hh, reverse=d == 1)
+                bias = 0 if p.in_bias is None else p.in_bias
+                ys, h, c = lstm_seq(x, p.w_ih, bias, hx[0][k], hx[1][k], p.w_hh, reverse=d == 1)
                 outs.append(ys.reshape(-1, ys.shape[-1]))
                 finals.append((h, c))
                 continue

@@ -13,55 +13,64 @@ from ember.nn import _rnn
 from ember.ops.dispatch import primitive
 
 
-@primitive("MkldnnRnnLayerBackward0", save=(0, 1, 2, 3))
-def lstm_seq(ctx, xp, gx, h0, c0, w_hh, reverse=False):
-    """``gx`` ``(T, B, 4H)``: every step's input pre-activations (bias included); ``h0``, ``c0``
-    ``(B, H)``; ``w_hh`` ``(4H, H)``. Returns the outputs ``(T, B, H)`` and the final ``h``, ``c``.
-    ``reverse`` runs the steps from the last to the first (the backward direction of a BiLSTM)."""
-    steps, batch, hidden = gx.shape[0], gx.shape[1], h0.shape[-1]
-    dtype = gx.dtype
-    act = xp.empty((steps, batch, 4 * hidden), dtype=dtype)
-    c_prev = xp.empty((steps, batch, hidden), dtype=dtype)  # the cell entering each step
-    tanh_c = xp.empty((steps, batch, hidden), dtype=dtype)  # tanh of the cell leaving each step
-    h_prev = xp.empty((steps, batch, hidden), dtype=dtype)  # the hidden state entering each step
+@primitive("MkldnnRnnLayerBackward0", save=(0, 1, 2, 3, 4, 5))
+def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
+    """``x`` ``(T * B, I)``: the flattened time-major input; ``w_ih`` ``(4H, I)``; ``bias`` ``(4H,)`` (the
+    sum of both biases, or 0); ``h0``, ``c0`` ``(B, H)``; ``w_hh`` ``(4H, H)``. Returns the outputs
+    ``(T, B, H)`` and the final ``h``, ``c``; ``reverse`` runs the steps from the last to the first.
+    Works in the transposed layout ``(4H, B)`` (the small batch last, as BLAS likes it), so every
+    step's gate blocks are contiguous rows."""
+    batch, hidden = h0.shape
+    steps = x.shape[0] // batch if batch else 0
+    dtype = x.dtype
+    gx = xp.matmul(w_ih, x.T)  # (4H, T * B): all input pre-activations in one GEMM
+    gx += xp.reshape(bias, (-1, 1)) if getattr(bias, "ndim", 0) else bias
+    act = xp.empty((steps, 4 * hidden, batch), dtype=dtype)
+    c_prev = xp.empty((steps, hidden, batch), dtype=dtype)  # the cell entering each step
+    tanh_c = xp.empty((steps, hidden, batch), dtype=dtype)  # tanh of the cell leaving each step
+    h_prev = xp.empty((hidden, steps * batch), dtype=dtype)  # the hidden state entering each step
     ys = xp.empty((steps, batch, hidden), dtype=dtype)
-    h, c = h0, c0
+    h, c = h0.T, xp.ascontiguousarray(c0.T)
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        a = act[t]
-        h_prev[t] = h
+        a, cols = act[t], slice(t * batch, (t + 1) * batch)
+        h_prev[:, cols] = h
         c_prev[t] = c
-        xp.add(gx[t], xp.matmul(w_hh, h.T).T, out=a)  # (w h^T)^T: the small batch as BLAS's last dim
-        g_block = xp.tanh(a[:, 2 * hidden:3 * hidden])
+        xp.matmul(w_hh, h, out=a)
+        a += gx[:, cols]
+        g_block = xp.tanh(a[2 * hidden:3 * hidden])
         a *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2: no overflow for large |x|
         xp.tanh(a, out=a)
         a += 1
         a *= 0.5
-        a[:, 2 * hidden:3 * hidden] = g_block
-        i, f, o = a[:, :hidden], a[:, hidden:2 * hidden], a[:, 3 * hidden:]
+        a[2 * hidden:3 * hidden] = g_block
+        i, f, o = a[:hidden], a[hidden:2 * hidden], a[3 * hidden:]
         c = f * c
         c += i * g_block
         tc = xp.tanh(c, out=tanh_c[t])
-        h = xp.multiply(o, tc, out=ys[t])
+        h = ys[t].T
+        xp.multiply(o, tc, out=h)
     ctx.arrays = (act, c_prev, tanh_c, h_prev)
     ctx.reverse = reverse
-    return ys, h.copy(), c.copy() if c is c0 else c
+    return ys, xp.ascontiguousarray(h.T), xp.ascontiguousarray(c.T)
 
 
 @primitive("MkldnnRnnLayerBackward0")
-def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, w_hh, arrays=None, reverse=False, need_w=True):
-    """Backpropagation through time on arrays: ``(d gx, d h0, d c0, d w_hh)``."""
+def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, arrays=None, reverse=False, need=None):
+    """Backpropagation through time on arrays: ``(d x, d w_ih, d bias, d h0, d c0, d w_hh)``; the
+    gradients not in ``need`` come back as 0-d zeros."""
     act, c_prev, tanh_c, h_prev = arrays
-    steps, batch, hidden = c_prev.shape
-    d_gates = xp.empty_like(act)
-    dh = xp.zeros((batch, hidden), dtype=act.dtype) + g_h
-    dc = xp.zeros((batch, hidden), dtype=act.dtype) + g_c
-    slope = xp.empty((batch, 4 * hidden), dtype=act.dtype)
+    steps, hidden, batch = c_prev.shape
+    d_gates = xp.empty((4 * hidden, steps * batch), dtype=act.dtype)
+    dh = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_h, "T", g_h)
+    dc = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_c, "T", g_c)
+    d = xp.empty((4 * hidden, batch), dtype=act.dtype)
+    slope = xp.empty((4 * hidden, batch), dtype=act.dtype)
+    d_i, d_f, d_g, d_o = (d[k * hidden:(k + 1) * hidden] for k in range(4))
     for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
-        a, d = act[t], d_gates[t]
-        i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
-        d_i, d_f, d_g, d_o = (d[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        a = act[t]
+        i, f, g, o = (a[k * hidden:(k + 1) * hidden] for k in range(4))
         if g_ys is not None:
-            dh += g_ys[t]
+            dh += g_ys[t].T
         tc = tanh_c[t]
         xp.multiply(dh, tc, out=d_o)
         dc_total = xp.multiply(tc, tc)  # dh * o * (1 - tanh(c)^2) + dc
@@ -74,14 +83,18 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, w_hh, arrays=None, reverse=False, ne
         xp.multiply(dc_total, i, out=d_g)
         xp.subtract(1, a, out=slope)  # sigmoid' = y (1 - y); the g block gets tanh' = 1 - g^2
         slope *= a
-        slope_g = slope[:, 2 * hidden:3 * hidden]
+        slope_g = slope[2 * hidden:3 * hidden]
         xp.multiply(g, g, out=slope_g)
         xp.subtract(1, slope_g, out=slope_g)
         d *= slope
+        d_gates[:, t * batch:(t + 1) * batch] = d
         dc = xp.multiply(dc_total, f, out=dc_total)
-        dh = xp.matmul(w_hh.T, d.T).T  # (w^T d^T)^T: the small batch as BLAS's last dim
-    d_w = xp.matmul(d_gates.reshape(-1, 4 * hidden).T, h_prev.reshape(-1, hidden)) if need_w else xp.zeros(())
-    return d_gates, dh, dc, d_w
+        dh = xp.matmul(w_hh.T, d)
+    zero = xp.zeros((), dtype=act.dtype)
+    need_x, need_w_ih, need_bias, need_h, need_c, need_w_hh = need
+    return (xp.matmul(d_gates.T, w_ih) if need_x else zero, xp.matmul(d_gates, x) if need_w_ih else zero,
+            d_gates.sum(1) if need_bias else zero, xp.ascontiguousarray(dh.T) if need_h else zero,
+            xp.ascontiguousarray(dc.T) if need_c else zero, xp.matmul(d_gates, h_prev.T) if need_w_hh else zero)
 
 
 def _recompute_grads(ctx, grads):
@@ -91,7 +104,9 @@ def _recompute_grads(ctx, grads):
     need = ctx.needs_input_grad
     # aliases of the inputs, so that the inner grad stops at them and leaves the outer graph alone
     alias = [x.view_as(x) if n else x for x, n in zip(inputs, need)]
-    gx, h, c, w_hh = alias
+    x, w_ih, bias, h, c, w_hh = alias
+    gx = ember.nn.functional.linear(x, w_ih, bias if isinstance(bias, ember.Tensor) else None)
+    gx = gx.reshape(-1, h.shape[0], gx.shape[-1])
     steps = gx.shape[0]
     ys = [None] * steps
     for t in (range(steps - 1, -1, -1) if ctx.reverse else range(steps)):
@@ -109,8 +124,8 @@ def _recompute_grads(ctx, grads):
 def _(ctx, g_ys, g_h, g_c):
     if ember.is_grad_enabled():
         return _recompute_grads(ctx, (g_ys, g_h, g_c))
-    gx, _, _, w_hh = ctx.saved_tensors
-    need_gx, need_h, need_c, need_w = ctx.needs_input_grad
-    d_gx, dh, dc, d_w = _lstm_seq_grad(g_ys, 0 if g_h is None else g_h, 0 if g_c is None else g_c, w_hh,
-                                       arrays=ctx.arrays, reverse=ctx.reverse, need_w=need_w)
-    return d_gx if need_gx else None, dh if need_h else None, dc if need_c else None, d_w if need_w else None
+    x, w_ih, _, _, _, w_hh = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    grads = _lstm_seq_grad(g_ys, 0 if g_h is None else g_h, 0 if g_c is None else g_c, x, w_ih, w_hh,
+                           arrays=ctx.arrays, reverse=ctx.reverse, need=need)
+    return tuple(g if n else None for g, n in zip(grads, need))

@@ -276,9 +276,9 @@ def test_frozen_weights_and_no_grad():
 def test_fused_lstm_sequence_gradcheck(reverse):
     """The whole-sequence LSTM node: float64 gradcheck (array BPTT) and gradgradcheck (recomputed graph)."""
     from ember.nn._rnn_fused import lstm_seq
-    gx, h0, c0 = rand(4, 2, 8, seed=1), rand(2, 2, seed=2), rand(2, 2, seed=3)
-    w_hh = rand(8, 2, seed=4, low=-0.7, high=0.7)
-    gradcheck(lambda lib, *a: lstm_seq(*a, reverse=reverse), gx, h0, c0, w_hh)
+    x, w_ih, bias = rand(8, 3, seed=1), rand(8, 3, seed=5, low=-0.7, high=0.7), rand(8, seed=6)
+    h0, c0, w_hh = rand(2, 2, seed=2), rand(2, 2, seed=3), rand(8, 2, seed=4, low=-0.7, high=0.7)
+    gradcheck(lambda lib, *a: lstm_seq(*a, reverse=reverse), x, w_ih, bias, h0, c0, w_hh)
 
 
 @pytest.mark.parametrize("use", ["out", "h", "c"])
