@@ -1,19 +1,19 @@
 """One LSTM layer direction over the whole sequence as ONE autograd node.
 
-The forward loops over time on raw arrays (one GEMM and the cell math per step) and keeps the gate
-activations and cell states; the first-order backward runs BPTT on arrays in one reversed loop (one
-GEMM per step for the carried ``d h``) and then ONE GEMM for the recurrent weight's gradient over all
-steps; the input side (``d gx``) is the stacked per-step gate gradients, so the input projection's
-own node turns it into ``d x``, ``d W_ih`` and ``d b`` with one GEMM each. When a second derivative is
-asked for (grad mode on inside backward: ``create_graph=True``), the derivative recomputes the
-sequence with the per-step ember ops and differentiates that graph, so double backward stays exact.
+The forward computes every step's input pre-activations with one GEMM, then loops over time on raw
+arrays (one GEMM and the cell math per step) in the transposed ``(4H, B)`` layout, keeping the gate
+activations and cells. The first-order backward runs BPTT on arrays in one reversed loop (one GEMM per
+step for the carried ``d h``), then ONE GEMM each for ``d W_hh`` (over all steps), ``d W_ih`` and ``d x``.
+When a second derivative is asked for (grad mode on inside backward: ``create_graph=True``), the
+derivative recomputes the sequence with the per-step ember ops and differentiates that graph, so double
+backward stays exact.
 """
 import ember
 from ember.nn import _rnn
 from ember.ops.dispatch import primitive
 
 
-@primitive("MkldnnRnnLayerBackward0", save=(0, 1, 2, 3, 4, 5))
+@primitive("MkldnnRnnLayerBackward0", save=(0, 1, 2, 3, 4, 5), save_output=(0,))
 def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
     """``x`` ``(T * B, I)``: the flattened time-major input; ``w_ih`` ``(4H, I)``; ``bias`` ``(4H,)`` (the
     sum of both biases, or 0); ``h0``, ``c0`` ``(B, H)``; ``w_hh`` ``(4H, H)``. Returns the outputs
@@ -23,43 +23,44 @@ def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
     batch, hidden = h0.shape
     steps = x.shape[0] // batch if batch else 0
     dtype = x.dtype
-    gx = xp.matmul(w_ih, x.T)  # (4H, T * B): all input pre-activations in one GEMM
-    gx += xp.reshape(bias, (-1, 1)) if getattr(bias, "ndim", 0) else bias
+    # sigmoid(x) = (1 + tanh(x / 2)) / 2 (no overflow for large |x|): the i, f, o rows of the weights and
+    # bias are halved up front, so that one tanh over all four gate blocks serves every gate
+    half = xp.full((4 * hidden, 1), 0.5, dtype=dtype)
+    half[2 * hidden:3 * hidden] = 1
+    gx = xp.matmul(w_ih * half, x.T)  # (4H, T * B): all input pre-activations in one GEMM
+    gx += half * xp.reshape(bias, (-1, 1)) if getattr(bias, "ndim", 0) else half * bias
+    w_half = w_hh * half
     act = xp.empty((steps, 4 * hidden, batch), dtype=dtype)
-    c_prev = xp.empty((steps, hidden, batch), dtype=dtype)  # the cell entering each step
+    cells = xp.empty((steps, hidden, batch), dtype=dtype)  # the cell leaving each step
     tanh_c = xp.empty((steps, hidden, batch), dtype=dtype)  # tanh of the cell leaving each step
-    h_prev = xp.empty((hidden, steps * batch), dtype=dtype)  # the hidden state entering each step
     ys = xp.empty((steps, batch, hidden), dtype=dtype)
     h, c = h0.T, xp.ascontiguousarray(c0.T)
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
         a, cols = act[t], slice(t * batch, (t + 1) * batch)
-        h_prev[:, cols] = h
-        c_prev[t] = c
-        xp.matmul(w_hh, h, out=a)
+        xp.matmul(w_half, h, out=a)
         a += gx[:, cols]
-        g_block = xp.tanh(a[2 * hidden:3 * hidden])
-        a *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2: no overflow for large |x|
         xp.tanh(a, out=a)
-        a += 1
-        a *= 0.5
-        a[2 * hidden:3 * hidden] = g_block
-        i, f, o = a[:hidden], a[hidden:2 * hidden], a[3 * hidden:]
-        c = f * c
-        c += i * g_block
+        for block in (a[:2 * hidden], a[3 * hidden:]):
+            block *= 0.5
+            block += 0.5
+        i, f, g, o = (a[k * hidden:(k + 1) * hidden] for k in range(4))
+        c = xp.multiply(f, c, out=cells[t])
+        c += i * g
         tc = xp.tanh(c, out=tanh_c[t])
         h = ys[t].T
         xp.multiply(o, tc, out=h)
-    ctx.arrays = (act, c_prev, tanh_c, h_prev)
+    ctx.arrays = (act, cells, tanh_c)
     ctx.reverse = reverse
-    return ys, xp.ascontiguousarray(h.T), xp.ascontiguousarray(c.T)
+    return ys, h.T.copy(), c.T.copy()
 
 
 @primitive("MkldnnRnnLayerBackward0")
-def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, arrays=None, reverse=False, need=None):
+def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, h0, c0, ys, arrays=None, reverse=False, need=None):
     """Backpropagation through time on arrays: ``(d x, d w_ih, d bias, d h0, d c0, d w_hh)``; the
     gradients not in ``need`` come back as 0-d zeros."""
-    act, c_prev, tanh_c, h_prev = arrays
-    steps, hidden, batch = c_prev.shape
+    act, cells, tanh_c = arrays
+    steps, hidden, batch = cells.shape
+    back = 1 if reverse else -1  # the step that ran just before step t
     d_gates = xp.empty((4 * hidden, steps * batch), dtype=act.dtype)
     dh = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_h, "T", g_h)
     dc = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_c, "T", g_c)
@@ -79,7 +80,7 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, arrays=None, reverse=
         dc_total *= o
         dc_total += dc
         xp.multiply(dc_total, g, out=d_i)
-        xp.multiply(dc_total, c_prev[t], out=d_f)
+        xp.multiply(dc_total, cells[t + back] if 0 <= t + back < steps else c0.T, out=d_f)
         xp.multiply(dc_total, i, out=d_g)
         xp.subtract(1, a, out=slope)  # sigmoid' = y (1 - y); the g block gets tanh' = 1 - g^2
         slope *= a
@@ -92,9 +93,20 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, arrays=None, reverse=
         dh = xp.matmul(w_hh.T, d)
     zero = xp.zeros((), dtype=act.dtype)
     need_x, need_w_ih, need_bias, need_h, need_c, need_w_hh = need
+    d_w_hh = _recurrent_weight_grad(xp, d_gates, h0, ys, reverse) if need_w_hh else zero
     return (xp.matmul(d_gates.T, w_ih) if need_x else zero, xp.matmul(d_gates, x) if need_w_ih else zero,
             d_gates.sum(1) if need_bias else zero, xp.ascontiguousarray(dh.T) if need_h else zero,
-            xp.ascontiguousarray(dc.T) if need_c else zero, xp.matmul(d_gates, h_prev.T) if need_w_hh else zero)
+            xp.ascontiguousarray(dc.T) if need_c else zero, d_w_hh)
+
+
+def _recurrent_weight_grad(xp, d_gates, h0, ys, reverse):
+    """``sum_t d_gates_t^T h_{t-1}``: the hidden state entering each step is the previous step's output
+    (already laid out as ``(T * B, H)`` rows in ``ys``), or ``h0`` for the first step run."""
+    batch = h0.shape[0]
+    rows = ys.reshape(-1, ys.shape[-1])
+    if reverse:
+        return xp.matmul(d_gates[:, :-batch], rows[batch:]) + xp.matmul(d_gates[:, -batch:], h0)
+    return xp.matmul(d_gates[:, batch:], rows[:-batch]) + xp.matmul(d_gates[:, :batch], h0)
 
 
 def _recompute_grads(ctx, grads):
@@ -124,8 +136,8 @@ def _recompute_grads(ctx, grads):
 def _(ctx, g_ys, g_h, g_c):
     if ember.is_grad_enabled():
         return _recompute_grads(ctx, (g_ys, g_h, g_c))
-    x, w_ih, _, _, _, w_hh = ctx.saved_tensors
+    x, w_ih, _, h0, c0, w_hh, ys = ctx.saved_tensors
     need = ctx.needs_input_grad
-    grads = _lstm_seq_grad(g_ys, 0 if g_h is None else g_h, 0 if g_c is None else g_c, x, w_ih, w_hh,
+    grads = _lstm_seq_grad(g_ys, 0 if g_h is None else g_h, 0 if g_c is None else g_c, x, w_ih, w_hh, h0, c0, ys,
                            arrays=ctx.arrays, reverse=ctx.reverse, need=need)
     return tuple(g if n else None for g, n in zip(grads, need))

@@ -304,3 +304,13 @@ def test_fused_lstm_double_backward_bidirectional_with_state():
         results.append([x.grad, h0.grad, c0.grad] + [p.grad for p in m.parameters()])
     for i, (eg, tg) in enumerate(zip(*results)):
         assert_same(eg, tg, atol=1e-4, rtol=1e-3, what=f"second-order grad {i}")
+
+
+def test_fused_lstm_output_modified_in_place():
+    """The fused node reads the outputs in backward (the hidden states entering each step), like torch's."""
+    for lib in (torch, ember):
+        x = lib.tensor(rand(5, 2, 3, seed=1), requires_grad=True)
+        out, _ = lib.nn.LSTM(3, 4)(x)
+        out.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
