@@ -272,6 +272,7 @@ def _dropout(x, p):
 
 
 from ember.nn._rnn_fused import lstm_seq  # noqa: E402  (it uses this module's cell for double backward)
+from ember.nn._gru_fused import gru_seq  # noqa: E402
 
 
 def rnn_forward(mode, x, batch_sizes, hx, params, num_layers, bidirectional, dropout, training):
@@ -294,6 +295,12 @@ def rnn_forward(mode, x, batch_sizes, hx, params, num_layers, bidirectional, dro
                 ys, h, c = lstm_seq(x, p.w_ih, bias, hx[0][k], hx[1][k], p.w_hh, reverse=d == 1)
                 outs.append(ys.reshape(-1, ys.shape[-1]))
                 finals.append((h, c))
+                continue
+            if mode == "GRU" and batch_sizes is None:
+                ys, h = gru_seq(x, p.w_ih, 0 if p.in_bias is None else p.in_bias, hx[0][k], p.w_hh,
+                                0 if p.b_hh is None else p.b_hh, reverse=d == 1)
+                outs.append(ys.reshape(-1, ys.shape[-1]))
+                finals.append((h,))
                 continue
             h_prev = []
             gx = _input_projection(x, p, h_prev)  # all time steps in one GEMM

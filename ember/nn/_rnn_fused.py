@@ -109,22 +109,25 @@ def _recurrent_weight_grad(xp, d_gates, h0, ys, reverse):
     return xp.matmul(d_gates[:, batch:], rows[:-batch]) + xp.matmul(d_gates[:, :batch], h0)
 
 
-def _recompute_grads(ctx, grads):
-    """Double-backward path: rebuild the sequence from the saved inputs with the per-step ember ops
-    and differentiate it with a graph."""
-    inputs = ctx.saved_tensors
-    need = ctx.needs_input_grad
-    # aliases of the inputs, so that the inner grad stops at them and leaves the outer graph alone
-    alias = [x.view_as(x) if n else x for x, n in zip(inputs, need)]
+def _lstm_steps(alias, reverse):
     x, w_ih, bias, h, c, w_hh = alias
     gx = ember.nn.functional.linear(x, w_ih, bias if isinstance(bias, ember.Tensor) else None)
     gx = gx.reshape(-1, h.shape[0], gx.shape[-1])
     steps = gx.shape[0]
     ys = [None] * steps
-    for t in (range(steps - 1, -1, -1) if ctx.reverse else range(steps)):
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
         h, c, _ = _rnn._lstm_cell(gx[t] + h.mm(w_hh.t()), c)
         ys[t] = h
-    outs = [ember.stack(ys), h, c]
+    return [ember.stack(ys), h, c]
+
+
+def _recompute(ctx, grads, run_steps):
+    """Double-backward path: rebuild the sequence from the saved inputs with the per-step ember ops
+    (``run_steps(inputs, reverse)`` gives the outputs) and differentiate it with a graph."""
+    need = ctx.needs_input_grad
+    # aliases of the inputs, so that the inner grad stops at them and leaves the outer graph alone
+    alias = [x.view_as(x) if n else x for x, n in zip(ctx.saved_tensors, need)]
+    outs = run_steps(alias, ctx.reverse)
     pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
     wanted = [a for a, n in zip(alias, need) if n]
     got = iter(ember.autograd.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True,
@@ -135,7 +138,7 @@ def _recompute_grads(ctx, grads):
 @lstm_seq.derivative
 def _(ctx, g_ys, g_h, g_c):
     if ember.is_grad_enabled():
-        return _recompute_grads(ctx, (g_ys, g_h, g_c))
+        return _recompute(ctx, (g_ys, g_h, g_c), _lstm_steps)
     x, w_ih, _, h0, c0, w_hh, ys = ctx.saved_tensors
     need = ctx.needs_input_grad
     grads = _lstm_seq_grad(g_ys, 0 if g_h is None else g_h, 0 if g_c is None else g_c, x, w_ih, w_hh, h0, c0, ys,

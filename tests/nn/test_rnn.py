@@ -281,36 +281,58 @@ def test_fused_lstm_sequence_gradcheck(reverse):
     gradcheck(lambda lib, *a: lstm_seq(*a, reverse=reverse), x, w_ih, bias, h0, c0, w_hh)
 
 
-@pytest.mark.parametrize("use", ["out", "h", "c"])
-def test_fused_lstm_single_output_used(use):
-    """Only one of (output, h_n, c_n) reaches the loss: the others' gradients arrive as None."""
-    e, t = _pair("LSTM", 5, 4, num_layers=2, bidirectional=True)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fused_gru_sequence_gradcheck(reverse):
+    """The whole-sequence GRU node: float64 gradcheck (array BPTT) and gradgradcheck (recomputed graph)."""
+    from ember.nn._gru_fused import gru_seq
+    x, w_ih, b_ih = rand(8, 3, seed=1), rand(6, 3, seed=5, low=-0.7, high=0.7), rand(6, seed=6)
+    h0, w_hh, b_hh = rand(2, 2, seed=2), rand(6, 2, seed=4, low=-0.7, high=0.7), rand(6, seed=7)
+    gradcheck(lambda lib, *a: gru_seq(*a, reverse=reverse), x, w_ih, b_ih, h0, w_hh, b_hh)
+
+
+@pytest.mark.parametrize("name,use", [("LSTM", "out"), ("LSTM", "h"), ("LSTM", "c"), ("GRU", "out"), ("GRU", "h")])
+def test_fused_single_output_used(name, use):
+    """Only one of (output, h_n[, c_n]) reaches the loss: the others' gradients arrive as None."""
+    e, t = _pair(name, 5, 4, num_layers=2, bidirectional=True)
     (ex,), (tx,) = _leaves(rand(6, 3, 5, seed=1))
-    pick = {"out": lambda r: r[0], "h": lambda r: r[1][0], "c": lambda r: r[1][1]}[use]
+    pick = {"out": lambda r: r[0], "h": lambda r: r[1][0] if name == "LSTM" else r[1],
+            "c": lambda r: r[1][1]}[use]
     _compare(e, t, pick(e(ex)), pick(t(tx)), [ex], [tx])
 
 
-def test_fused_lstm_double_backward_bidirectional_with_state():
-    """create_graph=True through a 2-layer bidirectional batch_first LSTM with initial states matches torch."""
-    e, t = _pair("LSTM", 3, 4, num_layers=2, bidirectional=True, batch_first=True)
-    arrays = [rand(2, 5, 3, seed=1), rand(4, 2, 4, seed=2), rand(4, 2, 4, seed=3)]
+@pytest.mark.parametrize("name,bias", [("LSTM", True), ("GRU", True), ("GRU", False)])
+def test_fused_double_backward_bidirectional_with_state(name, bias):
+    """create_graph=True through a 2-layer bidirectional batch_first layer with initial states matches torch."""
+    e, t = _pair(name, 3, 4, num_layers=2, bidirectional=True, batch_first=True, bias=bias)
+    n_state = 2 if name == "LSTM" else 1
+    arrays = [rand(2, 5, 3, seed=1)] + [rand(4, 2, 4, seed=2 + i) for i in range(n_state)]
     ein, tin = _leaves(*arrays)
     results = []
-    for lib, m, (x, h0, c0) in ((ember, e, ein), (torch, t, tin)):
-        out, (h, c) = m(x, (h0, c0))
-        loss = (out * out).sum() + (h * c).sum()
-        grads = lib.autograd.grad(loss, [x, h0, c0] + list(m.parameters()), create_graph=True)
+    for lib, m, (x, *state) in ((ember, e, ein), (torch, t, tin)):
+        out, hn = m(x, tuple(state) if name == "LSTM" else state[0])
+        loss = (out * out).sum() + ((hn[0] * hn[1]).sum() if name == "LSTM" else (hn * hn * hn).sum())
+        grads = lib.autograd.grad(loss, [x, *state] + list(m.parameters()), create_graph=True)
         sum((g * g).sum() for g in grads).backward()
-        results.append([x.grad, h0.grad, c0.grad] + [p.grad for p in m.parameters()])
+        results.append([x.grad] + [s.grad for s in state] + [p.grad for p in m.parameters()])
     for i, (eg, tg) in enumerate(zip(*results)):
         assert_same(eg, tg, atol=1e-4, rtol=1e-3, what=f"second-order grad {i}")
 
 
 def test_fused_lstm_output_modified_in_place():
-    """The fused node reads the outputs in backward (the hidden states entering each step), like torch's."""
+    """The fused LSTM node reads its outputs in backward (the hidden states entering each step), like torch's."""
     for lib in (torch, ember):
         x = lib.tensor(rand(5, 2, 3, seed=1), requires_grad=True)
         out, _ = lib.nn.LSTM(3, 4)(x)
         out.add_(1)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             out.sum().backward()
+
+
+def test_fused_gru_output_modified_in_place():
+    """torch's GRU output may be edited in place before backward; so may ember's."""
+    e, t = _pair("GRU", 3, 4)
+    (ex,), (tx,) = _leaves(rand(5, 2, 3, seed=1))
+    eo, to = e(ex)[0], t(tx)[0]
+    eo.mul_(2)
+    to.mul_(2)
+    _compare(e, t, eo, to, [ex], [tx])
