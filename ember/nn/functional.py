@@ -357,6 +357,7 @@ from ember.nn._embedding import embedding, embedding_bag  # noqa: E402,F401
 from ember.nn._attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
 from ember.ops.conv import conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402,F401,E501
 from ember.ops.pad import pad  # noqa: E402,F401
+from ember.ops.unfold import fold, unfold  # noqa: E402,F401
 from ember.nn._norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, normalize, rms_norm  # noqa: E402,F401,E501
 from ember.nn._dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout  # noqa: E402,F401,E501
 from ember.nn._losses_more import (  # noqa: E402,F401

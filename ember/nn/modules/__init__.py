@@ -7,6 +7,7 @@ from ember.nn.modules.bilinear import Bilinear, CosineSimilarity, PairwiseDistan
 from ember.nn.modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from ember.nn.modules.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ember.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
+from ember.nn.modules.fold import Fold, Unfold
 from ember.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from ember.nn.modules.linear import Flatten, Identity, Linear, Unflatten
 from ember.nn.modules.loss import *  # noqa: F403
@@ -35,5 +36,5 @@ __all__ = [
     "GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm",
     "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer",
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "PixelShuffle", "PixelUnshuffle",
+    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "PixelShuffle", "PixelUnshuffle", "Fold", "Unfold",
 ] + _activations + _losses + _pooling + _padding
