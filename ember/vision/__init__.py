@@ -3,6 +3,6 @@
 Nothing here downloads: the digits ship with ember, and the other datasets read files
 that the user has put in a local folder.
 """
-from ember.vision import datasets, models, transforms
+from ember.vision import datasets, models, transforms, utils
 
-__all__ = ["datasets", "models", "transforms"]
+__all__ = ["datasets", "models", "transforms", "utils"]

@@ -8,7 +8,8 @@ import numpy as np
 import ember
 from ember.nn import functional as F  # noqa: N812 (torch convention)
 
-__all__ = ["CenterCrop", "Compose", "Lambda", "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resize", "ToTensor"]
+__all__ = ["CenterCrop", "Compose", "Lambda", "Normalize", "RandomCrop", "RandomHorizontalFlip", "RandomRotation", "Resize",
+           "ToTensor"]
 
 
 def _is_pil(img):
@@ -194,6 +195,47 @@ class RandomHorizontalFlip:
 
     def __repr__(self):
         return _repr(self, p=self.p)
+
+
+def _rotate_nearest(img, degrees, fill):
+    """Rotate a tensor (..., H, W) counter-clockwise about its centre, nearest neighbour, ``fill`` outside."""
+    height, width = img.shape[-2:]
+    theta = np.deg2rad(degrees)
+    cy, cx = (height - 1) / 2, (width - 1) / 2
+    ys, xs = np.meshgrid(np.arange(height) - cy, np.arange(width) - cx, indexing="ij")
+    # each output pixel reads the input at its position rotated back by -theta (y grows downwards)
+    src_x = np.rint(np.cos(theta) * xs - np.sin(theta) * ys + cx).astype(np.int64)
+    src_y = np.rint(np.sin(theta) * xs + np.cos(theta) * ys + cy).astype(np.int64)
+    inside = (src_x >= 0) & (src_x < width) & (src_y >= 0) & (src_y < height)
+    flat = ember.from_numpy(np.where(inside, src_y * width + src_x, 0).reshape(-1))
+    out = img.reshape(*img.shape[:-2], height * width).index_select(-1, flat).reshape(img.shape)
+    return out.masked_fill(ember.from_numpy(~inside), fill)
+
+
+class RandomRotation:
+    """Rotate by an angle drawn uniformly from ``degrees`` (a number d means (-d, d)), counter-clockwise,
+    about the centre, keeping the size; pixels from outside the image get ``fill``. Nearest-neighbour
+    for tensors; PIL images use Pillow's own rotate."""
+
+    def __init__(self, degrees, interpolation="nearest", expand=False, center=None, fill=0):
+        if isinstance(degrees, numbers.Number):
+            if degrees < 0:
+                raise ValueError("If degrees is a single number, it must be positive.")
+            degrees = (-degrees, degrees)
+        self.degrees = [float(d) for d in degrees]
+        if interpolation != "nearest" or expand or center is not None:
+            raise NotImplementedError("RandomRotation supports interpolation='nearest', expand=False, center=None")
+        self.interpolation, self.expand, self.center, self.fill = interpolation, expand, center, fill
+
+    def __call__(self, img):
+        low, high = self.degrees
+        angle = low + (high - low) * ember.rand(1).item()
+        if _is_pil(img):
+            return img.rotate(angle, fillcolor=self.fill)
+        return _rotate_nearest(img, angle, self.fill)
+
+    def __repr__(self):
+        return _repr(self, degrees=self.degrees, interpolation=self.interpolation, expand=self.expand, fill=self.fill)
 
 
 class Lambda:

@@ -100,3 +100,26 @@ def test_compose_and_lambda():
     assert repr(pipeline).splitlines()[0] == "Compose(" and "Normalize(mean=[1.0], std=[1.0])" in repr(pipeline)
     with pytest.raises(TypeError, match="should be callable"):
         T.Lambda(3)
+
+
+def test_random_rotation_nearest():
+    x = ember.arange(2 * 5 * 5, dtype=ember.float32).reshape(2, 5, 5)
+    for turns, angle in ((1, 90), (2, 180), (3, 270)):
+        out = T.RandomRotation((angle, angle))(x)
+        np.testing.assert_array_equal(out.numpy(), np.rot90(x.numpy(), turns, axes=(1, 2)))  # counter-clockwise
+    np.testing.assert_array_equal(T.RandomRotation((0, 0))(x).numpy(), x.numpy())
+    diag = T.RandomRotation((45, 45), fill=-1.0)(ember.ones(1, 5, 5)).numpy()[0]
+    assert diag[2, 2] == 1 and diag[0, 0] == -1 and diag[0, 2] == 1  # corners came from outside, the centre stays
+    ember.manual_seed(3)
+    a = T.RandomRotation(30)(x)
+    ember.manual_seed(3)
+    np.testing.assert_array_equal(T.RandomRotation(30)(x).numpy(), a.numpy())
+    with pytest.raises(ValueError, match="must be positive"):
+        T.RandomRotation(-5)
+
+
+def test_random_rotation_pil():
+    image = pytest.importorskip("PIL.Image", reason="Pillow is the optional 'vision' extra")
+    img = image.fromarray(np.arange(16, dtype=np.uint8).reshape(4, 4))
+    out = T.RandomRotation((90, 90))(img)
+    np.testing.assert_array_equal(np.asarray(out), np.rot90(np.asarray(img)))
