@@ -41,9 +41,9 @@ from ember._printing import set_printoptions
 from ember import optim
 from ember import cuda, linalg  # linalg before the copy below: it registers ember.det, ember.norm, ...
 from ember import nn
-from ember import serialization  # noqa: E402
-from ember.serialization import load, save  # noqa: E402
-from ember import utils  # noqa: E402 - ember.utils.data: datasets, samplers, DataLoader
+from ember import serialization
+from ember.serialization import load, save
+from ember import utils  # ember.utils.data: datasets, samplers, DataLoader
 
 globals().update(_OPS)
 
