@@ -2,8 +2,11 @@
 all composed from public ember ops so their gradients (and second derivatives) come for free."""
 import math
 
+import numpy as np
+
 import ember
 from ember.nn.functional import _check_reduction, _reduce, logsigmoid
+from ember.ops.dispatch import check_broadcast
 
 
 def _clamp0(x):
@@ -15,24 +18,12 @@ def _clamp0(x):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Cosine of the angle between x1 and x2 along dim: ``F.cosine_similarity(a, a, dim=0)`` -> ``1.``."""
-    shape = _broadcast(x1.shape, x2.shape)
+    check_broadcast((x1, x2))
+    shape = np.broadcast_shapes(x1.shape, x2.shape)
     x1, x2 = x1.expand(shape), x2.expand(shape)
     n1 = ember.clamp(ember.linalg.vector_norm(x1, dim=dim, keepdim=True), min=eps)
     n2 = ember.clamp(ember.linalg.vector_norm(x2, dim=dim, keepdim=True), min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
-
-
-def _broadcast(a, b):
-    """The broadcast shape of two shapes (torch's error if they do not broadcast)."""
-    n = max(len(a), len(b))
-    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
-    out = []
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y and 1 not in (x, y):
-            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
-                               f"dimension {i}")
-        out.append(y if x == 1 else x)
-    return tuple(out)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
