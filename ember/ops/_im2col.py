@@ -37,11 +37,15 @@ def to_channels_first(xp, y):
     return xp.ascontiguousarray(xp.moveaxis(y, -1, 1))
 
 
+def window_slices(offset, stride, dilation, sizes):
+    """The strided slices of the padded input that kernel ``offset`` reads for ``sizes`` outputs."""
+    return tuple(slice(o * d, o * d + st * (n - 1) + 1, st) for o, d, st, n in zip(offset, dilation, stride, sizes))
+
+
 def _windows(kernel, stride, dilation, sizes):
     """For each kernel offset, the strided slices of the padded input it reads."""
     for offset in itertools.product(*(range(k) for k in kernel)):
-        yield tuple(slice(o * d, o * d + st * (n - 1) + 1, st)
-                    for o, d, st, n in zip(offset, dilation, stride, sizes))
+        yield window_slices(offset, stride, dilation, sizes)
 
 
 def im2col(xp, x, kernel, stride, padding, dilation):

@@ -11,6 +11,7 @@ import math
 
 from ember.autograd.grad_mode import state as _grad
 from ember.backend.dtype import bool_
+from ember.ops._im2col import _windows, window_slices
 from ember.ops.dispatch import Primitive, primitive
 from ember.ops.registry import public
 
@@ -81,10 +82,7 @@ def windows(xp, x, k, s, p, d, out, fill):
                          fill, dtype=x.dtype)
         padded[(..., *(slice(pi, pi + sz) for pi, sz in zip(p, size)))] = x
         x = padded
-
-    def window(offset):
-        return x[(..., *(slice(j * di, j * di + (o - 1) * st + 1, st) for j, di, o, st in zip(offset, d, out, s)))]
-    return window
+    return lambda offset: x[(..., *window_slices(offset, s, d, out))]
 
 
 def offsets(k):
@@ -160,9 +158,8 @@ def _flat_base(xp, size, s, p, out):
     return base
 
 
-def _max_values(xp, x, k, s, p, d, out):
-    window = windows(xp, x, k, s, p, d, out, _fill_min(xp, x.dtype))
-    offs = offsets(k)
+def _running_max(xp, window, offs):
+    """The elementwise maximum of the windows at ``offs``, one in-place pass each."""
     best = window(offs[0]).copy()
     for off in offs[1:]:
         xp.maximum(best, window(off), out=best)
@@ -262,9 +259,7 @@ def _max_forward(ctx, xp, x, k, s, p, d, out):
         window = _stacked(xp, window, offs)
         best = window.stack.max(axis=0)
     else:
-        best = window(offs[0]).copy()
-        for off in offs[1:]:
-            xp.maximum(best, window(off), out=best)
+        best = _running_max(xp, window, offs)
     dtype = xp.dtype(xp.int32 if math.prod(size) < 2**31 else xp.int64)
     inside = lambda off: _inside(xp, size, s, p, d, out, off)  # noqa: E731
     if x.dtype.kind == "f" and bool(xp.isnan(best).any()):
@@ -291,7 +286,7 @@ max_pool3d_with_indices.derivative(_max_derivative)
 @primitive("MaxPoolValues")
 def _max_pool_values(ctx, xp, x, k, s, p, d, out):
     """The values alone, for inputs that need no gradient (no index bookkeeping)."""
-    return _max_values(xp, x, k, s, p, d, out)
+    return _running_max(xp, windows(xp, x, k, s, p, d, out, _fill_min(xp, x.dtype)), offsets(k))
 
 
 def _lift(value, lead):
@@ -299,14 +294,19 @@ def _lift(value, lead):
     return value if value is None or value == () or value == [] else (lead, *as_tuple(value, 1))
 
 
+def _as_planes(op, input):
+    """A 1-d pool's (N, C, L) or (C, L) input, checked as torch does, as the (1, L) planes it runs on."""
+    if input.dim() not in (2, 3) or 0 in input.shape[-2:]:
+        raise RuntimeError(f"{op}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch "
+                           f"size for input, but got:{list(input.shape)}")
+    return input.unsqueeze(-2)
+
+
 def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     op = f"max_pool{nd}d"
     squeeze = nd == 1
     if squeeze:
-        if input.dim() not in (2, 3) or 0 in input.shape[-2:]:
-            raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch "
-                               f"size for input, but got:{list(input.shape)}")
-        input = input.unsqueeze(-2)
+        input = _as_planes(op, input)
         kernel_size, stride, dilation = (_lift(v, 1) for v in (kernel_size, stride, dilation))
         padding = _lift(padding, 0)
         nd = 2
@@ -378,8 +378,8 @@ def _avg_adjoint(ctx, xp, g, size, k, s, p, out, include_pad, override):
     share = g / _divisor(xp, g.dtype, size, k, s, p, out, include_pad, override)
     full = tuple(max(pi + sz, (o - 1) * st + ki) for pi, sz, o, st, ki in zip(p, size, out, s, k))
     acc = xp.zeros(g.shape[:g.ndim - nd] + full, dtype=g.dtype)
-    for off in offsets(k):
-        acc[(..., *(slice(j, j + (o - 1) * st + 1, st) for j, o, st in zip(off, out, s)))] += share
+    for win in _windows(k, s, (1,) * nd, out):
+        acc[(..., *win)] += share
     return acc[(..., *(slice(pi, pi + sz) for pi, sz in zip(p, size)))].copy()
 
 
@@ -402,10 +402,7 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     op = f"avg_pool{nd}d"
     squeeze = nd == 1
     if squeeze:
-        if input.dim() not in (2, 3) or 0 in input.shape[-2:]:
-            raise RuntimeError(f"avg_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch "
-                               f"size for input, but got:{list(input.shape)}")
-        input = input.unsqueeze(-2)
+        input = _as_planes(op, input)
         kernel_size, stride, padding = _lift(kernel_size, 1), _lift(stride, 1), _lift(padding, 0)
         nd = 2
     if input.dtype == bool_:
