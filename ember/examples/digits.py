@@ -31,7 +31,7 @@ def build_model():
     )
 
 
-def load_data(batch_size, workers):
+def load_data(workers):
     to_tensor = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
     train = datasets.Digits(train=True, transform=to_tensor)
     test = datasets.Digits(train=False, transform=to_tensor)
@@ -98,7 +98,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     ember.manual_seed(args.seed)
-    train_set, test_loader = load_data(args.batch_size, args.workers)
+    train_set, test_loader = load_data(args.workers)
     model = build_model()
     optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
     history = {"loss": [], "train_acc": [], "test_acc": []}
