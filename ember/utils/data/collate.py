@@ -19,7 +19,8 @@ def _is_namedtuple(obj):
     return isinstance(obj, tuple) and hasattr(obj, "_fields")
 
 
-def _rebuild_mapping(elem, values):
+def _rebuild(elem, values):
+    """``values`` in ``elem``'s own container type, or as they are when that type cannot be built from them."""
     try:
         return type(elem)(values)
     except TypeError:
@@ -34,16 +35,13 @@ def default_convert(data):
     if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, (np.str_, np.bytes_)):
         return data if _STRINGS.search(data.dtype.str) else ember.as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
-        return _rebuild_mapping(data, {k: default_convert(v) for k, v in data.items()})
+        return _rebuild(data, {k: default_convert(v) for k, v in data.items()})
     if _is_namedtuple(data):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        try:
-            return type(data)([default_convert(d) for d in data])
-        except TypeError:
-            return [default_convert(d) for d in data]
+        return _rebuild(data, [default_convert(d) for d in data])
     return data
 
 
@@ -52,12 +50,7 @@ def _collate_sequence(batch, elem):
     if any(len(e) != size for e in batch):
         raise RuntimeError("each element in list of batch should be of equal size")
     columns = [default_collate(samples) for samples in zip(*batch)]
-    if isinstance(elem, tuple):
-        return columns
-    try:
-        return type(elem)(columns)
-    except TypeError:
-        return columns
+    return columns if isinstance(elem, tuple) else _rebuild(elem, columns)
 
 
 def default_collate(batch):
@@ -67,7 +60,7 @@ def default_collate(batch):
     elem = batch[0]
     if isinstance(elem, ember.Tensor):
         return ember.stack(batch, 0)
-    if isinstance(elem, np.ndarray) and not isinstance(elem, (np.str_, np.bytes_)):
+    if isinstance(elem, np.ndarray):
         if _STRINGS.search(elem.dtype.str):
             raise TypeError(_ERR.format(elem.dtype))
         return default_collate([ember.as_tensor(b) for b in batch])
@@ -80,7 +73,7 @@ def default_collate(batch):
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
-        return _rebuild_mapping(elem, {k: default_collate([d[k] for d in batch]) for k in elem})
+        return _rebuild(elem, {k: default_collate([d[k] for d in batch]) for k in elem})
     if _is_namedtuple(elem):
         return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
