@@ -39,7 +39,7 @@ def _pairs(pad, ndim):
     return tuple((pad[i], pad[i + 1]) for i in range(len(pad) - 2, -1, -2))
 
 
-def _indices(mode, n, lo, hi, dim, shape, pad):
+def _indices(mode, n, lo, hi, dim, shape):
     """The source position of each output position along one dim."""
     j = np.arange(-lo, n + hi)
     if mode == "replicate":
@@ -50,7 +50,7 @@ def _indices(mode, n, lo, hi, dim, shape, pad):
         return j % n
     if lo >= n or hi >= n:
         raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, but "
-                           f"got: padding ({pad[0]}, {pad[1]}) at dimension {dim} of input {list(shape)}")
+                           f"got: padding ({lo}, {hi}) at dimension {dim} of input {list(shape)}")
     period = 2 * (n - 1) if n > 1 else 1
     j = np.abs(j) % period
     return np.where(j >= n, period - j, j)
@@ -93,6 +93,6 @@ def pad(input, pad, mode="constant", value=None):
         if n == 0 and mode != "circular":
             raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
                                f"other non-zero dimensions for input, but got: {list(input.shape)}")
-        idx = _indices(mode, n, lo, hi, dim, input.shape, (lo, hi))
+        idx = _indices(mode, n, lo, hi, dim, input.shape)
         out = ember.index_select(out, dim, ember.tensor(idx, device=input.device))
     return out
