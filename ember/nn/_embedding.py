@@ -3,9 +3,10 @@ import ember
 from ember.ops import embedding as _ops
 
 
-def _padding(padding_idx, num):
+def _pad_index(padding_idx, num):
+    """``padding_idx`` wrapped into ``[0, num)`` (torch's assertion outside it); None stays None."""
     if padding_idx is None:
-        return -1
+        return None
     if not -num <= padding_idx < num:
         raise AssertionError("Padding_idx must be within num_embeddings")
     return padding_idx % num
@@ -26,10 +27,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     """Look up rows of ``weight``: ``F.embedding(ember.tensor([[0, 2]]), ember.eye(3)).shape == (1, 2, 3)``.
 
     ``padding_idx`` rows get no gradient; ``max_norm`` renormalises the looked-up rows of ``weight`` in place."""
-    pad = _padding(padding_idx, weight.shape[0])
+    pad = _pad_index(padding_idx, weight.shape[0])
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
-    return ember.embedding(weight, input, pad, scale_grad_by_freq, sparse)
+    return ember.embedding(weight, input, -1 if pad is None else pad, scale_grad_by_freq, sparse)
 
 
 def _bags(input, offsets, include_last_offset):
@@ -77,13 +78,13 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                          f"then it must have the same shape as the input ({tuple(input.shape)})")
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("ember's embedding_bag supports neither scale_grad_by_freq nor sparse")
-    pad = _padding(padding_idx, weight.shape[0])
+    pad = _pad_index(padding_idx, weight.shape[0])
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
     idx, bags, nbags = _bags(input, offsets, include_last_offset)
     _check_bag_indices(idx, weight.shape[0])
     psw = None if per_sample_weights is None else per_sample_weights.reshape(-1)
-    if pad >= 0:
+    if pad is not None:
         keep = idx != pad
         idx, bags, psw = idx[keep], bags[keep], None if psw is None else psw[keep]
     if mode == "max":

@@ -6,14 +6,6 @@ from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 
 
-def _pad_index(padding_idx, num):
-    if padding_idx is None:
-        return None
-    if not -num <= padding_idx < num:
-        raise AssertionError("Padding_idx must be within num_embeddings")
-    return padding_idx % num
-
-
 class _Table(Module):
     def _make_weight(self, num, dim, _weight, _freeze, device, dtype):
         if _weight is None:
@@ -52,7 +44,7 @@ class Embedding(_Table):
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.padding_idx = _pad_index(padding_idx, num_embeddings)
+        self.padding_idx = E._pad_index(padding_idx, num_embeddings)
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         self._make_weight(num_embeddings, embedding_dim, _weight, _freeze, device, dtype)
@@ -90,7 +82,7 @@ class EmbeddingBag(_Table):
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.mode, self.sparse = scale_grad_by_freq, mode, sparse
         self.include_last_offset = include_last_offset
-        self.padding_idx = _pad_index(padding_idx, num_embeddings)
+        self.padding_idx = E._pad_index(padding_idx, num_embeddings)
         self._make_weight(num_embeddings, embedding_dim, _weight, False, device, dtype)
 
     def forward(self, input, offsets=None, per_sample_weights=None):
