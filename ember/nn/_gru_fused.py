@@ -6,12 +6,8 @@ pre-activation per step; the first-order backward runs BPTT on arrays and ends w
 """
 import ember
 from ember.nn import _rnn
-from ember.nn._rnn_fused import _recurrent_weight_grad, _recompute
+from ember.nn._rnn_fused import _bias_or_none, _column, _recompute, _recurrent_weight_grad, _step_inputs
 from ember.ops.dispatch import primitive
-
-
-def _column(xp, b):
-    return xp.reshape(b, (-1, 1)) if getattr(b, "ndim", 0) else b
 
 
 @primitive("StackBackward0", save=(0, 1, 2, 3, 4, 5))
@@ -88,12 +84,11 @@ def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=Fa
 
 def _gru_steps(alias, reverse):
     x, w_ih, b_ih, h, w_hh, b_hh = alias
-    gx = ember.nn.functional.linear(x, w_ih, b_ih if isinstance(b_ih, ember.Tensor) else None)
-    gx = gx.reshape(-1, h.shape[0], gx.shape[-1])
+    gx = _step_inputs(x, w_ih, b_ih, h.shape[0])
     steps = gx.shape[0]
     ys = [None] * steps
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        gh = ember.nn.functional.linear(h, w_hh, b_hh if isinstance(b_hh, ember.Tensor) else None)
+        gh = ember.nn.functional.linear(h, w_hh, _bias_or_none(b_hh))
         h, _, _ = _rnn._gru_cell(gx[t], gh, h)
         ys[t] = h
     return [ember.stack(ys), h]

@@ -13,6 +13,11 @@ from ember.nn import _rnn
 from ember.ops.dispatch import primitive
 
 
+def _column(xp, b):
+    """A ``(G,)`` bias as a ``(G, 1)`` column for the transposed layout; the scalar 0 (no bias) as is."""
+    return xp.reshape(b, (-1, 1)) if getattr(b, "ndim", 0) else b
+
+
 @primitive("MkldnnRnnLayerBackward0", save=(0, 1, 2, 3, 4, 5), save_output=(0,))
 def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
     """``x`` ``(T * B, I)``: the flattened time-major input; ``w_ih`` ``(4H, I)``; ``bias`` ``(4H,)`` (the
@@ -28,7 +33,7 @@ def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
     half = xp.full((4 * hidden, 1), 0.5, dtype=dtype)
     half[2 * hidden:3 * hidden] = 1
     gx = xp.matmul(w_ih * half, x.T)  # (4H, T * B): all input pre-activations in one GEMM
-    gx += half * xp.reshape(bias, (-1, 1)) if getattr(bias, "ndim", 0) else half * bias
+    gx += half * _column(xp, bias)
     w_half = w_hh * half
     act = xp.empty((steps, 4 * hidden, batch), dtype=dtype)
     cells = xp.empty((steps, hidden, batch), dtype=dtype)  # the cell leaving each step
@@ -109,10 +114,19 @@ def _recurrent_weight_grad(xp, d_gates, h0, ys, reverse):
     return xp.matmul(d_gates[:, batch:], rows[:-batch]) + xp.matmul(d_gates[:, :batch], h0)
 
 
+def _bias_or_none(bias):
+    return bias if isinstance(bias, ember.Tensor) else None
+
+
+def _step_inputs(x, w, bias, batch):
+    """The per-step pre-activations ``(T, B, G)`` of the flattened input, in ember ops (bias 0: none)."""
+    gx = ember.nn.functional.linear(x, w, _bias_or_none(bias))
+    return gx.reshape(-1, batch, gx.shape[-1])
+
+
 def _lstm_steps(alias, reverse):
     x, w_ih, bias, h, c, w_hh = alias
-    gx = ember.nn.functional.linear(x, w_ih, bias if isinstance(bias, ember.Tensor) else None)
-    gx = gx.reshape(-1, h.shape[0], gx.shape[-1])
+    gx = _step_inputs(x, w_ih, bias, h.shape[0])
     steps = gx.shape[0]
     ys = [None] * steps
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
