@@ -8,7 +8,7 @@ def _entry(obj):
     if isinstance(obj, tuple):
         value, name = obj
         return name, value
-    return f"{obj.__module__}.{obj.__qualname__}", obj
+    return class_path(obj), obj
 
 
 def add_safe_globals(safe_globals):

@@ -30,6 +30,10 @@ class UnsafeLoadError(RuntimeError):
     """A checkpoint asks for a class that is neither ember's nor allowlisted."""
 
 
+_SEQUENCES = {"tuple": tuple, "set": set, "frozenset": frozenset, "size": Size}  # tag -> type, exact types only
+_SEQUENCE_TAG = {cls: tag for tag, cls in _SEQUENCES.items()}
+
+
 def _is_hook_store(name):
     return "hook" in name
 
@@ -71,9 +75,9 @@ class Encoder:
         sub = (path + ".") if path else ""
         if isinstance(obj, list):
             return [self.encode(v, f"{sub}{i}") for i, v in enumerate(obj)]
-        if isinstance(obj, (tuple, set, frozenset)) and type(obj) in (tuple, set, frozenset, Size):
-            tag = {tuple: "tuple", set: "set", frozenset: "frozenset", Size: "size"}[type(obj)]
-            items = obj if tag != "set" and tag != "frozenset" else sorted(obj, key=repr)
+        tag = _SEQUENCE_TAG.get(type(obj))
+        if tag is not None:
+            items = sorted(obj, key=repr) if tag in ("set", "frozenset") else obj
             return {"$": tag, "v": [self.encode(v, f"{sub}{i}") for i, v in enumerate(items)]}
         if type(obj) in (dict, OrderedDict):
             return self._dict(obj, sub)
@@ -121,7 +125,7 @@ class Encoder:
 
 
 def _class_allowed(cls):
-    return allowlist.is_allowed(cls) or (cls.__module__ == "ember" or cls.__module__.startswith("ember."))
+    return allowlist.is_allowed(cls) or str(cls.__module__).split(".")[0] == "ember"
 
 
 def _global_allowed(obj):
@@ -145,7 +149,7 @@ def resolve_class(path, name, kinds=(type,)):
                 obj = getattr(obj, attr, None)
             cls = obj
             break
-    if not isinstance(cls, kinds) or not (allowlist.is_allowed(cls) or str(cls.__module__).split(".")[0] == "ember"):
+    if not isinstance(cls, kinds) or not _class_allowed(cls):
         raise UnsafeLoadError(
             f"ember.load: {name} asks to rebuild an object of class '{path}', which is neither part of ember "
             f"nor allowlisted; if you trust this file, allow it with "
@@ -155,9 +159,7 @@ def resolve_class(path, name, kinds=(type,)):
 
 
 class Decoder:
-    """Rebuilds the object tree from JSON; ``tensor_of(key, device, requires_grad, param)`` makes tensors."""
-
-    _SIMPLE = {"tuple": tuple, "set": set, "frozenset": frozenset, "size": Size}
+    """Rebuilds the object tree from JSON; ``locate(tensor, saved device)`` places each tensor."""
 
     def __init__(self, arrays, locate, name):
         self.arrays, self.locate, self.name = arrays, locate, name
@@ -180,8 +182,8 @@ class Decoder:
             raise self.bad(f"malformed '{tag}' node ({type(e).__name__}: {e})") from None
 
     def _tagged(self, tag, node):
-        if tag in self._SIMPLE:
-            return self._SIMPLE[tag](self.decode(v) for v in node["v"])
+        if tag in _SEQUENCES:
+            return _SEQUENCES[tag](self.decode(v) for v in node["v"])
         if tag in ("dict", "odict"):
             out = OrderedDict() if tag == "odict" else {}
             pairs = node["v"].items() if "v" in node else node["items"]

@@ -151,8 +151,7 @@ def load_zip(f, name, locate):
                                   f"{int(numel)} {stype.name} elements need {expected}")
             raw = bytearray(archive.read(entry))
             dt = stype.np.newbyteorder(">") if big and stype.np.itemsize > 1 else stype.np
-            usable = len(raw) // stype.np.itemsize * stype.np.itemsize
-            flat = np.frombuffer(raw, dtype=dt, count=usable // stype.np.itemsize)
+            flat = np.frombuffer(raw, dtype=dt, count=int(numel))  # len(raw) == expected, checked above
             storages[key] = _Storage(flat.astype(stype.np) if big else flat, location)
         return storages[key]
 
