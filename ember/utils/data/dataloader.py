@@ -106,7 +106,7 @@ class DataLoader:
         """Start an epoch: the task list (sampler order, or endless ``None`` for a stream) and
         how many leading batches to skip when resuming from ``load_state_dict``."""
         resume, self._resume = self._resume, None
-        skip = resume["yielded"] if resume else 0
+        yielded = skip = resume["yielded"] if resume else 0
         if self._iterable:
             order, tasks = None, itertools.repeat(None)
         elif resume is not None and resume["order"] is not None:
@@ -118,7 +118,7 @@ class DataLoader:
         else:
             order, tasks = None, itertools.islice(iter(self._index_sampler), skip, None)
             skip = 0
-        self._progress = {"order": order, "yielded": resume["yielded"] if resume else 0}
+        self._progress = {"order": order, "yielded": yielded}
         return tasks, skip
 
     def _base_seed(self):
