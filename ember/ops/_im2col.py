@@ -21,6 +21,12 @@ def out_sizes(sizes, kernel, stride, padding, dilation):
                  for s, k, st, p, d in zip(sizes, kernel, stride, padding, dilation))
 
 
+def transposed_out_sizes(sizes, kernel, stride, padding, dilation):
+    """Output spatial sizes of a transposed convolution, before ``output_padding``."""
+    return tuple((s - 1) * st - 2 * p + d * (k - 1) + 1
+                 for s, k, st, p, d in zip(sizes, kernel, stride, padding, dilation))
+
+
 def channels_last(xp, x, padding=None):
     """(N, C, *S) -> (N, *S', C), zero padded by ``padding`` on both sides of each spatial dim."""
     perm = (0, *range(2, x.ndim), 1)
@@ -135,7 +141,7 @@ def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_s
     kernel, sizes = w.shape[2:], x.shape[2:]
     cout = w.shape[1] * groups
     full = tuple(o + 2 * p for o, p in zip(out_size, padding))
-    need = tuple(st * (i - 1) + d * (k - 1) + 1 for st, i, d, k in zip(stride, sizes, dilation, kernel))
+    need = transposed_out_sizes(sizes, kernel, stride, (0,) * len(sizes), dilation)
     buf = xp.zeros((x.shape[0], *(max(f, q) for f, q in zip(full, need)), cout), dtype=x.dtype)
     if groups == 1:
         _col2im_per_offset(xp, x, w, buf, stride, dilation)

@@ -176,8 +176,8 @@ def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_pad
         parts += [f"stride_{n}: {v}" for n, v in zip(dims, stride)]
         parts += [f"dilation_{n}: {v}" for n, v in zip(dims, dilation)]
         raise RuntimeError("output padding must be smaller than either stride or dilation, but got " + " ".join(parts))
-    out_size = tuple((i - 1) * s - 2 * p + d * (kk - 1) + 1 + op for i, s, p, d, kk, op
-                     in zip(input.shape[2:], stride, padding, dilation, kernel, output_padding))
+    out_size = k.transposed_out_sizes(input.shape[2:], kernel, stride, padding, dilation)
+    out_size = tuple(o + op for o, op in zip(out_size, output_padding))
     if any(o <= 0 for o in out_size):
         raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, input.shape[2:]))}). "
                            f"Calculated output size per channel: ({' x '.join(map(str, out_size))}). "

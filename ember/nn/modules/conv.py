@@ -2,6 +2,7 @@
 from ember.nn import functional as F  # noqa: N812 (torch convention)
 from ember.nn.modules._init_helpers import make_weight_and_bias, reset_kaiming_uniform
 from ember.nn.modules.module import Module
+from ember.ops._im2col import transposed_out_sizes
 
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -131,8 +132,7 @@ class _ConvTranspose(_ConvNd):
             raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or "
                              f"{nd + 2} elements (got {len(output_size)})")
         spatial = input.shape[input.dim() - nd:]
-        low = [(i - 1) * s - 2 * p + d * (k - 1) + 1 for i, s, p, d, k
-               in zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size)]
+        low = list(transposed_out_sizes(spatial, self.kernel_size, self.stride, self.padding, self.dilation))
         high = [lo + s - 1 for lo, s in zip(low, self.stride)]
         for size, lo, hi in zip(output_size, low, high):
             if not lo <= size <= hi:
