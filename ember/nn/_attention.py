@@ -8,16 +8,18 @@ ember.Size([2, 3, 6])
 import math
 
 import ember
-
-_CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-              "uint8": "unsigned char", "bool": "bool"}
+from ember.ops.linalg import _CPP
 
 
 def _cpp(dtype):
     """The C++ type name torch prints for a dtype in SDPA's errors ('float', 'long int')."""
     name = str(dtype).split(".")[-1]
-    return _CPP_NAMES.get(name, name)
+    return _CPP.get(name, name)
+
+
+def _causal_mask(rows, cols, dtype=None, device=None):
+    """The float ``(rows, cols)`` mask of causal attention: 0 on and below the diagonal, -inf above it."""
+    return ember.full((rows, cols), float("-inf"), dtype=dtype, device=device).triu(1)
 
 
 def _check_sdpa(query, key, value, attn_mask, is_causal):
@@ -84,8 +86,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = ember.matmul(query * scale, key.transpose(-2, -1))  # scaling q is cheaper than scaling q k^T
     if is_causal:  # every row keeps at least its first key: the plain softmax is safe
-        future = ember.full((query.shape[-2], key.shape[-2]), float("-inf"), dtype=scores.dtype).triu(1)
-        weights = ember.softmax(scores + future, -1)
+        weights = ember.softmax(scores + _causal_mask(query.shape[-2], key.shape[-2], scores.dtype), -1)
     elif attn_mask is None:
         weights = ember.softmax(scores, -1)
     elif attn_mask.dtype == ember.bool:
@@ -138,7 +139,7 @@ def _pad_last(mask):
     return None if mask is None else ember.cat([mask, ember.zeros(*mask.shape[:-1], 1, dtype=mask.dtype)], -1)
 
 
-def _in_projection(query, key, value, embed_dim, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
+def _in_projection(query, key, value, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
     linear = ember.nn.functional.linear
     if not separate:
         if in_proj_weight is None:
@@ -208,7 +209,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         is_causal = is_causal and key_padding_mask is None
     _check_mha_shapes(query, key, value, embed_dim_to_check, num_heads, use_separate_proj_weight)
     head_dim, heads = embed_dim // num_heads, bsz * num_heads
-    q, k, v = _in_projection(query, key, value, embed_dim, in_proj_weight, in_proj_bias, use_separate_proj_weight,
+    q, k, v = _in_projection(query, key, value, in_proj_weight, in_proj_bias, use_separate_proj_weight,
                              q_proj_weight, k_proj_weight, v_proj_weight)
     if attn_mask is not None:
         attn_mask = _check_attn_mask(attn_mask, (tgt_len, key.shape[0]), (heads, tgt_len, key.shape[0]))

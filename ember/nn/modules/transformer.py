@@ -7,20 +7,15 @@ ember.Size([3, 5, 8])
 """
 import copy
 
-import ember
 from ember.nn import functional as F  # noqa: N812 (torch convention)
 from ember.nn import init
-from ember.nn._attention import _float_mask
+from ember.nn._attention import _causal_mask, _float_mask
 from ember.nn.modules.attention import MultiheadAttention
 from ember.nn.modules.container import ModuleList
 from ember.nn.modules.dropout import Dropout
 from ember.nn.modules.linear import Linear
 from ember.nn.modules.module import Module
 from ember.nn.modules.normalization import LayerNorm
-
-
-def _square_subsequent_mask(sz, device=None, dtype=None):
-    return ember.full((sz, sz), float("-inf"), dtype=dtype, device=device).triu(1)
 
 
 def _activation(activation):
@@ -41,7 +36,7 @@ def _is_causal(mask, is_causal, size):
     """The hint as given, else whether ``mask`` equals the square causal float mask of ``size``."""
     if is_causal is not None or mask is None:
         return bool(is_causal)
-    causal = _square_subsequent_mask(size, dtype=mask.dtype)
+    causal = _causal_mask(size, size, dtype=mask.dtype)
     return tuple(mask.shape) == tuple(causal.shape) and bool((mask == causal).all())
 
 
@@ -224,7 +219,7 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """A float (sz, sz) mask: 0 on and below the diagonal, -inf above it."""
-        return _square_subsequent_mask(sz, device=device, dtype=dtype)
+        return _causal_mask(sz, sz, dtype=dtype, device=device)
 
     def _reset_parameters(self):
         for p in self.parameters():
