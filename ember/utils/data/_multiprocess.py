@@ -82,7 +82,7 @@ class MultiProcessIter(_dl._LoaderIter):
     def _send(self):
         if self._tasks_done or not any(self._active):
             return
-        indices = next(self._tasks, None) if not self._loader._iterable else None
+        indices = next(self._tasks, None)  # a stream's tasks are an endless run of None
         if indices is None and not self._loader._iterable:
             self._tasks_done = True
             return
