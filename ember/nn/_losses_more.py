@@ -96,7 +96,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     return _reduce(loss.sum(-1) / input.shape[-1], reduction)
 
 
-def _class_input(input, target):
+def _class_input(input):
     if input.dim() > 2:
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(input.shape)}")
@@ -108,7 +108,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     _check_reduction(reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
-    x = _class_input(input, target)
+    x = _class_input(input)
     y = target.reshape(-1).long()
     classes = x.shape[1]
     picked = ember.gather(x, 1, y.unsqueeze(1))
@@ -123,7 +123,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
 def multilabel_margin_loss(input, target, reduction="mean"):
     """sum over targets j and non-targets i of max(0, 1 - (x[j] - x[i])) / C; targets end at the first -1."""
     _check_reduction(reduction)
-    x = _class_input(input, target)
+    x = _class_input(input)
     y = target.reshape(x.shape).long()
     classes = x.shape[1]
     valid = ember.cumprod((y >= 0).long(), 1).bool()
