@@ -59,14 +59,14 @@ def _(ctx, h):
     return gx, gg
 
 
-def _tuple(value, n, name, weight_dims):
+def _tuple(value, n, name):
     if isinstance(value, int):
         return (value,) * n
     value = tuple(value)
     if len(value) == 1:
         return value * n
     if len(value) != n:
-        raise RuntimeError(f"expected {name} to be a single integer value or a list of {weight_dims} values to "
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to "
                            f"match the convolution dimensions, but got {name}={list(value)}")
     return value
 
@@ -131,14 +131,17 @@ def _same_padding(input, kernel, stride, dilation):
     return input, tuple(t // 2 for t in total)
 
 
-def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):
-    _check(input, weight, bias, nd, name, groups, transposed=False)
+def _checked(input, weight, bias, nd, name, groups, transposed):
+    """``_check``, then the input with its batch dim, whether it had one, and the kernel size."""
+    _check(input, weight, bias, nd, name, groups, transposed)
     batched = input.dim() == nd + 2
-    if not batched:
-        input = input.unsqueeze(0)
-    kernel = tuple(weight.shape[2:])
-    stride = _tuple(stride, nd, "stride", nd)
-    dilation = _tuple(dilation, nd, "dilation", nd)
+    return (input if batched else input.unsqueeze(0)), batched, tuple(weight.shape[2:])
+
+
+def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):
+    input, batched, kernel = _checked(input, weight, bias, nd, name, groups, transposed=False)
+    stride = _tuple(stride, nd, "stride")
+    dilation = _tuple(dilation, nd, "dilation")
     if isinstance(padding, str):
         if padding == "valid":
             padding = (0,) * nd
@@ -146,7 +149,7 @@ def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):
             input, padding = _same_padding(input, kernel, stride, dilation)
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
-    padding = _tuple(padding, nd, "padding", nd)
+    padding = _tuple(padding, nd, "padding")
     _positive(stride, dilation, padding)
     padded = [s + 2 * p for s, p in zip(input.shape[2:], padding)]
     span = [d * (kk - 1) + 1 for d, kk in zip(dilation, kernel)]
@@ -160,15 +163,11 @@ def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):
 
 
 def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_padding, groups, dilation):
-    _check(input, weight, bias, nd, name, groups, transposed=True)
-    batched = input.dim() == nd + 2
-    if not batched:
-        input = input.unsqueeze(0)
-    kernel = tuple(weight.shape[2:])
-    stride = _tuple(stride, nd, "stride", nd)
-    padding = _tuple(padding, nd, "padding", nd)
-    dilation = _tuple(dilation, nd, "dilation", nd)
-    output_padding = _tuple(output_padding, nd, "output_padding", nd)
+    input, batched, kernel = _checked(input, weight, bias, nd, name, groups, transposed=True)
+    stride = _tuple(stride, nd, "stride")
+    padding = _tuple(padding, nd, "padding")
+    dilation = _tuple(dilation, nd, "dilation")
+    output_padding = _tuple(output_padding, nd, "output_padding")
     _positive(stride, dilation, padding)
     if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
         dims = ("depth", "height", "width")[3 - nd:]
