@@ -292,22 +292,20 @@ def rnn_forward(mode, x, batch_sizes, hx, params, num_layers, bidirectional, dro
             p = params[k]
             if mode == "LSTM" and batch_sizes is None and p.w_hr_t is None:  # the whole sequence as one node
                 bias = 0 if p.in_bias is None else p.in_bias
-                ys, h, c = lstm_seq(x, p.w_ih, bias, hx[0][k], hx[1][k], p.w_hh, reverse=d == 1)
-                outs.append(ys.reshape(-1, ys.shape[-1]))
-                finals.append((h, c))
-                continue
-            if mode == "GRU" and batch_sizes is None:
-                ys, h = gru_seq(x, p.w_ih, 0 if p.in_bias is None else p.in_bias, hx[0][k], p.w_hh,
-                                0 if p.b_hh is None else p.b_hh, reverse=d == 1)
-                outs.append(ys.reshape(-1, ys.shape[-1]))
-                finals.append((h,))
-                continue
-            h_prev = []
-            gx = _input_projection(x, p, h_prev)  # all time steps in one GEMM
-            xs = gx.split(steps)
-            ys, h_in, state = _scan(step, xs, tuple(s[k] for s in hx), p, batch_sizes, reverse=d == 1)
-            h_prev.append(ember.cat(h_in))
-            outs.append(ember.cat(ys))
+                ys, *state = lstm_seq(x, p.w_ih, bias, hx[0][k], hx[1][k], p.w_hh, reverse=d == 1)
+                y = ys.reshape(-1, ys.shape[-1])
+            elif mode == "GRU" and batch_sizes is None:
+                ys, *state = gru_seq(x, p.w_ih, 0 if p.in_bias is None else p.in_bias, hx[0][k], p.w_hh,
+                                     0 if p.b_hh is None else p.b_hh, reverse=d == 1)
+                y = ys.reshape(-1, ys.shape[-1])
+            else:
+                h_prev = []
+                gx = _input_projection(x, p, h_prev)  # all time steps in one GEMM
+                ys, h_in, state = _scan(step, gx.split(steps), tuple(s[k] for s in hx), p, batch_sizes,
+                                        reverse=d == 1)
+                h_prev.append(ember.cat(h_in))
+                y = ember.cat(ys)
+            outs.append(y)
             finals.append(state)
         x = outs[0] if dirs == 1 else ember.cat(outs, -1)
         if dropout and training and layer < num_layers - 1:
