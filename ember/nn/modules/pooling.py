@@ -98,15 +98,11 @@ class AvgPool3d(_AvgPoolNd):
 class _AdaptivePool(Module):
     _fn = None
 
-    def __init__(self, output_size, return_indices=None):
+    def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
-        if return_indices is not None:
-            self.return_indices = return_indices
 
     def forward(self, input):
-        if hasattr(self, "return_indices"):
-            return type(self)._fn(input, self.output_size, self.return_indices)
         return type(self)._fn(input, self.output_size)
 
     def extra_repr(self):
@@ -116,9 +112,6 @@ class _AdaptivePool(Module):
 class AdaptiveAvgPool1d(_AdaptivePool):
     """Average pooling to a fixed length: ``nn.AdaptiveAvgPool1d(3)(ember.ones(1, 2, 7)).shape == (1, 2, 3)``."""
     _fn = staticmethod(F.adaptive_avg_pool1d)
-
-    def __init__(self, output_size):
-        super().__init__(output_size)
 
 
 class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
@@ -136,7 +129,11 @@ class AdaptiveMaxPool1d(_AdaptivePool):
     _fn = staticmethod(F.adaptive_max_pool1d)
 
     def __init__(self, output_size, return_indices=False):
-        super().__init__(output_size, return_indices)
+        super().__init__(output_size)
+        self.return_indices = return_indices
+
+    def forward(self, input):
+        return type(self)._fn(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
