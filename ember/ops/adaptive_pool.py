@@ -11,7 +11,7 @@ import numpy as np
 from ember.ops.dispatch import Primitive
 from ember.ops.pool import as_tuple, avg_pool1d, avg_pool2d, avg_pool3d, scatter
 from ember.ops.registry import public
-from ember.ops.resample import apply_taps, area_taps
+from ember.ops.resample import adaptive_windows, apply_taps, area_taps
 
 
 def _output_size(op, input, nd, output_size):
@@ -63,8 +63,7 @@ def adaptive_avg_pool3d(input, output_size):
 
 def _window_index(n, o):
     """(o, kmax) input positions of each adaptive window, short windows repeating their last one."""
-    i = np.arange(o)
-    start, end = (i * n) // o, -((-(i + 1) * n) // o)
+    start, end = adaptive_windows(n, o)
     k = int((end - start).max()) if o else 1
     return np.minimum(start[:, None] + np.arange(k), end[:, None] - 1)
 

@@ -151,10 +151,15 @@ def _cubic_taps(n_in, n_out, align_corners, scale):
     return [(np.clip(i - 1 + j, 0, n_in - 1), w) for j, w in enumerate(weights)]
 
 
-def area_taps(n_in, n_out):
-    """Adaptive average pooling as taps: window [floor(i*n/o), ceil((i+1)*n/o)), padded by repeats of weight 0."""
+def adaptive_windows(n_in, n_out):
+    """Start and (exclusive) end of each adaptive pooling window: [floor(i*n/o), ceil((i+1)*n/o))."""
     i = np.arange(n_out)
-    start, end = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+    return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+
+
+def area_taps(n_in, n_out):
+    """Adaptive average pooling as taps: each adaptive window, padded by repeats of weight 0."""
+    start, end = adaptive_windows(n_in, n_out)
     count = end - start
     return [(np.minimum(start + j, end - 1), np.where(j < count, 1.0 / count, 0.0)) for j in range(count.max())]
 
