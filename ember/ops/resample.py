@@ -122,7 +122,7 @@ def _scale(n_in, n_out, align_corners, scale):
 
 
 def _nearest_taps(n_in, n_out, scale, exact):
-    s = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    s = _scale(n_in, n_out, False, scale)
     dst = np.arange(n_out, dtype=np.float64)
     src = np.floor((dst + 0.5) * s) if exact else np.floor(dst * s)
     return [(np.minimum(src.astype(np.int64), n_in - 1), None)]
