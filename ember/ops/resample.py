@@ -196,14 +196,18 @@ def _sizes(input, nd, size, scale_factor, recompute_scale_factor):
     return out, ((None,) * nd if recompute_scale_factor else tuple(float(sc) for sc in scales))
 
 
+def _unsupported(input, mode):
+    return NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
+                               "for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+                               f"nearest-exact (got {mode})")
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resample the spatial dims of (N, C, ...): ``F.interpolate(x, scale_factor=2, mode="bilinear")``."""
     nd = input.dim() - 2
     if mode not in _MODES:
-        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
-                                  "for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-                                  f"nearest-exact (got {mode})")
+        raise _unsupported(input, mode)
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating modes: "
@@ -213,9 +217,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if antialias:
         raise NotImplementedError("interpolate(antialias=True) is not supported")
     if nd not in (1, 2, 3):
-        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
-                                  f"for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-                                  f"nearest-exact (got {mode})")
+        raise _unsupported(input, mode)
     if mode in _LINEAR_DIMS and _LINEAR_DIMS[mode] != nd:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR_DIMS[mode] + 2}D input")
     out, scales = _sizes(input, nd, size, scale_factor, recompute_scale_factor)
