@@ -9,6 +9,10 @@ tensor([[3., 3.],
 """
 import warnings
 
+from ember._blas_env import shorten_openblas_spin
+
+shorten_openblas_spin()
+
 # NumPy warns on log(0), 0/0 and overflow; PyTorch returns inf/nan silently, and so
 # does ember. The filter matches only NumPy's floating-point messages raised from
 # ember's own modules, so it costs nothing per op and leaves user code alone.

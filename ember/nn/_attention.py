@@ -198,15 +198,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
     tgt_len, bsz, embed_dim = query.shape
-    key_padding_mask = _float_mask(key_padding_mask, "key_padding_mask", query.dtype)
-    if is_causal and attn_mask is None:
-        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
-                           "method `generate_square_subsequent_mask` to create this mask.")
-    if is_causal and key_padding_mask is None and not need_weights:
-        attn_mask = None
-    else:
-        attn_mask = _float_mask(attn_mask, "attn_mask", query.dtype)
-        is_causal = is_causal and key_padding_mask is None
+    attn_mask, key_padding_mask, is_causal = _float_masks(attn_mask, key_padding_mask, is_causal, need_weights,
+                                                          query.dtype)
     _check_mha_shapes(query, key, value, embed_dim_to_check, num_heads, use_separate_proj_weight)
     head_dim, heads = embed_dim // num_heads, bsz * num_heads
     q, k, v = _in_projection(query, key, value, in_proj_weight, in_proj_bias, use_separate_proj_weight,
@@ -230,16 +223,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         v = ember.cat([v, ember.zeros(heads, 1, head_dim, dtype=v.dtype)], 1)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     src_len = k.shape[1]
-    if key_padding_mask is not None:
-        if key_padding_mask.shape[0] != bsz:
-            raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got "
-                                 f"{key_padding_mask.shape[0]}")
-        if key_padding_mask.shape[1] != src_len:
-            raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
-                                 f"{key_padding_mask.shape[1]}")
-        kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len)
-        kpm = kpm.reshape(heads, 1, src_len)
-        attn_mask = kpm if attn_mask is None else attn_mask + kpm
+    attn_mask = _add_padding_mask(attn_mask, key_padding_mask, bsz, num_heads, src_len)
     dropout_p = dropout_p if training else 0.0
     if need_weights:
         scores = ember.bmm(q * math.sqrt(1.0 / head_dim), k.transpose(-2, -1))
@@ -251,11 +235,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if average_attn_weights:
             weights = weights.mean(1)
     else:
-        if attn_mask is not None:
-            attn_mask = attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 else attn_mask.reshape(
-                bsz, num_heads, -1, src_len)
         q, k, v = (t.reshape(bsz, num_heads, -1, head_dim) for t in (q, k, v))
-        out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+        out = scaled_dot_product_attention(q, k, v, _per_head(attn_mask, bsz, num_heads), dropout_p, is_causal)
         out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
         weights = None
     out = ember.nn.functional.linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
@@ -263,6 +244,62 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         out = out.squeeze(1)
         weights = None if weights is None else weights.squeeze(0)
     return out, weights
+
+
+def self_attention_batch_first(x, num_heads, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias,
+                               dropout_p, key_padding_mask, attn_mask, is_causal):
+    """Packed self-attention on batch-first ``(N, L, E)`` input, without weights: the same result as
+    ``multi_head_attention_forward`` on ``x.transpose(0, 1)``, transposed back, computed in ``x``'s own
+    layout. q, k and v stay strided views of the one projection (BLAS reads them in place), so the only
+    copy is the merge of the heads before ``out_proj``; the sequence-first route copies q, k, v and
+    the projection's input, and hands on a transposed output (measured: 5 copies of the activation per
+    layer of the GPT benchmark, and its residual adds on strided arrays)."""
+    _mha_batched(x, x, x, key_padding_mask, attn_mask, num_heads)
+    bsz, length, embed_dim = x.shape
+    attn_mask, key_padding_mask, is_causal = _float_masks(attn_mask, key_padding_mask, is_causal, False, x.dtype)
+    _check_mha_shapes(x, x, x, in_proj_weight.shape[1], num_heads, False)
+    if attn_mask is not None:
+        attn_mask = _check_attn_mask(attn_mask, (length, length), (bsz * num_heads, length, length))
+    attn_mask = _add_padding_mask(attn_mask, key_padding_mask, bsz, num_heads, length)
+    head_dim = embed_dim // num_heads
+    qkv = ember.nn.functional.linear(x, in_proj_weight, in_proj_bias)
+    q, k, v = (t.transpose(1, 2) for t in qkv.view(bsz, length, 3, num_heads, head_dim).unbind(2))
+    out = scaled_dot_product_attention(q, k, v, _per_head(attn_mask, bsz, num_heads), dropout_p, is_causal)
+    out = out.transpose(1, 2).reshape(bsz * length, embed_dim)
+    return ember.nn.functional.linear(out, out_proj_weight, out_proj_bias).view(bsz, length, embed_dim)
+
+
+def _float_masks(attn_mask, key_padding_mask, is_causal, need_weights, dtype):
+    """Both masks as float (0 / -inf) or None, and whether the causal hint alone can stand for the mask."""
+    key_padding_mask = _float_mask(key_padding_mask, "key_padding_mask", dtype)
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
+                           "method `generate_square_subsequent_mask` to create this mask.")
+    if is_causal and key_padding_mask is None and not need_weights:
+        return None, None, True
+    return _float_mask(attn_mask, "attn_mask", dtype), key_padding_mask, is_causal and key_padding_mask is None
+
+
+def _add_padding_mask(attn_mask, key_padding_mask, bsz, num_heads, src_len):
+    """The ``(N * heads or 1, L, S)`` attention mask with the ``(N, S)`` key padding mask added in."""
+    if key_padding_mask is None:
+        return attn_mask
+    if key_padding_mask.shape[0] != bsz:
+        raise AssertionError(f"Expected key_padded_mask.shape[0] to be {bsz}, but got {key_padding_mask.shape[0]}")
+    if key_padding_mask.shape[1] != src_len:
+        raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
+                             f"{key_padding_mask.shape[1]}")
+    kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, num_heads, 1, src_len)
+    kpm = kpm.reshape(bsz * num_heads, 1, src_len)
+    return kpm if attn_mask is None else attn_mask + kpm
+
+
+def _per_head(attn_mask, bsz, num_heads):
+    """A ``(N * heads or 1, L, S)`` mask as SDPA's ``(N, heads, L, S)`` (or broadcastable) one."""
+    if attn_mask is None:
+        return None
+    return attn_mask.unsqueeze(0) if attn_mask.shape[0] == 1 else attn_mask.reshape(bsz, num_heads, -1,
+                                                                                    attn_mask.shape[-1])
 
 
 def _static(t, name, heads, head_dim):

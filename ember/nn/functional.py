@@ -32,6 +32,10 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and {cols})")
     if input.dim() == 2 and weight.dim() == 2:
         return ember.addmm(bias, input, weight.t()) if bias is not None else ember.mm(input, weight.t())
+    if input.dim() > 2 and weight.dim() == 2 and bias is not None and input.is_contiguous():
+        # as torch: one addmm on the flattened rows adds the bias into the GEMM's fresh result in place
+        rows = input.view(math.prod(input.shape[:-1]), in_f)
+        return ember.addmm(bias, rows, weight.t()).view(*input.shape[:-1], out_f)
     out = ember.matmul(input, weight.t())
     return out + bias if bias is not None else out
 

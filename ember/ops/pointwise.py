@@ -300,8 +300,10 @@ def _softmax(ctx, xp, x, dim):
     axis = _softmax_axis(ctx, x, dim)
     if x.size == 0:
         return x.copy()
-    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    e = xp.subtract(x, xp.max(x, axis=axis, keepdims=True), out=xp.empty_like(x))
+    xp.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 @_softmax.derivative

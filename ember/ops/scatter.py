@@ -2,9 +2,12 @@
 index_fill, masked_fill, masked_select, masked_scatter, take, take_along_dim, put, nonzero.
 
 Forwards index backend arrays; repeated indices accumulate (``scatter_add``, ``index_add``,
-their gradients) through one ``_add_at`` helper. Each derivative is written with the
+their gradients) through one ``_add_at`` helper, or, for whole slices on the CPU (an embedding's
+gradient), through a sort and one ``reduceat`` (``_add_slices``). Each derivative is written with the
 family's own ops, so second derivatives work.
 """
+import numpy as np
+
 from ember._tensor import Tensor
 from ember.backend.dtype import bool_
 from ember.ops._dims import wrap_dim
@@ -240,8 +243,23 @@ def _index_add(ctx, xp, x, index, src, dim, alpha):
     ctx.dim, ctx.alpha = dim, alpha
     out = x.copy()
     target, src = (out.reshape(1), src.reshape(1)) if x.ndim == 0 else (out, src)
-    _add_at(xp, target, _dim_key(dim, index), src if alpha == 1 else src * alpha)
+    src = src if alpha == 1 else src * alpha
+    if xp.__name__ == "numpy" and src.ndim > 1 and index.size:
+        _add_slices(out, dim, index, src)
+    else:
+        _add_at(xp, target, _dim_key(dim, index), src)
     return out
+
+
+def _add_slices(out, dim, index, src):
+    """``out[index] += src`` along ``dim`` with repeats summed, by sorting the index and summing each
+    run of equal entries with one ``reduceat``: ``np.add.at`` goes element by element, 20x slower
+    for an embedding gradient (2048 rows of 256 into a 512-row table)."""
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    sums = np.add.reduceat(np.take(src, order, axis=dim), starts, axis=dim)
+    out[_dim_key(dim, ordered[starts])] += sums
 
 
 @_index_add.derivative

@@ -1,7 +1,7 @@
 """MultiheadAttention: parameters as torch names them, the math in F.multi_head_attention_forward."""
 import ember
 from ember.nn import init
-from ember.nn._attention import _float_mask, multi_head_attention_forward
+from ember.nn._attention import _float_mask, multi_head_attention_forward, self_attention_batch_first
 from ember.nn.modules.linear import Linear
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
@@ -76,6 +76,12 @@ class MultiheadAttention(Module):
         batched = query.dim() == 3
         key_padding_mask = _float_mask(key_padding_mask, "key_padding_mask", query.dtype)
         attn_mask = _float_mask(attn_mask, "attn_mask", query.dtype)
+        if (self.batch_first and batched and query is key and key is value and self._qkv_same_embed_dim
+                and self.bias_k is None and not self.add_zero_attn and not need_weights):
+            out = self_attention_batch_first(
+                query, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.out_proj.weight,
+                self.out_proj.bias, self.dropout if self.training else 0.0, key_padding_mask, attn_mask, is_causal)
+            return out, None
         if self.batch_first and batched:
             same = query is key and key is value
             query, key, value = (x.transpose(1, 0) for x in (query, key, value))
