@@ -6,7 +6,9 @@ pre-activation per step; the first-order backward runs BPTT on arrays and ends w
 """
 import ember
 from ember.nn import _rnn
-from ember.nn._rnn_fused import _bias_or_none, _column, _recompute, _recurrent_weight_grad, _step_inputs
+from ember.nn._rnn_fused import (
+    _bias_or_none, _column, _recompute, _recurrent_weight_grad, _step_inputs, input_preactivations,
+)
 from ember.ops.dispatch import primitive
 
 
@@ -17,7 +19,7 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
     batch, hidden = h0.shape
     steps = x.shape[0] // batch if batch else 0
     dtype = x.dtype
-    gx = xp.matmul(w_ih, x.T)  # (3H, T * B): all input pre-activations in one GEMM
+    gx = input_preactivations(xp, w_ih, x, steps, batch)
     gx += _column(xp, b_ih)
     b_hh = _column(xp, b_hh)
     rz_all = xp.empty((steps, 2 * hidden, batch), dtype=dtype)
@@ -27,17 +29,17 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
     gh = xp.empty((3 * hidden, batch), dtype=dtype)
     h = h0.T
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        cols, rz, n = slice(t * batch, (t + 1) * batch), rz_all[t], n_all[t]
+        rz, n = rz_all[t], n_all[t]
         xp.matmul(w_hh, h, out=gh)
         gh += b_hh
-        xp.add(gx[:2 * hidden, cols], gh[:2 * hidden], out=rz)
+        xp.add(gx[t, :2 * hidden], gh[:2 * hidden], out=rz)
         rz *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2
         xp.tanh(rz, out=rz)
         rz *= 0.5
         rz += 0.5
         hn_all[t] = gh[2 * hidden:]
         xp.multiply(rz[:hidden], gh[2 * hidden:], out=n)
-        n += gx[2 * hidden:, cols]
+        n += gx[t, 2 * hidden:]
         xp.tanh(n, out=n)
         new = xp.subtract(h, n)  # h' = n + z (h - n)
         new *= rz[hidden:]
