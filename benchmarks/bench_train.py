@@ -7,7 +7,11 @@ the pairs alternate for ``--repeats`` rounds and the best step time of each is
 kept. Peak memory is the growth of the process's peak resident set over its
 size just before training starts (model, optimizer and data already built).
 
-    python benchmarks/bench_train.py [--repeats 3] [--only cnn]
+A worker imports its library before NumPy, as a program that starts with
+``import ember as torch`` does; that order lets ember shorten OpenBLAS's idle
+spin (``ember/_blas_env.py``). ``--numpy-first`` measures the other order.
+
+    python benchmarks/bench_train.py [--repeats 3] [--only cnn] [--numpy-first]
 """
 import argparse
 import json
@@ -16,8 +20,6 @@ import resource
 import subprocess
 import sys
 import time
-
-import numpy as np
 
 CASES = {
     "mlp": "MLP 784-512-512-10, b128, SGD",
@@ -64,6 +66,8 @@ def _models(lib, case):
 
 
 def _batch(lib, case):
+    import numpy as np
+
     rng = np.random.default_rng(0)
     if case == "mlp":
         x = rng.standard_normal((128, 784), dtype=np.float32)
@@ -82,8 +86,10 @@ def _rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def worker(case, name):
+def worker(case, name, numpy_first=False):
     """Time STEPS training steps (best of 3 rounds after a warm-up) in this process; print JSON."""
+    if numpy_first:
+        import numpy  # noqa: F401
     if name == "torch":
         import torch as lib
     else:
@@ -116,17 +122,19 @@ def main():
     parser = argparse.ArgumentParser(description="ember/torch training-step benchmark")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=sorted(CASES), action="append")
+    parser.add_argument("--numpy-first", action="store_true", help="import NumPy before the library")
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(*args.worker)
+        return worker(*args.worker, numpy_first=args.numpy_first)
     print(f"{'case':46s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s} {'ember MB':>9s} {'torch MB':>9s}")
     for case in args.only or CASES:
         best = {}
         for _ in range(args.repeats):
             for name in ("ember", "torch"):
-                out = subprocess.run([sys.executable, __file__, "--worker", case, name], capture_output=True,
-                                     text=True, check=True).stdout
+                flags = ["--numpy-first"] if args.numpy_first else []
+                out = subprocess.run([sys.executable, __file__, "--worker", case, name, *flags],
+                                     capture_output=True, text=True, check=True).stdout
                 result = json.loads(out.strip().splitlines()[-1])
                 if name not in best or result["seconds"] < best[name]["seconds"]:
                     best[name] = result

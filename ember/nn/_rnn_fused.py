@@ -125,8 +125,12 @@ def _recurrent_weight_grad(xp, d_gates, h0, ys, reverse):
     batch = h0.shape[0]
     rows = ys.reshape(-1, ys.shape[-1])
     if reverse:
-        return xp.matmul(d_gates[:, :-batch], rows[batch:]) + xp.matmul(d_gates[:, -batch:], h0)
-    return xp.matmul(d_gates[:, batch:], rows[:-batch]) + xp.matmul(d_gates[:, :batch], h0)
+        grad, first = xp.matmul(d_gates[:, :-batch], rows[batch:]), d_gates[:, -batch:]
+    else:
+        grad, first = xp.matmul(d_gates[:, batch:], rows[:-batch]), d_gates[:, :batch]
+    if h0.any():  # the default zero initial state adds nothing
+        grad += xp.matmul(first, h0)
+    return grad
 
 
 def _bias_or_none(bias):
