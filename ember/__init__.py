@@ -27,6 +27,7 @@ from ember.autograd import (
     is_inference_mode_enabled, no_grad, set_grad_enabled,
 )
 from ember.backend import device, dtype, get_default_dtype, set_default_dtype
+from ember.backend.threads import get_num_threads, set_num_threads
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8,
 )

@@ -36,15 +36,21 @@ _pool = None
 
 
 def get_num_threads():
-    """How many threads ember's elementwise kernels use (the cores this process may run on)."""
+    """How many threads ember's CPU kernels use: ``ember.get_num_threads()`` is the core count by default."""
     return _num_threads
 
 
 def set_num_threads(n):
-    """Use ``n`` threads for large elementwise kernels (1 runs everything on the calling thread)."""
+    """Run ember's CPU kernels on ``n`` threads, as ``torch.set_num_threads``: the split elementwise
+    kernels here and the BLAS library's GEMMs (through threadpoolctl); 1 keeps all work on the caller."""
     global _num_threads, _pool
-    if not isinstance(n, int) or n < 1:
-        raise RuntimeError(f"set_num_threads expects a positive integer, got {n!r}")
+    if type(n) is not int:
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    from threadpoolctl import threadpool_limits  # loaded on first use: it inspects every loaded library
+
+    threadpool_limits(limits=n, user_api="blas")
     if n != _num_threads and _pool is not None:
         _pool.shutdown(wait=True)
         _pool = None

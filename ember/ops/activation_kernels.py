@@ -23,12 +23,22 @@ from ember.ops.unary import special
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def _cdf(xp, x):
-    """Phi(x) in x's dtype; half-precision inputs compute in float32."""
+def _gelu_and_cdf(xp, x):
+    """``(x * Phi(x), Phi(x))`` in x's dtype, both written piece by piece while in cache;
+    half-precision inputs compute Phi in float32."""
     ndtr = special(xp).ndtr
-    if x.dtype.itemsize >= 4:
-        return blocked(lambda out, a: ndtr(a, out=out), xp.empty_like(x), x)
-    return ndtr(x.astype(xp.float32)).astype(x.dtype)
+    if x.dtype.itemsize < 4:
+        cdf = ndtr(x.astype(xp.float32)).astype(x.dtype)
+        return x * cdf, cdf
+
+    def kernel(cdf, y, a):
+        ndtr(a, out=cdf)
+        xp.multiply(a, cdf, out=y)
+
+    cdf = xp.empty_like(x)  # arrays even for 0-d inputs
+    y = xp.empty_like(x)
+    blocked(kernel, cdf, y, x)
+    return y, cdf
 
 
 def _pdf(x):
@@ -38,8 +48,7 @@ def _pdf(x):
 
 @primitive("GeluBackward0", save=(0,), save_output=(1,))
 def _gelu(ctx, xp, x):
-    cdf = _cdf(xp, x)
-    return x * cdf, cdf
+    return _gelu_and_cdf(xp, x)
 
 
 @_gelu.derivative

@@ -182,6 +182,55 @@ def test_mha_masks(need_weights):
     run_mha_both(e, t, x, None, None, key_padding_mask=rand(2, 3, seed=10), need_weights=need_weights)
 
 
+def test_mha_batch_first_self_attention_path():
+    """Batch-first self-attention without weights runs in its own layout (q, k, v strided views of one
+    projection): both masks at once, bool masks, fully masked rows and an unbiased module match torch."""
+    e, t = _mha_pair(6, 3, batch_first=True)
+    x = rand(2, 4, 6, seed=12)
+    kpm = np.array([[False, False, True, True], [True, True, True, True]])  # batch 1: every key padded
+    attn = rand(4, 4, dtype=np.bool_, seed=13)
+    attn[:, 0] = False
+    out, _ = run_mha_both(e, t, x, None, None, key_padding_mask=kpm[:1].repeat(2, 0), attn_mask=attn,
+                          need_weights=False)
+    assert out.is_contiguous()  # the batch-first path, not a transposed sequence-first result
+    run_mha_both(e, t, x, None, None, key_padding_mask=kpm, need_weights=False)
+    run_mha_both(e, t, x, None, None, attn_mask=rand(6, 4, 4, seed=14), key_padding_mask=rand(2, 4, seed=15),
+                 need_weights=False)
+    e, t = _mha_pair(6, 2, batch_first=True, bias=False)
+    run_mha_both(e, t, x, None, None, need_weights=False)
+
+
+def test_mha_batch_first_path_dropout_matches_sequence_first():
+    """With dropout, the batch-first path draws the same mask as the sequence-first functional form."""
+    e, _ = _mha_pair(8, 2, batch_first=True, dropout=0.5)
+    x = ember.tensor(rand(3, 5, 8, seed=16))
+    ember.manual_seed(7)
+    fast, _ = e(x, x, x, need_weights=False)
+    ember.manual_seed(7)
+    xs = x.transpose(0, 1)
+    slow, _ = ember.nn.functional.multi_head_attention_forward(
+        xs, xs, xs, 8, 2, e.in_proj_weight, e.in_proj_bias, None, None, False, 0.5, e.out_proj.weight,
+        e.out_proj.bias, training=True, need_weights=False)
+    np.testing.assert_allclose(fast.detach().numpy(), slow.transpose(0, 1).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw, match", [({"x": (2, 4, 5)}, "was expecting embedding dimension of 6, but got 5"),
+                                       ({"attn_mask": (5, 4, 4)}, "The shape of the 3D attn_mask is"),
+                                       ({"is_causal": True}, "Need attn_mask if specifying the is_causal hint")])
+def test_mha_batch_first_path_errors(kw, match):
+    e, t = _mha_pair(6, 3, batch_first=True)
+    x = rand(*kw.pop("x", (2, 4, 6)), seed=17)
+    extra = {k: rand(*v, seed=18) if isinstance(v, tuple) else v for k, v in kw.items()}
+    raised = []
+    for lib, m in ((torch, t), (ember, e)):
+        xx = lib.tensor(x)
+        with pytest.raises((AssertionError, RuntimeError), match=match) as info:
+            m(xx, xx, xx, need_weights=False, **{k: lib.tensor(v) if isinstance(v, np.ndarray) else v
+                                                for k, v in extra.items()})
+        raised.append(info.type)
+    assert raised[0] is raised[1]
+
+
 def test_mha_fully_masked_rows():
     """Weights of a fully masked row are NaN with need_weights (plain softmax), output zeros without."""
     e, t = _mha_pair(4, 2)

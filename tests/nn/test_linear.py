@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ember
-from tests.oracle import assert_same, check, gradcheck, rand
+from tests.oracle import assert_same, check, check_layouts, gradcheck, rand
 
 
 def _pair(in_f, out_f, bias=True):
@@ -37,6 +37,19 @@ def test_linear_node_names():
     assert e(ember.ones(4, 3)).grad_fn.name() == t(torch.ones(4, 3)).grad_fn.name() == "AddmmBackward0"
     e, t = _pair(3, 2, bias=False)
     assert e(ember.ones(4, 3)).grad_fn.name() == t(torch.ones(4, 3)).grad_fn.name()
+
+
+def test_linear_nd_paths_match_torch():
+    """N-d input: a contiguous one is flattened into one addmm (torch's ViewBackward0 on top), a strided
+    one goes through matmul and an add (AddBackward0); values, gradients and node names as torch's."""
+    e, t = _pair(3, 2)
+    makers = (lambda lib: lib.ones(2, 4, 3), lambda lib: lib.ones(4, 2, 3).transpose(0, 1),
+              lambda lib: lib.ones(2, 0, 3))
+    for make in makers:
+        assert e(make(ember)).grad_fn.name() == t(make(torch)).grad_fn.name()
+    w, b = rand(2, 3, seed=8), rand(2, seed=9)
+    check_layouts(lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), rand(3, 4, 3, seed=10), w, b)
+    gradcheck(lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), rand(2, 3, 3, seed=11), w, b)
 
 
 def test_functional_linear_and_gradcheck():

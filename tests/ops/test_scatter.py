@@ -257,3 +257,26 @@ def test_masked_scatter(mask):
 def test_index_add_integer_alpha():
     check(lambda m, x, s: x.index_add(0, m.tensor([0, 0, 2]), s, alpha=-2.5),
           rand(3, 4, dtype=np.int64, low=-5, high=5), rand(3, 4, dtype=np.int64, low=-5, high=5, seed=1), grad=False)
+
+
+@pytest.mark.parametrize("dim, shape", [(0, (40, 16)), (1, (3, 40, 5)), (2, (2, 3, 40))])
+def test_index_add_many_repeats_matches_torch(dim, shape):
+    """Whole slices with many repeated indices (an embedding gradient) are summed by sort + reduceat."""
+    rng = np.random.default_rng(dim)
+    index = rng.integers(0, shape[dim], 300)
+    src_shape = shape[:dim] + (300,) + shape[dim + 1:]
+    check(lambda lib, x, s, i: x.index_add(dim, i, s), rand(*shape, seed=1), rand(*src_shape, seed=2), index,
+          atol=1e-4)
+    for dtype in (np.int64, np.float64):
+        x, s = np.ones(shape, dtype=dtype), np.arange(np.prod(src_shape)).reshape(src_shape).astype(dtype)
+        got = ember.tensor(x).index_add(dim, ember.tensor(index), ember.tensor(s)).numpy()
+        want = torch.tensor(x).index_add(dim, torch.tensor(index), torch.tensor(s)).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
+def test_index_add_empty_index_and_embedding_gradient():
+    x = rand(4, 3, seed=3)
+    got = ember.tensor(x).index_add(0, ember.tensor(np.zeros(0, dtype=I64)), ember.zeros(0, 3)).numpy()
+    np.testing.assert_array_equal(got, x)
+    check(lambda lib, w, i: lib.nn.functional.embedding(i, w), rand(10, 4, seed=4),
+          np.random.default_rng(5).integers(0, 10, (6, 50)))
