@@ -29,11 +29,12 @@ def _native_norm(ctx, xp, x, w, b, rm, rv, group_shape, axes, param_shape, eps, 
         centred = xg - mean
         var = rv.reshape(stat_shape).astype(x.dtype)
     rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
-    out = (centred * rstd).reshape(x.shape)
-    if w is not None:
-        out = out * w.reshape(param_shape)
-    if b is not None:
-        out = out + b.reshape(param_shape)
+    centred *= rstd  # a fresh array: scaled and shifted in place
+    out = centred.reshape(x.shape)
+    for param, apply in ((w, xp.multiply), (b, xp.add)):
+        if param is not None:
+            param = param.reshape(param_shape)
+            out = apply(out, param, out=out) if param.dtype == out.dtype else apply(out, param)
     return out, mean, rstd
 
 
