@@ -7,7 +7,7 @@ pre-activation per step; the first-order backward runs BPTT on arrays and ends w
 import ember
 from ember.nn import _rnn
 from ember.nn._rnn_fused import (
-    _bias_or_none, _column, _recompute, _recurrent_weight_grad, _step_inputs, input_preactivations,
+    _bias_or_none, _column, _recompute, _recurrent_weight_grad, _step_inputs, gate_columns, input_preactivations,
 )
 from ember.ops.dispatch import primitive
 
@@ -57,25 +57,26 @@ def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=Fa
     rz_all, n_all, hn_all, ys = arrays
     steps, hidden, batch = n_all.shape
     back = 1 if reverse else -1  # the step that ran just before step t
-    d_gx = xp.empty((3 * hidden, steps * batch), dtype=n_all.dtype)
-    d_gh = xp.empty((3 * hidden, steps * batch), dtype=n_all.dtype)
+    d_gx_steps = xp.empty((steps, 3 * hidden, batch), dtype=n_all.dtype)  # written a step at a time, in place
+    d_gh_steps = xp.empty((steps, 3 * hidden, batch), dtype=n_all.dtype)
     dh = xp.zeros((hidden, batch), dtype=n_all.dtype) + getattr(g_h, "T", g_h)
     for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
-        cols, rz, n = slice(t * batch, (t + 1) * batch), rz_all[t], n_all[t]
+        d_gx, d_gh, rz, n = d_gx_steps[t], d_gh_steps[t], rz_all[t], n_all[t]
         r, z = rz[:hidden], rz[hidden:]
         if g_ys is not None:
             dh += g_ys[t].T
         h_prev = ys[t + back].T if 0 <= t + back < steps else h0.T
         d_pre_n = dh * (1 - z) * (1 - n * n)
-        d_rz = d_gx[:2 * hidden, cols]
+        d_rz = d_gx[:2 * hidden]
         xp.multiply(d_pre_n, hn_all[t], out=d_rz[:hidden])
         xp.multiply(dh, h_prev - n, out=d_rz[hidden:])
         d_rz *= rz * (1 - rz)
-        d_gx[2 * hidden:, cols] = d_pre_n
-        d_gh[:2 * hidden, cols] = d_rz
-        xp.multiply(d_pre_n, r, out=d_gh[2 * hidden:, cols])
+        d_gx[2 * hidden:] = d_pre_n
+        d_gh[:2 * hidden] = d_rz
+        xp.multiply(d_pre_n, r, out=d_gh[2 * hidden:])
         dh = dh * z
-        dh += xp.matmul(w_hh.T, d_gh[:, cols])
+        dh += xp.matmul(w_hh.T, d_gh)
+    d_gx, d_gh = gate_columns(xp, d_gx_steps), gate_columns(xp, d_gh_steps)
     zero = xp.zeros((), dtype=n_all.dtype)
     need_x, need_w_ih, need_b_ih, need_h, need_w_hh, need_b_hh = need
     d_w_hh = _recurrent_weight_grad(xp, d_gh, h0, ys, reverse) if need_w_hh else zero
