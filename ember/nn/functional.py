@@ -1,7 +1,6 @@
 """ember.nn.functional: layers, activations and losses composed from public ember ops.
 
 >>> import ember
-from ember.ops import dispatch
 >>> import ember.nn.functional as F
 >>> F.relu(ember.tensor([-1.0, 2.0])).tolist()
 [0.0, 2.0]
@@ -9,6 +8,7 @@ from ember.ops import dispatch
 import math
 
 import ember
+from ember.nn._linear import linear_matrix
 from ember.ops import dispatch
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -31,11 +31,11 @@ def linear(input, weight, bias=None):
         cols = f"{in_f}x{out_f}" if out_f is not None else f"{in_f}"
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and {cols})")
     if input.dim() == 2 and weight.dim() == 2:
-        return ember.addmm(bias, input, weight.t()) if bias is not None else ember.mm(input, weight.t())
+        return linear_matrix(input, weight, bias)
     if input.dim() > 2 and weight.dim() == 2 and bias is not None and input.is_contiguous():
         # as torch: one addmm on the flattened rows adds the bias into the GEMM's fresh result in place
         rows = input.view(math.prod(input.shape[:-1]), in_f)
-        return ember.addmm(bias, rows, weight.t()).view(*input.shape[:-1], out_f)
+        return linear_matrix(rows, weight, bias).view(*input.shape[:-1], out_f)
     out = ember.matmul(input, weight.t())
     return out + bias if bias is not None else out
 

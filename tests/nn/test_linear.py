@@ -52,6 +52,31 @@ def test_linear_nd_paths_match_torch():
     gradcheck(lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), rand(2, 3, 3, seed=11), w, b)
 
 
+def test_linear_dtype_and_bias_errors_match_torch():
+    cases = [((2, 3), "float64", (4, 3), "float32", None, None), ((2, 3), "float64", (4, 3), "float32", (4,), "float32"),
+             ((2, 3), "float32", (4, 3), "float32", (4,), "float64"), ((2, 3), "float32", (4, 3), "float32", (5,), "float32"),
+             ((2, 3), "bool", (4, 3), "bool", None, None)]
+    for xs, xd, ws, wd, bs, bd in cases:
+        messages = []
+        for lib in (torch, ember):
+            args = [lib.ones(xs, dtype=getattr(lib, xd)), lib.ones(ws, dtype=getattr(lib, wd))]
+            if bs is not None:
+                args.append(lib.ones(bs, dtype=getattr(lib, bd)))
+            with pytest.raises((RuntimeError, NotImplementedError)) as info:
+                lib.nn.functional.linear(*args)
+            messages.append((info.type, str(info.value)))
+        assert messages[0] == messages[1]
+
+
+def test_linear_weight_gradient_is_kept_without_a_copy():
+    """The weight's gradient is computed straight into the array that becomes ``.grad``."""
+    e = ember.nn.Linear(5, 3)
+    e(ember.ones(4, 5)).sum().backward()
+    assert e.weight.grad._data.base is None and e.weight.grad.is_contiguous()
+    np.testing.assert_allclose(e.weight.grad.numpy(), np.full((3, 5), 4.0))
+    np.testing.assert_allclose(e.bias.grad.numpy(), np.full(3, 4.0))
+
+
 def test_functional_linear_and_gradcheck():
     x, w, b = rand(4, 3, seed=3), rand(2, 3, seed=4), rand(2, seed=5)
     check(lambda lib, x, w, b: lib.nn.functional.linear(x, w, b), x, w, b)
