@@ -32,7 +32,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """x / max(||x||_p, eps) along ``dim``: ``F.normalize(ember.tensor([[3.0, 4.0]]))`` -> ``[[0.6, 0.8]]``."""
     norm = ember.linalg.vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
-    return input / norm.expand_as(input)
+    if out is None:
+        return input / norm.expand_as(input)
+    if ember.is_grad_enabled() and (input.requires_grad or out.requires_grad):
+        raise RuntimeError("div(): functions with out=... arguments don't support automatic differentiation, but one "
+                           "of the arguments requires grad.")
+    return out.copy_(input / norm)
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

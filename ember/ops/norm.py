@@ -118,11 +118,14 @@ def _shape_str(shape):
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
-def _normalized_shape(input, normalized_shape, allow_empty):
+def _normalized_shape(input, normalized_shape):
     """``normalized_shape`` as a tuple, with torch's error unless it matches the input's trailing dims."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if (k == 0 and not allow_empty) or input.dim() < k or tuple(input.shape[input.dim() - k:]) != shape:
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    if input.dim() < k or tuple(input.shape[input.dim() - k:]) != shape:
         raise RuntimeError(f"Given normalized_shape={_shape_str(shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in shape)}], but got input of size{_shape_str(input.shape)}")
     return shape
@@ -130,7 +133,7 @@ def _normalized_shape(input, normalized_shape, allow_empty):
 
 def native_layer_norm(input, normalized_shape, weight, bias, eps):
     """(out, mean, rstd) of layer norm over the trailing ``normalized_shape`` dims."""
-    normalized_shape = _normalized_shape(input, normalized_shape, allow_empty=False)
+    normalized_shape = _normalized_shape(input, normalized_shape)
     k = len(normalized_shape)
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and tuple(p.shape) != normalized_shape:
@@ -234,7 +237,7 @@ def instance_norm(input, weight, bias, running_mean, running_var, use_input_stat
 @public(method=False)
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight: ``ember.rms_norm(ember.ones(2, 3), [3])``."""
-    normalized_shape = _normalized_shape(input, normalized_shape, allow_empty=True)
+    normalized_shape = _normalized_shape(input, normalized_shape)
     k = len(normalized_shape)
     if eps is None:
         eps = float(np.finfo(input.dtype.np).eps)

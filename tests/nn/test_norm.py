@@ -167,3 +167,24 @@ def test_inplace_relu_after_norm_backpropagates(norm):
         (lib.nn.ReLU(inplace=True)(layer(inp)) * lib.arange(72.0).reshape(2, 4, 3, 3)).sum().backward()
         grads.append(inp.grad.numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+
+
+def test_empty_normalized_shape_is_refused_as_torch():
+    for fn in ("layer_norm", "rms_norm"):
+        for lib in (torch, ember):
+            with pytest.raises(RuntimeError, match=r"Expected normalized_shape to be at least 1-dimensional, i\.e\., "
+                                                   r"containing at least one element, but got normalized_shape = \[\]"):
+                getattr(lib.nn.functional, fn)(lib.ones(2, 3), [])
+
+
+def test_normalize_writes_out():
+    x = rand(3, 4, seed=70)
+    outs = {}
+    for lib in (torch, ember):
+        out = lib.empty(3, 4)
+        assert lib.nn.functional.normalize(lib.tensor(x), dim=0, out=out) is out
+        outs[lib.__name__] = out
+        with pytest.raises(RuntimeError, match="functions with out=... arguments don't support automatic "
+                                               "differentiation"):
+            lib.nn.functional.normalize(lib.tensor(x, requires_grad=True), out=lib.empty(3, 4))
+    assert_same(outs["ember"], outs["torch"])

@@ -336,3 +336,15 @@ def test_fused_gru_output_modified_in_place():
     eo.mul_(2)
     to.mul_(2)
     _compare(e, t, eo, to, [ex], [tx])
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_input_dtype_must_match_weights(name):
+    """A float64 input into float32 weights is refused (torch's ValueError), not silently promoted."""
+    for lib in (torch, ember):
+        layer = getattr(lib.nn, name)(3, 4)
+        with pytest.raises(ValueError, match=r"RNN input dtype \((torch|ember)\.float64\) does not match weight "
+                                             r"dtype \((torch|ember)\.float32\)"):
+            layer(lib.ones(2, 1, 3, dtype=lib.float64))
+    out, _ = getattr(ember.nn, name)(3, 4).double()(ember.ones(2, 1, 3, dtype=ember.float64))
+    assert out.dtype == ember.float64

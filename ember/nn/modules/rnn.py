@@ -113,6 +113,10 @@ class RNNBase(Module):
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                                f"got {x.shape[-1]}")
+        weight_dtype = self.weight_ih_l0.dtype
+        if x.dtype != weight_dtype:
+            raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype ({weight_dtype}). Convert "
+                             f"input: input.to({weight_dtype}), or convert model: model.to({x.dtype})")
         sizes = self._state_sizes(batch)
         if hx is None:
             hx = tuple(ember.zeros(s, dtype=x.dtype, device=x.device) for s in sizes)
