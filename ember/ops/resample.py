@@ -1,5 +1,5 @@
-"""Resampling: interpolate (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, area),
-pixel_shuffle and pixel_unshuffle.
+"""Resampling: interpolate (nearest, nearest-exact, linear, bilinear, bicubic, trilinear, lanczos,
+area; bilinear, bicubic and lanczos also antialiased), pixel_shuffle and pixel_unshuffle.
 
 Interpolation is separable: along each spatial dim an output element is a weighted sum
 of a few input elements ("taps": an index and a weight per output position). The
@@ -151,6 +151,40 @@ def _cubic_taps(n_in, n_out, align_corners, scale):
     return [(np.clip(i - 1 + j, 0, n_in - 1), w) for j, w in enumerate(weights)]
 
 
+def _triangle(u):
+    return np.maximum(0.0, 1.0 - np.abs(u))
+
+
+def _keys_cubic(u, a=-0.5):
+    u = np.abs(u)
+    return np.where(u < 1, ((a + 2) * u - (a + 3)) * u * u + 1, np.where(u < 2, ((a * u - 5 * a) * u + 8 * a) * u - 4 * a, 0.0))
+
+
+def _lanczos3(u):
+    return np.where(np.abs(u) < 3, np.sinc(u) * np.sinc(u / 3), 0.0)
+
+
+_FILTERS = {"bilinear": (_triangle, 1.0), "bicubic": (_keys_cubic, 2.0), "lanczos": (_lanczos3, 3.0)}
+
+
+def _antialias_taps(n_in, n_out, align_corners, scale, mode):
+    """Antialiased taps (Pillow's resampling): when shrinking by ``s``, the filter is stretched by ``s``
+    so that every input element inside its support contributes; weights are normalised per output.
+    The cubic is Keys' with a = -0.5, as Pillow's, not the -0.75 of plain bicubic."""
+    kernel, radius = _FILTERS[mode]
+    s = _scale(n_in, n_out, align_corners, scale)
+    support = radius * max(s, 1.0)
+    stretch = 1.0 / s if s >= 1.0 else 1.0
+    center = s * (np.arange(n_out) + 0.5)
+    first = np.maximum(np.trunc(center - support + 0.5), 0).astype(np.int64)
+    count = np.minimum(np.trunc(center + support + 0.5).astype(np.int64), n_in) - first
+    offsets = np.arange(count.max())[:, None]
+    weights = np.where(offsets < count, kernel((first + offsets - center + 0.5) * stretch), 0.0)
+    total = weights.sum(0)
+    weights = weights / np.where(total == 0, 1.0, total)
+    return [(np.minimum(first + j, n_in - 1), weights[j]) for j in range(len(offsets))]
+
+
 def adaptive_windows(n_in, n_out):
     """Start and (exclusive) end of each adaptive pooling window: [floor(i*n/o), ceil((i+1)*n/o))."""
     i = np.arange(n_out)
@@ -166,11 +200,13 @@ def area_taps(n_in, n_out):
 
 # interpolate ---------------------------------------------------------------------------------
 
-_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact")
-_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "lanczos", "area", "nearest-exact")
+_LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 _NODE = {"nearest": "UpsampleNearest{}DBackward0", "nearest-exact": "UpsampleNearestExact{}DBackward0",
          "linear": "UpsampleLinear1DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
          "bicubic": "UpsampleBicubic2DBackward0", "trilinear": "UpsampleTrilinear3DBackward0"}
+_ANTIALIAS_NODE = {"bilinear": "UpsampleBilinear2DAaBackward0", "bicubic": "UpsampleBicubic2DAaBackward0",
+                   "lanczos": "UpsampleLanczos2DAaBackward0"}
 
 
 def _sizes(input, nd, size, scale_factor, recompute_scale_factor):
@@ -198,8 +234,8 @@ def _sizes(input, nd, size, scale_factor, recompute_scale_factor):
 
 def _unsupported(input, mode):
     return NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) "
-                               "for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-                               f"nearest-exact (got {mode})")
+                               "for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area "
+                               f"| nearest-exact (got {mode})")
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -214,13 +250,21 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                              "linear | bilinear | bicubic | trilinear")
     elif align_corners is None:
         align_corners = False
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not supported")
     if nd not in (1, 2, 3):
         raise _unsupported(input, mode)
-    if mode in _LINEAR_DIMS and _LINEAR_DIMS[mode] != nd:
-        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR_DIMS[mode] + 2}D input")
     out, scales = _sizes(input, nd, size, scale_factor, recompute_scale_factor)
+    if antialias and not (mode in _ANTIALIAS_NODE and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D "
+                         "tensor as input")
+    if mode == "lanczos" and nd == 2:
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    if mode in _LINEAR_DIMS and _LINEAR_DIMS[mode] != nd:
+        if mode == "lanczos":
+            raise _unsupported(input, mode)
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {_LINEAR_DIMS[mode] + 2}D input")
     if min(out) <= 0 or min(input.shape[2:]) <= 0:
         named = lambda sizes: ", ".join(f"{a}: {n}" for a, n in zip("DHW"[-nd:], sizes))  # noqa: E731
         joint = " and" if nd == 1 else ""
@@ -230,20 +274,23 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         from ember.ops.adaptive_pool import adaptive_avg_pool
         return adaptive_avg_pool(nd, input, out)
     ins = input.shape[2:]
-    if mode in ("nearest", "nearest-exact"):
+    node = _ANTIALIAS_NODE[mode] if antialias else _NODE[mode].format(nd)
+    if antialias:
+        taps = [_antialias_taps(i, o, align_corners, s, mode) for i, o, s in zip(ins, out, scales)]
+    elif mode in ("nearest", "nearest-exact"):
         taps = [_nearest_taps(i, o, s, mode == "nearest-exact") for i, o, s in zip(ins, out, scales)]
     elif mode == "bicubic":
         taps = [_cubic_taps(i, o, align_corners, s) for i, o, s in zip(ins, out, scales)]
     else:
         taps = [_linear_taps(i, o, align_corners, s) for i, o, s in zip(ins, out, scales)]
     if mode.startswith("nearest") or input.dtype.is_floating_point:
-        return apply_taps(input, taps, _NODE[mode].format(nd))
+        return apply_taps(input, taps, node)
     info = np.iinfo(input.dtype.np)  # integer images: one dim at a time (last first), rounded and clamped
     out = input
     for i in range(nd - 1, -1, -1):
         one = [[(np.arange(n), None)] for n in out.shape[2:]]
         one[i] = taps[i]
-        mixed = apply_taps(out.to(float32), one, _NODE[mode].format(nd))
+        mixed = apply_taps(out.to(float32), one, node)
         out = mixed.round().clamp(info.min, info.max).to(input.dtype)
     return out
 

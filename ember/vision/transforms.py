@@ -110,8 +110,9 @@ class Resize:
                               else Image.Resampling.NEAREST)
         batched = img if img.dim() == 4 else img.unsqueeze(0)
         mode = self.interpolation
+        smooth = mode in ("bilinear", "bicubic")  # torchvision antialiases only these
         out = F.interpolate(batched.float() if not batched.is_floating_point() else batched, size=size, mode=mode,
-                            **({"align_corners": False} if mode == "bilinear" else {}))
+                            **({"align_corners": False, "antialias": self.antialias} if smooth else {}))
         out = out.round().clamp(0, 255).to(img.dtype) if not img.is_floating_point() else out
         return out if img.dim() == 4 else out.squeeze(0)
 

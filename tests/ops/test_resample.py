@@ -131,3 +131,61 @@ def test_interpolate_uint8_images(mode, align, kw):
           atol=1.0 if mode.startswith("bi") else 0.0, rtol=0.0, grad=False)
     with pytest.raises(NotImplementedError, match="adaptive_avg_pool2d\" not implemented for 'Byte'"):
         ember.nn.functional.interpolate(ember.ones(1, 1, 4, 4, dtype=ember.uint8), size=2, mode="area")
+
+
+# antialiasing --------------------------------------------------------------------------------------
+
+AA_MODES = [("bilinear", False), ("bilinear", True), ("bicubic", False), ("bicubic", True), ("lanczos", False)]
+AA_NODE = {"bilinear": "UpsampleBilinear2DAaBackward0", "bicubic": "UpsampleBicubic2DAaBackward0",
+           "lanczos": "UpsampleLanczos2DAaBackward0"}
+
+
+@pytest.mark.parametrize("mode,align", AA_MODES)
+@pytest.mark.parametrize("kw", [dict(size=(4, 3)), dict(scale_factor=(0.3, 0.45)), dict(size=(13, 5)),
+                                dict(scale_factor=1.6), dict(size=1), dict(size=(37, 2))])
+def test_interpolate_antialias_matches_torch(mode, align, kw):
+    """Pillow-style antialiased resampling (values and gradients), shrinking, growing and both at once."""
+    out = check(_interp(mode=mode, align_corners=align, antialias=True, **kw), rand(2, 3, 23, 11, seed=30),
+                atol=1e-5)
+    assert out.grad_fn.name() == AA_NODE[mode]
+
+
+@pytest.mark.parametrize("mode,align", AA_MODES)
+def test_interpolate_antialias_gradcheck_layouts_and_long_dims(monkeypatch, mode, align):
+    fn = _interp(mode=mode, align_corners=align, antialias=True, size=(3, 5))
+    check_layouts(fn, rand(2, 2, 9, 8, seed=31), atol=1e-5)
+    gradcheck(fn, rand(1, 2, 7, 9, seed=32))
+    import ember.ops.resample as resample
+    monkeypatch.setattr(resample, "_DENSE_MAX", 0)  # the gather and cumulative-sum route
+    check(fn, rand(1, 2, 9, 8, seed=33), atol=1e-5)
+    gradcheck(fn, rand(1, 1, 7, 9, seed=34))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "lanczos"])
+def test_interpolate_antialias_uint8_images(mode):
+    # torch weighs uint8 pixels in fixed point: ember (float weights, rounded per dim) is within one level
+    check(_interp(mode=mode, antialias=True, size=(4, 7)), rand(1, 3, 17, 12, dtype=np.uint8, low=0, high=255, seed=35),
+          atol=1.0, rtol=0.0, grad=False)
+
+
+@pytest.mark.parametrize("call,exc,msg", [
+    (lambda lib, x: lib.nn.functional.interpolate(x, size=3, mode="nearest", antialias=True), ValueError,
+     "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D tensor"),
+    (lambda lib, x: lib.nn.functional.interpolate(x[0], size=3, mode="linear", antialias=True), ValueError,
+     "Anti-alias option is restricted"),
+    (lambda lib, x: lib.nn.functional.interpolate(x[None], size=3, mode="bilinear", antialias=True), ValueError,
+     "Anti-alias option is restricted"),
+    (lambda lib, x: lib.nn.functional.interpolate(x, size=3, mode="lanczos"), ValueError,
+     "Lanczos mode requires antialias=True"),
+    (lambda lib, x: lib.nn.functional.interpolate(x, size=3, mode="lanczos", align_corners=True, antialias=True),
+     ValueError, "Lanczos mode does not support align_corners=True"),
+    (lambda lib, x: lib.nn.functional.interpolate(x[0], size=3, mode="lanczos"), NotImplementedError,
+     r"trilinear \| lanczos \| area \| nearest-exact \(got lanczos\)"),
+    (lambda lib, x: lib.nn.functional.interpolate(x, size=(2, 3, 4), mode="bilinear", antialias=True), ValueError,
+     "Input and output must have the same number of spatial dimensions"),
+])
+def test_antialias_errors(call, exc, msg):
+    x = rand(2, 3, 8, 8, seed=36)
+    for lib, t in ((torch, torch.tensor(x)), (ember, ember.tensor(x))):
+        with pytest.raises(exc, match=msg):
+            call(lib, t)

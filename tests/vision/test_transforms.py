@@ -84,12 +84,15 @@ def test_random_horizontal_flip():
     assert 150 < flips < 250
 
 
+@pytest.mark.parametrize("antialias", [True, False])
 @pytest.mark.parametrize("size, out_hw", [((4, 6), (4, 6)), (4, (4, 8)), ([3], (3, 6))])
-def test_resize_tensor_matches_torch_bilinear(size, out_hw):
+def test_resize_tensor_matches_torch_bilinear(size, out_hw, antialias):
+    """As torchvision's tensor Resize: bilinear, antialiased when shrinking unless antialias=False."""
     x = np.random.default_rng(1).random((3, 6, 12), dtype=np.float32)
-    out = T.Resize(size)(ember.tensor(x))
+    out = T.Resize(size, antialias=antialias)(ember.tensor(x))
     assert tuple(out.shape[-2:]) == out_hw
-    ref = torch.nn.functional.interpolate(torch.tensor(x)[None], size=out_hw, mode="bilinear", align_corners=False)[0]
+    ref = torch.nn.functional.interpolate(torch.tensor(x)[None], size=out_hw, mode="bilinear", align_corners=False,
+                                          antialias=antialias)[0]
     np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
