@@ -76,8 +76,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     if per_sample_weights is not None and tuple(per_sample_weights.shape) != tuple(input.shape):
         raise ValueError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, "
                          f"then it must have the same shape as the input ({tuple(input.shape)})")
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("ember's embedding_bag supports neither scale_grad_by_freq nor sparse")
+    if sparse:
+        raise NotImplementedError("ember has no sparse tensors: embedding_bag(sparse=True) is not supported")
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
     pad = _pad_index(padding_idx, weight.shape[0])
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
@@ -94,4 +96,4 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         scale = 1.0 / counts[bags]
     else:
         scale = ember.ones(idx.shape[0], dtype=weight.dtype) if psw is None else psw
-    return _ops.bag_sum(weight, scale, idx, bags, nbags=nbags)
+    return _ops.bag_sum(weight, scale, idx, bags, nbags=nbags, freq_scaled=bool(scale_grad_by_freq))

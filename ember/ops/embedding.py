@@ -7,7 +7,7 @@ gradient, written with ember ops so second derivatives work.
 from ember._tensor import Tensor
 from ember.ops.dispatch import primitive
 from ember.ops.registry import public
-from ember.ops.scatter import _add_at
+from ember.ops.scatter import add_along
 
 
 def check_indices(indices, num):
@@ -58,11 +58,12 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
 
 
 @primitive("EmbeddingBagBackward0", save=(0, 1, 2, 3))
-def bag_sum(ctx, xp, weight, scale, indices, bags, nbags):
-    """Per bag: sum of ``scale[i] * weight[indices[i]]`` over the elements i with ``bags[i] == bag``."""
-    ctx.num = weight.shape[0]
+def bag_sum(ctx, xp, weight, scale, indices, bags, nbags, freq_scaled=False):
+    """Per bag: sum of ``scale[i] * weight[indices[i]]`` over the elements i with ``bags[i] == bag``;
+    ``freq_scaled`` divides each row's weight gradient by how often its index occurs."""
+    ctx.num, ctx.freq_scaled = weight.shape[0], freq_scaled
     out = xp.zeros((nbags, weight.shape[1]), dtype=weight.dtype)
-    _add_at(xp, out, bags, weight[indices] * scale[:, None].astype(weight.dtype))
+    add_along(xp, out, 0, bags, weight[indices] * scale[:, None].astype(weight.dtype))
     return out
 
 
@@ -75,7 +76,11 @@ def _(ctx, g):
     gw = gs = None
     if need_w:
         zero = ember.zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
-        gw = zero.index_add(0, indices, up * scale.unsqueeze(1).to(g.dtype))
+        share = scale.to(g.dtype)
+        if ctx.freq_scaled:
+            counts = ember.zeros(ctx.num, dtype=g.dtype, device=g.device).index_add(0, indices, ember.ones_like(share))
+            share = share / counts[indices]
+        gw = zero.index_add(0, indices, up * share.unsqueeze(1))
     if need_s:
         gs = (up * weight[indices]).sum(1)
     return gw, gs, None, None

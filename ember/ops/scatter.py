@@ -243,12 +243,17 @@ def _index_add(ctx, xp, x, index, src, dim, alpha):
     ctx.dim, ctx.alpha = dim, alpha
     out = x.copy()
     target, src = (out.reshape(1), src.reshape(1)) if x.ndim == 0 else (out, src)
-    src = src if alpha == 1 else src * alpha
+    add_along(xp, target, dim, index, src if alpha == 1 else src * alpha)
+    return out
+
+
+def add_along(xp, out, dim, index, src):
+    """``out[index] += src`` along ``dim``, repeated indices summed: whole slices by ``_add_slices`` on
+    the CPU, anything else by ``_add_at``."""
     if xp.__name__ == "numpy" and src.ndim > 1 and index.size:
         _add_slices(out, dim, index, src)
     else:
-        _add_at(xp, target, _dim_key(dim, index), src)
-    return out
+        _add_at(xp, out, _dim_key(dim, index), src)
 
 
 def _add_slices(out, dim, index, src):

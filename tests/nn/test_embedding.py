@@ -141,3 +141,40 @@ def test_max_norm_modules(cls, kw):
     e, t = _pair(cls, 6, 3, **kw)
     _compare(e, t, IDX)
     assert_same(e.weight.detach(), t.weight.detach(), what="renormalised weight")
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("pad", [None, 1])
+def test_embedding_bag_scale_grad_by_freq(mode, pad):
+    """Each row's gradient divided by its index's frequency in the batch, as documented. torch 2.13's CPU
+    embedding_bag divides by the wrong count (pytorch#190063), so the oracle is torch's F.embedding, which
+    scales correctly, reduced per bag by hand."""
+    w = rand(6, 3, seed=8)
+    psw = rand(7, seed=9) if mode == "sum" else None
+    up = rand(4, 3, seed=10)
+    we = ember.tensor(w, requires_grad=True)
+    out = ember.nn.functional.embedding_bag(ember.tensor(FLAT), we, ember.tensor(OFFSETS), mode=mode,
+                                           scale_grad_by_freq=True, padding_idx=pad,
+                                           per_sample_weights=None if psw is None else ember.tensor(psw))
+    (out * ember.tensor(up)).sum().backward()
+    wt = torch.tensor(w, requires_grad=True)
+    rows = torch.nn.functional.embedding(torch.tensor(FLAT), wt, padding_idx=pad, scale_grad_by_freq=True)
+    keep = torch.tensor(FLAT != pad if pad is not None else np.ones(7, bool))
+    rows = rows * keep[:, None] * (torch.tensor(psw)[:, None] if psw is not None else 1)
+    bags = []
+    for lo, hi in zip(OFFSETS, list(OFFSETS[1:]) + [7]):
+        total = rows[lo:hi].sum(0)
+        count = int(keep[lo:hi].sum())
+        bags.append(total / count if mode == "mean" and count else total)
+    ref = torch.stack(bags)
+    assert_same(out, ref, atol=1e-6)
+    (ref * torch.tensor(up)).sum().backward()
+    assert_same(we.grad, wt.grad, atol=1e-6)
+
+
+def test_embedding_bag_scale_grad_by_freq_errors():
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match="max mode does not support scaling the gradient by the frequency"):
+            lib.nn.functional.embedding_bag(lib.tensor([[0, 1]]), lib.tensor(W), mode="max", scale_grad_by_freq=True)
+    with pytest.raises(NotImplementedError, match="ember has no sparse tensors"):
+        ember.nn.functional.embedding_bag(ember.tensor([[0, 1]]), ember.tensor(W), sparse=True)
