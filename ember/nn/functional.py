@@ -378,3 +378,7 @@ from ember.ops.resample import (  # noqa: E402,F401
     interpolate, pixel_shuffle, pixel_unshuffle, upsample, upsample_bilinear, upsample_nearest,
 )
 from ember.nn._ctc import ctc_loss  # noqa: E402,F401
+from ember.ops.fractional_pool import (  # noqa: E402,F401
+    fractional_max_pool2d, fractional_max_pool2d_with_indices, fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)

@@ -209,6 +209,43 @@ class LPPool3d(_LPPoolNd):
     _fn = staticmethod(F.lp_pool3d)
 
 
+class _FractionalMaxPoolNd(Module):
+    _fn = None
+    _name = None
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+        super().__init__()
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{self._name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if output_ratio is not None:
+            for r in (output_ratio,) if isinstance(output_ratio, (int, float)) else output_ratio:
+                if not 0 < r < 1:
+                    raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+        self.kernel_size, self.output_size, self.output_ratio = kernel_size, output_size, output_ratio
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+
+    def forward(self, input):
+        return type(self)._fn(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                              _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Max over windows at pseudo-random offsets, shrinking (N, C, H, W) by any ratio:
+    ``nn.FractionalMaxPool2d(3, output_ratio=0.5)``."""
+    _fn = staticmethod(F.fractional_max_pool2d)
+    _name = "FractionalMaxPool2d"
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """The 3-d form of ``FractionalMaxPool2d``, over (N, C, T, H, W)."""
+    _fn = staticmethod(F.fractional_max_pool3d)
+    _name = "FractionalMaxPool3d"
+
+
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-           "AdaptiveMaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "LPPool1d", "LPPool2d", "LPPool3d"]
+           "AdaptiveMaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "LPPool1d", "LPPool2d", "LPPool3d",
+           "FractionalMaxPool2d", "FractionalMaxPool3d"]
