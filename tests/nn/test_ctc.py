@@ -55,3 +55,22 @@ def test_ctc_errors():
     for lib in (ember, torch):
         with pytest.raises(RuntimeError, match="Expected input_lengths to have value at most 10"):
             _ctc(lib, lib.zeros(T, N, C), in_len=[11, 3, 3])
+
+
+def test_ctc_long_sequences_match_torch():
+    """Long inputs and targets with repeats, different lengths per sample, blank in the middle of the classes."""
+    rng = np.random.default_rng(11)
+    targets = rng.integers(0, 7, (4, 25))
+    targets[targets == 3] = 5  # class 3 is the blank
+    targets[0, 5:9] = 2  # a run of repeats needs a blank between each
+    check(lambda lib, x: _ctc(lib, x, targets, [60, 55, 41, 60], [25, 20, 9, 1], reduction="none", blank=3),
+          rand(60, 4, 7, seed=12), atol=1e-4)
+
+
+def test_ctc_has_no_second_derivative():
+    for lib in (torch, ember):
+        x = lib.tensor(rand(6, 2, 4, dtype=np.float64, seed=13), requires_grad=True)
+        loss = _ctc(lib, x, np.array([[1, 2], [3, 3]]), [6, 5], [2, 2])
+        (g,) = lib.autograd.grad(loss, x, create_graph=True)
+        with pytest.raises(RuntimeError, match="derivative for aten::_ctc_loss_backward is not implemented"):
+            g.sum().backward()
