@@ -5,7 +5,7 @@ pass; PyTorch runs a fused elementwise loop on all its intra-op threads. ``block
 narrows that gap without compiled code: a kernel written as a few in-place NumPy/SciPy
 calls is run on row blocks of its arrays, one contiguous range per thread (NumPy and
 SciPy release the GIL inside their loops), and each thread walks its range in pieces
-of about ``PIECE_BYTES`` so that a multi-pass kernel (an Adam step, a GELU) works in
+of about ``PIECE_BYTES`` so that a multi-pass kernel (the GELU's gradient) works in
 cache. Arrays under ``MIN_ELEMENTS`` run inline, where handing work to a thread costs
 more than it saves.
 
@@ -15,7 +15,7 @@ parameter gained nothing (one core already saturates this machine's memory bandw
 and lost ~50 us to the hand-off, so those stay plain NumPy.
 
 OpenBLAS keeps its idle threads spinning for a while after every GEMM, which would
-take the other cores from these blocks; ``ember/__init__.py`` shortens that wait
+take the other cores from these blocks; ``ember/_blas_env.py`` shortens that wait
 (``OPENBLAS_THREAD_TIMEOUT``) when ember is imported before NumPy.
 
 >>> import numpy as np

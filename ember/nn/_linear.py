@@ -21,7 +21,7 @@ def _forward(ctx, xp, x, w, b=None):
     return out
 
 
-def _grad(ctx, g, *_):
+def _grad(ctx, g):
     x, w = ctx.saved_tensors
     need = ctx.needs_input_grad
     grads = [g.mm(w) if need[0] else None, g.t().mm(x) if need[1] else None]

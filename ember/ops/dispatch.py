@@ -55,10 +55,11 @@ def primitive(node_name, *, save=(), save_output=False, view=False):
 
 
 class _Scratch:
-    """The ctx a forward gets when nothing is recorded: what it stashes is never read."""
+    """The ctx a forward gets when nothing is recorded: what it stashes is never read after the forward."""
 
 
 _NO_CTX = _Scratch()
+_SCRATCH = _NO_CTX.__dict__  # emptied after each such forward: stashed intermediates (a fused LSTM's) must not linger
 _generic = np.generic
 _new_tensor = object.__new__
 
@@ -109,6 +110,9 @@ def run(prim, inputs, arrays, dev, params):
         except ValueError:
             check_broadcast(arrays)
             raise
+        finally:
+            if _SCRATCH:
+                _SCRATCH.clear()
         if type(out) is tuple:
             return tuple(_wrap(o, dev, None, i, prim, inputs) for i, o in enumerate(out))
         if prim.view:

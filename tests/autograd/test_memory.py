@@ -139,3 +139,16 @@ def test_no_ember_objects_in_cycles():
         gc.set_debug(0)
         gc.garbage.clear()
     assert leaked == []
+
+
+def test_no_grad_forward_keeps_no_intermediates():
+    """A forward run without recording stashes into a scratch ctx; nothing may stay there afterwards
+    (the fused LSTM stashes its gate activations, megabytes for a long sequence)."""
+    from ember.ops.dispatch import _NO_CTX
+
+    lstm = ember.nn.LSTM(8, 16)
+    with ember.no_grad():
+        lstm(ember.randn(30, 4, 8))
+    assert vars(_NO_CTX) == {}
+    ember.ones(3).sum(0)  # a reduction that stashes its count while it runs
+    assert vars(_NO_CTX) == {}
