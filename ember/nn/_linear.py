@@ -10,7 +10,7 @@ in ember ops, so double backward works. Measured on the MLP benchmark step (784-
 512-10, batch 128, SGD): 3.86 -> 3.71 ms.
 """
 from ember.ops.dispatch import Primitive, apply
-from ember.ops.linalg import _CPP, _no_bool, _scalar_name
+from ember.ops.linalg import _no_bool, _scalar_name, check_add_dtypes, check_input, check_mm_dtypes
 
 
 def _forward(ctx, xp, x, w, b=None):
@@ -40,22 +40,16 @@ _with_bias, _without_bias = _record("AddmmBackward0"), _record("MmBackward0")
 
 
 def _check(input, weight, bias):
-    """torch's dtype errors for the three tensors of a 2-D linear."""
+    """torch's dtype and bias-shape errors for the three tensors of a 2-D linear."""
     _no_bool(input)
     if bias is None:
-        if input._dtype is not weight._dtype:
-            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_CPP[input._dtype.name]} != "
-                               f"{_CPP[weight._dtype.name]}")
+        check_mm_dtypes(input, weight)
         return
     if input._dtype is not weight._dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_scalar_name(input)} and "
                            f"{_scalar_name(weight)}")
-    if bias._dtype is not input._dtype:
-        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_scalar_name(bias)} and "
-                           f"{_scalar_name(weight)}")
-    shape = (input.shape[0], weight.shape[0])
-    if bias.dim() > 2 or any(b not in (1, s) for b, s in zip(reversed(bias.shape), reversed(shape))):
-        bias.expand(shape)  # raises torch's "expanded size" error
+    check_add_dtypes(bias, input, weight)
+    check_input(bias, (input.shape[0], weight.shape[0]), "addmm")
 
 
 def linear_matrix(input, weight, bias):

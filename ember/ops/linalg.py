@@ -96,11 +96,16 @@ _batched = _matmul_record("UnsafeViewBackward0")
 def _check_mm(a, b):
     if a.shape[1] != b.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_dims(a)} and {_dims(b)})")
+    check_mm_dtypes(a, b)
+    _no_bool(a)
+
+
+def check_mm_dtypes(a, b):
+    """torch's error for a matrix product of two dtypes."""
     if a._dtype is not b._dtype:
         raise RuntimeError(
             f"expected m1 and m2 to have the same dtype, but got: {_CPP[a._dtype.name]} != {_CPP[b._dtype.name]}"
         )
-    _no_bool(a)
 
 
 def _check_dot(a, b, name="dot"):
@@ -279,13 +284,15 @@ _addbmm = Primitive(_addbmm_forward, "AddbmmBackward0", save=(1, 2))
 _addbmm.derivative(_addmm_grad)  # g @ b^T and a^T @ g broadcast over the batch
 
 
-def _check_input(input, shape, op):
+def check_input(input, shape, op):
+    """The added ``input`` must broadcast to the product's ``shape`` (torch's errors otherwise)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    input.expand(shape)  # raises PyTorch's error when input does not broadcast to the product
+    if input.dim() > len(shape) or any(s not in (1, t) for s, t in zip(reversed(input.shape), reversed(shape))):
+        input.expand(shape)  # raises PyTorch's error
 
 
-def _check_add_dtypes(input, a, b):
+def check_add_dtypes(input, a, b):
     if not (input._dtype is a._dtype is b._dtype):
         raise RuntimeError(
             f"self and mat2 must have the same dtype, but got {_scalar_name(input)} and "
@@ -300,8 +307,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         if t.dim() != 2:
             raise RuntimeError(f"{name} must be a matrix, got {t.dim()}-D tensor")
     _check_mm(mat1, mat2)
-    _check_input(input, (mat1.shape[0], mat2.shape[1]), "addmm")
-    _check_add_dtypes(input, mat1, mat2)
+    check_input(input, (mat1.shape[0], mat2.shape[1]), "addmm")
+    check_add_dtypes(input, mat1, mat2)
     return apply(_addmm, (input, mat1, mat2), {"beta": beta, "alpha": alpha})
 
 
@@ -314,7 +321,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
             f"{_scalar_name(input)}, {_scalar_name(mat)}, and {_scalar_name(vec)}"
         )
     _check_mv(mat, vec)
-    _check_input(input, (mat.shape[0],), "addmv")
+    check_input(input, (mat.shape[0],), "addmv")
     return apply(_addmv, (input, mat, vec), {"beta": beta, "alpha": alpha})
 
 
@@ -322,8 +329,8 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     _check_bmm(batch1, batch2)
-    _check_input(input, (batch1.shape[0], batch1.shape[1], batch2.shape[2]), "baddbmm")
-    _check_add_dtypes(input, batch1, batch2)
+    check_input(input, (batch1.shape[0], batch1.shape[1], batch2.shape[2]), "baddbmm")
+    check_add_dtypes(input, batch1, batch2)
     return apply(_baddbmm, (input, batch1, batch2), {"beta": beta, "alpha": alpha})
 
 
@@ -331,8 +338,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
     _check_bmm(batch1, batch2)
-    _check_input(input, (batch1.shape[1], batch2.shape[2]), "addbmm")
-    _check_add_dtypes(input, batch1, batch2)
+    check_input(input, (batch1.shape[1], batch2.shape[2]), "addbmm")
+    check_add_dtypes(input, batch1, batch2)
     return apply(_addbmm, (input, batch1, batch2), {"beta": beta, "alpha": alpha})
 
 
