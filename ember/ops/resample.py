@@ -144,10 +144,7 @@ def _cubic_taps(n_in, n_out, align_corners, scale):
     src = dst * s if align_corners else s * (dst + 0.5) - 0.5
     i = np.floor(src).astype(np.int64)
     t = src - i
-    a = _CUBIC_A
-    near = lambda u: ((a + 2) * u - (a + 3)) * u * u + 1  # noqa: E731  |u| <= 1
-    far = lambda u: ((a * u - 5 * a) * u + 8 * a) * u - 4 * a  # noqa: E731  1 < |u| < 2
-    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    weights = [_keys_cubic(u, _CUBIC_A) for u in (t + 1, t, 1 - t, 2 - t)]
     return [(np.clip(i - 1 + j, 0, n_in - 1), w) for j, w in enumerate(weights)]
 
 
@@ -156,6 +153,7 @@ def _triangle(u):
 
 
 def _keys_cubic(u, a=-0.5):
+    """Keys' cubic convolution kernel; plain bicubic uses a = -0.75, Pillow's antialiasing a = -0.5."""
     u = np.abs(u)
     return np.where(u < 1, ((a + 2) * u - (a + 3)) * u * u + 1, np.where(u < 2, ((a * u - 5 * a) * u + 8 * a) * u - 4 * a, 0.0))
 
