@@ -61,7 +61,6 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return loss.squeeze(0) if unbatched else loss
 
 
-
 def _extended(xp, tgt, blank):
     """The blank-extended targets (N, 2S + 1) and where a label may be reached by skipping a blank."""
     batch, width = tgt.shape[0], 2 * tgt.shape[1] + 1

@@ -27,6 +27,14 @@ def _embedding(ctx, xp, weight, indices, padding_idx, scale_grad_by_freq):
     return weight[indices]
 
 
+def _frequency(indices, num, dtype):
+    """How often each entry of the 1-D ``indices`` (into ``num`` rows) occurs among them: the divisor of
+    ``scale_grad_by_freq``."""
+    import ember
+    ones = ember.ones(indices.shape[0], dtype=dtype, device=indices.device)
+    return ember.zeros(num, dtype=dtype, device=indices.device).index_add(0, indices, ones)[indices]
+
+
 @_embedding.derivative
 def _(ctx, g):
     import ember
@@ -36,9 +44,7 @@ def _(ctx, g):
     if ctx.padding_idx >= 0:
         rows = rows * (idx != ctx.padding_idx).to(g.dtype).unsqueeze(1)
     if ctx.scale:
-        ones = ember.ones_like(idx, dtype=g.dtype)
-        counts = ember.zeros(ctx.num, dtype=g.dtype, device=g.device).index_add(0, idx, ones)
-        rows = rows / counts[idx].unsqueeze(1)
+        rows = rows / _frequency(idx, ctx.num, g.dtype).unsqueeze(1)
     zero = ember.zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
     return zero.index_add(0, idx, rows), None
 
@@ -78,8 +84,7 @@ def _(ctx, g):
         zero = ember.zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
         share = scale.to(g.dtype)
         if ctx.freq_scaled:
-            counts = ember.zeros(ctx.num, dtype=g.dtype, device=g.device).index_add(0, indices, ember.ones_like(share))
-            share = share / counts[indices]
+            share = share / _frequency(indices, ctx.num, g.dtype)
         gw = zero.index_add(0, indices, up * share.unsqueeze(1))
     if need_s:
         gs = (up * weight[indices]).sum(1)
