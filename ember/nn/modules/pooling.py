@@ -211,12 +211,11 @@ class LPPool3d(_LPPoolNd):
 
 class _FractionalMaxPoolNd(Module):
     _fn = None
-    _name = None
 
     def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
         super().__init__()
         if output_size is None and output_ratio is None:
-            raise ValueError(f"{self._name} requires specifying either an output size, or a pooling ratio")
+            raise ValueError(f"{type(self).__name__} requires specifying either an output size, or a pooling ratio")
         if output_size is not None and output_ratio is not None:
             raise ValueError("only one of output_size and output_ratio may be specified")
         if output_ratio is not None:
@@ -236,13 +235,11 @@ class FractionalMaxPool2d(_FractionalMaxPoolNd):
     """Max over windows at pseudo-random offsets, shrinking (N, C, H, W) by any ratio:
     ``nn.FractionalMaxPool2d(3, output_ratio=0.5)``."""
     _fn = staticmethod(F.fractional_max_pool2d)
-    _name = "FractionalMaxPool2d"
 
 
 class FractionalMaxPool3d(_FractionalMaxPoolNd):
     """The 3-d form of ``FractionalMaxPool2d``, over (N, C, T, H, W)."""
     _fn = staticmethod(F.fractional_max_pool3d)
-    _name = "FractionalMaxPool3d"
 
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
