@@ -62,9 +62,7 @@ def _norm_grad(ctx, xp, g, x, w, mean, rstd, group_shape, axes, param_shape, b_s
     gy = (g if w is None else g * w.reshape(param_shape)).reshape(group_shape)
     if not training:
         return (gy * rstd).reshape(x.shape), gw, gb
-    if w is not None:
-        g_xhat = (g_xhat.reshape(x.shape) * w.reshape(param_shape)).reshape(group_shape)  # gy * xhat
-    xhat *= g_xhat.mean(axes, keepdims=True)
+    xhat *= (g_xhat if w is None else gy * xhat).mean(axes, keepdims=True)  # mean of gy * xhat
     gx = gy - xhat
     gx -= gy.mean(axes, keepdims=True)
     gx *= rstd
