@@ -9,7 +9,7 @@ import math
 
 import ember
 from ember.nn._linear import linear_matrix
-from ember.ops import dispatch
+from ember.ops.inplace import inplace as run_inplace
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -17,7 +17,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _apply(fn, input, inplace, *args):
     """``fn(input, *args)``, written into ``input`` when ``inplace`` (autograd sees the in-place op)."""
-    return dispatch.inplace(input, fn, *args) if inplace else fn(input, *args)
+    return run_inplace(input, fn, *args) if inplace else fn(input, *args)
 
 
 # layers ------------------------------------------------------------------------------------
