@@ -31,7 +31,6 @@ from ember.backend.threads import get_num_threads, set_num_threads
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8,
 )
-from ember.ops import PUBLIC as _OPS  # before creation: op modules import creation's factories
 from ember.creation import (
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
     ShortTensor, arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
@@ -45,13 +44,96 @@ from ember.random import (
 from ember.ops.random import bernoulli, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
-from ember import cuda, linalg  # linalg before the copy below: it registers ember.det, ember.norm, ...
+from ember import cuda, linalg
 from ember import nn
 from ember import serialization
 from ember.serialization import load, save
 from ember import utils  # ember.utils.data: datasets, samplers, DataLoader
 
-globals().update(_OPS)
+# --- ops namespace: generated from ember.ops.registry.PUBLIC by tests/test_public_names.py; do not edit ---
+from ember.linalg import (  # noqa: F401
+    _cholesky as cholesky, _det as det, _inverse as inverse, _logdet as logdet, _matrix_power as matrix_power, _norm as norm,
+    _pinverse as pinverse, _qr as qr, _slogdet as slogdet, _svd as svd,
+)
+from ember.ops.adaptive_pool import (  # noqa: F401
+    adaptive_avg_pool1d, _values_and_indices as adaptive_max_pool1d,
+)
+from ember.ops.binary import (  # noqa: F401
+    add, atan2 as arctan2, atan2, bitwise_and, bitwise_left_shift, bitwise_or, bitwise_right_shift, bitwise_xor, div,
+    div as divide, eq, floor_divide, fmax, fmin, fmod, ge, gt as greater, ge as greater_equal, gt, le, lt as less,
+    le as less_equal, logical_and, logical_or, logical_xor, lt, maximum, minimum, mul, mul as multiply, ne, ne as not_equal,
+    pow, remainder, rsub, sub, sub as subtract, div as true_divide,
+)
+from ember.ops.conv import (  # noqa: F401
+    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+)
+from ember.ops.convert import (  # noqa: F401
+    clone,
+)
+from ember.ops.dispatch import (  # noqa: F401
+    result_type,
+)
+from ember.ops.einsum import (  # noqa: F401
+    einsum,
+)
+from ember.ops.embedding import (  # noqa: F401
+    embedding,
+)
+from ember.ops.indexing import (  # noqa: F401
+    argwhere, masked_select, nonzero, put, take,
+)
+from ember.ops.join import (  # noqa: F401
+    cat, chunk, cat as concat, cat as concatenate, dstack, hstack, narrow, vstack as row_stack, select, split, stack,
+    tensor_split, unbind, vstack,
+)
+from ember.ops.linalg import (  # noqa: F401
+    addbmm, addmm, addmv, baddbmm, bmm, cross, dot, outer as ger, inner, kron, matmul, mm, mv, outer, tensordot, vdot,
+)
+from ember.ops.norm import (  # noqa: F401
+    batch_norm, group_norm, instance_norm, layer_norm, rms_norm,
+)
+from ember.ops.pad import (  # noqa: F401
+    constant_pad_nd,
+)
+from ember.ops.pointwise import (  # noqa: F401
+    addcdiv, addcmul, allclose, can_cast, clamp, clamp_max, clamp_min, clamp as clip, copysign, equal, heaviside,
+    hypot, isclose, lerp, log_softmax, nan_to_num, promote_types, softmax, where, xlogy,
+)
+from ember.ops.pool import (  # noqa: F401
+    avg_pool1d, max_pool1d, max_pool2d, max_pool3d,
+)
+from ember.ops.rearrange import (  # noqa: F401
+    diag, diag_embed, diagonal, flip, fliplr, flipud, repeat, roll, tile, trace, tril, triu,
+)
+from ember.ops.reduce import (  # noqa: F401
+    all, any, count_nonzero, logsumexp, mean, nanmean, nansum, prod, std, std_mean, sum, var, var_mean,
+)
+from ember.ops.resample import (  # noqa: F401
+    pixel_shuffle, pixel_unshuffle,
+)
+from ember.ops.scan import (  # noqa: F401
+    cumprod, cumsum, logcumsumexp,
+)
+from ember.ops.scatter import (  # noqa: F401
+    gather, index_add, index_copy, index_fill, index_select, masked_fill, masked_scatter, scatter, scatter_add,
+    take_along_dim,
+)
+from ember.ops.shape import (  # noqa: F401
+    atleast_1d, atleast_2d, atleast_3d, flatten, movedim as moveaxis, movedim, permute, reshape, squeeze,
+    transpose as swapaxes, transpose as swapdims, t, transpose, unflatten, unsqueeze,
+)
+from ember.ops.sort import (  # noqa: F401
+    amax, amin, argmax, argmin, argsort, kthvalue, max, median, min, mode, msort, nanmedian, sort, topk, unique,
+    unique_consecutive,
+)
+from ember.ops.unary import (  # noqa: F401
+    abs, abs as absolute, acos, acosh, acos as arccos, acosh as arccosh, asin as arcsin, asinh as arcsinh, atan as arctan,
+    atanh as arctanh, asin, asinh, atan, atanh, bitwise_not, ceil, cos, cosh, deg2rad, digamma, erf, erfc, erfinv, exp,
+    exp2, expm1, trunc as fix, floor, frac, isfinite, isinf, isnan, lgamma, log, log10, log1p, log2, logical_not,
+    logit, neg, neg as negative, polygamma, rad2deg, reciprocal, relu, round, rsqrt, sgn, sigmoid, sign, signbit, sin,
+    sinh, sqrt, square, tan, tanh, trunc,
+)
+# --- end of generated ops namespace ---
 
 __version__ = "0.1.0"
 

@@ -8,7 +8,7 @@ ember.Size([2, 3, 6])
 import math
 
 import ember
-from ember.ops.linalg import _CPP
+from ember.backend.dtype import CPP_NAMES as _CPP
 
 
 def _cpp(dtype):
