@@ -1,8 +1,9 @@
 """Every tensor operation. Importing this package defines the ops and attaches
 their Tensor methods; ``registry.PUBLIC`` holds the names ``ember`` re-exports."""
 from ember.ops import (  # noqa: F401
-    activation_kernels, adaptive_pool, binary, conv, convert, decomp, einsum, embedding, indexing, join, linalg, norm,
-    pad, pointwise, pool, rearrange, reduce, resample, scan, scatter, shape, sort, unary,
+    activation_kernels, adaptive_pool, binary, conv, convert, decomp, einsum, embedding, fill, indexing, inplace, join,
+    linalg, norm, pad, pointwise, pool, random, rearrange, reduce, resample, scan, scatter, shape, sort, unary,
+    vector_norm,
 )
 from ember.ops import ctc  # noqa: F401
 from ember.ops import linear  # noqa: F401
