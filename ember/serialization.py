@@ -8,8 +8,14 @@ little-endian tensor bytes. ``header["__metadata__"]`` holds ``{"format": "ember
 (see ``ember/_checkpoint/structure.py`` for the node types). Tensor names follow where a tensor was first
 met (``"fc.weight"``, ``"state.0.exp_avg"``), so any safetensors tool lists them meaningfully.
 
-Loading never runs code from the file: the structure is plain JSON; the only classes built are ember's own
-and those allowlisted with :func:`add_safe_globals`. The same tensor object referenced twice is stored
+Loading never runs code from the file: the structure is plain JSON; the only classes built are ember's
+module classes and those allowlisted with :func:`add_safe_globals` (``ember/_checkpoint/catalog.py``).
+``ember.load(f, weights_only=False)`` means what it means in torch: the caller trusts the file, and the
+classes it names are imported (a whole user model saved with ``ember.save(model)``); it warns once.
+
+A malformed file of any kind raises :class:`FormatError` naming the file and what is wrong (a subclass of
+``RuntimeError`` and ``pickle.UnpicklingError``); no file of N bytes makes ``ember.load`` allocate more
+than a small multiple of N plus the tensors it holds. The same tensor object referenced twice is stored
 once and comes back as one object; distinct tensors that were views of one storage are saved as separate
 compact copies. Module hooks are not saved.
 
@@ -27,6 +33,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 
 from ember._checkpoint import safetensors as _st
 from ember._checkpoint import torch_zip as _tz
@@ -83,7 +90,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
     ``map_location`` is None (the saved devices), a device or string, a dict mapping saved locations to
     new ones, or a callable ``fn(tensor, location)`` returning a tensor (or None to keep the default).
-    ``weights_only`` is accepted for PyTorch compatibility; ember never runs code from a file whatever it is.
+    ``weights_only`` (default True) rebuilds only tensors, containers, ember's modules and allowlisted classes;
+    ``weights_only=False`` trusts the file: the classes it names are imported, as torch's full unpickler
+    would. Every malformed file raises :class:`FormatError`.
 
     >>> import io, ember
     >>> buf = io.BytesIO()
@@ -92,18 +101,31 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     >>> ember.load(buf, map_location="cpu")
     [1, (2.5, None)]
     """
+    trusted = weights_only is False
+    if trusted:
+        _warn_trusted()
     locate = _locator(map_location)
 
     def dispatch(name, fp, size):
         head = fp.read(9)
         fp.seek(-len(head), io.SEEK_CUR)
         if _tz.is_zip(head):
-            return _tz.load_zip(fp, name, locate)
+            return _tz.load_zip(fp, name, locate, size, trusted)
         if head[:1] == b"\x80" and head[8:9] != b"{":  # a safetensors header starts with '{' at byte 8
-            return _tz.load_pickle(fp, name)
-        return _read_safetensors(fp, name, size, locate)
+            return _tz.load_pickle(fp, name, trusted)
+        return _read_safetensors(fp, name, size, locate, trusted=trusted)
 
     return _read(f, dispatch)
+
+
+_WARNED = []
+
+
+def _warn_trusted():
+    if not _WARNED:
+        _WARNED.append(True)
+        warnings.warn("ember.load(weights_only=False) imports the classes a checkpoint names; use it only on "
+                      "files you trust", UserWarning, stacklevel=3)
 
 
 # --- files -----------------------------------------------------------------------------------------------
@@ -130,17 +152,33 @@ def _read(f, reader):
     if isinstance(f, (str, bytes, os.PathLike)):
         name = os.fsdecode(f)
         with open(f, "rb") as fp:
-            return reader(name, fp, os.fstat(fp.fileno()).st_size)
+            return _guarded(name, reader, fp, os.fstat(fp.fileno()).st_size)
     name = getattr(f, "name", None) or f"<{type(f).__name__}>"
     if not f.seekable():
         f = io.BytesIO(f.read())
     start = f.tell()
     size = f.seek(0, io.SEEK_END) - start
     f.seek(start)
-    return reader(str(name), f, size)
+    return _guarded(str(name), reader, f, size)
 
 
-def _read_safetensors(fp, name, size, locate, raw=False):
+class _PlacementError(Exception):
+    """Carries an error of ``map_location`` (the caller's code, not the file) through the format guard."""
+
+
+def _guarded(name, reader, fp, size):
+    """Run ``reader``; whatever goes wrong inside it because of the file's contents becomes a FormatError."""
+    try:
+        return reader(name, fp, size)
+    except (FormatError, UnsafeLoadError):
+        raise
+    except _PlacementError as e:
+        raise e.args[0] from None
+    except Exception as e:  # MemoryError, RecursionError, zlib.error, ...: the file is malformed
+        raise FormatError(f"ember.load: {name} is not a valid checkpoint: {type(e).__name__}: {str(e):.200}") from None
+
+
+def _read_safetensors(fp, name, size, locate, raw=False, trusted=False):
     metadata, arrays = _st.read(fp, name, size)
     if raw or metadata.get("format") != "ember":
         dec = Decoder(arrays, locate, name)
@@ -152,12 +190,24 @@ def _read_safetensors(fp, name, size, locate, raw=False):
         tree = json.loads(metadata.get("structure", ""))
     except ValueError as e:
         raise FormatError(f"ember.load: {name} is not a valid ember checkpoint: structure is not JSON ({e})") from None
-    return Decoder(arrays, locate, name).decode(tree)
+    return Decoder(arrays, locate, name, trusted).decode(tree)
 
 
 # --- map_location ----------------------------------------------------------------------------------------
 def _locator(map_location):
-    """A function ``(cpu tensor, saved location) -> tensor on its target device``."""
+    """A function ``(cpu tensor, saved location) -> tensor on its target device``; its own errors travel
+    through the format guard unchanged."""
+    place = _choose(map_location)
+
+    def locate(t, location):
+        try:
+            return place(t, location)
+        except Exception as e:
+            raise _PlacementError(e) from e
+    return locate
+
+
+def _choose(map_location):
     if callable(map_location) and not isinstance(map_location, device):
         def locate(t, location):
             out = map_location(t, location)
