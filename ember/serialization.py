@@ -29,10 +29,12 @@ tensors, storages, containers and primitives) and plain ``.safetensors`` files (
 >>> ember.load(buf)
 {'w': tensor([1., 1.]), 'step': 3}
 """
+import contextlib
 import io
 import json
 import os
-import tempfile
+import secrets
+import stat
 import warnings
 
 from ember._checkpoint import safetensors as _st
@@ -53,7 +55,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     """Save ``obj`` (tensors, containers, numbers, strings, modules, ...) to a path or binary file.
 
     Saving to a path is atomic: the data goes to a temporary file in the same folder, is fsynced and
-    then renamed over ``f``, so a failed save leaves any previous file untouched.
+    then renamed over ``f``, so a failed save leaves any previous file untouched. The saved file keeps the
+    permissions of the file it replaces, and a save removes the temporary files that killed saves of the
+    same path left behind.
 
     >>> import io, ember
     >>> ember.save(ember.arange(3), io.BytesIO())
@@ -133,9 +137,9 @@ def _write(f, arrays, metadata):
     if not isinstance(f, (str, bytes, os.PathLike)):
         _st.write(f, arrays, metadata)
         return
-    path = os.fspath(f)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    path = os.path.abspath(os.fsdecode(f))
+    _remove_stale_temps(path)
+    tmp, fd = _temp_file(path)
     try:
         with os.fdopen(fd, "wb") as out:
             _st.write(out, arrays, metadata)
@@ -146,6 +150,53 @@ def _write(f, arrays, metadata):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _temp_prefix(path):
+    folder, base = os.path.split(path)
+    return os.path.join(folder, f".{base}.ember-save.")
+
+
+def _temp_file(path):
+    """A new hidden file beside ``path`` named after this process, with the target's permissions when it
+    exists (else the umask's, as ``open`` would give)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
+    while True:
+        tmp = f"{_temp_prefix(path)}{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        if mode is not None:
+            os.chmod(tmp, mode)
+        return tmp, fd
+
+
+def _remove_stale_temps(path):
+    """Delete temp files a killed save of ``path`` left behind: those of processes that no longer run."""
+    prefix = _temp_prefix(path)
+    folder = os.path.dirname(prefix)
+    for entry in os.listdir(folder):
+        full = os.path.join(folder, entry)
+        if not full.startswith(prefix) or not entry.endswith(".tmp"):
+            continue
+        pid = full[len(prefix):].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(full)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read(f, reader):

@@ -7,8 +7,10 @@ import pickle
 import random
 import struct
 import subprocess
+import stat
 import sys
 import textwrap
+import time
 import zipfile
 
 import numpy as np
@@ -303,3 +305,50 @@ def test_weights_only_false_imports_user_classes(tmp_path):
                          cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["usernet", "Net", "ember.Size([1,", "2])"]
+
+
+# --- item 6: saves ------------------------------------------------------------------------------------------------
+def test_killed_save_leaves_no_temp_after_next_save(tmp_path):
+    target = tmp_path / "big.pt"
+    script = textwrap.dedent(f"""
+        import ember
+        big = ember.zeros(64 * 2**20)  # 256 MiB: the kill lands while it is written
+        while True:
+            ember.save({{"w": big}}, {str(target)!r})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
+    try:
+        for _ in range(600):
+            sizes = [os.stat(p).st_size for p in tmp_path.glob("*.tmp") if p.exists()]
+            if sizes and max(sizes) > 2**20:
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the save never started")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert any(p.endswith(".tmp") for p in os.listdir(tmp_path))  # what the kill left
+    (tmp_path / ".other.pt.ember-save.1.x.tmp").write_bytes(b"not ours")
+    ember.save({"w": ember.ones(2)}, target)
+    assert sorted(os.listdir(tmp_path)) == [".other.pt.ember-save.1.x.tmp", "big.pt"]
+    assert ember.load(target)["w"].tolist() == [1.0, 1.0]
+
+
+def test_save_of_live_process_is_not_removed(tmp_path):
+    live = tmp_path / f".ckpt.pt.ember-save.{os.getppid()}.abcd.tmp"
+    live.write_bytes(b"in progress")
+    ember.save(1, tmp_path / "ckpt.pt")
+    assert live.exists()
+
+
+def test_save_keeps_permissions(tmp_path):
+    target = tmp_path / "w.pt"
+    ember.save(1, target)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~umask
+    for mode in (0o644, 0o600, 0o640):
+        os.chmod(target, mode)
+        ember.save(2, target)
+        assert stat.S_IMODE(os.stat(target).st_mode) == mode and ember.load(target) == 2
