@@ -53,7 +53,7 @@ from ember import utils  # ember.utils.data: datasets, samplers, DataLoader
 
 globals().update(_OPS)
 
-__version__ = "0.1.0"
+from ember.version import __version__
 
 float = float32  # noqa: A001 - PyTorch's aliases
 double = float64

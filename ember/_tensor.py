@@ -118,6 +118,10 @@ class Tensor:
         return self._device.type == "cuda"
 
     @property
+    def is_meta(self):
+        return self._device.type == "meta"
+
+    @property
     def ndim(self):
         return self._data.ndim
 
@@ -244,6 +248,8 @@ class Tensor:
         return self._host().tolist()
 
     def _host(self):
+        if self._device.type == "meta":
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
         return self._data if self._device.type == "cpu" else self._data.get()
 
     def item(self):

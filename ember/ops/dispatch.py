@@ -10,7 +10,7 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import OpNode, accumulator
-from ember.backend import CPU, PROMOTE, array_module
+from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
 from ember.backend.dtype import _from_np, get_default_dtype, int64
 
 _state = grad_mode.state
@@ -234,10 +234,15 @@ def check_broadcast(arrays):
         shape = tuple(p if q == 1 else q for p, q in zip(x, y))
 
 
+_META = device("meta")
+
+
 def _fresh(out, dev, node):
     """The common result: one new tensor that is not a view (the hot path, kept flat)."""
     if isinstance(out, _generic):
         out = np.asarray(out)
+    if dev is _META:
+        out = meta.asarray(out)
     t = _new_tensor(Tensor)
     t._data = out
     t._dtype = dtype = _from_np[out.dtype]
@@ -255,6 +260,8 @@ def _fresh(out, dev, node):
 def _wrap(out, dev, node, nr, prim, inputs):
     if isinstance(out, _generic):
         out = np.asarray(out)
+    if dev is _META:
+        out = meta.asarray(out)
     dtype = _from_np[out.dtype]
     if node is not None and not dtype.is_floating_point:
         node = None
@@ -325,9 +332,13 @@ def binary(prim, a, b, float_result=False, **params):
                 return run(prim, (a, b), (x, y), dev, params)  # nothing to promote
             dtype = result_type(a, b)
         else:
+            if isinstance(b, np.ndarray):  # an array operand joins as the CPU tensor it would make
+                return binary(prim, a, _array_tensor(b), float_result, **params)
             y = b
             dtype = _scalar_dtype(a._dtype, b)
     elif isinstance(b, Tensor):
+        if isinstance(a, np.ndarray):
+            return binary(prim, _array_tensor(a), b, float_result, **params)
         x, y, dev = a, b._data, b._device
         dtype = _scalar_dtype(b._dtype, a)
     else:
@@ -341,3 +352,7 @@ def binary(prim, a, b, float_result=False, **params):
     if hasattr(y, "dtype") and y.dtype is not np_dtype and y.dtype != np_dtype:
         y = y.astype(np_dtype)
     return run(prim, (a, b), (x, y), dev, params)
+
+
+def _array_tensor(array):
+    return Tensor._make(array, from_numpy_dtype(array.dtype), CPU)
