@@ -156,7 +156,10 @@ def check_grad(entry, dtype, ctx, seed=0):
 
     def body(sample):
         e, t = Inputs(sample, ember, ctx.device, requires_grad=True), Inputs(sample, torch, requires_grad=True)
-        t_out = fn_t(*t.args, **t.kwargs)
+        try:
+            t_out = fn_t(*t.args, **t.kwargs)
+        except Exception:  # noqa: BLE001 - an input torch rejects: test_values checks ember rejects it too
+            return
         e_out = fn_e(*e.args, **e.kwargs)
         compare(e_out, t_out, *entry.tolerance(dtype))
         rng = np.random.default_rng(seed)
