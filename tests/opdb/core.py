@@ -168,7 +168,11 @@ class OpEntry:
     """Everything the generic tests need to know about one public op.
 
     ``method``/``inplace`` default to the Tensor method and ``x_`` form torch has for a
-    top-level op; ``aliases`` are other public names bound to the same ember function."""
+    top-level op; ``aliases`` are other public names bound to the same ember function.
+    ``random`` results are compared by shape and dtype only; ``index_ties`` marks ops whose
+    index outputs may pick another of several equal values than torch does, so for the
+    dtypes where samples have ties (all but float32/float64) indices are compared by shape
+    and dtype only."""
     name: str
     samples: Callable[[Maker], list]
     op: str = None
@@ -184,6 +188,7 @@ class OpEntry:
     operators: tuple = ()
     aliases: tuple = ()
     random: bool = False
+    index_ties: bool = False
     skips: tuple = ()
 
     def __post_init__(self):

@@ -71,11 +71,12 @@ def host(x):
     return x
 
 
-def compare(e_out, t_out, atol, rtol, what="output", meta_only=False):
+def compare(e_out, t_out, atol, rtol, what="output", meta_only=False, loose_indices=False):
     e_flat, t_flat = _flatten(e_out), _flatten(t_out)
     assert len(e_flat) == len(t_flat), f"{what}: ember returned {len(e_flat)} outputs, torch {len(t_flat)}"
     for i, (e, t) in enumerate(zip(e_flat, t_flat)):
-        if meta_only and isinstance(t, torch.Tensor):
+        loose = meta_only or (loose_indices and isinstance(t, torch.Tensor) and t.dtype == torch.int64)
+        if loose and isinstance(t, torch.Tensor):
             assert isinstance(e, ember.Tensor), f"{what} {i}: expected a Tensor, got {type(e).__name__}"
             assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], f"{what} {i}: dtype {e.dtype} != {t.dtype}"
             assert tuple(e.shape) == tuple(t.shape), f"{what} {i}: shape {tuple(e.shape)} != {tuple(t.shape)}"
@@ -140,11 +141,12 @@ def over_samples(entry, test, dtype, samples, body):
 def check_values(entry, dtype, ctx):
     fn_e, fn_t = ctx.transform(resolve(ember, entry.op)), resolve(torch, entry.ref)
     atol, rtol = entry.tolerance(dtype)
+    loose = entry.index_ties and dtype not in ("float32", "float64")
 
     def body(sample):
         e, t = Inputs(sample, ember, ctx.device), Inputs(sample, torch)
         call_both(fn_e, fn_t, e.args, t.args, e.kwargs, t.kwargs,
-                  lambda eo, to: compare(eo, to, atol, rtol, meta_only=entry.random))
+                  lambda eo, to: compare(eo, to, atol, rtol, meta_only=entry.random, loose_indices=loose))
     return over_samples(entry, "values", dtype, entry.make_samples(dtype), body)
 
 
@@ -192,9 +194,14 @@ def _small(entry, numel, count):
 
 
 def _check_numerically(entry, ctx, test, numel, count, checker):
-    fn_e = ctx.transform(resolve(ember, entry.op))
+    fn_e, fn_t = ctx.transform(resolve(ember, entry.op)), resolve(torch, entry.ref)
 
     def body(sample):
+        t = Inputs(sample, torch)
+        try:
+            fn_t(*t.args, **t.kwargs)
+        except Exception:  # noqa: BLE001 - an input torch rejects: test_values checks ember rejects it too
+            return
         inputs = Inputs(sample, ember, ctx.device, requires_grad=True)
         diff = [i for i, leaf in enumerate(inputs.leaves) if leaf.requires_grad]
 
@@ -220,6 +227,7 @@ def check_variants(entry, dtype, ctx):
     """Method, in-place, operator and ``out=`` forms agree with torch's (and so with the function)."""
     fn_e, fn_t = ctx.transform(resolve(ember, entry.op)), resolve(torch, entry.ref)
     atol, rtol = entry.tolerance(dtype)
+    loose = entry.index_ties and dtype not in ("float32", "float64")
 
     def body(sample):
         e, t = Inputs(sample, ember, ctx.device), Inputs(sample, torch)
@@ -228,7 +236,8 @@ def check_variants(entry, dtype, ctx):
             assert hasattr(ember.Tensor, entry.method), f"ember has no Tensor.{entry.method}"
             call_both(lambda *a, **k: getattr(a[0], entry.method)(*a[1:], **k),
                       lambda *a, **k: getattr(a[0], entry.method)(*a[1:], **k),
-                      e.args, t.args, e.kwargs, t.kwargs, lambda eo, to: compare(eo, to, atol, rtol, "method"))
+                      e.args, t.args, e.kwargs, t.kwargs,
+                      lambda eo, to: compare(eo, to, atol, rtol, "method", loose_indices=loose))
         for name in ((entry.inplace,) if entry.inplace and first_is_tensor else ()) + entry.operators:
             _check_self_call(name, e, t, atol, rtol)
         if entry.supports_out:

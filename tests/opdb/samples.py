@@ -59,3 +59,19 @@ def ternary(low=-2.0, high=2.0, **kwargs):
                 Sample(m(3, 4, layout="transposed"), m(3, 4, layout="sliced"), m(3, 4), **kwargs),
                 Sample(m(0, 4), m(4), m(1, 4), **kwargs), Sample(m(40, 65), m(65), m(40, 1), **kwargs)]
     return gen
+
+
+def views(make, shape, *args, **kwargs):
+    """``op(x, *args)`` with ``x`` of ``shape`` contiguous, transposed and sliced."""
+    return [Sample(make(*shape, layout=layout), *args, **kwargs) for layout in ("contiguous", "transposed", "sliced")]
+
+
+def per_call(*calls):
+    """Samples from ``(shape, args, kwargs)`` triples (kwargs optional), one per call."""
+    def gen(make):
+        out = []
+        for call in calls:
+            shape, args, kwargs = (tuple(call) + ({},))[:3]
+            out.append(Sample(make(*shape), *args, **kwargs))
+        return out
+    return gen
