@@ -175,8 +175,8 @@ class OpEntry:
     and dtype only."""
     name: str
     samples: Callable[[Maker], list]
-    op: str = None
-    ref: str = None
+    op: object = None  # a path, or a recipe ``op(lib) -> callable``
+    ref: object = None
     dtypes: tuple = DTYPES
     tol: dict = field(default_factory=dict)
     grad_tol: tuple = (1e-4, 1e-3)
@@ -194,7 +194,7 @@ class OpEntry:
     def __post_init__(self):
         self.op = self.op or self.name
         self.ref = self.ref or self.op
-        top_level = "." not in self.op
+        top_level = isinstance(self.op, str) and "." not in self.op
         if self.method == AUTO:
             self.method = self.op if top_level and _torch_has_method(self.op) else None
         if self.inplace == AUTO:
@@ -220,7 +220,10 @@ def _torch_has_method(name):
 
 
 def resolve(lib, path):
-    """``lib.<path>``; a property at the end (``Tensor.T``) becomes a function of the tensor."""
+    """``lib.<path>``; a property at the end (``Tensor.T``) becomes a function of the tensor.
+    A callable path is a recipe: ``path(lib)`` (for statements such as ``x[key] = value``)."""
+    if callable(path):
+        return path(lib)
     obj, parts = lib, path.split(".")
     for part in parts[:-1]:
         obj = getattr(obj, part)

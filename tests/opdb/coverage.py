@@ -73,10 +73,21 @@ def public_names():
 
 def covered(entries):
     """Names that entries cover, by path or by identity of the ember function."""
-    paths, objects = set(), set()
+    paths, objects, with_inplace = set(), set(), set()
     for e in entries:
-        paths.update({e.op, e.name, *e.aliases})
+        paths.update({e.name, *e.aliases})
         paths.update("Tensor." + n for n in (e.method, e.inplace, *e.operators) if n)
-        objects.add(id(resolve(ember, e.op)))
-    return {n for n, obj in public_names().items()
-            if n in paths or id(obj) in objects or id(getattr(obj, "fget", None)) in objects}
+        if isinstance(e.op, str):
+            objects.add(id(resolve(ember, e.op)))
+        if e.inplace and isinstance(e.op, str):
+            with_inplace.add(id(resolve(ember, e.op)))
+    names = public_names()
+    return {n for n, obj in names.items()
+            if n in paths or id(obj) in objects or id(getattr(obj, "fget", None)) in objects
+            or _inplace_alias(n, names, with_inplace)}
+
+
+def _inplace_alias(name, names, with_inplace):
+    """``Tensor.arcsin_``: the registry's in-place form of an alias of an op whose in-place
+    form an entry tests (``Tensor.asin_``)."""
+    return name.startswith("Tensor.") and name.endswith("_") and id(names.get(name[:-1])) in with_inplace
