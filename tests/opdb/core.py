@@ -85,9 +85,12 @@ class Sample:
         return sum(t.values.size for t in self.tensors())
 
     def _describe(self):
+        """Shapes (T: transposed, S: sliced view) and other arguments; "[empty]" marks a sample
+        with an empty tensor, so skips can name them all."""
         parts = [repr(a) if isinstance(a, TensorInput) else _short(a) for a in self.args]
         parts += [f"{k}={_short(v)}" for k, v in self.kwargs.items()]
-        return ", ".join(parts)
+        empty = any(t.values.size == 0 for t in self.tensors())
+        return ", ".join(parts) + (" [empty]" if empty else "")
 
     def __repr__(self):
         return f"Sample({self.desc})"
