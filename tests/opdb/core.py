@@ -172,6 +172,8 @@ class OpEntry:
 
     ``method``/``inplace`` default to the Tensor method and ``x_`` form torch has for a
     top-level op; ``aliases`` are other public names bound to the same ember function.
+    ``inplace_kwarg``: a functional with ``inplace=True`` (checked like an in-place method).
+    ``name_suffix`` names a second entry of the same op (other parameters).
     ``random`` results are compared by shape and dtype only; ``index_ties`` marks ops whose
     index outputs may pick another of several equal values than torch does, so for the
     dtypes where samples have ties (all but float32/float64) indices are compared by shape
@@ -190,12 +192,16 @@ class OpEntry:
     supports_out: bool = False
     operators: tuple = ()
     aliases: tuple = ()
+    inplace_kwarg: bool = False
     random: bool = False
     index_ties: bool = False
+    name_suffix: str = None
     skips: tuple = ()
 
     def __post_init__(self):
         self.op = self.op or self.name
+        if self.name_suffix:  # a second entry of the same op with other parameters
+            self.name = f"{self.name}.{self.name_suffix}"
         self.ref = self.ref or self.op
         top_level = isinstance(self.op, str) and "." not in self.op
         if self.method == AUTO:

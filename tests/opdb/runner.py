@@ -240,6 +240,8 @@ def check_variants(entry, dtype, ctx):
                       lambda eo, to: compare(eo, to, atol, rtol, "method", loose_indices=loose))
         for name in ((entry.inplace,) if entry.inplace and first_is_tensor else ()) + entry.operators:
             _check_self_call(name, e, t, atol, rtol)
+        if entry.inplace_kwarg and first_is_tensor:
+            _check_inplace_kwarg(fn_e, fn_t, e, t, atol, rtol)
         if entry.supports_out:
             _check_out(fn_e, fn_t, e, t, atol, rtol)
         elif isinstance(entry.op, str) and entry.op.split(".")[0] != "Tensor":
@@ -268,6 +270,23 @@ def _check_self_call(name, e, t, atol, rtol):
         assert results["e"] is e_self, f"{name} does not return self"
     if "t" in results and (name.endswith("_") or name.startswith("__i")):
         compare(e_self, t_self, atol, rtol, f"self after {name}")
+
+
+def _check_inplace_kwarg(fn_e, fn_t, e, t, atol, rtol):
+    """``fn(x, ..., inplace=True)`` writes into (a copy of) ``x`` and returns it, as torch's does."""
+    e_self, t_self = e.args[0].clone(), t.args[0].clone()
+    got = {}
+
+    def run(fn, lib_self, key):
+        def call(*rest, **kwargs):
+            got[key] = fn(lib_self, *rest, **kwargs, inplace=True)
+            return got[key]
+        return call
+    call_both(run(fn_e, e_self, "e"), run(fn_t, t_self, "t"), e.args[1:], t.args[1:], e.kwargs, t.kwargs,
+              lambda eo, to: compare(eo, to, atol, rtol, "inplace=True"))
+    if "t" in got:
+        assert got["e"] is e_self, "inplace=True does not return its input"
+        compare(e_self, t_self, atol, rtol, "input after inplace=True")
 
 
 def _check_out(fn_e, fn_t, e, t, atol, rtol):
