@@ -114,48 +114,81 @@ def _stop(proc, run_dir):
     proc.wait()
 
 
-def supervise(cmd, run_dir, world_size, grace, out=sys.stderr):
-    """Run ``cmd`` (mpiexec) and watch the ranks' records; returns the job's exit status."""
-    proc = subprocess.Popen(cmd, start_new_session=True)
-    first_failure_at = None
-    try:
-        while proc.poll() is None:
-            failed = _records(run_dir, "failed-")
-            if failed and first_failure_at is None:
-                first_failure_at = time.monotonic()
-            if first_failure_at is not None:
-                ended = len(failed) + len(_records(run_dir, "done-"))
-                if ended >= world_size or time.monotonic() - first_failure_at > grace:
-                    _stop(proc, run_dir)
-                    break
-            time.sleep(0.05)
-    except KeyboardInterrupt:
-        _stop(proc, run_dir)
-        return 130
-    failed = sorted(_records(run_dir, "failed-").values(), key=lambda r: r["time"])
-    done = _records(run_dir, "done-")
-    if not failed and proc.returncode == 0 and len(done) == world_size:
-        return 0
-    if failed:
+class Job:
+    """A started ``mpiexec`` whose ranks report into ``run_dir``; ``wait()`` returns the job's exit status
+    (0 when every rank finished, 1 otherwise), stopping the job after a failure."""
+
+    def __init__(self, cmd, run_dir, world_size, grace):
+        self.run_dir, self.world_size, self.grace = run_dir, world_size, grace
+        self.proc = subprocess.Popen(cmd, start_new_session=True)
+        self.first_failure_at = None
+        self.status = None
+
+    def poll(self):
+        """One look at the job; returns its status once it is over, else None."""
+        if self.status is not None:
+            return self.status
+        if self.proc.poll() is None:
+            failed = _records(self.run_dir, "failed-")
+            if failed and self.first_failure_at is None:
+                self.first_failure_at = time.monotonic()
+            if self.first_failure_at is None:
+                return None
+            ended = len(failed) + len(_records(self.run_dir, "done-"))
+            if ended < self.world_size and time.monotonic() - self.first_failure_at <= self.grace:
+                return None
+            _stop(self.proc, self.run_dir)
+        ok = not self.failures() and self.proc.returncode == 0 and len(_records(self.run_dir, "done-")) == self.world_size
+        self.status = 0 if ok else 1
+        return self.status
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while self.poll() is None:
+                if deadline is not None and time.monotonic() > deadline:
+                    return None
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            self.stop()
+            raise
+        return self.status
+
+    def stop(self):
+        _stop(self.proc, self.run_dir)
+        self.status = 1 if self.status is None else self.status
+
+    def failures(self):
+        """The failed ranks' records, first failure first."""
+        return sorted(_records(self.run_dir, "failed-").values(), key=lambda r: r["time"])
+
+    def report(self, out=sys.stderr):
+        failed = self.failures()
+        if not failed:
+            print(f"ember.distributed.run: mpiexec exited with status {self.proc.returncode}", file=out)
+            return
         first = failed[0]
         print(f"ember.distributed.run: rank {first['rank']} (pid {first['pid']} on {first['host']}) failed first: "
               f"{first['reason']}", file=out)
         for r in failed[1:]:
             print(f"  then rank {r['rank']}: {r['reason']}", file=out)
-        lost = sorted(set(range(world_size)) - set(done) - {r["rank"] for r in failed})
+        lost = sorted(set(range(self.world_size)) - set(_records(self.run_dir, "done-")) - {r["rank"] for r in failed})
         if lost:
             print(f"  rank(s) {lost} were stopped by the launcher", file=out)
-    else:
-        print(f"ember.distributed.run: mpiexec exited with status {proc.returncode}", file=out)
-    return 1
 
 
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory(prefix="ember-run-") as run_dir:
         cmd = mpiexec_command(args, run_dir)
-        world_size = int(cmd[cmd.index("-n") + 1])
-        return supervise(cmd, run_dir, world_size, args.failure_grace)
+        job = Job(cmd, run_dir, int(cmd[cmd.index("-n") + 1]), args.failure_grace)
+        try:
+            status = job.wait()
+        except KeyboardInterrupt:
+            return 130
+        if status:
+            job.report()
+        return status
 
 
 if __name__ == "__main__":
