@@ -6,6 +6,7 @@ unchanged. Start ranks with ``python -m ember.distributed.run``, ``mpiexec`` or
 ``ember.multiprocessing.spawn``. mpi4py is imported when a process group is created, never by
 ``import ember``.
 """
+from ember.distributed.checkpoint import is_main_process, save_on_main
 from ember.distributed.collectives import (
     all_gather, all_gather_into_tensor, all_reduce, all_to_all, all_to_all_single, barrier, broadcast, gather,
     irecv, isend, recv, reduce, reduce_scatter, reduce_scatter_tensor, scatter, send,
@@ -27,7 +28,7 @@ __all__ = [
     "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all", "all_to_all_single", "barrier",
     "broadcast", "broadcast_object_list", "default_pg_timeout", "destroy_process_group", "gather", "gather_object",
     "get_backend", "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank", "get_world_size",
-    "group", "init_process_group", "irecv", "is_available", "is_gloo_available", "is_initialized",
+    "group", "init_process_group", "irecv", "is_available", "is_main_process", "is_gloo_available", "is_initialized",
     "is_mpi_available", "is_nccl_available", "isend", "new_group", "recv", "reduce", "reduce_scatter",
-    "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
+    "reduce_scatter_tensor", "save_on_main", "scatter", "scatter_object_list", "send",
 ]

@@ -50,7 +50,7 @@ def _exit_if_broken():
 
 
 def mpi_op(op):
-    MPI = mpi()
+    MPI = mpi()  # noqa: N806 - the module, by its usual name
     return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
             ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX}[op]
 
@@ -96,7 +96,7 @@ def wait_all(requests, deadline, on_timeout, statuses=None):
     then backs off to short sleeps so that waiting ranks leave the CPU to those still computing.
     Returns normally (filling ``statuses`` when given), or raises what ``on_timeout(reason)`` returns.
     """
-    MPI = mpi()
+    MPI = mpi()  # noqa: N806 - the module, by its usual name
     def test(reqs):
         return MPI.Request.Testall(reqs, statuses)
     start = time.monotonic()

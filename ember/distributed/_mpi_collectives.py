@@ -161,7 +161,7 @@ def send(pg, tensor, dst, tag, what):
 def recv(pg, tensor, src, tag, what):
     """Receive into ``tensor`` from group rank ``src`` (any rank when None); the Work's
     ``source_rank()`` says who sent."""
-    MPI = mpi()
+    MPI = mpi()  # noqa: N806 - the module, by its usual name
     buf = wire_array(tensor._data, False)
     if not (tensor._data.flags.c_contiguous and buf.dtype == tensor._data.dtype):
         buf = np.empty_like(buf)

@@ -16,11 +16,11 @@ import tempfile
 from multiprocessing import spawn as mp_spawn
 
 from ember._tensor import Tensor
-from ember.distributed.run import Job, mpiexec_path
+from ember.distributed._job import Job, mpiexec_path
 from ember.multiprocessing.shared_memory import is_shared, reduce_by_path
 
 
-class ProcessException(Exception):
+class ProcessException(Exception):  # noqa: N818 - PyTorch's name
     def __init__(self, msg, error_index, pid):
         super().__init__(msg)
         self.msg, self.error_index, self.pid = msg, error_index, pid

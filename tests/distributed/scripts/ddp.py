@@ -9,7 +9,7 @@ import numpy as np
 import ember
 import ember.distributed as dist
 from ember import nn
-from ember.nn.parallel import DistributedDataParallel as DDP
+from ember.nn.parallel import DistributedDataParallel
 
 dist.init_process_group("gloo", timeout=20)
 rank, n = dist.get_rank(), dist.get_world_size()
@@ -52,7 +52,7 @@ def reference(seed, data, micro=1):
 def distributed(seed, data, micro=1, **kw):
     model = make(seed)
     model.eval()
-    ddp = DDP(model, **kw)
+    ddp = DistributedDataParallel(model, **kw)
     opt = ember.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
     for x, y in data:
         opt.zero_grad()
@@ -79,16 +79,16 @@ results["buckets"] = gap(distributed(1, data, bucket_cap_mb=0.0005, gradient_as_
 results["no_sync"] = gap(distributed(2, data, micro=2), reference(2, data, micro=2))
 
 # state_dict keys are the module's under "module."
-ddp = DDP(make(3))
+ddp = DistributedDataParallel(make(3))
 assert list(ddp.state_dict()) == ["module." + k for k in ddp.module.state_dict()], list(ddp.state_dict())
 
 # an unused parameter: with find_unused_parameters it works, without it the next forward names it
-ddp = DDP(make(4, unused=True), find_unused_parameters=True)
+ddp = DistributedDataParallel(make(4, unused=True), find_unused_parameters=True)
 x, y = data[0][0].chunk(n)[rank], data[0][1].chunk(n)[rank]
 for _ in range(2):
     nn.functional.cross_entropy(ddp(x), y).backward()
 assert ddp.module.spare.weight.grad is None and ddp.module.fc1.weight.grad is not None
-ddp = DDP(make(4, unused=True))
+ddp = DistributedDataParallel(make(4, unused=True))
 nn.functional.cross_entropy(ddp(x), y).backward()
 try:
     ddp(x)

@@ -8,12 +8,12 @@ import time
 import ember
 import ember.distributed as dist
 from ember import nn
-from ember.nn.parallel import DistributedDataParallel as DDP
+from ember.nn.parallel import DistributedDataParallel
 
 mode = sys.argv[1]
 dist.init_process_group("gloo", timeout=2 if mode == "stall" else 20)
 rank = dist.get_rank()
-model = DDP(nn.Linear(8, 2))
+model = DistributedDataParallel(nn.Linear(8, 2))
 opt = ember.optim.SGD(model.parameters(), lr=0.1)
 for step in range(20):
     if step == 3 and mode == "kill" and rank == 2:
