@@ -92,7 +92,7 @@ def peer_failure():
 def wait_all(requests, deadline, on_timeout, statuses=None):
     """Wait for ``requests`` until ``deadline`` (``time.monotonic()`` seconds).
 
-    Spins on ``Test`` for the first few milliseconds (MPI makes progress only inside its calls),
+    Spins on ``Test`` for the first 20 ms (MPI makes progress only inside its calls),
     then backs off to short sleeps so that waiting ranks leave the CPU to those still computing.
     Returns normally (filling ``statuses`` when given), or raises what ``on_timeout(reason)`` returns.
     """
@@ -100,7 +100,7 @@ def wait_all(requests, deadline, on_timeout, statuses=None):
     def test(reqs):
         return MPI.Request.Testall(reqs, statuses)
     start = time.monotonic()
-    spin_until = start + 0.005
+    spin_until = start + 0.02
     while time.monotonic() < spin_until:
         if test(requests):
             return
@@ -115,7 +115,7 @@ def wait_all(requests, deadline, on_timeout, statuses=None):
                 raise on_timeout(failed)
             next_look = now + 0.1
         time.sleep(pause)
-        pause = min(pause * 2, 0.002)
+        pause = min(pause * 2, 0.001)
 
 
 def timeout_error(message):
