@@ -96,8 +96,10 @@ except RuntimeError as e:
     assert "spare.weight" in str(e) and "spare.bias" in str(e) and "find_unused_parameters" in str(e), e
 else:
     raise AssertionError("DDP did not report the unused parameter")
-if rank == 0:
-    print("max |ddp - single process|:", results, flush=True)
-    assert all(v < 1e-5 for v in results.values()), results
-print(f"rank {rank} ok", flush=True)
+everyone = [None] * n
+dist.all_gather_object(everyone, (rank, results))
+if rank == 0:  # one printer: lines of several ranks may interleave
+    print("max |ddp - single process|:", max(everyone, key=lambda r: max(r[1].values()))[1], flush=True)
+    print("ranks ok:", [r for r, _ in everyone], flush=True)
+    assert all(v < 1e-5 for _, res in everyone for v in res.values()), everyone
 sys.exit(0)
