@@ -92,21 +92,18 @@ def peer_failure():
 def wait_all(requests, deadline, on_timeout, statuses=None):
     """Wait for ``requests`` until ``deadline`` (``time.monotonic()`` seconds).
 
-    Spins on ``Test`` for the first 20 ms (MPI makes progress only inside its calls),
-    then backs off to short sleeps so that waiting ranks leave the CPU to those still computing.
+    Polls ``Test`` (MPI makes progress only inside its calls): spinning for 0.2 ms, then yielding the
+    core between polls for 20 ms, then sleeping up to 1 ms between polls, so that ranks that wait
+    leave the CPU to those still computing.
     Returns normally (filling ``statuses`` when given), or raises what ``on_timeout(reason)`` returns.
     """
     MPI = mpi()  # noqa: N806 - the module, by its usual name
-    def test(reqs):
-        return MPI.Request.Testall(reqs, statuses)
     start = time.monotonic()
-    spin_until = start + 0.02
-    while time.monotonic() < spin_until:
-        if test(requests):
-            return
-    pause, next_look = 5e-5, start
-    while not test(requests):
+    spin_until, yield_until, next_look, pause = start + 2e-4, start + 0.02, start, 5e-5
+    while not MPI.Request.Testall(requests, statuses):
         now = time.monotonic()
+        if now < spin_until:
+            continue
         if now >= deadline:
             raise on_timeout(None)
         if now >= next_look:
@@ -114,6 +111,9 @@ def wait_all(requests, deadline, on_timeout, statuses=None):
             if failed is not None:
                 raise on_timeout(failed)
             next_look = now + 0.1
+        if now < yield_until:
+            os.sched_yield()  # on a busy machine the peer we wait for may need this core
+            continue
         time.sleep(pause)
         pause = min(pause * 2, 0.001)
 

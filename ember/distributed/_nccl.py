@@ -11,7 +11,7 @@ import types
 
 from ember.distributed import _mpi
 from ember.distributed.constants import DistBackendError, ReduceOp
-from ember.distributed.process_group import ProcessGroup
+from ember.distributed._group import ProcessGroup
 from ember.distributed.work import Work
 
 

@@ -106,6 +106,9 @@ def start_processes(fn, args=(), nprocs=1, join=True, daemon=False, start_method
 def spawn(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
     """Run ``fn(i, *args)`` for ``i`` in ``range(nprocs)``, each in its own process (an MPI rank).
 
+    ``daemon`` and ``start_method`` are accepted for PyTorch's signature; the processes are always
+    started by ``mpiexec`` and prepared as with the "spawn" method.
+
     >>> spawn(train, args=(world_size,), nprocs=world_size)  # doctest: +SKIP
     """
     return start_processes(fn, args, nprocs, join, daemon, start_method)

@@ -4,7 +4,7 @@ from _jobs import launch
 
 
 def test_killed_rank_makes_the_others_raise_and_the_launcher_fail():
-    rc, out, seconds = launch(4, "failing.py", "kill", launcher_args=["--failure-grace", "5"], timeout=60)
+    rc, out, seconds = launch(4, "failing.py", "kill", launcher_args=["--failure-grace", "10"], timeout=60)
     assert rc == 1, out
     assert "rank 2 (pid" in out and "failed first: killed by signal 9 (SIGKILL)" in out, out
     for r in (0, 1, 3):
@@ -20,4 +20,4 @@ def test_stalled_rank_is_named_within_the_timeout():
     assert "rank(s) [1] were stopped by the launcher" in out, out
     assert "raised after" in out
     waited = float(out.split("raised after ")[1].split()[0])
-    assert 2.0 <= waited < 2.0 + 2.5, out  # the timeout, plus the short exchange that names the missing rank
+    assert 2.0 <= waited < 2.0 + 5, out  # the timeout, plus the short exchange that names the missing rank

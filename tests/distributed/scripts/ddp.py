@@ -96,6 +96,14 @@ except RuntimeError as e:
     assert "spare.weight" in str(e) and "spare.bias" in str(e) and "find_unused_parameters" in str(e), e
 else:
     raise AssertionError("DDP did not report the unused parameter")
+# rank 0 saves, the barrier inside save_on_main makes the file complete for every rank's read
+path = sys.argv[1] if len(sys.argv) > 1 else None
+if path:
+    dist.save_on_main(ddp.module.state_dict(), path)
+    loaded = ember.load(path)
+    assert all(ember.equal(loaded[k], v) for k, v in ddp.module.state_dict().items())
+    assert dist.is_main_process() == (rank == 0)
+
 everyone = [None] * n
 dist.all_gather_object(everyone, (rank, results))
 if rank == 0:  # one printer: lines of several ranks may interleave

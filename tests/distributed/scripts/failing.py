@@ -11,9 +11,10 @@ from ember import nn
 from ember.nn.parallel import DistributedDataParallel
 
 mode = sys.argv[1]
-dist.init_process_group("gloo", timeout=2 if mode == "stall" else 20)
+dist.init_process_group("gloo", timeout=60)  # generous: on a loaded machine the ranks start seconds apart
 rank = dist.get_rank()
-model = DistributedDataParallel(nn.Linear(8, 2))
+group = dist.new_group(timeout=2 if mode == "stall" else 20)  # the timeout under test
+model = DistributedDataParallel(nn.Linear(8, 2), process_group=group)
 opt = ember.optim.SGD(model.parameters(), lr=0.1)
 for step in range(20):
     if step == 3 and mode == "kill" and rank == 2:

@@ -2,6 +2,6 @@
 import ember
 import ember.distributed as dist
 
-dist.init_process_group("gloo", timeout=10)
+dist.init_process_group("gloo", timeout=60)
 dist.all_reduce(ember.ones(2))
 dist.all_reduce(ember.ones(4 + dist.get_rank()))
