@@ -308,6 +308,10 @@ class Module:
                         module._buffers[name] = empty_like(b, device=device)
         return self
 
+    def share_memory(self):
+        """Move every parameter and buffer into shared memory (``Tensor.share_memory_``, from ember.multiprocessing)."""
+        return self._apply(lambda t: t.share_memory_())
+
     def to(self, *args, **kwargs):
         """Move/cast parameters and buffers: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``."""
         def convert(t):
