@@ -29,7 +29,7 @@ from ember.autograd import (
 from ember.backend import device, dtype, get_default_dtype, set_default_dtype
 from ember.backend.threads import get_num_threads, set_num_threads
 from ember.backend.dtype import (
-    bfloat16, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8,
+    bfloat16, bool_ as bool, complex64, complex128, float16, float32, float64, int8, int16, int32, int64, uint8,
 )
 from ember.ops import PUBLIC as _OPS  # before creation: op modules import creation's factories
 from ember.creation import (
@@ -60,6 +60,8 @@ half = float16
 long = int64
 int = int32  # noqa: A001
 short = int16
+cfloat = complex64
+cdouble = complex128
 
 
 def is_tensor(obj):

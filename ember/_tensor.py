@@ -167,7 +167,7 @@ class Tensor:
         return self._dtype.is_floating_point
 
     def is_complex(self):
-        return False
+        return self._dtype.category == 3
 
     @property
     def is_leaf(self):
@@ -185,9 +185,9 @@ class Tensor:
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
-        if value and not self._dtype.is_floating_point:
+        if value and self._dtype.category < 2:
             raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients (got {self._dtype})"
+                f"only Tensors of floating point and complex dtype can require gradients (got {self._dtype})"
             )
         self._requires_grad = bool(value)
 
@@ -219,7 +219,7 @@ class Tensor:
         if dtype is None:
             names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                      "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                     "uint8": "Byte", "bool": "Bool"}
+                     "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
             prefix = "ember.cuda." if self._device.type == "cuda" else "ember."
             return f"{prefix}{names[self._dtype.name]}Tensor"
         return self.to(dtype)
