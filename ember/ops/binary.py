@@ -32,6 +32,15 @@ def _(ctx, g):
     return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
 
 
+def _conj_saved(ctx):
+    """The saved operands, conjugated when complex: PyTorch's gradients are conjugate Wirtinger derivatives."""
+    a, b = ctx.saved_tensors
+    if getattr(a, "is_complex", None) and a.is_complex() or getattr(b, "is_complex", None) and b.is_complex():
+        a = a.conj() if isinstance(a, Tensor) else a.conjugate()
+        b = b.conj() if isinstance(b, Tensor) else b.conjugate()
+    return a, b
+
+
 @primitive("MulBackward0", save=(0, 1))
 def _mul(ctx, xp, a, b):
     return a * b
@@ -39,7 +48,7 @@ def _mul(ctx, xp, a, b):
 
 @_mul.derivative
 def _(ctx, g):
-    a, b = ctx.saved_tensors
+    a, b = _conj_saved(ctx)
     need_a, need_b = ctx.needs_input_grad
     return (g * b if need_a else None), (g * a if need_b else None)
 
@@ -51,7 +60,7 @@ def _div(ctx, xp, a, b):
 
 @_div.derivative
 def _(ctx, g):
-    a, b = ctx.saved_tensors
+    a, b = _conj_saved(ctx)
     need_a, need_b = ctx.needs_input_grad
     return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 
