@@ -11,6 +11,7 @@ from ember._tensor import Tensor
 from ember.backend.dtype import bool_, get_default_dtype
 from ember.creation import ones
 from ember.ops.dispatch import apply, primitive
+from ember.ops.out import write_out
 from ember.ops.pointwise import where
 from ember.ops.registry import public
 
@@ -189,7 +190,7 @@ _complex.derivative(lambda ctx, g: (real(g), imag(g)))
 def complex(real, imag, *, out=None):
     """``real + i * imag`` from two float tensors of one dtype."""
     _check_parts("complex", real, imag, "real", "imag")
-    return apply(_complex, (real, imag), {})
+    return write_out("complex", out, apply(_complex, (real, imag), {}), (real, imag))
 
 
 @primitive("PolarBackward0", save=(0, 1))
@@ -209,7 +210,7 @@ def _(ctx, g):
 def polar(abs, angle, *, out=None):
     """``abs * (cos(angle) + i sin(angle))`` from two float tensors of one dtype."""
     _check_parts("polar", abs, angle, "abs", "angle")
-    return apply(_polar, (abs, angle), {})
+    return write_out("polar", out, apply(_polar, (abs, angle), {}), (abs, angle))
 
 
 @public
