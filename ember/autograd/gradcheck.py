@@ -24,7 +24,7 @@ def _outputs(func, inputs):
 def _real_flat(a):
     """An array as float64 values, a complex element giving its real and imaginary parts in turn."""
     if a.dtype.kind == "c":
-        return np.ascontiguousarray(a, dtype=np.complex128).reshape(-1).view(np.float64)
+        return np.array(a, dtype=np.complex128).reshape(-1).view(np.float64)  # a copy: a may alias an input
     return a.astype(np.float64).reshape(-1)
 
 

@@ -1,8 +1,8 @@
 """Every tensor operation. Importing this package defines the ops and attaches
 their Tensor methods; ``registry.PUBLIC`` holds the names ``ember`` re-exports."""
 from ember.ops import (  # noqa: F401
-    activation_kernels, adaptive_pool, binary, complex, conv, convert, decomp, einsum, embedding, indexing, join, linalg, norm,
-    pad, pointwise, pool, rearrange, reduce, resample, scan, scatter, shape, sort, unary,
+    activation_kernels, adaptive_pool, binary, complex, conv, convert, decomp, einsum, embedding, fft, indexing, join,
+    linalg, norm, pad, pointwise, pool, rearrange, reduce, resample, scan, scatter, shape, sort, spectral, unary,
 )
 from ember.ops.registry import PUBLIC
 

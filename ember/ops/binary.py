@@ -35,10 +35,17 @@ def _(ctx, g):
 def _conj_saved(ctx):
     """The saved operands, conjugated when complex: PyTorch's gradients are conjugate Wirtinger derivatives."""
     a, b = ctx.saved_tensors
-    if getattr(a, "is_complex", None) and a.is_complex() or getattr(b, "is_complex", None) and b.is_complex():
-        a = a.conj() if isinstance(a, Tensor) else a.conjugate()
-        b = b.conj() if isinstance(b, Tensor) else b.conjugate()
+    if _is_complex(a) or _is_complex(b):
+        a, b = _conj(a), _conj(b)
     return a, b
+
+
+def _is_complex(x):
+    return x._dtype.category == 3 if isinstance(x, Tensor) else isinstance(x, complex)
+
+
+def _conj(x):
+    return x.conj() if isinstance(x, Tensor) else x.conjugate()
 
 
 @primitive("MulBackward0", save=(0, 1))

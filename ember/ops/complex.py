@@ -193,17 +193,15 @@ def complex(real, imag, *, out=None):
     return write_out("complex", out, apply(_complex, (real, imag), {}), (real, imag))
 
 
-@primitive("PolarBackward0", save=(0, 1))
+@primitive("PolarBackward0", save_output=True)
 def _polar(ctx, xp, r, theta):
     return r * xp.exp(1j * theta)
 
 
 @_polar.derivative
 def _(ctx, g):
-    r, theta = ctx.saved_tensors
-    unit = complex(theta.cos(), theta.sin())
-    w = g * unit.conj()
-    return real(w), imag(w) * r
+    (z,) = ctx.saved_tensors  # like PyTorch, the modulus gradient uses sgn(z) (it flips for a negative abs)
+    return real(g * z.sgn().conj()), imag(g * z.conj())
 
 
 @public(method=False)

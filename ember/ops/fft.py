@@ -18,7 +18,7 @@ _DUAL = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
 def check_norm(norm):
     norm = "backward" if norm is None else norm
     if norm not in _DUAL:
-        raise ValueError(f'Invalid normalization mode: "{norm}"')
+        raise RuntimeError(f'Invalid normalization mode: "{norm}"')
     return norm
 
 

@@ -120,7 +120,17 @@ rad2deg = unary("rad2deg", "Rad2DegBackward0", lambda xp, x: x * (180 / math.pi)
 lgamma = unary("lgamma", "LgammaBackward0", lambda xp, x: special(xp).gammaln(x), lambda x, g: g * x.digamma())
 digamma = unary("digamma", "DigammaBackward0", lambda xp, x: special(xp).digamma(x),
                 lambda x, g: g * polygamma(1, x))
-sgn = unary("sgn", "SgnBackward0", _sign_of_ints, _zero, save=None, float_only=False)
+def _sgn_derivative(z_conj, g):
+    """Zero for real inputs; for complex ``s = z/|z|`` the gradient ``(g - s Re(conj(s) g)) / |z|``."""
+    if z_conj._dtype.category != 3:
+        return g * 0
+    z = z_conj.conj()
+    r = z.abs()
+    s = z / r
+    return where(r == 0, 0.0, (g - s * (s.conj() * g).real) / r)
+
+
+sgn = unary("sgn", "SgnBackward0", _sign_of_ints, _sgn_derivative, float_only=False)
 floor = unary("floor", "FloorBackward0", _keep_ints(lambda xp, x: xp.floor(x)), _zero, save=None, float_only=False)
 ceil = unary("ceil", "CeilBackward0", _keep_ints(lambda xp, x: xp.ceil(x)), _zero, save=None, float_only=False)
 trunc = unary("trunc", "TruncBackward0", _keep_ints(lambda xp, x: xp.trunc(x)), _zero, save=None, float_only=False,
