@@ -44,7 +44,7 @@ from ember.random import (
 )
 from ember._printing import set_printoptions
 from ember import optim
-from ember import cuda, fft, linalg  # linalg before the copy below: it registers ember.det, ember.norm, ...
+from ember import cuda, fft, linalg, special  # linalg before the copy below: it registers ember.det, ember.norm, ...
 from ember import nn
 from ember import serialization
 from ember.serialization import load, save

@@ -6,6 +6,7 @@
 ``norm`` is ``"backward"`` (scale the inverse by 1/n, the default), ``"ortho"``
 (1/sqrt(n) both ways) or ``"forward"`` (scale the forward transform by 1/n).
 """
+from ember._tensor import Tensor
 from ember.backend.dtype import get_default_dtype
 from ember.creation import arange
 from ember.ops.fft import c2c, c2r, r2c
@@ -13,7 +14,7 @@ from ember.ops.out import write_out
 from ember.ops.rearrange import roll
 
 __all__ = [
-    "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
+    "Tensor", "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
     "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift",
 ]
 

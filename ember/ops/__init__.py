@@ -2,7 +2,8 @@
 their Tensor methods; ``registry.PUBLIC`` holds the names ``ember`` re-exports."""
 from ember.ops import (  # noqa: F401
     activation_kernels, adaptive_pool, binary, complex, conv, convert, decomp, einsum, embedding, fft, indexing, join,
-    linalg, norm, pad, pointwise, pool, rearrange, reduce, resample, scan, scatter, shape, sort, spectral, unary,
+    linalg, norm, pad, pointwise, polynomials, pool, rearrange, reduce, resample, scan, scatter, shape, sort, special,
+    spectral, unary,
 )
 from ember.ops import ctc  # noqa: F401
 from ember.ops import linear  # noqa: F401
