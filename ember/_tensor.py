@@ -172,7 +172,7 @@ class Tensor:
         return self._dtype.is_floating_point
 
     def is_complex(self):
-        return False
+        return self._dtype.category == 3
 
     @property
     def is_leaf(self):
@@ -190,9 +190,9 @@ class Tensor:
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
-        if value and not self._dtype.is_floating_point:
+        if value and self._dtype.category < 2:
             raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients (got {self._dtype})"
+                f"only Tensors of floating point and complex dtype can require gradients (got {self._dtype})"
             )
         self._requires_grad = bool(value)
 

@@ -25,6 +25,8 @@ def _leaf_dtype(x):
         return from_numpy_dtype(x.dtype)
     if isinstance(x, float):
         return get_default_dtype()
+    if isinstance(x, complex):
+        return get_default_dtype().to_complex()
     if isinstance(x, (bool, int)):
         return _PY_TYPES[bool if isinstance(x, bool) else int]
     raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
@@ -158,7 +160,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
-        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else get_default_dtype()
+        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else (
+            get_default_dtype().to_complex() if isinstance(fill_value, complex) else get_default_dtype())
     dt, dev = to_dtype(dtype), to_device(device)
     shape, fill_value = _size((size,), "full", dt.np), check_fill(fill_value, dt.np)
     return _finish(array_module(dev).full(shape, fill_value, dt.np), dt, dev, requires_grad)

@@ -117,13 +117,20 @@ def _floats(rng, draw, shape, dtype):
     return draw(rng, shape, np_dtype).astype(dtype.np, copy=False)
 
 
+_COMPLEX_SCALE = {"check_uniform_bounds": 1.0, "normal_kernel_cpu": 0.5 ** 0.5}
+
+
 def _factory(draw, kernel):
     def make(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
         dt = get_default_dtype() if dtype is None else to_dtype(dtype)
+        dev = to_device(device)
+        if dt.is_complex:  # real and imaginary parts drawn independently (each of variance 1/2 for randn)
+            parts = _floats(_rng(generator), draw, _size(size, make.__name__, dt.np) + (2,), dt.to_real())
+            host = (parts * _COMPLEX_SCALE[kernel]).view(dt.np)[..., 0]
+            return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
         if not dt.is_floating_point:
             raise _not_for(dt, kernel)
-        dev = to_device(device)
         host = _floats(_rng(generator), draw, _size(size, make.__name__, dt.np), dt)
         return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
     return make

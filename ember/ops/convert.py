@@ -15,6 +15,8 @@ def _to_copy(ctx, xp, x, dtype, device, src_dtype, src_device):
             with xp_of(device).cuda.Device(device.index or 0):
                 x = xp_of(device).asarray(x)
     ctx.src_dtype, ctx.src_device = src_dtype, src_device
+    if src_dtype.category == 3 and dtype.category < 3:  # PyTorch drops the imaginary part
+        x = x.real
     return x.astype(dtype.np, copy=False) if x.dtype != dtype.np else x.copy()
 
 

@@ -247,7 +247,7 @@ def _fresh(out, dev, node):
     t._data = out
     t._dtype = dtype = _from_np[out.dtype]
     t._device = dev
-    if node is not None and dtype.is_floating_point:
+    if node is not None and dtype.category >= 2:  # floating or complex: differentiable
         t._requires_grad = True
         t.grad_fn = node
     else:
@@ -263,7 +263,7 @@ def _wrap(out, dev, node, nr, prim, inputs):
     if dev is _META:
         out = meta.asarray(out)
     dtype = _from_np[out.dtype]
-    if node is not None and not dtype.is_floating_point:
+    if node is not None and dtype.category < 2:
         node = None
     base = None
     if prim.view:
@@ -291,8 +291,11 @@ regenerate_view = None
 # type promotion --------------------------------------------------------------------
 
 def _scalar_dtype(tensor_dtype, s):
-    if tensor_dtype.category == 2 and (type(s) is float or type(s) is int):
+    if tensor_dtype.category >= 2 and (type(s) is float or type(s) is int):
         return tensor_dtype
+    if isinstance(s, complex):
+        return tensor_dtype if tensor_dtype.category == 3 else (
+            tensor_dtype if tensor_dtype.category == 2 else get_default_dtype()).to_complex()
     if isinstance(s, float):
         return tensor_dtype if tensor_dtype.is_floating_point else get_default_dtype()
     if isinstance(s, bool):
@@ -344,7 +347,7 @@ def binary(prim, a, b, float_result=False, **params):
     else:
         raise TypeError(f"{prim.name}(): expected at least one Tensor argument, "
                         f"got {type(a).__name__} and {type(b).__name__}")
-    if float_result and not dtype.is_floating_point:
+    if float_result and dtype.category < 2:
         dtype = get_default_dtype()
     np_dtype = dtype.np
     if hasattr(x, "dtype") and x.dtype is not np_dtype and x.dtype != np_dtype:
