@@ -1,0 +1,67 @@
+"""Run a graph: each call node calls its op through the normal dispatcher, so the run records
+autograd history like eager code does and gradients flow back to inputs and parameters."""
+from ember._tensor import Tensor
+from ember.export.graph import Node, Out, map_args
+from ember.export.op_names import lookup
+from ember.ops.dispatch import apply
+
+
+class GraphRunError(RuntimeError):
+    """An op failed while a graph ran; the message names the node, its op and its source line."""
+
+
+def run_graph(graph, state, inputs, bind=None):
+    """The output structure of ``graph`` for the flat tensor ``inputs`` (one per placeholder).
+
+    ``state`` maps get_attr targets to tensors; ``bind(value)`` resolves symbolic params."""
+    env = {}
+
+    def value(ref):
+        if isinstance(ref, Out):
+            return env[ref.node.name][ref.index]
+        return env[ref.name]
+
+    placeholders = iter(inputs)
+    for node in graph.nodes:
+        op = node.op
+        if op == "call_function":
+            prim = node.meta.get("_prim") or lookup(node.target)
+            args = map_args(node.args, value)
+            params = node.kwargs if bind is None else bind(node.kwargs)
+            try:
+                env[node.name] = apply(prim, args, params)
+            except Exception as e:
+                raise GraphRunError(f"{node.name} = ops.{node.target}(...) failed ({_origin(node)}): "
+                                    f"{type(e).__name__}: {e}") from e
+        elif op == "placeholder":
+            env[node.name] = next(placeholders)
+        elif op == "get_attr":
+            env[node.name] = state[node.target]
+        else:
+            return map_args(node.args[0], value)
+    return None
+
+
+def _origin(node):
+    where = [node.meta[k] for k in ("module", "stack") if node.meta.get(k)]
+    return ", ".join(where) or "no source recorded"
+
+
+def flatten(value):
+    """The tensors of a nested args structure, in order, and its spec (tensors as None)."""
+    leaves = []
+
+    def spec(v):
+        if isinstance(v, Tensor):
+            leaves.append(v)
+            return {"$t": len(leaves) - 1}
+        if isinstance(v, (list, tuple)):
+            return type(v)(spec(x) for x in v)
+        if isinstance(v, dict):
+            return {k: spec(x) for k, x in v.items()}
+        return v
+
+    return leaves, spec(value)
+
+
+__all__ = ["GraphRunError", "Node", "flatten", "run_graph"]
