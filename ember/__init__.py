@@ -49,6 +49,7 @@ from ember import nn
 from ember import serialization
 from ember.serialization import load, save
 from ember import utils  # ember.utils.data: datasets, samplers, DataLoader
+from ember import export, fx, jit
 
 globals().update(_OPS)
 

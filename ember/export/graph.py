@@ -117,6 +117,21 @@ class Graph:
                 users[m].append(n)
         return users
 
+    def copy(self):
+        """A new graph with new nodes (same names, metadata copied)."""
+        new = Graph()
+        new._names = dict(self._names)
+        mapping = {}
+
+        def swap(r):
+            return Out(mapping[r.node], r.index) if isinstance(r, Out) else mapping[r]
+
+        for n in self.nodes:
+            m = Node(n.name, n.op, n.target, map_args(n.args, swap), dict(n.kwargs), dict(n.meta))
+            mapping[n] = m
+            new.nodes.append(m)
+        return new
+
     def erase(self, nodes):
         gone = set(nodes)
         self.nodes = [n for n in self.nodes if n not in gone]

@@ -17,20 +17,9 @@ DTYPES = {d.name: d for d in ALL}
 _NP_SCALARS = {np.dtype(d.np).name: d.np for d in ALL}
 
 
-class ArrayRef:
-    """An array parameter stored in the program's weights under ``key``."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key):
-        self.key = key
-
-    def __repr__(self):
-        return f"self.{self.key}"
-
-
-def encode(value, refs):
-    """JSON for a literal; ``refs`` names graph nodes (``Node``/``Out`` -> JSON reference)."""
+def encode(value, refs, arrays=None):
+    """JSON for a literal; ``refs`` names graph nodes (``Node``/``Out`` -> JSON reference); array
+    parameters are put into ``arrays`` (key -> array) and referenced."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -40,13 +29,14 @@ def encode(value, refs):
     if isinstance(value, (Node, Out)):
         return refs(value)
     if isinstance(value, list):
-        return [encode(v, refs) for v in value]
+        return [encode(v, refs, arrays) for v in value]
     if isinstance(value, tuple):
-        return {"$tuple": [encode(v, refs) for v in value]}
+        return {"$tuple": [encode(v, refs, arrays) for v in value]}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"$dict": {k: encode(v, refs) for k, v in value.items()}}
+        return {"$dict": {k: encode(v, refs, arrays) for k, v in value.items()}}
     if isinstance(value, slice):
-        return {"$slice": [encode(value.start, refs), encode(value.stop, refs), encode(value.step, refs)]}
+        return {"$slice": [encode(value.start, refs, arrays), encode(value.stop, refs, arrays),
+                           encode(value.step, refs, arrays)]}
     if value is Ellipsis:
         return {"$ellipsis": None}
     if isinstance(value, dtype):
@@ -54,11 +44,15 @@ def encode(value, refs):
     if isinstance(value, device):
         return {"$device": str(value)}
     if isinstance(value, np.generic) and value.dtype.name in _NP_SCALARS:
-        return {"$scalar": encode(value.item(), refs), "dtype": value.dtype.name}
+        return {"$scalar": encode(value.item(), refs, arrays), "dtype": value.dtype.name}
     if isinstance(value, np.dtype) and value.name in _NP_SCALARS:
         return {"$npdtype": value.name}
-    if isinstance(value, ArrayRef):
-        return {"$array": value.key}
+    if isinstance(value, np.ndarray) and arrays is not None:
+        key = f"_array{len(arrays)}"
+        arrays[key] = value
+        return {"$array": key}
+    if hasattr(value, "to_json"):  # a symbolic size
+        return value.to_json()
     raise TypeError(f"a graph can't hold a value of type {type(value).__name__} ({value!r:.60})")
 
 
