@@ -1,7 +1,6 @@
 """Run a graph: each call node calls its op through the normal dispatcher, so the run records
 autograd history like eager code does and gradients flow back to inputs and parameters."""
-from ember._tensor import Tensor
-from ember.export.graph import Node, Out, map_args
+from ember.export.graph import Out, map_args
 from ember.export.op_names import lookup
 from ember.ops.dispatch import apply
 
@@ -27,7 +26,9 @@ def run_graph(graph, state, inputs, bind=None):
         if op == "call_function":
             prim = node.meta.get("_prim") or lookup(node.target)
             args = map_args(node.args, value)
-            params = node.kwargs if bind is None else bind(node.kwargs)
+            params = node.kwargs
+            if bind is not None:
+                args, params = bind(args), bind(params)
             try:
                 env[node.name] = apply(prim, args, params)
             except Exception as e:
@@ -45,23 +46,3 @@ def run_graph(graph, state, inputs, bind=None):
 def _origin(node):
     where = [node.meta[k] for k in ("module", "stack") if node.meta.get(k)]
     return ", ".join(where) or "no source recorded"
-
-
-def flatten(value):
-    """The tensors of a nested args structure, in order, and its spec (tensors as None)."""
-    leaves = []
-
-    def spec(v):
-        if isinstance(v, Tensor):
-            leaves.append(v)
-            return {"$t": len(leaves) - 1}
-        if isinstance(v, (list, tuple)):
-            return type(v)(spec(x) for x in v)
-        if isinstance(v, dict):
-            return {k: spec(x) for k, x in v.items()}
-        return v
-
-    return leaves, spec(value)
-
-
-__all__ = ["GraphRunError", "Node", "flatten", "run_graph"]

@@ -11,6 +11,7 @@ from ember._checkpoint.safetensors import read as read_container
 from ember._checkpoint.safetensors import write as write_container
 from ember._tensor import Tensor
 from ember.backend import CPU, from_numpy_dtype
+from ember.export.dynamic import check_dynamic_json
 from ember.export.graph import OPCODES, Graph, Node, Out
 from ember.export.op_names import lookup, name_of
 from ember.export.values import DTYPES, decode, encode
@@ -81,10 +82,13 @@ def _parse(name, fp, size, kind):
     if kind is not None and program.get("kind") not in ("trace", "export"):
         raise bad(f"unknown program kind {program.get('kind')!r:.40}")
     try:
-        graph, used = _graph(program["graph"], arrays)
+        dynamic = program.get("dynamic")
+        symbols = check_dynamic_json(dynamic) if dynamic is not None else set()
+        graph, used = _graph(program["graph"], arrays, symbols)
         in_spec = decode(program.get("in_spec"), _no_refs, {})
         signature = program.get("signature") or {}
-        dynamic = program.get("dynamic")
+        if dynamic is not None and len(dynamic["inputs"]) != len(graph.placeholders):
+            raise ValueError("dynamic inputs don't match the placeholders")
         _check_signature(signature, arrays)
         _check_in_spec(in_spec, len(graph.placeholders))
     except (ValueError, TypeError, KeyError, IndexError) as e:
@@ -102,7 +106,7 @@ def _no_refs(obj):
     raise ValueError(f"unexpected node reference {obj!r:.60} outside the graph")
 
 
-def _graph(nodes, arrays):
+def _graph(nodes, arrays, symbols):
     graph = Graph()
     by_name, used = {}, []
     for i, raw in enumerate(nodes):
@@ -131,11 +135,11 @@ def _graph(nodes, arrays):
                 raise ValueError(f"node {where} reads output {obj['$index']!r:.20} of {node.name}, which has {n_out}")
             return Out(node, obj["$index"])
 
-        args = tuple(decode(a, ref, arrays) for a in raw["args"])
-        kwargs = {k: decode(v, ref, arrays) for k, v in raw["kwargs"].items()}
+        args = tuple(decode(a, ref, arrays, symbols) for a in raw["args"])
+        kwargs = {k: decode(v, ref, arrays, symbols) for k, v in raw["kwargs"].items()}
         if op == "call_function" and (set(_refs_in(kwargs))):
             raise ValueError(f"node {name}: a node reference in kwargs")
-        meta = _meta(raw["meta"], name, op)
+        meta = _meta(raw["meta"], name, op, symbols)
         if op == "call_function":
             prim = lookup(target)
             if prim is None:
@@ -162,11 +166,11 @@ def _refs_in(value):
     return probe.all_input_nodes
 
 
-def _meta(raw, name, op):
+def _meta(raw, name, op, symbols):
     meta = {}
     for key in _META_KEYS:
         if key in raw:
-            meta[key] = decode(raw[key], _no_refs, {})
+            meta[key] = decode(raw[key], _no_refs, {}, symbols)
     if op == "output":
         return meta
     dt = meta.get("dtype")

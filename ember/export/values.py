@@ -12,6 +12,7 @@ import numpy as np
 from ember.backend import device, to_device
 from ember.backend.dtype import ALL, dtype
 from ember.export.graph import Node, Out
+from ember.export.symbolic import SymInt
 
 DTYPES = {d.name: d for d in ALL}
 _NP_SCALARS = {np.dtype(d.np).name: d.np for d in ALL}
@@ -56,7 +57,7 @@ def encode(value, refs, arrays=None):
     raise TypeError(f"a graph can't hold a value of type {type(value).__name__} ({value!r:.60})")
 
 
-def decode(obj, refs, arrays):
+def decode(obj, refs, arrays, symbols=()):
     """The value ``encode`` wrote; ``refs(json)`` resolves node references, ``arrays`` holds array keys.
 
     Raises ValueError naming what is malformed."""
@@ -65,19 +66,21 @@ def decode(obj, refs, arrays):
     if isinstance(obj, float):
         return obj
     if isinstance(obj, list):
-        return [decode(v, refs, arrays) for v in obj]
+        return [decode(v, refs, arrays, symbols) for v in obj]
     if not isinstance(obj, dict) or len(obj) not in (1, 2):
         raise ValueError(f"malformed value {obj!r:.80}")
     if "$node" in obj:
         return refs(obj)
+    if "$sym" in obj:
+        return SymInt.from_json(obj, symbols)
     tag = next(iter(obj))
     body = obj[tag]
     if tag == "$tuple" and isinstance(body, list):
-        return tuple(decode(v, refs, arrays) for v in body)
+        return tuple(decode(v, refs, arrays, symbols) for v in body)
     if tag == "$dict" and isinstance(body, dict):
-        return {k: decode(v, refs, arrays) for k, v in body.items()}
+        return {k: decode(v, refs, arrays, symbols) for k, v in body.items()}
     if tag == "$slice" and isinstance(body, list) and len(body) == 3:
-        return slice(*(decode(v, refs, arrays) for v in body))
+        return slice(*(decode(v, refs, arrays, symbols) for v in body))
     if tag == "$ellipsis":
         return Ellipsis
     if tag == "$float" and body in ("inf", "-inf", "nan"):
@@ -92,7 +95,7 @@ def decode(obj, refs, arrays):
         except (RuntimeError, ValueError, TypeError) as e:
             raise ValueError(f"bad device {body!r:.40}: {e}") from None
     if tag == "$scalar" and obj.get("dtype") in _NP_SCALARS:
-        v = decode(body, refs, arrays)
+        v = decode(body, refs, arrays, symbols)
         if not isinstance(v, (bool, int, float)):
             raise ValueError(f"malformed scalar {obj!r:.80}")
         return _NP_SCALARS[obj["dtype"]](v)
