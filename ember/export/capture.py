@@ -14,6 +14,7 @@ import numpy as np
 
 from ember import _tensor
 from ember._tensor import Tensor
+from ember.export.capture_ops import detach
 from ember.export.graph import Graph, Out
 from ember.export.op_names import name_of
 from ember.backend import CPU, from_numpy_dtype
@@ -93,6 +94,8 @@ class Capture:
         if hit is None:
             alias = self._by_data.get(id(t._data))
             if alias is not None and alias[1]._version is t._version and self._fresh(alias[1]):
+                if alias[1]._requires_grad and not t._requires_grad:  # t = x.detach()
+                    return self._record_detach(t, alias[0])
                 return alias[0]
         if hit is not None and self._depends(hit[0]):
             self.report("a tensor computed from the inputs was changed in place in a way the graph can't follow "
@@ -104,6 +107,15 @@ class Capture:
             t = Tensor._make(t._data.copy(), t._dtype, t._device)
         node = self.graph.get_attr(key, self._meta(t))
         self.state[key] = t
+        self.bind(t, node)
+        return node
+
+    def _record_detach(self, t, ref):
+        meta = self._meta(t)
+        meta["_prim"] = detach
+        node = self.graph.call_function(name_of(detach), (ref,), {}, meta)
+        if self._depends(ref):
+            self._dependent.add(node.name)
         self.bind(t, node)
         return node
 

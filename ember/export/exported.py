@@ -4,7 +4,7 @@ from collections import OrderedDict
 from ember.export.dynamic import dims_per_input, generalize, make_guards, symbols_of
 from ember.export.module import ProgramModule
 from ember.export.passes import eliminate_dead_code
-from ember.export.program import Program, capture, flatten_inputs
+from ember.export.program import Program, capture, flatten_inputs, rebuild_inputs
 from ember.export.program_file import load_program, save_program
 from ember.export.tracing import _signature
 from ember.nn.modules.module import Module
@@ -87,8 +87,7 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=True, preserve
             _, spec = flatten_inputs(args, kwargs)
 
             def recapture(flat):
-                it = iter(flat)
-                new_args, new_kwargs = _rebuild(spec, it)
+                new_args, new_kwargs = rebuild_inputs(spec, flat)
                 g, st, _, _ = capture(mod, new_args, new_kwargs, report, module)
                 return g, st
 
@@ -96,19 +95,6 @@ def export(mod, args, kwargs=None, *, dynamic_shapes=None, strict=True, preserve
             dynamic = {"symbols": symbols, "inputs": per_input}
     eliminate_dead_code(graph)
     return ExportedProgram(graph, state, in_spec, _signature(module, state), dynamic)
-
-
-def _rebuild(spec, leaves):
-    def build(v):
-        if isinstance(v, dict) and set(v) == {"$t"}:
-            return next(leaves)
-        if isinstance(v, (list, tuple)):
-            return type(v)(build(x) for x in v)
-        if isinstance(v, dict):
-            return {k: build(x) for k, x in v.items()}
-        return v
-    args, kwargs = build(spec)
-    return args, kwargs
 
 
 def save(ep, f, *, extra_files=None, opset_version=None):

@@ -61,7 +61,8 @@ def map_args(value, fn):
     if isinstance(value, (Node, Out)):
         return fn(value)
     if isinstance(value, tuple):
-        return tuple(map_args(v, fn) for v in value)
+        items = [map_args(v, fn) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, list):
         return [map_args(v, fn) for v in value]
     if isinstance(value, dict):

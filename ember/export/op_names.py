@@ -28,12 +28,19 @@ def _build():
     for p in records:
         by_name.setdefault(p.name, []).append(p)
     for name, group in by_name.items():
-        for p in group:
-            key = name if len(group) == 1 and name != "<lambda>" else f"{name}.{p.node_name}"
-            if key in _table and _table[key] is not p:
-                continue  # still ambiguous: such a record can't be saved (name_of says so)
-            _table[key] = p
-            _name_of[id(p)] = key
+        keys = [_key(p, len(group) == 1 and name != "<lambda>", group) for p in group]
+        for key, p in zip(keys, group):
+            if keys.count(key) == 1:  # a name that is still ambiguous can't be saved (name_of says so)
+                _table[key] = p
+                _name_of[id(p)] = key
+
+
+def _key(p, unique, group):
+    if unique:
+        return p.name
+    if sum(q.node_name == p.node_name for q in group) == 1:
+        return f"{p.name}.{p.node_name}"
+    return f"{p.forward.__module__}.{p.forward.__qualname__}.{p.node_name}"
 
 
 def name_of(prim):

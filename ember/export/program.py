@@ -2,6 +2,7 @@
 import inspect
 
 from ember._tensor import Tensor
+from ember.autograd import grad_mode
 from ember.export.capture import Capture
 from ember.export.graph import map_args
 from ember.export.interpreter import run_graph
@@ -22,6 +23,19 @@ def flatten_inputs(args, kwargs):
         return v
 
     return leaves, spec((tuple(args), dict(kwargs or {})))
+
+
+def rebuild_inputs(spec, leaves):
+    """``(args, kwargs)`` from a spec of ``flatten_inputs`` and its tensors."""
+    def build(v):
+        if isinstance(v, dict) and set(v) == {"$t"}:
+            return leaves[v["$t"]]
+        if isinstance(v, (list, tuple)):
+            return type(v)(build(x) for x in v)
+        if isinstance(v, dict):
+            return {k: build(x) for k, x in v.items()}
+        return v
+    return build(spec)
 
 
 def _input_names(fn, args, kwargs, count):
@@ -57,6 +71,11 @@ def capture(fn, args, kwargs=None, report="warn", module=None):
         state.update(module.named_parameters())
         state.update(module.named_buffers())
     leaves, in_spec = flatten_inputs(args, kwargs)
+    # ops pick their differentiable form only for inputs that need a gradient (max pooling,
+    # say): capture with float inputs that need one, so the replayed graph is differentiable
+    with grad_mode.enable_grad():
+        leaves = [t.detach().requires_grad_().clone() if t._dtype.is_floating_point else t for t in leaves]
+    args, kwargs = rebuild_inputs(in_spec, leaves)
     names = _input_names(getattr(module, "forward", fn), args, kwargs, len(leaves))
     cap = Capture(report, state)
     handles = cap.track_modules(module) if module is not None else []
@@ -77,7 +96,8 @@ def _output_spec(cap, value):
     if isinstance(value, Tensor):
         return cap.ref(value)
     if isinstance(value, (list, tuple)):
-        return type(value)(_output_spec(cap, v) for v in value)
+        items = [_output_spec(cap, v) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
     if isinstance(value, dict):
         return {k: _output_spec(cap, v) for k, v in value.items()}
     return value
