@@ -1,12 +1,15 @@
 """Dynamic dims for ``export``: ``Dim``, generalising a capture over sizes, and call-time guards.
 
 A graph captured at one size is specialised to it (shapes are op parameters). To make it
-hold for every size in a ``Dim``'s range, the program is captured again with each dynamic
-dim changed (inputs resized by repeating their values along that dim), and once more with all
-of them changed. The graphs must agree node for node; every integer that differs must be an
-exact linear function of the dims (checked on the extra capture), and becomes a ``SymInt``.
+hold for every size in a ``Dim``'s range, the program is captured again at other sizes
+(inputs resized by repeating their values along the dynamic dims). The graphs must agree
+node for node; every integer that differs must be an exact multilinear function of the dims
+(checked on an extra capture), and becomes a ``SymInt``.
 Anything else (a different graph, a float or a tensor whose value follows a size) is an
 error naming the node's source line, never a graph that is wrong for other sizes."""
+import itertools
+import math
+
 import numpy as np
 
 from ember._tensor import Tensor
@@ -132,33 +135,33 @@ def resized_inputs(leaves, per_input, sizes):
 
 def generalize(recapture, leaves, per_input, symbols, example):
     """Capture at other sizes (``recapture(flat_inputs)`` -> (graph, state)) and return the first
-    graph with symbolic sizes, and its state."""
+    graph with symbolic sizes, and its state.
+
+    Sizes are fitted as multilinear in the dims (``s0*s1 + 2*s0``, what reshapes of a
+    batch and a sequence give): one capture per corner of the box {example, other}^k, and a
+    further capture at new sizes to check the fit."""
     names = list(symbols)
-    variants = []
-    for i, s in enumerate(names):
-        sizes = dict(example)
-        sizes[s] = _other_size(example[s], symbols[s], 1)
-        variants.append(sizes)
+    other = {s: _other_size(example[s], symbols[s], 1) for s in names}
+    corners = [dict(zip(names, c)) for c in itertools.product(*[(example[s], other[s]) for s in names])]
     check = {s: _other_size(example[s], symbols[s], 2 + i) for i, s in enumerate(names)}
     base_graph, base_state = recapture(leaves)
-    others = [recapture(resized_inputs(leaves, per_input, sizes)) for sizes in variants + [check]]
-    fit = _Fitter(example, variants, check)
+    others = [recapture(resized_inputs(leaves, per_input, sizes)) for sizes in corners[1:] + [check]]
+    fit = _Fitter(names, corners, check)
     graphs = [base_graph] + [g for g, _ in others]
-    originals = list(base_graph.nodes)
     states = [base_state] + [st for _, st in others]
-    if any(len(g.nodes) != len(base_graph.nodes) for g in graphs):
+    originals = list(base_graph.nodes)
+    if any(len(g.nodes) != len(originals) for g in graphs):
         raise ExportError("the program runs different ops for other sizes of the dynamic dims (Python control "
                           "flow on a size): export it with static shapes, or per size")
-    for i, node in enumerate(list(base_graph.nodes)):  # constants may gain nodes before them
-        peers = [originals[i]] + [g.nodes[i] for g in graphs[1:]]
+    for i, node in enumerate(originals):  # constants may gain nodes before them
+        peers = [node] + [g.nodes[i] for g in graphs[1:]]
         where = f"{node.name} = {node.target}(...) at {node.meta.get('stack', '?')}"
         if any(p.op != node.op or p.target != node.target for p in peers):
             raise ExportError(f"the program runs different ops for other sizes of the dynamic dims, from {where}")
         node.args = fit.unify([p.args for p in peers], where)
         node.kwargs = fit.unify([p.kwargs for p in peers], where)
-        for key in ("shape",):
-            if key in node.meta:
-                node.meta[key] = fit.unify([p.meta[key] for p in peers], where)
+        if "shape" in node.meta:
+            node.meta["shape"] = fit.unify([p.meta["shape"] for p in peers], where)
         if node.op == "get_attr" and node.target.startswith("_tensor_constant"):
             _generalize_constant(node, [st[node.target] for st in states], base_graph, base_state, where)
     return base_graph, base_state
@@ -188,8 +191,13 @@ def _generalize_constant(node, values, graph, state, where):
 
 
 class _Fitter:
-    def __init__(self, example, variants, check):
-        self.example, self.variants, self.check = example, variants, check
+    """Fits integers seen at the corner sizes as multilinear functions of the dims."""
+
+    def __init__(self, names, corners, check):
+        self.names, self.corners, self.check = names, corners, check
+        self.monomials = [m for r in range(len(names) + 1) for m in itertools.combinations(names, r)]
+        rows = [[math.prod(c[s] for s in m) for m in self.monomials] for c in corners]
+        self.solve = np.linalg.inv(np.array(rows, dtype=np.float64))
 
     def unify(self, values, where):
         first = values[0]
@@ -198,7 +206,8 @@ class _Fitter:
         if isinstance(first, (list, tuple)):
             if any(type(v) is not type(first) or len(v) != len(first) for v in values):
                 raise ExportError(f"an op parameter's structure follows a dynamic dim, from {where}")
-            return type(first)(self.unify([v[i] for v in values], where) for i in range(len(first)))
+            items = [self.unify([v[i] for v in values], where) for i in range(len(first))]
+            return items if isinstance(first, list) else tuple(items)
         if isinstance(first, dict):
             return {k: self.unify([v[k] for v in values], where) for k in first}
         if isinstance(first, slice):
@@ -209,19 +218,13 @@ class _Fitter:
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
             raise ExportError(f"an op parameter ({first!r:.40}) follows a dynamic dim but isn't an integer, "
                               f"from {where}")
-        coeffs = {}
-        for s, sizes, v in zip(self.example, self.variants, values[1:]):
-            delta = sizes[s] - self.example[s]
-            if (v - first) % delta:
-                raise ExportError(f"an op parameter ({first} at the example sizes) is not a linear function "
-                                  f"of the dynamic dims, from {where}")
-            coeffs[s] = (v - first) // delta
-        const = first - sum(c * self.example[s] for s, c in coeffs.items())
-        sym = SymInt(coeffs, const)
-        if sym.evaluate(self.check) != values[-1]:
-            raise ExportError(f"an op parameter ({first} at the example sizes) is not a linear function of the "
-                              f"dynamic dims (a product of two of them?), from {where}")
-        return sym if sym.coeffs else const
+        coefs = np.rint(self.solve @ np.array(values[:-1], dtype=np.float64)).astype(np.int64)
+        terms = {m: int(c) for m, c in zip(self.monomials, coefs) if m}
+        sym = SymInt(terms, int(coefs[0]))
+        if any(sym.evaluate(c) != v for c, v in zip(self.corners + [self.check], values)):
+            raise ExportError(f"an op parameter ({first} at the example sizes) is not a linear function of each "
+                              f"dynamic dim, from {where}")
+        return sym if sym.terms else sym.const
 
 
 def _same(a, b):

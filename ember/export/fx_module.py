@@ -14,7 +14,7 @@ from ember.nn.modules.module import Module
 class GraphModule(ProgramModule):
     """A module that runs ``graph`` with the tensors of ``root`` (a module or a dict of tensors)."""
 
-    def __init__(self, root, graph, class_name="GraphModule"):
+    def __init__(self, root, graph, class_name="GraphModule", _constants=None):
         if not isinstance(graph, Graph):
             raise TypeError(f"GraphModule expects an ember.fx.Graph, got {type(graph).__name__}")
         if isinstance(root, Module):
@@ -23,6 +23,9 @@ class GraphModule(ProgramModule):
             signature = _signature(root, tensors)
         else:
             tensors, signature = dict(root), {"parameters": list(root), "buffers": [], "constants": []}
+        constants = dict(_constants or {})
+        tensors.update(constants)
+        signature["constants"] = list(constants)
         targets = {n.target for n in graph.nodes if n.op == "get_attr"}
         state = {k: tensors[k] for k in targets if k in tensors}
         missing = targets - set(state)
@@ -57,11 +60,8 @@ class _LazyGraphModule(Module):
         key = (repr(spec), tuple((t._dtype.name, tuple(t._data.shape)) for t in leaves))
         gm = self._graphs.get(key)
         if gm is None:
-            graph, state, in_spec, out = capture(self.root, args, kwargs, "warn", self.root)
-            gm = self._graphs[key] = GraphModule(self.root, graph, type(self.root).__name__)
-            gm._program.in_spec = in_spec
-            self.__dict__["_last"] = gm
-            return out
+            graph, state, in_spec, _ = capture(self.root, args, kwargs, "warn", self.root)
+            gm = self._graphs[key] = _graph_module(self.root, graph, state, in_spec)
         self.__dict__["_last"] = gm
         return gm(*args, **kwargs)
 
@@ -91,9 +91,13 @@ def symbolic_trace(root, concrete_args=None, example_inputs=None):
     if not isinstance(example_inputs, tuple):
         example_inputs = (example_inputs,)
     graph, state, in_spec, _ = capture(root, example_inputs, dict(concrete_args or {}), "warn", root)
-    gm = GraphModule(root, graph, type(root).__name__)
+    return _graph_module(root, graph, state, in_spec)
+
+
+def _graph_module(root, graph, state, in_spec):
+    constants = {k: v for k, v in state.items() if k.startswith("_tensor_constant")}
+    gm = GraphModule(root, graph, type(root).__name__, constants)
     gm._program.in_spec = in_spec
-    gm._program.state.update({k: v for k, v in state.items() if k not in gm._program.state})
     return gm
 
 

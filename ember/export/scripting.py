@@ -29,7 +29,7 @@ class ScriptedModule(Module):
             module = self._modules.get("original")
             with warnings.catch_warnings(record=True) as seen:
                 warnings.simplefilter("always", TracerWarning)
-                graph, state, in_spec, out = capture(self._fn, args, kwargs, "warn", module)
+                graph, state, in_spec, _ = capture(self._fn, args, kwargs, "warn", module)
             problems = [str(w.message) for w in seen if issubclass(w.category, TracerWarning)]
             if problems:
                 lines = [f"{w.filename}:{w.lineno}" for w in seen if issubclass(w.category, TracerWarning)]
@@ -37,8 +37,7 @@ class ScriptedModule(Module):
             else:
                 program = Program(graph, state, in_spec)
                 self.__dict__["_traced"] = TracedModule(program, _signature(module, state), "ScriptedModule")
-            return out
-        return self._fn(*args, **kwargs)
+        return self._fn(*args, **kwargs)  # the capture ran on grad-requiring copies: the caller gets eager's result
 
     def _require_graph(self):
         if self._why is not None:

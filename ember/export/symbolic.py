@@ -1,32 +1,39 @@
-"""Symbolic sizes: ``const + Σ coef·symbol`` over the dynamic dims of ``export``."""
+"""Symbolic sizes over the dynamic dims of ``export``."""
 
 
 class SymInt:
-    """An integer that depends linearly on dynamic dims (``2*s0 + 1``)."""
+    """An integer that depends on dynamic dims: a sum of products of distinct symbols, each
+    with an integer coefficient, plus a constant (``s0*s1 + 2*s0 + 1``)."""
 
-    __slots__ = ("coeffs", "const")
+    __slots__ = ("terms", "const")
 
-    def __init__(self, coeffs, const):
-        self.coeffs = {k: v for k, v in coeffs.items() if v}
+    def __init__(self, terms, const):
+        self.terms = {tuple(sorted(k)): v for k, v in terms.items() if v}
         self.const = const
 
     def evaluate(self, symbols):
-        return self.const + sum(c * symbols[s] for s, c in self.coeffs.items())
+        total = self.const
+        for names, coef in self.terms.items():
+            prod = coef
+            for s in names:
+                prod *= symbols[s]
+            total += prod
+        return total
 
     def to_json(self):
-        return {"$sym": [[c, s] for s, c in sorted(self.coeffs.items())], "c": self.const}
+        return {"$sym": [[c, *names] for names, c in sorted(self.terms.items())], "c": self.const}
 
     @classmethod
     def from_json(cls, obj, known):
         terms, const = obj.get("$sym"), obj.get("c")
         if (not isinstance(terms, list) or not isinstance(const, int) or isinstance(const, bool)
-                or not all(isinstance(t, list) and len(t) == 2 and isinstance(t[0], int) and t[1] in known
-                           for t in terms)):
+                or not all(isinstance(t, list) and len(t) >= 2 and isinstance(t[0], int) and not isinstance(t[0], bool)
+                           and all(s in known for s in t[1:]) and len(set(t[1:])) == len(t) - 1 for t in terms)):
             raise ValueError(f"malformed symbolic size {obj!r:.80}")
-        return cls({s: c for c, s in terms}, const)
+        return cls({tuple(t[1:]): t[0] for t in terms}, const)
 
     def __repr__(self):
-        parts = [(f"{c}*{s}" if c != 1 else s) for s, c in sorted(self.coeffs.items())]
+        parts = [("" if c == 1 else f"{c}*") + "*".join(names) for names, c in sorted(self.terms.items())]
         if self.const or not parts:
             parts.append(str(self.const))
         return " + ".join(parts).replace("+ -", "- ")
