@@ -2,7 +2,10 @@
 
 The dispatcher and Tensor's value accessors each have one observer slot
 (``dispatch.observer``, ``_tensor.value_observer``); while a capture runs they point here.
-Tensors are mapped to the graph values they hold by identity (and by their array, so a
+Reading a tensor's value in Python (``bool``, ``item``, ``tolist``, ``numpy``) is reported when
+the tensor was computed from the inputs, except inside ember's own argument checks
+(functions named ``check*``/``_check*`` in the core layers), whose reads only decide
+whether to raise. Tensors are mapped to the graph values they hold by identity (and by their array, so a
 ``detach()`` or an autograd.Function output still maps), checked against their in-place
 version counter, so a value changed behind the capture's back is never used silently.
 """
@@ -15,7 +18,7 @@ import numpy as np
 from ember import _tensor
 from ember._tensor import Tensor
 from ember.export.capture_ops import detach
-from ember.export.graph import Graph, Out
+from ember.export.graph import Graph, LateList, Out
 from ember.export.op_names import name_of
 from ember.backend import CPU, from_numpy_dtype
 from ember.ops import convert, dispatch
@@ -50,6 +53,17 @@ def user_frame(depth=2):
     return f
 
 
+def _in_argument_check(frame):
+    """Whether a value read happens inside one of ember's argument checks (``check_indices``...):
+    its only effect is to raise on bad input, so it bakes nothing into the graph."""
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_CORE):
+        name = frame.f_code.co_name
+        if name.startswith(("check", "_check")):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def source_line(frame):
     return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "<unknown>"
 
@@ -73,6 +87,7 @@ class Capture:
         self._reported = set()
         self._modules = []
         self._consts = 0
+        self._late = []                 # (LateList, the eager list it stands for)
 
     # binding tensors to graph values -----------------------------------------------
     def bind(self, t, ref):
@@ -136,6 +151,7 @@ class Capture:
         args = tuple(self._arg(x, a) for x, a in zip(inputs, arrays))
         meta = self._meta(out)
         meta["_prim"] = prim
+        params = self._params(params)
         node = self.graph.call_function(name_of(prim), args, params, meta)
         if any(self._depends(r) for r in node.all_input_nodes):
             self._dependent.add(node.name)
@@ -145,6 +161,25 @@ class Capture:
         else:
             self.bind(out, node)
         return out
+
+    def _params(self, params):
+        """Op parameters as the graph holds them: a tensor (a weight only the backward reads) as its
+        graph value; an empty list (filled after the op for its backward) as a LateList resolved
+        when the capture ends."""
+        out = None
+        for k, v in params.items():
+            if isinstance(v, Tensor):
+                out = out or dict(params)
+                out[k] = self.ref(v)
+            elif type(v) is list and not v:
+                out = out or dict(params)
+                out[k] = late = LateList()
+                self._late.append((late, v))
+        return params if out is None else out
+
+    def resolve_late(self):
+        for late, filled in self._late:
+            late[:] = [self.ref(t) for t in filled]
 
     def _arg(self, x, array):
         if isinstance(x, Tensor):
@@ -197,6 +232,8 @@ class Capture:
         while f is not None and f.f_code.co_filename == _tensor.__file__:
             what = _ACCESSORS.get(f.f_code.co_name, what)
             f = f.f_back
+        if _in_argument_check(f):
+            return
         self.report(f"{what} turns a value computed from the inputs into a Python constant, so the graph "
                     "won't follow other inputs (use tensor ops such as ember.where instead)")
 

@@ -39,7 +39,8 @@ class GraphModule(ProgramModule):
         return self._class_name
 
     def recompile(self):
-        """The graph is interpreted, so there is nothing to regenerate."""
+        """Pick up edits made to the graph's nodes (the replay plan is rebuilt on the next call)."""
+        self.graph._plan = None
         return self.code
 
     def print_readable(self, print_output=True):

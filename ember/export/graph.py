@@ -21,6 +21,11 @@ Out = namedtuple("Out", "node index")
 Out.__doc__ = "Output ``index`` of a node whose op returns several tensors."
 
 
+class LateList(list):
+    """A list parameter that eager code fills after the op ran (with values of later nodes) for the
+    op's backward to read: a replay passes a fresh list and appends each value once it exists."""
+
+
 class Node:
     """One step of a graph (fields as in ``torch.fx.Node``)."""
 
@@ -64,7 +69,7 @@ def map_args(value, fn):
         items = [map_args(v, fn) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if isinstance(value, list):
-        return [map_args(v, fn) for v in value]
+        return type(value)(map_args(v, fn) for v in value)
     if isinstance(value, dict):
         return {k: map_args(v, fn) for k, v in value.items()}
     return value
@@ -72,6 +77,8 @@ def map_args(value, fn):
 
 class Graph:
     """Nodes in execution order; ``output`` is last."""
+
+    _plan = None  # the interpreter's cached replay plan (rebuilt when the node list changes)
 
     def __init__(self):
         self.nodes = []
@@ -128,9 +135,10 @@ class Graph:
             return Out(mapping[r.node], r.index) if isinstance(r, Out) else mapping[r]
 
         for n in self.nodes:
-            m = Node(n.name, n.op, n.target, map_args(n.args, swap), dict(n.kwargs), dict(n.meta))
-            mapping[n] = m
-            new.nodes.append(m)
+            mapping[n] = Node(n.name, n.op, n.target, n.args, n.kwargs, dict(n.meta))
+            new.nodes.append(mapping[n])
+        for m in new.nodes:  # a LateList may name a later node
+            m.args, m.kwargs = map_args(m.args, swap), map_args(m.kwargs, swap)
         return new
 
     def erase(self, nodes):

@@ -85,6 +85,7 @@ def capture(fn, args, kwargs=None, report="warn", module=None):
                 cap.placeholder(t, name)
             out = fn(*args, **kwargs)
             out_spec = _output_spec(cap, out)
+            cap.resolve_late()
     finally:
         for h in handles:
             h.remove()

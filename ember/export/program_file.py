@@ -8,11 +8,10 @@ import numpy as np
 
 from ember._checkpoint.safetensors import FormatError
 from ember._checkpoint.safetensors import read as read_container
-from ember._checkpoint.safetensors import write as write_container
 from ember._tensor import Tensor
 from ember.backend import CPU, from_numpy_dtype
 from ember.export.dynamic import check_dynamic_json
-from ember.export.graph import OPCODES, Graph, Node, Out
+from ember.export.graph import OPCODES, Graph, LateList, Node, Out
 from ember.export.op_names import lookup, name_of
 from ember.export.values import DTYPES, decode, encode
 from ember.serialization import _read, _write
@@ -136,9 +135,8 @@ def _graph(nodes, arrays, symbols):
             return Out(node, obj["$index"])
 
         args = tuple(decode(a, ref, arrays, symbols) for a in raw["args"])
-        kwargs = {k: decode(v, ref, arrays, symbols) for k, v in raw["kwargs"].items()}
-        if op == "call_function" and (set(_refs_in(kwargs))):
-            raise ValueError(f"node {name}: a node reference in kwargs")
+        kwargs = {k: decode(v, ref, arrays, symbols, lambda obj, where=name: _Pending(obj, where))
+                  for k, v in raw["kwargs"].items()}
         meta = _meta(raw["meta"], name, op, symbols)
         if op == "call_function":
             prim = lookup(target)
@@ -158,12 +156,24 @@ def _graph(nodes, arrays, symbols):
         by_name[name] = node
     if not graph.nodes or graph.nodes[-1].op != "output":
         raise ValueError("the graph has no output node")
+    for node in graph.nodes:
+        for value in node.kwargs.values():
+            if isinstance(value, LateList):
+                value[:] = [_late_ref(p, by_name) for p in value]
     return graph, list(dict.fromkeys(used))
 
 
-def _refs_in(value):
-    probe = Node("_", "output", "output", (value,))
-    return probe.all_input_nodes
+class _Pending:
+    def __init__(self, obj, where):
+        self.obj, self.where = obj, where
+
+
+def _late_ref(pending, by_name):
+    obj = pending.obj
+    if (not isinstance(obj, dict) or set(obj) != {"$node"} or obj["$node"] not in by_name
+            or by_name[obj["$node"]].op == "output" or isinstance(by_name[obj["$node"]].meta.get("dtype"), list)):
+        raise ValueError(f"node {pending.where} has a late list entry {obj!r:.60} that is not a node of the graph")
+    return by_name[obj["$node"]]
 
 
 def _meta(raw, name, op, symbols):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ember.backend import device, to_device
 from ember.backend.dtype import ALL, dtype
-from ember.export.graph import Node, Out
+from ember.export.graph import LateList, Node, Out
 from ember.export.symbolic import SymInt
 
 DTYPES = {d.name: d for d in ALL}
@@ -29,6 +29,8 @@ def encode(value, refs, arrays=None):
         return value if math.isfinite(value) else {"$float": repr(value)}
     if isinstance(value, (Node, Out)):
         return refs(value)
+    if isinstance(value, LateList):
+        return {"$late": [encode(v, refs, arrays) for v in value]}
     if isinstance(value, list):
         return [encode(v, refs, arrays) for v in value]
     if isinstance(value, tuple):
@@ -57,16 +59,19 @@ def encode(value, refs, arrays=None):
     raise TypeError(f"a graph can't hold a value of type {type(value).__name__} ({value!r:.60})")
 
 
-def decode(obj, refs, arrays, symbols=()):
+def decode(obj, refs, arrays, symbols=(), late=None):
     """The value ``encode`` wrote; ``refs(json)`` resolves node references, ``arrays`` holds array keys.
 
+    ``late(json)`` resolves the node references of a LateList, which may name later nodes.
     Raises ValueError naming what is malformed."""
+    if late is None:
+        late = _no_late
     if obj is None or isinstance(obj, (bool, int, str)):
         return obj
     if isinstance(obj, float):
         return obj
     if isinstance(obj, list):
-        return [decode(v, refs, arrays, symbols) for v in obj]
+        return [decode(v, refs, arrays, symbols, late) for v in obj]
     if not isinstance(obj, dict) or len(obj) not in (1, 2):
         raise ValueError(f"malformed value {obj!r:.80}")
     if "$node" in obj:
@@ -75,12 +80,14 @@ def decode(obj, refs, arrays, symbols=()):
         return SymInt.from_json(obj, symbols)
     tag = next(iter(obj))
     body = obj[tag]
+    if tag == "$late" and isinstance(body, list):
+        return LateList(late(v) for v in body)
     if tag == "$tuple" and isinstance(body, list):
-        return tuple(decode(v, refs, arrays, symbols) for v in body)
+        return tuple(decode(v, refs, arrays, symbols, late) for v in body)
     if tag == "$dict" and isinstance(body, dict):
-        return {k: decode(v, refs, arrays, symbols) for k, v in body.items()}
+        return {k: decode(v, refs, arrays, symbols, late) for k, v in body.items()}
     if tag == "$slice" and isinstance(body, list) and len(body) == 3:
-        return slice(*(decode(v, refs, arrays, symbols) for v in body))
+        return slice(*(decode(v, refs, arrays, symbols, late) for v in body))
     if tag == "$ellipsis":
         return Ellipsis
     if tag == "$float" and body in ("inf", "-inf", "nan"):
@@ -95,7 +102,7 @@ def decode(obj, refs, arrays, symbols=()):
         except (RuntimeError, ValueError, TypeError) as e:
             raise ValueError(f"bad device {body!r:.40}: {e}") from None
     if tag == "$scalar" and obj.get("dtype") in _NP_SCALARS:
-        v = decode(body, refs, arrays, symbols)
+        v = decode(body, refs, arrays, symbols, late)
         if not isinstance(v, (bool, int, float)):
             raise ValueError(f"malformed scalar {obj!r:.80}")
         return _NP_SCALARS[obj["dtype"]](v)
@@ -104,6 +111,10 @@ def decode(obj, refs, arrays, symbols=()):
             raise ValueError(f"array parameter {body!r:.40} is not in the weights")
         return arrays[body]
     raise ValueError(f"malformed value {obj!r:.80}")
+
+
+def _no_late(obj):
+    raise ValueError(f"a late list {obj!r:.60} outside an op's parameters")
 
 
 def literal_repr(value):
@@ -116,7 +127,8 @@ def literal_repr(value):
         inner = ", ".join(literal_repr(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, list):
-        return "[" + ", ".join(literal_repr(v) for v in value) + "]"
+        text = "[" + ", ".join(literal_repr(v) for v in value) + "]"
+        return f"late{text}" if isinstance(value, LateList) else text
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {literal_repr(v)}" for k, v in value.items()) + "}"
     if isinstance(value, dtype):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ember
-import ember.nn.functional as F
+from ember.nn import functional as F  # noqa: N812 - the PyTorch idiom
 from tests.export.helpers import assert_replay_matches
 
 rng = np.random.default_rng(0)
@@ -105,3 +105,22 @@ def test_promotion_cast_is_recorded():
     graph = assert_replay_matches(lambda a, i: a * i, [t(3), ember.tensor([1, 2, 3])])
     casts = [n for n in graph.nodes if n.op == "call_function" and n.meta["_prim"].node_name == "ToCopyBackward0"]
     assert len(casts) == 1 and casts[0].kwargs["dtype"] is ember.float64
+
+
+def test_rnn_backward_side_channels_replay():
+    """nn.RNN passes its recurrent weight (a tensor) and a list filled after the op to its
+    primitives' backward: the graph holds both and the replayed gradients match."""
+    ember.manual_seed(0)
+    m = ember.nn.RNN(3, 4, num_layers=2).double()
+    x = t(5, 2, 3)
+    from ember.export.program import Program, capture
+    eager = m(x)[0]
+    eager.sum().backward()
+    expected = {k: p.grad.numpy().copy() for k, p in m.named_parameters()}
+    m.zero_grad()
+    graph, state, spec, _ = capture(m, (x,), module=m)
+    assert "late[" in graph.code
+    out = Program(graph, state, spec)(x)[0]
+    out.sum().backward()
+    for k, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), expected[k], atol=1e-10, err_msg=k)

@@ -32,7 +32,7 @@ def test_symbolic_trace_without_examples_captures_per_shape():
     m = WithConstant()
     lazy = ember.fx.symbolic_trace(m)
     with pytest.raises(RuntimeError, match="first call"):
-        lazy.graph
+        _ = lazy.graph
     for n in (2, 5, 2):
         x = ember.randn(n, 3)
         np.testing.assert_allclose(lazy(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
