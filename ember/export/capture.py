@@ -19,7 +19,7 @@ from ember import _tensor
 from ember._tensor import Tensor
 from ember.export.capture_ops import detach
 from ember.export.graph import Graph, LateList, Out
-from ember.export.op_names import name_of
+from ember.export.op_names import name_of, variant_name
 from ember.backend import CPU, from_numpy_dtype
 from ember.ops import convert, dispatch
 
@@ -151,6 +151,8 @@ class Capture:
         args = tuple(self._arg(x, a) for x, a in zip(inputs, arrays))
         meta = self._meta(out)
         meta["_prim"] = prim
+        if variant_name(prim):
+            meta["node_name"] = variant_name(prim)
         params = self._params(params)
         node = self.graph.call_function(name_of(prim), args, params, meta)
         if any(self._depends(r) for r in node.all_input_nodes):

@@ -16,6 +16,9 @@ from ember._tensor import Tensor
 from ember.export.capture import ExportError
 from ember.export.graph import Node, Out
 from ember.export.symbolic import SymInt, substitute
+from ember.export.op_names import name_of
+from ember.ops import binary, convert, scan
+from ember.ops import shape as shape_ops
 
 _INT_MAX = 2 ** 63 - 1
 
@@ -168,26 +171,56 @@ def generalize(recapture, leaves, per_input, symbols, example):
 
 
 def _generalize_constant(node, values, graph, state, where):
+    """A constant made inside the program whose size follows a dynamic dim: a uniform tensor
+    (``zeros(batch, n)``) becomes its value broadcast to the symbolic shape, an integer range
+    (``arange(seq)``) a cumulative sum of its step; anything else is refused."""
     shapes = {tuple(v._data.shape) for v in values}
     if len(shapes) == 1 and all(np.array_equal(v._data, values[0]._data) for v in values):
         return
-    first = values[0]._data.reshape(-1)[:1]
-    if not all(v._data.size and (v._data == first[0]).all() for v in values):
-        raise ExportError(f"a tensor made inside the program depends on a dynamic dim ({where}); make it with "
-                          "tensor ops from the inputs, or export with static shapes")
-    # a uniform tensor (zeros(batch, n)): keep its value, broadcast it to the symbolic shape
-    from ember.export.op_names import name_of
-    from ember.ops import convert, shape as shape_ops
-    state[node.target] = Tensor._make(values[0]._data.reshape(-1)[:1].reshape(()).copy(), values[0]._dtype,
-                                      values[0]._device)
+    first = values[0]
+    flat = [v._data.reshape(-1) for v in values]
+    if all(f.size and (f == f[0]).all() for f in flat) and len({f[0] for f in flat}) == 1:
+        value, offset = flat[0][0], None
+    else:
+        step = _arange_step(values)
+        if step is None:
+            raise ExportError(f"a tensor made inside the program depends on a dynamic dim ({where}); make it with "
+                              "tensor ops from the inputs, or export with static shapes")
+        value, offset = step, int(step) - int(flat[0][0])
+    state[node.target] = Tensor._make(np.asarray(value, dtype=first._data.dtype).reshape(()), first._dtype,
+                                      first._device)
+    meta = {k: v for k, v in node.meta.items() if k != "_prim"}
     scalar = Node(node.name + "_value", "get_attr", node.target, meta={"shape": [], "dtype": node.meta["dtype"]})
     expand = Node(node.name + "_expand", "call_function", name_of(shape_ops._expand), (scalar,),
-                  {"shape": tuple(node.meta["shape"])}, dict(node.meta, _prim=shape_ops._expand))
+                  {"shape": tuple(node.meta["shape"])}, dict(meta, _prim=shape_ops._expand))
+    made = [scalar, expand]
+    if offset is None:
+        prim, args, kwargs = convert._clone, (expand,), {}
+    else:
+        total = Node(node.name + "_cumsum", "call_function", name_of(scan._cumsum), (expand,),
+                     {"dim": 0, "dtype": None}, dict(meta, _prim=scan._cumsum))
+        made.append(total)
+        prim, args, kwargs = binary._sub, (total, offset), {}
     i = graph.nodes.index(node)
-    graph.nodes[i:i] = [scalar, expand]
-    node.op, node.target = "call_function", name_of(convert._clone)
-    node.args, node.kwargs = (expand,), {}
-    node.meta["_prim"] = convert._clone
+    graph.nodes[i:i] = made
+    node.op, node.target, node.args, node.kwargs = "call_function", name_of(prim), args, kwargs
+    node.meta["_prim"] = prim
+
+
+def _arange_step(values):
+    """The common step of integer ranges ``start + step * i`` (one start for all), or None."""
+    steps, starts = set(), set()
+    for v in values:
+        a = v._data
+        if a.ndim != 1 or a.dtype.kind not in "iu" or a.size == 0:
+            return None
+        starts.add(int(a[0]))
+        if a.size > 1:
+            d = np.diff(a)
+            if not (d == d[0]).all():
+                return None
+            steps.add(int(d[0]))
+    return steps.pop() if len(steps) == 1 and len(starts) == 1 else None
 
 
 class _Fitter:

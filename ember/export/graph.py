@@ -15,6 +15,11 @@ See ``ember/export/README.md``.
 """
 from collections import namedtuple
 
+import numpy as np
+
+from ember.backend import device
+from ember.backend.dtype import dtype
+
 OPCODES = ("placeholder", "get_attr", "call_function", "output")
 
 Out = namedtuple("Out", "node index")
@@ -148,7 +153,6 @@ class Graph:
     @property
     def code(self):
         """The graph as readable Python-like code."""
-        from ember.export.printing import graph_code
         return graph_code(self)
 
     def print_readable(self, print_output=True):
@@ -162,3 +166,55 @@ class Graph:
 
     def __len__(self):
         return len(self.nodes)
+
+
+# printing ----------------------------------------------------------------------------
+
+def literal_repr(value):
+    """How the printed code shows a value."""
+    if isinstance(value, Node):
+        return value.name
+    if isinstance(value, Out):
+        return f"{value.node.name}[{value.index}]"
+    if isinstance(value, tuple):
+        inner = ", ".join(literal_repr(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        text = "[" + ", ".join(literal_repr(v) for v in value) + "]"
+        return f"late{text}" if isinstance(value, LateList) else text
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {literal_repr(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, dtype):
+        return f"ember.{value.name}"
+    if isinstance(value, device):
+        return f"device({str(value)!r})"
+    if isinstance(value, np.ndarray):
+        return f"array(shape={list(value.shape)}, dtype={value.dtype})"
+    return repr(value)
+
+
+def _meta(node):
+    shape, dt = node.meta.get("shape"), node.meta.get("dtype")
+    if dt is None:
+        return ""
+    if isinstance(dt, list):
+        text = ", ".join(f"{d}{list(s)}" for d, s in zip(dt, shape))
+        text = f"({text})"
+    else:
+        text = f"{dt}{list(shape)}"
+    where = node.meta.get("module")
+    return f"  # {text}" + (f"  {where}" if where else "")
+
+
+def graph_code(graph):
+    params = [n.name for n in graph.nodes if n.op == "placeholder"]
+    lines = [f"def forward(self, {', '.join(params)}):" if params else "def forward(self):"]
+    for n in graph.nodes:
+        if n.op == "get_attr":
+            lines.append(f"    {n.name} = self.{n.target}{_meta(n)}")
+        elif n.op == "call_function":
+            parts = [literal_repr(a) for a in n.args] + [f"{k}={literal_repr(v)}" for k, v in n.kwargs.items()]
+            lines.append(f"    {n.name} = ops.{n.target}({', '.join(parts)}){_meta(n)}")
+        elif n.op == "output":
+            lines.append(f"    return {literal_repr(n.args[0])}")
+    return "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ class Plan:
         steps, late_after = [], {}
         for i, node in enumerate(graph.nodes):
             if node.op == "call_function":
-                prim = node.meta.get("_prim") or lookup(node.target)
+                prim = node.meta.get("_prim") or lookup(node.target, node.meta.get("node_name"))
                 simple = all(isinstance(a, Node) for a in node.args)
                 args = tuple(slot[a.name] for a in node.args) if simple else map_args(node.args, ref)
                 late = tuple(k for k, v in node.kwargs.items() if isinstance(v, LateList))

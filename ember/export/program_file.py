@@ -18,7 +18,7 @@ from ember.serialization import _read, _write
 
 FORMAT = "ember.program"
 VERSION = "1"
-_META_KEYS = ("shape", "dtype", "stack", "module")
+_META_KEYS = ("shape", "dtype", "stack", "module", "node_name")
 
 
 def producer():
@@ -142,6 +142,11 @@ def _graph(nodes, arrays, symbols):
             prim = lookup(target)
             if prim is None:
                 raise ValueError(f"node {name} calls unknown op {target!r:.60} (not in this ember's op registry)")
+            if "node_name" in meta:
+                prim = lookup(target, meta["node_name"])
+                if prim is None:
+                    raise ValueError(f"node {name}: op {target!r:.60} has no form recorded as "
+                                     f"{meta['node_name']!r:.60} in this ember")
             meta["_prim"] = prim
         elif op == "get_attr":
             if target not in arrays:
@@ -183,6 +188,8 @@ def _meta(raw, name, op, symbols):
             meta[key] = decode(raw[key], _no_refs, {}, symbols)
     if op == "output":
         return meta
+    if not isinstance(meta.get("node_name", ""), str) or not isinstance(meta.get("stack", ""), str):
+        raise ValueError(f"node {name} has malformed metadata")
     dt = meta.get("dtype")
     shape = meta.get("shape")
     dts, shapes = (dt, shape) if isinstance(dt, list) else ([dt], [shape])

@@ -6,6 +6,7 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.export.capture import TracerWarning
+from ember.export.dynamic import guards_from_json
 from ember.export.module import ProgramModule
 from ember.export.passes import eliminate_dead_code, fold_constants
 from ember.export.program import Program, capture
@@ -107,7 +108,6 @@ def load(f, map_location=None, _extra_files=None):
     if map_location is not None:
         state = {k: _move(v, map_location) for k, v in state.items()}
     if dynamic:
-        from ember.export.dynamic import guards_from_json
         guards, bind = guards_from_json(dynamic, graph)
         program = Program(graph, state, in_spec, guards, bind)
     else:

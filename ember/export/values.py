@@ -115,26 +115,3 @@ def decode(obj, refs, arrays, symbols=(), late=None):
 
 def _no_late(obj):
     raise ValueError(f"a late list {obj!r:.60} outside an op's parameters")
-
-
-def literal_repr(value):
-    """How the printed code shows a value."""
-    if isinstance(value, Node):
-        return value.name
-    if isinstance(value, Out):
-        return f"{value.node.name}[{value.index}]"
-    if isinstance(value, tuple):
-        inner = ", ".join(literal_repr(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        text = "[" + ", ".join(literal_repr(v) for v in value) + "]"
-        return f"late{text}" if isinstance(value, LateList) else text
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {literal_repr(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, dtype):
-        return f"ember.{value.name}"
-    if isinstance(value, device):
-        return f"device({str(value)!r})"
-    if isinstance(value, np.ndarray):
-        return f"array(shape={list(value.shape)}, dtype={value.dtype})"
-    return repr(value)
