@@ -22,6 +22,8 @@ from ember.export.graph import Graph, LateList, Out
 from ember.export.op_names import name_of, variant_name
 from ember.backend import CPU, from_numpy_dtype
 from ember.ops import convert, dispatch
+from ember.ops.dispatch import xp_of
+from ember.ops.view_inplace import _copy_slices, flat_index
 
 
 class TracerWarning(UserWarning):
@@ -81,7 +83,7 @@ class Capture:
         for key, t in (state or {}).items():
             self._named.setdefault(id(t), key)
         self._bound = {}                # id(tensor) -> (ref, version list, version, tensor)
-        self._by_data = {}              # id(array) -> (ref, tensor)
+        self._by_data = {}              # id(array) -> [(ref, tensor)], latest last
         self._dependent = set()         # names of nodes computed from the inputs
         self._inputs = set()            # ids of placeholder tensors
         self._reported = set()
@@ -92,7 +94,7 @@ class Capture:
     # binding tensors to graph values -----------------------------------------------
     def bind(self, t, ref):
         self._bound[id(t)] = (ref, t._version, t._version[0], t)
-        self._by_data[id(t._data)] = (ref, t)
+        self._by_data.setdefault(id(t._data), []).append((ref, t))
 
     def placeholder(self, t, name):
         node = self.graph.placeholder(name, self._meta(t))
@@ -107,8 +109,8 @@ class Capture:
         if hit is not None and hit[1] is t._version and hit[2] == t._version[0]:
             return hit[0]
         if hit is None:
-            alias = self._by_data.get(id(t._data))
-            if alias is not None and alias[1]._version is t._version and self._fresh(alias[1]):
+            alias = self._alias(t)
+            if alias is not None:
                 if alias[1]._requires_grad and not t._requires_grad:  # t = x.detach()
                     return self._record_detach(t, alias[0])
                 return alias[0]
@@ -133,6 +135,13 @@ class Capture:
             self._dependent.add(node.name)
         self.bind(t, node)
         return node
+
+    def _alias(self, t):
+        """The latest bound tensor sharing ``t``'s array and version counter, unchanged since bound."""
+        for ref, other in reversed(self._by_data.get(id(t._data), ())):
+            if other._version is t._version and self._fresh(other):
+                return ref, other
+        return None
 
     def _fresh(self, t):
         hit = self._bound.get(id(t))
@@ -206,24 +215,37 @@ class Capture:
         return x
 
     def wrote(self, dst, src):
-        """``dst`` was overwritten in place with ``src``'s value (cast to ``dst``'s dtype)."""
-        if id(dst) in self._inputs:
+        """``dst`` was overwritten in place with ``src``'s value (cast to ``dst``'s dtype). A view's
+        base changes too: it is recorded as the functional ``copy_slices`` of the written values."""
+        base = dst._base
+        if id(dst) in self._inputs or (base is not None and id(base) in self._inputs):
             self.report("an in-place write into an input of the program; the replayed graph won't change the "
                         "caller's tensor (clone the input first)")
-        elif id(dst) in self._named:
-            self.report(f"an in-place write into the parameter/buffer '{self._named[id(dst)]}'; "
+        elif id(dst) in self._named or (base is not None and id(base) in self._named):
+            key = self._named.get(id(dst)) or self._named[id(base)]
+            self.report(f"an in-place write into the parameter/buffer '{key}'; "
                         "the replayed graph won't update it (call .eval() before capturing, or clone it)")
         ref = self.ref(src)
         if src._dtype is not dst._dtype:
             cast = convert._to_copy(src, dtype=dst._dtype, device=dst._device,
                                     src_dtype=src._dtype, src_device=src._device)
             ref = self.ref(cast)
+        if base is not None:
+            hit = self._bound.get(id(base))
+            old = hit[0] if hit is not None else self.ref(base)  # its value before this write
+            idx = flat_index(xp_of(base._device), base._data, dst._data)
+            meta = self._meta(base)
+            meta["_prim"] = _copy_slices
+            node = self.graph.call_function(name_of(_copy_slices), (old, ref), {"idx": idx, "written": False}, meta)
+            if self._depends(old) or self._depends(ref):
+                self._dependent.add(node.name)
+            self.bind(base, node)
         self.bind(dst, ref)
 
     def value_read(self, t):
         hit = self._bound.get(id(t))
         if hit is None:
-            alias = self._by_data.get(id(t._data))
+            alias = self._alias(t)
             ref = alias[0] if alias is not None else None
         else:
             ref = hit[0]

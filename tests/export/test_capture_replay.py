@@ -54,7 +54,37 @@ CASES = {
     "zero_dim_and_empty": (lambda a, e: a * 3 + a.exp() + e.sum(), [t(), t(0, 3)]),
     "linalg": (lambda a: ember.linalg.inv(a @ a.mT + ember.eye(3, dtype=ember.float64)).trace(), [t(3, 3)]),
     "detach_in_middle": (lambda a: a * a.detach() + a, [t(3)]),
+    "setitem": (lambda a: _setitem(a), [t(3, 3)]),
+    "inplace_on_view": (lambda a: _inplace_on_view(a), [t(3, 3)]),
+    "augmented_setitem": (lambda a: _augmented(a), [t(3, 3)]),
+    "inplace_on_view_of_view": (lambda a: _view_of_view(a), [t(3, 4)]),
 }
+
+
+def _setitem(a):
+    y = a.clone()
+    y[0] = 5.0
+    y[1:, 2] = a[0, :2] * 3
+    return y * 2
+
+
+def _inplace_on_view(a):
+    y = a.clone()
+    v = y[0]
+    v.mul_(2)
+    return y.exp()
+
+
+def _augmented(a):
+    y = a * 1
+    y[:, 1] += a[:, 0]
+    return y.sum(0)
+
+
+def _view_of_view(a):
+    y = a.clone()
+    y.t()[1:].zero_()
+    return y
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
