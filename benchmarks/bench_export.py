@@ -2,6 +2,8 @@
 
 Cases: inference of an MLP (784-512-512-10), LeNet-5 and the char-GPT (2 blocks), at a small
 batch where per-op Python overhead shows; and the capture time of the GPT block stack.
+Replay is measured for the ``jit.trace`` graph (its differentiable form) and for
+``jit.optimize_for_inference`` of it (captured without autograd, weights folded).
 Reports the best of several rounds and the ratios replay/eager and replay/torch.
 Run with ``python benchmarks/bench_export.py``.
 """
@@ -81,20 +83,24 @@ def main():
     torch.set_num_threads(1)
     ember.set_num_threads(1)
     print("measured on a shared, loaded machine; ratios from one run")
-    print(f"{'case':34s} {'ember ms':>9s} {'replay ms':>9s} {'torch ms':>9s} {'replay/ember':>12s} {'replay/torch':>12s}")
+    print(f"{'case':58s} {'ember ms':>9s} {'replay ms':>9s} {'torch ms':>9s} {'replay/ember':>12s} {'replay/torch':>12s}")
     for name, model, tmodel, data, number in cases():
         model.eval()
         tmodel.eval()
         x, tx = ember.from_numpy(data.copy()), torch.from_numpy(data.copy())
         traced = ember.jit.trace(model, x)
+        fast = ember.jit.optimize_for_inference(traced)
         with ember.no_grad():
-            np.testing.assert_allclose(traced(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
+            for m in (traced, fast):
+                np.testing.assert_allclose(m(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-5)
             eager = _best(lambda: model(x), number)
             replay = _best(lambda: traced(x), number)
+            inference = _best(lambda: fast(x), number)
         with torch.no_grad():
             ref = _best(lambda: tmodel(tx), number)
-        print(f"{name:34s} {eager * 1e3:9.3f} {replay * 1e3:9.3f} {ref * 1e3:9.3f} {replay / eager:12.2f} "
-              f"{replay / ref:12.2f}")
+        for label, t in (("trace", replay), ("optimize_for_inference", inference)):
+            print(f"{name + ', ' + label:58s} {eager * 1e3:9.3f} {t * 1e3:9.3f} {ref * 1e3:9.3f} {t / eager:12.2f} "
+                  f"{t / ref:12.2f}")
     gpt = GPT(65, 32, n_layers=6).eval()
     h = ember.randn(2, 32, 128)
     capture = _best(lambda: ember.jit.trace(gpt.blocks, h, check_trace=False), 3)

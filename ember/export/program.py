@@ -63,8 +63,11 @@ def _input_names(fn, args, kwargs, count):
     return names if len(names) == count else [f"arg{i}" for i in range(count)]
 
 
-def capture(fn, args, kwargs=None, report="warn", module=None):
-    """Run ``fn(*args, **kwargs)`` once and record it. Returns (graph, state, in_spec, outputs)."""
+def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=True):
+    """Run ``fn(*args, **kwargs)`` once and record it. Returns (graph, state, in_spec, outputs).
+
+    ``differentiable=False`` records what the program runs without autograd (its inference
+    form: ops may then take forms that have no derivative)."""
     kwargs = dict(kwargs or {})
     state = {}
     if module is not None:
@@ -73,14 +76,15 @@ def capture(fn, args, kwargs=None, report="warn", module=None):
     leaves, in_spec = flatten_inputs(args, kwargs)
     # ops pick their differentiable form only for inputs that need a gradient (max pooling,
     # say): capture with float inputs that need one, so the replayed graph is differentiable
-    with grad_mode.enable_grad():
-        leaves = [t.detach().requires_grad_().clone() if t._dtype.is_floating_point else t for t in leaves]
-    args, kwargs = rebuild_inputs(in_spec, leaves)
+    if differentiable:
+        with grad_mode.enable_grad():
+            leaves = [t.detach().requires_grad_().clone() if t._dtype.is_floating_point else t for t in leaves]
+        args, kwargs = rebuild_inputs(in_spec, leaves)
     names = _input_names(getattr(module, "forward", fn), args, kwargs, len(leaves))
     cap = Capture(report, state)
     handles = cap.track_modules(module) if module is not None else []
     try:
-        with cap:
+        with cap, grad_mode.set_grad_enabled(differentiable):
             for t, name in zip(leaves, names):
                 cap.placeholder(t, name)
             out = fn(*args, **kwargs)

@@ -65,6 +65,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     program = Program(graph, state, in_spec)
     name = type(func).__name__ if module is not None else getattr(func, "__name__", "function")
     traced = TracedModule(program, _signature(module, state), name)
+    traced.__dict__["_origin"] = (func, module, args, kwargs)  # for optimize_for_inference; never saved
     if module is not None:
         traced.train(module.training)
     if check_trace:
@@ -139,11 +140,26 @@ def freeze(mod, preserved_attrs=None, optimize_numerics=True):
 
 
 def optimize_for_inference(mod, other_methods=None):
-    """``freeze`` (in eval mode) plus dead-code elimination: a graph for inference only."""
+    """A graph for inference only: where the traced program is at hand, it is captured again
+    without autograd (ops take their inference forms, e.g. max pooling without indices);
+    then ``freeze`` (eval mode) folds what depends only on the weights, and dead code goes."""
     if not isinstance(mod, ProgramModule):
         raise RuntimeError("ember.jit.optimize_for_inference expects a traced or scripted module")
     if mod.training:
         mod = mod.eval()
+    origin = mod.__dict__.get("_origin")
+    if origin is not None:
+        func, module, args, kwargs = origin
+        if module is not None:
+            was = module.training
+            module.eval()
+        try:
+            graph, state, in_spec, _ = capture(func, args, kwargs, "warn", module, differentiable=False)
+        finally:
+            if module is not None:
+                module.train(was)
+        eliminate_dead_code(graph)
+        mod = TracedModule(Program(graph, state, in_spec), _signature(module, state), mod._get_name()).eval()
     frozen = freeze(mod)
     eliminate_dead_code(frozen.graph)
     return frozen

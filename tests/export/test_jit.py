@@ -196,3 +196,16 @@ def test_check_trace_warns_when_replay_differs():
     m = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)).train()
     with pytest.warns(ember.jit.TracerWarning, match="does not match"):
         ember.jit.trace(m, ember.randn(64, 4))
+
+
+def test_optimize_for_inference_recaptures_without_autograd():
+    from ember.vision.models import LeNet5
+    ember.manual_seed(0)
+    m = LeNet5().eval()
+    x = ember.randn(2, 1, 28, 28)
+    traced = ember.jit.trace(m, x)
+    fast = ember.jit.optimize_for_inference(traced)
+    assert "max_pool_values" in fast.code and "max_pool_values" not in traced.code  # no indices for inference
+    with ember.no_grad():
+        np.testing.assert_allclose(fast(x).numpy(), m(x).numpy(), rtol=1e-5, atol=1e-6)
+    assert m.training is False
