@@ -179,7 +179,9 @@ def _generalize_constant(node, values, graph, state, where):
         return
     first = values[0]
     flat = [v._data.reshape(-1) for v in values]
-    if all(f.size and (f == f[0]).all() for f in flat) and len({f[0] for f in flat}) == 1:
+    if all(f.size == 0 for f in flat):
+        value, offset = 0, None  # empty at every size: any fill value
+    elif all(f.size and (f == f[0]).all() for f in flat) and len({f[0] for f in flat}) == 1:
         value, offset = flat[0][0], None
     else:
         step = _arange_step(values)
@@ -240,9 +242,15 @@ class _Fitter:
             if any(type(v) is not type(first) or len(v) != len(first) for v in values):
                 raise ExportError(f"an op parameter's structure follows a dynamic dim, from {where}")
             items = [self.unify([v[i] for v in values], where) for i in range(len(first))]
-            return items if isinstance(first, list) else tuple(items)
+            return type(first)(items) if isinstance(first, list) else tuple(items)  # keeps a LateList
         if isinstance(first, dict):
             return {k: self.unify([v[k] for v in values], where) for k in first}
+        if isinstance(first, np.ndarray):
+            if all(isinstance(v, np.ndarray) and v.shape == first.shape and np.array_equal(v, first)
+                   for v in values[1:]):
+                return first
+            raise ExportError(f"an array parameter of an op (computed from the sizes in Python) follows a dynamic "
+                              f"dim, from {where}: export this op with static shapes")
         if isinstance(first, slice):
             parts = [self.unify([getattr(v, a) for v in values], where) for a in ("start", "stop", "step")]
             return slice(*parts)

@@ -68,6 +68,20 @@ class Cells(nn.Module):
         return self.gru(self.lstm(self.rnn(x))[0])
 
 
+class Losses(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.losses = nn.ModuleList([nn.MSELoss(), nn.L1Loss(), nn.SmoothL1Loss(), nn.HuberLoss(), nn.KLDivLoss(
+            reduction="batchmean"), nn.BCEWithLogitsLoss(), nn.SoftMarginLoss(), nn.CosineEmbeddingLoss()])
+
+    def forward(self, x):
+        target = x.flip(0).sigmoid()
+        out = [loss(x, target) for loss in self.losses[:-1]]
+        out.append(self.losses[-1](x, target, ember.ones(x.shape[0])))
+        out.append(nn.functional.cross_entropy(x, ember.tensor([0, 3, 1, 4])))
+        return ember.stack(out)
+
+
 def _img(*shape):
     return ember.randn(*shape)
 
@@ -101,6 +115,10 @@ def families():
         ("rnn", First(nn.RNN(5, 6, batch_first=True)), _img(2, 3, 5)),
         ("cells", Cells(), _img(2, 5)),
         ("attention", Pair(nn.MultiheadAttention(8, 2, batch_first=True), attention=True), _img(2, 5, 8)),
+        ("transformer", Pair(nn.Transformer(8, 2, 1, 1, dim_feedforward=16, dropout=0.0, batch_first=True)),
+         _img(2, 5, 8)),
+        ("losses", Losses(), _img(4, 5)),
+        ("pool_variants", seq(nn.LPPool2d(2, 2), nn.AdaptiveMaxPool2d(2), nn.Softmin(-1)), _img(1, 2, 8, 8)),
         ("lstm_lm", LanguageModel(nn.LSTM), ember.randint(0, 20, (2, 7))),
         ("gru_lm", LanguageModel(nn.GRU), ember.randint(0, 20, (2, 7))),
         ("transformer_encoder", Encoder(), _img(2, 5, 16)),
@@ -163,3 +181,36 @@ def test_char_gpt_exports_with_dynamic_batch_and_sequence():
             np.testing.assert_allclose(mod(idx).numpy(), gpt(idx).numpy(), rtol=1e-5, atol=1e-5)
     with pytest.raises(RuntimeError, match=r"in \[2, 16\], but got 17"):
         mod(ember.randint(0, 30, (2, 17)))
+
+
+def _batch_of(x, b):
+    if x.dtype == ember.int64:
+        return ember.randint(0, 10, (b, *x.shape[1:]))
+    return ember.randn(b, *x.shape[1:])
+
+
+def test_export_with_dynamic_batch_runs_at_other_batch_sizes():
+    """export(dynamic batch) -> save -> load, then two batch sizes other than the example's."""
+    import io
+    ember.manual_seed(0)
+    fixed_batch = {"losses", "distances", "embedding_bag"}  # a batch-sized constant / array parameter
+    for name, module, x in families():
+        if name in fixed_batch:
+            continue
+        module.eval()
+        ep = ember.export.export(module, (x,), dynamic_shapes=({0: ember.export.Dim("batch", min=1, max=16)},))
+        buf = io.BytesIO()
+        ember.export.save(ep, buf)
+        buf.seek(0)
+        loaded = ember.export.load(buf).module()
+        for b in (1, 5):
+            xb = _batch_of(x, b)
+            with ember.no_grad():
+                np.testing.assert_allclose(loaded(xb).numpy(), module(xb).numpy(), rtol=1e-5, atol=1e-5,
+                                           err_msg=f"{name} at batch {b}")
+
+
+def test_batch_sized_array_parameter_is_refused_clearly():
+    with pytest.raises(ember.export.ExportError, match="array parameter .* follows a dynamic dim"):
+        ember.export.export(nn.EmbeddingBag(10, 4), (ember.randint(0, 10, (3, 4)),),
+                            dynamic_shapes=({0: ember.export.Dim("batch")},))
