@@ -118,6 +118,7 @@ _NO_CTX = _Scratch()
 _SCRATCH = _NO_CTX.__dict__  # emptied after each such forward: stashed intermediates (a fused LSTM's) must not linger
 _generic = np.generic
 _new_tensor = object.__new__
+observer = None  # graph capture (ember.export) sets an object with run(...) and wrote(dst, src); None otherwise
 
 
 def xp_of(device):
@@ -154,6 +155,8 @@ def apply(prim, inputs, params):
 
 def run(prim, inputs, arrays, dev, params):
     """Run the forward, wrap the result, and record a node when a gradient is needed."""
+    if observer is not None:
+        return observer.run(prim, inputs, arrays, dev, params)
     needs_grad = False
     if _state.enabled and prim.backward is not None:
         for x in inputs:
