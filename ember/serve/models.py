@@ -71,12 +71,12 @@ class WorkerSlot:
                 getter.cancel()
                 break
             batch = await v.batcher.collect(getter.result())
+            v.metrics.batch_size.labels(v.name).observe(sum(r.rows for r in batch))
             await self.run(batch)
 
     async def run(self, batch):
         v = self.version
         arrays = stack(batch)
-        v.metrics.batch_size.labels(v.name).observe(sum(r.rows for r in batch))
         for attempt in range(2):
             if self.state != "ready" and self.worker is not None:
                 await self.replace(self.worker)   # waits for a restart in progress, or starts one
@@ -87,7 +87,7 @@ class WorkerSlot:
             worker = self.worker
             try:
                 outputs = await asyncio.get_running_loop().run_in_executor(
-                    None, worker.infer, arrays, v.config.request_timeout_s)
+                    None, worker.infer, arrays, v.config.request_timeout_s + 1.0)
             except WorkerDiedError as e:
                 v.log(str(e))
                 if self.worker is worker and self.state == "ready":
@@ -95,6 +95,8 @@ class WorkerSlot:
                 await self.replace(worker)
                 if attempt:
                     fail(batch, ServeError(500, f"model {v.name!r}: {e}"))
+                if all(r.future.done() for r in batch):   # every request timed out or was abandoned
+                    return
                 continue
             except ModelFailedError as e:
                 await self.isolate(batch, e)
