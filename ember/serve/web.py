@@ -36,7 +36,9 @@ def make_app(routes):
                    405: f"method {request.method} is not allowed on {request.url.path}"}.get(exc.status_code, exc.detail)
         return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app.router.redirect_slashes = False   # a trailing slash is a 404, not a redirect to somewhere else
+    return app
 
 
 async def read_body(request, limit):

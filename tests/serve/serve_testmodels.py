@@ -5,7 +5,7 @@ import time
 from ember import nn
 
 POISON = -999.0   # a request holding this value makes the model raise
-SLOW = 555.0      # a request holding this value makes the model sleep 3 s
+SLOW = 555.0      # a request holding this value makes the model sleep 10 s
 
 
 class Doubler(nn.Module):
@@ -19,7 +19,7 @@ class Doubler(nn.Module):
         values = x.numpy()
         if (values == POISON).any():
             raise ValueError("poisoned input")
-        time.sleep(3.0 if (values == SLOW).any() else self.delay)
+        time.sleep(10.0 if (values == SLOW).any() else self.delay)
         return x * 2
 
 
