@@ -259,7 +259,7 @@ def _fill_with_tensor(ctx, xp, x, value):
 
 
 _fill_tensor = Primitive(_fill_with_tensor, "FillBackward3")
-_zero = Primitive(lambda ctx, xp, x: xp.zeros_like(x), "ZeroBackward0")
+_zero = Primitive(lambda ctx, xp, x: xp.zeros_like(x), "ZeroBackward0", name="zero")
 _fill.derivative(lambda ctx, g: zeros_like(g))
 _zero.derivative(lambda ctx, g: zeros_like(g))
 

@@ -205,10 +205,8 @@ def _zero_grads(ctx, g):
     return tuple(zeros_like(g) if need else None for need in ctx.needs_input_grad)
 
 
-_NORMAL = {}
-for _name in ("NormalBackward1", "NormalBackward2", "NormalBackward3"):
-    _NORMAL[_name] = Primitive(_normal_forward, _name)
-    _NORMAL[_name].derivative(_zero_grads)
+_normal = Primitive(_normal_forward, "NormalBackward3")
+_normal.derivative(_zero_grads)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -231,7 +229,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if not ref.dtype.is_floating_point:
         raise _not_for(ref.dtype, "normal_kernel_cpu")
     name = "NormalBackward3" if mt and st else "NormalBackward1" if mt else "NormalBackward2"
-    return apply(_NORMAL[name], (mean, std), {"generator": generator})
+    return apply(_normal.variant(name), (mean, std), {"generator": generator})
 
 
 # Bernoulli, multinomial, Poisson ----------------------------------------------------------
@@ -318,7 +316,8 @@ def poisson(input, generator=None):
 
 def _sampler(node_name, draw):
     """An in-place sampler ``x.name_(*args)``: new values from ``draw(rng, x, *args)``, zero gradient."""
-    prim = Primitive(lambda ctx, xp, x, args, generator: xp.asarray(draw(_rng(generator), x, *args)), node_name)
+    prim = Primitive(lambda ctx, xp, x, args, generator: xp.asarray(draw(_rng(generator), x, *args)), node_name,
+                     name=draw.__name__.replace("_draw", "sample"))
     prim.derivative(_zero_grads)
 
     def sample_(self, *args, generator=None):
@@ -381,4 +380,4 @@ method("exponential_")(_sampler("ExponentialBackward0", _draw_exponential))
 method("random_")(_sampler("RandomBackward0", _draw_random))
 for _fn in (bernoulli, multinomial, poisson):
     method(_fn.__name__)(_fn)
-del _fn, _name
+del _fn

@@ -100,10 +100,9 @@ def _adaptive_max_derivative(ctx, g, _):
     return scatter(f"AdaptiveMaxPool{len(ctx.size)}DBackwardBackward0")(g, idx, size=ctx.size, unique=False)
 
 
-_adaptive_max = {nd: Primitive(_adaptive_max_forward, f"AdaptiveMaxPool{nd}DBackward0", save_output=True)
-                 for nd in (2, 3)}
-for _prim in _adaptive_max.values():
-    _prim.derivative(_adaptive_max_derivative)
+_adaptive_max2d = Primitive(_adaptive_max_forward, "AdaptiveMaxPool2DBackward0", save_output=True)
+_adaptive_max2d.derivative(_adaptive_max_derivative)
+_adaptive_max = {2: _adaptive_max2d, 3: _adaptive_max2d.variant("AdaptiveMaxPool3DBackward0")}
 
 
 def _adaptive_max_pool(op, nd, input, output_size, return_indices):

@@ -120,8 +120,7 @@ def sub(input, other, *, alpha=1):
     return binary(_sub, input, other, alpha=alpha)
 
 
-_rsub = Primitive(_sub.forward, "RsubBackward1")
-_rsub.derivative(_sub.backward)
+_rsub = _sub.variant("RsubBackward1")
 
 
 @public
@@ -182,7 +181,6 @@ def _pow_forward(ctx, xp, a, b):
 
 
 _pow_tensor = Primitive(_pow_forward, "PowBackward1", save=(0, 1), save_output=True)
-_pow_scalar_base = Primitive(_pow_forward, "PowBackward2", save=(0, 1), save_output=True)
 
 
 def _pow_backward(ctx, g):
@@ -198,7 +196,7 @@ def _pow_backward(ctx, g):
 
 
 _pow_tensor.derivative(_pow_backward)
-_pow_scalar_base.derivative(_pow_backward)
+_pow_scalar_base = _pow_tensor.variant("PowBackward2")
 
 
 @public(inplace=True)
@@ -239,8 +237,7 @@ def _select_grad(ctx, g):
 
 def _selection(name, node, kernel):
     """max/min-like elementwise selection: ``kernel`` names the array function."""
-    prim = Primitive(lambda ctx, xp, a, b: getattr(xp, kernel)(a, b), node, save=(0, 1), save_output=True)
-    prim.name = name
+    prim = Primitive(lambda ctx, xp, a, b: getattr(xp, kernel)(a, b), node, save=(0, 1), save_output=True, name=name)
     prim.derivative(_select_grad)
 
     def op(input, other):
@@ -266,10 +263,9 @@ def _modulus(name, kernel, rounding):
         need_a, need_b = ctx.needs_input_grad
         return (g if need_a else None), (-g * getattr(a / b, rounding)() if need_b else None)
 
-    by_scalar = Primitive(forward, f"{name}Backward0", save=(0, 1))
-    by_tensor = Primitive(forward, f"{name}Backward1", save=(0, 1))
-    by_scalar.derivative(derivative)
+    by_tensor = Primitive(forward, f"{name}Backward1", save=(0, 1), name=kernel)
     by_tensor.derivative(derivative)
+    by_scalar = by_tensor.variant(f"{name}Backward0")
     return lambda a, b: binary(by_tensor if isinstance(b, Tensor) else by_scalar, a, b)
 
 
@@ -292,8 +288,7 @@ def fmod(input, other):
 # comparison and logic: no gradient ------------------------------------------------------
 
 def _comparison(name, fn, aliases=()):
-    prim = primitive(None)(fn)
-    prim.name = name
+    prim = primitive(None, name=name)(fn)
 
     def compare(input, other):
         return binary(prim, input, other)
@@ -314,8 +309,7 @@ logical_xor = _comparison("logical_xor", lambda ctx, xp, a, b: xp.logical_xor(a,
 
 
 def _bitwise(name, fn):
-    prim = primitive(None)(fn)
-    prim.name = name
+    prim = primitive(None, name=name)(fn)
 
     def op(input, other):
         dtype = _operands_dtype(input, other)

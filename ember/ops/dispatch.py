@@ -19,28 +19,60 @@ _anomaly = anomaly.state
 _XP = {CPU: np}
 
 
-class Primitive:
-    """One differentiable operation: its forward on arrays and its derivative in ember ops.
+PRIMITIVES = {}  # name -> Primitive, every record in the package (ember.ops.registry re-exports it)
 
-    ``save`` lists the input positions the derivative reads, ``save_output`` asks for
-    the result (True) or for some outputs of a multi-output forward (their positions);
-    ``view`` marks ops whose result shares memory with input 0.
+
+class Primitive:
+    r"""One differentiable operation: its forward on arrays and its derivative in ember ops.
+
+    ``save`` lists the input positions the derivative reads (True: all of them),
+    ``save_output`` asks for the result (True) or for some outputs of a multi-output
+    forward (their positions); ``view`` marks ops whose result shares memory with input 0.
+    ``name`` (unique; by default the forward's name without ``_`` and ``_forward``) keys
+    the record in ``PRIMITIVES``; ``node_name`` is PyTorch's name for the recorded node
+    (``grad_fn.name()``). Where PyTorch names the same computation differently by how it
+    was called (``MmBackward0``, ``BmmBackward0``, ...), the caller picks one of the
+    record's ``variant``\s: the same forward and derivative under another node name.
     """
 
-    __slots__ = ("name", "forward", "backward", "node_name", "save", "save_output", "view")
+    __slots__ = ("name", "forward", "backward", "node_name", "save", "save_output", "view", "variants")
 
-    def __init__(self, forward, node_name, save=(), save_output=False, view=False):
-        self.name = forward.__name__
+    def __init__(self, forward, node_name, save=(), save_output=False, view=False, *, name=None):
+        self.name = name or _record_name(forward)
         self.forward = forward
         self.node_name = node_name
         self.backward = None
         self.save = save
         self.save_output = save_output
         self.view = view
+        self.variants = {}
+        if self.name in PRIMITIVES:
+            raise ValueError(f"primitive name {self.name!r} is taken (by {PRIMITIVES[self.name].forward.__module__}); "
+                             "pass Primitive(..., name=...) a unique name, or declare a variant of that record")
+        PRIMITIVES[self.name] = self
 
     def derivative(self, fn):
         self.backward = fn
+        for v in self.variants.values():
+            v.backward = fn
         return fn
+
+    def variant(self, node_name, *, save=None, save_output=None, view=None):
+        """This record recorded as ``node_name`` (cached): flags not given are this record's."""
+        if node_name == self.node_name and save is save_output is view is None:
+            return self
+        v = self.variants.get(node_name)
+        if v is None:
+            v = self.variants[node_name] = Variant(self, node_name, save, save_output, view)
+        return v
+
+    def named(self, node_name):
+        """The form of this record that records ``node_name`` nodes (for replaying a capture)."""
+        return self if node_name == self.node_name else self.variants[node_name]
+
+    @property
+    def node_names(self):
+        return (self.node_name, *self.variants)
 
     def __call__(self, *inputs, **params):
         return apply(self, inputs, params)
@@ -49,9 +81,34 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
-def primitive(node_name, *, save=(), save_output=False, view=False):
+class Variant:
+    """A primitive's forward and derivative recorded under another node name; the
+    dispatcher reads the same attributes off it as off its ``base``."""
+
+    __slots__ = ("base", "name", "forward", "backward", "node_name", "save", "save_output", "view")
+
+    def __init__(self, base, node_name, save, save_output, view):
+        self.base, self.name, self.node_name = base, base.name, node_name
+        self.forward, self.backward = base.forward, base.backward
+        self.save = base.save if save is None else save
+        self.save_output = base.save_output if save_output is None else save_output
+        self.view = base.view if view is None else view
+
+    def __call__(self, *inputs, **params):
+        return apply(self, inputs, params)
+
+    def __repr__(self):
+        return f"<primitive {self.name} as {self.node_name}>"
+
+
+def _record_name(forward):
+    name = forward.__name__.lstrip("_")
+    return name[:-len("_forward")] if name.endswith("_forward") else name
+
+
+def primitive(node_name, *, save=(), save_output=False, view=False, name=None):
     """Declare a primitive from its forward ``fn(ctx, xp, *arrays, **params)``."""
-    return lambda forward: Primitive(forward, node_name, save, save_output, view)
+    return lambda forward: Primitive(forward, node_name, save, save_output, view, name=name)
 
 
 class _Scratch:
@@ -148,7 +205,7 @@ def run(prim, inputs, arrays, dev, params):
     else:
         result = _fresh(out, dev, ctx)
     if prim.save or prim.save_output:
-        saved = [inputs[i] for i in prim.save]
+        saved = list(inputs) if prim.save is True else [inputs[i] for i in prim.save]
         outs = ()
         if prim.save_output:
             outs = result if type(result) is tuple else (result,)

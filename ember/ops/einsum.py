@@ -96,7 +96,8 @@ def _einsum_grad(ctx, g):
     return tuple(grads)
 
 
-_EINSUM = {}
+_einsum = Primitive(_einsum_forward, "EinsumBackward0", save=True)  # saves every operand
+_einsum.derivative(_einsum_grad)
 
 
 @public
@@ -107,8 +108,4 @@ def einsum(equation, *operands):
     subs, out, sizes = _parse_einsum(equation, operands)
     for t in operands[1:]:
         _same_dtype(operands[0], t)
-    prim = _EINSUM.get(len(operands))
-    if prim is None:
-        prim = _EINSUM[len(operands)] = Primitive(_einsum_forward, "EinsumBackward0", save=tuple(range(len(operands))))
-        prim.derivative(_einsum_grad)
-    return apply(prim, operands, {"subs": subs, "out": out, "sizes": sizes})
+    return apply(_einsum, operands, {"subs": subs, "out": out, "sizes": sizes})

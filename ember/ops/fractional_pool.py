@@ -61,9 +61,9 @@ def _fractional_derivative(ctx, g, _):
     return scatter(node)(g, idx, size=ctx.size, unique=False), None
 
 
-_PRIMS = {nd: Primitive(_fractional_max, f"FractionalMaxPool{nd}DBackward0", save_output=True) for nd in (2, 3)}
-for _prim in _PRIMS.values():
-    _prim.derivative(_fractional_derivative)
+_fractional_max2d = Primitive(_fractional_max, "FractionalMaxPool2DBackward0", save_output=True)
+_fractional_max2d.derivative(_fractional_derivative)
+_PRIMS = {2: _fractional_max2d, 3: _fractional_max2d.variant("FractionalMaxPool3DBackward0")}
 
 
 def _sizes(name, value, nd):

@@ -97,12 +97,11 @@ def _getitem_backward(ctx, g):
 
 
 _select = Primitive(_getitem_forward, "SelectBackward0", view=True)
-_slice = Primitive(_getitem_forward, "SliceBackward0", view=True)
-_unsqueeze = Primitive(_getitem_forward, "UnsqueezeBackward0", view=True)
-_alias = Primitive(_getitem_forward, "AliasBackward0", view=True)
-_index = Primitive(_getitem_forward, "IndexBackward0")
-for _p in (_select, _slice, _unsqueeze, _alias, _index):
-    _p.derivative(_getitem_backward)
+_select.derivative(_getitem_backward)
+_slice = _select.variant("SliceBackward0")
+_unsqueeze = _select.variant("UnsqueezeBackward0")
+_alias = _select.variant("AliasBackward0")
+_index = _select.variant("IndexBackward0", view=False)  # advanced indexing copies
 
 
 def _basic_prim(key):
@@ -184,10 +183,9 @@ def _index_put_backward(ctx, g):
 
 
 _index_put = Primitive(_index_put_forward, "IndexPutBackward0")
-_copy_slices = Primitive(_index_put_forward, "CopySlices")  # x[basic] = v writes through a view in PyTorch
-_copy = Primitive(_index_put_forward, "CopyBackwards")  # x[...] = v is a whole copy_
-for _p in (_index_put, _copy_slices, _copy):
-    _p.derivative(_index_put_backward)
+_index_put.derivative(_index_put_backward)
+_copy_slices = _index_put.variant("CopySlices")  # x[basic] = v writes through a view in PyTorch
+_copy = _index_put.variant("CopyBackwards")  # x[...] = v is a whole copy_
 
 
 def index_put(input, key, value):

@@ -142,9 +142,8 @@ def _split_forward(ctx, xp, x, dim, bounds):
 
 
 _split = Primitive(_split_forward, "SplitBackward0", view=True)
-_split_sizes = Primitive(_split_forward, "SplitWithSizesBackward0", view=True)
-for _p in (_split, _split_sizes):
-    _p.derivative(_pieces_backward)
+_split.derivative(_pieces_backward)
+_split_sizes = _split.variant("SplitWithSizesBackward0")
 
 
 def _bounds(sizes):

@@ -78,19 +78,14 @@ def _matmul_grads(a, b, g, need_a, need_b):
     return ga, gb
 
 
-def _matmul_record(node_name):
-    prim = Primitive(_matmul_forward, node_name, save=(0, 1))
-    prim.derivative(_matmul_grad)
-    return prim
-
-
-_mm = _matmul_record("MmBackward0")
-_bmm = _matmul_record("BmmBackward0")
-_dot = _matmul_record("DotBackward0")
-_vdot = _matmul_record("VdotBackward0")
-_mv = _matmul_record("MvBackward0")
-_vm = _matmul_record("SqueezeBackward4")
-_batched = _matmul_record("UnsafeViewBackward0")
+_mm = Primitive(_matmul_forward, "MmBackward0", save=(0, 1))
+_mm.derivative(_matmul_grad)
+_bmm = _mm.variant("BmmBackward0")
+_dot = _mm.variant("DotBackward0")
+_vdot = _mm.variant("VdotBackward0")
+_mv = _mm.variant("MvBackward0")
+_vm = _mm.variant("SqueezeBackward4")
+_batched = _mm.variant("UnsafeViewBackward0")
 
 
 def _check_mm(a, b):
@@ -264,13 +259,9 @@ def _addmm_grad(ctx, g):
     return gc, ga, gb
 
 
-def _addmm_record(node_name):
-    prim = Primitive(_addmm_forward, node_name, save=(1, 2))
-    prim.derivative(_addmm_grad)
-    return prim
-
-
-_addmm, _addmv, _baddbmm = (_addmm_record(n) for n in ("AddmmBackward0", "AddmvBackward0", "BaddbmmBackward0"))
+_addmm = Primitive(_addmm_forward, "AddmmBackward0", save=(1, 2))
+_addmm.derivative(_addmm_grad)
+_addmv, _baddbmm = _addmm.variant("AddmvBackward0"), _addmm.variant("BaddbmmBackward0")
 
 
 def _addbmm_forward(ctx, xp, c, a, b, beta, alpha):

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ember.autograd.grad_mode import is_grad_enabled, no_grad
-from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dispatch import primitive
 from ember.ops.registry import public
 
 
@@ -106,10 +106,8 @@ def _(ctx, g, g_mean, g_rstd):
     return gx, gw, gb, None, None
 
 
-_layer_norm_prim = Primitive(_native_norm.forward, "NativeLayerNormBackward0", save=(0, 1), save_output=(1, 2))
-_layer_norm_prim.derivative(_native_norm.backward)
-_group_norm_prim = Primitive(_native_norm.forward, "NativeGroupNormBackward0", save=(0, 1), save_output=(1, 2))
-_group_norm_prim.derivative(_native_norm.backward)
+_layer_norm_prim = _native_norm.variant("NativeLayerNormBackward0")
+_group_norm_prim = _native_norm.variant("NativeGroupNormBackward0")
 
 
 def _shape_str(shape):

@@ -131,10 +131,8 @@ def _(ctx, g):
     return where(_inside(x, ctx.lo, ctx.hi), g, 0.0)
 
 
-_clamp_min_scalar = Primitive(_clamp_scalar.forward, "ClampMinBackward0", save=(0,))
-_clamp_max_scalar = Primitive(_clamp_scalar.forward, "ClampMaxBackward0", save=(0,))
-_clamp_min_scalar.derivative(_clamp_scalar.backward)
-_clamp_max_scalar.derivative(_clamp_scalar.backward)
+_clamp_min_scalar = _clamp_scalar.variant("ClampMinBackward0")
+_clamp_max_scalar = _clamp_scalar.variant("ClampMaxBackward0")
 
 
 @primitive("ClampBackward0", save=(0, 1, 2))
@@ -156,10 +154,8 @@ def _(ctx, g):
     return where(_inside(x, lo, hi), g, 0.0), grad_lo, grad_hi
 
 
-_clamp_min_tensor = Primitive(_clamp_tensor.forward, "ClampMinBackward1", save=(0, 1, 2))
-_clamp_max_tensor = Primitive(_clamp_tensor.forward, "ClampMaxBackward1", save=(0, 1, 2))
-_clamp_min_tensor.derivative(_clamp_tensor.backward)
-_clamp_max_tensor.derivative(_clamp_tensor.backward)
+_clamp_min_tensor = _clamp_tensor.variant("ClampMinBackward1")
+_clamp_max_tensor = _clamp_tensor.variant("ClampMaxBackward1")
 
 
 def _clamp(input, lo, hi, scalar_prim, tensor_prim):
@@ -198,8 +194,8 @@ def _lerp_forward(ctx, xp, start, end, weight):
     return xp.where(xp.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
 
 
-_lerp_scalar = Primitive(_lerp_forward, "LerpBackward0", save=(0, 1))
-_lerp_tensor = Primitive(_lerp_forward, "LerpBackward1", save=(0, 1, 2))
+_lerp_scalar = Primitive(_lerp_forward, "LerpBackward0", save=(0, 1), name="lerp_scalar")  # the two derivatives differ
+_lerp_tensor = Primitive(_lerp_forward, "LerpBackward1", save=(0, 1, 2), name="lerp_tensor")
 
 
 @_lerp_scalar.derivative
@@ -451,8 +447,6 @@ def _xlogy_forward(ctx, xp, x, y):
 
 
 _xlogy = Primitive(_xlogy_forward, "XlogyBackward0", save=(0, 1))
-_xlogy_scalar_self = Primitive(_xlogy_forward, "XlogyBackward1", save=(0, 1))
-_xlogy_scalar_other = Primitive(_xlogy_forward, "XlogyBackward2", save=(0, 1))
 
 
 def _xlogy_backward(ctx, g):
@@ -462,8 +456,9 @@ def _xlogy_backward(ctx, g):
     return grad_x, (g * x / y if need_y else None)
 
 
-for _prim in (_xlogy, _xlogy_scalar_self, _xlogy_scalar_other):
-    _prim.derivative(_xlogy_backward)
+_xlogy.derivative(_xlogy_backward)
+_xlogy_scalar_self = _xlogy.variant("XlogyBackward1")
+_xlogy_scalar_other = _xlogy.variant("XlogyBackward2")
 
 
 @public(inplace=True)
@@ -480,7 +475,6 @@ def _copysign_forward(ctx, xp, a, b):
 
 
 _copysign = Primitive(_copysign_forward, "CopysignBackward0", save=(0,), save_output=True)
-_copysign_scalar = Primitive(_copysign_forward, "CopysignBackward1", save=(0,), save_output=True)
 
 
 def _copysign_backward(ctx, g):
@@ -490,7 +484,7 @@ def _copysign_backward(ctx, g):
 
 
 _copysign.derivative(_copysign_backward)
-_copysign_scalar.derivative(_copysign_backward)
+_copysign_scalar = _copysign.variant("CopysignBackward1")
 
 
 @public(inplace=True)

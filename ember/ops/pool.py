@@ -96,7 +96,8 @@ def _fill_min(xp, dtype):
 # scatter / gather of flat per-plane indices ------------------------------------------------
 
 
-def _scatter_forward(ctx, xp, v, idx, size, unique):
+@primitive("MaxPool2DWithIndicesBackwardBackward0", save=(1,), name="plane_scatter")
+def _plane_scatter(ctx, xp, v, idx, size, unique):
     """out[plane, idx] = v in planes of spatial ``size`` (summed where indices repeat unless ``unique``)."""
     ctx.size = size
     lead = v.shape[:v.ndim - len(size)]
@@ -111,24 +112,18 @@ def _scatter_forward(ctx, xp, v, idx, size, unique):
     return out.reshape(lead + tuple(size))
 
 
-def _scatter_derivative(ctx, g):
+@_plane_scatter.derivative
+def _(ctx, g):
     (idx,) = ctx.saved_tensors
     return _gather(g, idx, nd=len(ctx.size)), None
 
 
-_SCATTERS = {}
-
-
 def scatter(node):
-    """The scatter primitive recorded as ``node`` (max pooling's backward, max_unpool); cached."""
-    prim = _SCATTERS.get(node)
-    if prim is None:
-        prim = _SCATTERS[node] = Primitive(_scatter_forward, node, save=(1,))
-        prim.derivative(_scatter_derivative)
-    return prim
+    """The per-plane scatter recorded as ``node`` (max pooling's backward, max_unpool)."""
+    return _plane_scatter.variant(node)
 
 
-@primitive("GatherBackward0", save=(1,))
+@primitive("GatherBackward0", save=(1,), name="plane_gather")
 def _gather(ctx, xp, x, idx, nd):
     ctx.size = x.shape[x.ndim - nd:]
     planes = math.prod(x.shape[:x.ndim - nd])
@@ -277,10 +272,9 @@ def _max_derivative(ctx, g, _):
     return scatter(node)(g, idx, size=ctx.size, unique=ctx.unique)
 
 
-max_pool2d_with_indices = Primitive(_max_forward, "MaxPool2DWithIndicesBackward0", save_output=True)
+max_pool2d_with_indices = Primitive(_max_forward, "MaxPool2DWithIndicesBackward0", save_output=True, name="max_pool")
 max_pool2d_with_indices.derivative(_max_derivative)
-max_pool3d_with_indices = Primitive(_max_forward, "MaxPool3DWithIndicesBackward0", save_output=True)
-max_pool3d_with_indices.derivative(_max_derivative)
+max_pool3d_with_indices = max_pool2d_with_indices.variant("MaxPool3DWithIndicesBackward0")
 
 
 @primitive("MaxPoolValues")
@@ -383,19 +377,19 @@ def _avg_adjoint(ctx, xp, g, size, k, s, p, out, include_pad, override):
     return acc[(..., *(slice(pi, pi + sz) for pi, sz in zip(p, size)))].copy()
 
 
-def _avg_records(node):
-    fwd, adj = Primitive(_avg_forward, node), Primitive(_avg_adjoint, node.replace("Backward0", "BackwardBackward0"))
-    fwd.derivative(lambda ctx, g: adj(g, size=ctx.size, **_geom_params(ctx.geom)))
-    adj.derivative(lambda ctx, g: fwd(g, **_geom_params(ctx.geom)))
-    return fwd
-
-
 def _geom_params(geom):
     return dict(zip(("k", "s", "p", "out", "include_pad", "override"), geom))
 
 
-avg_pool2d_prim = _avg_records("AvgPool2DBackward0")
-avg_pool3d_prim = _avg_records("AvgPool3DBackward0")
+_avg_pool_prim = Primitive(_avg_forward, "AvgPool2DBackward0", name="avg_pool")
+_avg_adjoint_prim = Primitive(_avg_adjoint, "AvgPool2DBackwardBackward0")
+_avg_pool_prim.derivative(
+    lambda ctx, g: _avg_adjoint_prim.variant(f"AvgPool{len(ctx.geom[0])}DBackwardBackward0")(
+        g, size=ctx.size, **_geom_params(ctx.geom)))
+_avg_adjoint_prim.derivative(
+    lambda ctx, g: _avg_pool_prim.variant(f"AvgPool{len(ctx.geom[0])}DBackward0")(g, **_geom_params(ctx.geom)))
+avg_pool2d_prim = _avg_pool_prim
+avg_pool3d_prim = _avg_pool_prim.variant("AvgPool3DBackward0")
 
 
 def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):

@@ -35,9 +35,8 @@ def _diag_scatter_forward(ctx, xp, g, shape, args):
 
 
 _diag_scatter = Primitive(_diag_scatter_forward, "DiagonalBackwardBackward0")
-_diag_embed = Primitive(_diag_scatter_forward, "DiagEmbedBackward0")
-for _p in (_diag_scatter, _diag_embed):
-    _p.derivative(lambda ctx, gg: _diagonal(gg, **dict(zip(("offset", "dim1", "dim2"), ctx.args))))
+_diag_scatter.derivative(lambda ctx, gg: _diagonal(gg, **dict(zip(("offset", "dim1", "dim2"), ctx.args))))
+_diag_embed = _diag_scatter.variant("DiagEmbedBackward0")
 
 
 def _diag_copy_forward(ctx, xp, x, offset, dim1, dim2):
@@ -106,7 +105,7 @@ def trace(input):
 
 
 def _triangle(xp_fn, node):
-    @primitive(node)
+    @primitive(node, name=xp_fn)
     def tri(ctx, xp, x, diagonal):
         ctx.diagonal = diagonal
         return getattr(xp, xp_fn)(x, diagonal)

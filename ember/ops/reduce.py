@@ -37,8 +37,7 @@ def _sum(ctx, xp, x, dims, keepdim, dtype):
 _sum.derivative(_expand_back)
 
 
-_sum_all = Primitive(_sum.forward, "SumBackward0")
-_sum_all.derivative(_expand_back)
+_sum_all = _sum.variant("SumBackward0")
 
 
 def _sum_dtype(x, dtype):
@@ -71,8 +70,7 @@ def _(ctx, g):
     return _expand_back(ctx, g) / ctx.count if ctx.count else _expand_back(ctx, g) * float("nan")
 
 
-_mean_all = Primitive(_mean.forward, "MeanBackward0")
-_mean_all.derivative(_mean.backward)
+_mean_all = _mean.variant("MeanBackward0")
 
 
 @public
@@ -180,8 +178,7 @@ def _prod_backward(ctx, g):
 
 _prod_all = Primitive(_prod_forward, "ProdBackward0", save=(0,))
 _prod_all.derivative(_prod_backward)
-_prod = Primitive(_prod_forward, "ProdBackward1", save=(0,))
-_prod.derivative(_prod_backward)
+_prod = _prod_all.variant("ProdBackward1")
 
 
 @public

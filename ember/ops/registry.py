@@ -1,7 +1,11 @@
-"""Public names: each op module declares its functions here once, and the registry
-attaches them to ``Tensor`` (method and in-place forms) and to ``ember``'s namespace."""
+"""The registries: ``PUBLIC`` maps each public name to its function (``ember.<name>``;
+the registry also attaches method and in-place forms to ``Tensor``), ``PRIMITIVES``
+maps each primitive record's unique name to the record (filled as records are created)."""
 from ember._tensor import Tensor
+from ember.ops.dispatch import PRIMITIVES
 from ember.ops.dispatch import inplace as run_inplace
+
+__all__ = ["PRIMITIVES", "PUBLIC", "method", "public"]
 
 PUBLIC = {}
 

@@ -93,23 +93,17 @@ def _map_adjoint(ctx, xp, g, taps, names, size):
 
 
 _DENSE_MAX = 512
-_RECORDS = {}
-
-
-def map_record(node):
-    """The primitive applying taps, recorded as ``node`` (cached; its adjoint is ``node``'s derivative)."""
-    prim = _RECORDS.get(node)
-    if prim is None:
-        prim = _RECORDS[node] = Primitive(_map_forward, node)
-        adj = Primitive(_map_adjoint, node.replace("Backward0", "BackwardBackward0"))
-        prim.derivative(lambda ctx, g: adj(g, taps=ctx.taps, names=ctx.names, size=ctx.size))
-        adj.derivative(lambda ctx, g: prim(g, taps=ctx.taps, names=ctx.names))
-    return prim
+# one record applies taps and one their transpose; ``names`` (the forward's node name) picks each call's node
+_map = Primitive(_map_forward, "UpsampleBilinear2DBackward0", name="resample_map")
+_map_transpose = Primitive(_map_adjoint, "UpsampleBilinear2DBackwardBackward0", name="resample_map_transpose")
+_map.derivative(lambda ctx, g: _map_transpose.variant(ctx.names.replace("Backward0", "BackwardBackward0"))(
+    g, taps=ctx.taps, names=ctx.names, size=ctx.size))
+_map_transpose.derivative(lambda ctx, g: _map.variant(ctx.names)(g, taps=ctx.taps, names=ctx.names))
 
 
 def apply_taps(input, taps, node):
     """``input`` resampled by per-dim taps, its node named ``node``."""
-    return map_record(node)(input, taps=tuple(taps), names=node)
+    return _map.variant(node)(input, taps=tuple(taps), names=node)
 
 
 # tap tables ------------------------------------------------------------------------------------

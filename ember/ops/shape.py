@@ -2,7 +2,7 @@
 from ember._tensor import Tensor
 from ember.backend.dtype import to_dtype
 from ember.ops._dims import infer_shape, shape_arg, wrap_dim, wrap_dims
-from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dispatch import primitive
 from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
@@ -234,10 +234,8 @@ def _squeeze(ctx, xp, x, dims):
 
 
 _squeeze.derivative(lambda ctx, g: g.reshape(ctx.in_shape))
-_squeeze_dim = Primitive(_squeeze.forward, "SqueezeBackward1", view=True)
-_squeeze_dims = Primitive(_squeeze.forward, "SqueezeBackward2", view=True)
-for _p in (_squeeze_dim, _squeeze_dims):
-    _p.derivative(_squeeze.backward)
+_squeeze_dim = _squeeze.variant("SqueezeBackward1")
+_squeeze_dims = _squeeze.variant("SqueezeBackward2")
 
 
 @public

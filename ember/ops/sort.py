@@ -14,7 +14,7 @@ from ember.ops.registry import public
 
 # gather / scatter along one dim: each is the other's derivative ---------------------------
 
-@primitive("GatherBackward0", save=(1,))
+@primitive("GatherBackward0", save=(1,), name="take_along_dim")
 def _take(ctx, xp, x, idx, dim):
     ctx.shape, ctx.dim = x.shape, dim
     return xp.take_along_axis(x, idx, axis=dim)
@@ -26,7 +26,7 @@ def _(ctx, g):
     return _put(g, idx, shape=ctx.shape, dim=ctx.dim), None
 
 
-@primitive("ScatterBackward0", save=(1,))
+@primitive("ScatterBackward0", save=(1,), name="put_along_dim")
 def _put(ctx, xp, g, idx, shape, dim):
     ctx.dim = dim
     out = xp.zeros(shape, dtype=g.dtype)
@@ -69,8 +69,7 @@ def _scatter_back(ctx, g, _=None):
 
 def _selection(name, node, forward):
     """A ``(values, indices)`` primitive from ``forward(ctx, xp, x, **params)``."""
-    prim = Primitive(forward, node, save_output=True)
-    prim.name = name
+    prim = Primitive(forward, node, save_output=True, name=name)
     prim.derivative(_scatter_back)
     return prim
 
@@ -104,15 +103,15 @@ def _even_split(ctx, g):
     return _expand_back(ctx, g) * hit / _expand_back(ctx, hit.sum(ctx.dims, keepdim=ctx.keepdim))
 
 
-def _extreme(node, largest):
+def _extreme(name, node, largest):
     prim = Primitive(lambda ctx, xp, x, dims, keepdim: _extreme_forward(ctx, xp, x, dims, keepdim, largest), node,
-                     save=(0,), save_output=True)
+                     save=(0,), save_output=True, name=name)
     prim.derivative(_even_split)
     return prim
 
 
-_max_all, _min_all = _extreme("MaxBackward1", True), _extreme("MinBackward1", False)
-_amax, _amin = _extreme("AmaxBackward0", True), _extreme("AminBackward0", False)
+_max_all, _min_all = _extreme("max_all", "MaxBackward1", True), _extreme("min_all", "MinBackward1", False)
+_amax, _amin = _extreme("amax", "AmaxBackward0", True), _extreme("amin", "AminBackward0", False)
 
 
 def _check_full(input, name, extra=" Specify the reduction dim with the 'dim' argument.", error=RuntimeError):
@@ -218,7 +217,7 @@ def _sort_forward(ctx, xp, x, dim, descending):
 
 
 _sort = _selection("sort", "SortBackward0", _sort_forward)
-_sort_stable = _selection("sort", "SortBackward1", _sort_forward)
+_sort_stable = _sort.variant("SortBackward1")
 
 
 @public
@@ -315,14 +314,15 @@ def _median_all_forward(ctx, xp, x, ignore_nan):
     return flat[(flat.size - 1) // 2].reshape(())
 
 
-def _median_all(node, ignore_nan):
+def _median_all(name, node, ignore_nan):
     prim = Primitive(lambda ctx, xp, x: _median_all_forward(ctx, xp, x, ignore_nan), node, save=(0,),
-                     save_output=True)
+                     save_output=True, name=name)
     prim.derivative(_even_split)
     return prim
 
 
-_median_full, _nanmedian_full = _median_all("MedianBackward0", False), _median_all("NanmedianBackward0", True)
+_median_full = _median_all("median_all", "MedianBackward0", False)
+_nanmedian_full = _median_all("nanmedian_all", "NanmedianBackward0", True)
 
 
 def _median(input, dim, keepdim, name):

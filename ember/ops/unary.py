@@ -25,8 +25,7 @@ def unary(name, node, forward, derivative=None, save="x", float_only=True, alias
     Integer inputs of a ``float_only`` op compute in the default float dtype; ``no_bool``
     is the (exception type, message) raised for bool inputs."""
     prim = Primitive(lambda ctx, xp, x: forward(xp, x), node,
-                     save=(0,) if save == "x" else (), save_output=save == "y")
-    prim.name = name
+                     save=(0,) if save == "x" else (), save_output=save == "y", name=name)
     if derivative is not None:
         prim.derivative(lambda ctx, g: derivative(ctx.saved_tensors[0], g) if save else derivative(None, g))
 
@@ -143,9 +142,8 @@ def _round_forward(ctx, xp, x, decimals):
 
 
 _round = Primitive(_round_forward, "RoundBackward0")
-_round_decimals = Primitive(_round_forward, "RoundBackward1")
 _round.derivative(lambda ctx, g: g * 0)
-_round_decimals.derivative(_round.backward)
+_round_decimals = _round.variant("RoundBackward1")
 
 
 @public(inplace=True)

@@ -16,7 +16,7 @@ from ember.autograd import grad_mode
 from ember.ops.dispatch import primitive, xp_of
 
 
-@primitive("AsStridedBackward0")
+@primitive("AsStridedBackward0", name="flat_gather")
 def _gather(ctx, xp, x, idx):
     ctx.idx, ctx.shape = idx, x.shape
     return x.reshape(-1)[idx]

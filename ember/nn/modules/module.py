@@ -4,6 +4,8 @@ from collections import OrderedDict
 from ember._tensor import Tensor
 from ember.autograd import no_grad
 from ember.nn.parameter import Buffer, Parameter
+from ember.nn.modules import _state
+from ember.nn.modules._backward_hooks import BackwardHookCall
 from ember.nn.modules._layer_path import ANNOTATED_ERRORS, name_layer
 
 
@@ -385,7 +387,6 @@ class Module:
                     args = result if isinstance(result, tuple) else (result,)
         backward_call = None
         if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
-            from ember.nn.modules._backward_hooks import BackwardHookCall
             backward_call = BackwardHookCall(self)
             args = backward_call.inputs(args)
         try:
@@ -420,8 +421,7 @@ class Module:
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy tensors from ``state_dict`` into parameters and buffers; returns (missing_keys, unexpected_keys)."""
-        from ember.nn.modules._state import load_state_dict
-        return load_state_dict(self, state_dict, strict, assign)
+        return _state.load_state_dict(self, state_dict, strict, assign)
 
     # repr ---------------------------------------------------------------------------
     def _get_name(self):

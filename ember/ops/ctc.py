@@ -1,4 +1,4 @@
-"""nn.functional.ctc_loss: the connectionist temporal classification loss.
+"""The connectionist temporal classification loss's primitive (``F.ctc_loss`` checks and reduces around it).
 
 One primitive computes every sample's negative log-likelihood by the forward (alpha) recursion in log
 space over the blank-extended target, on arrays, batched over samples; its derivative runs the backward
@@ -9,56 +9,9 @@ from ember ops, one op per time step, the loss and its gradient took 93 ms on (2
 40-label targets; on arrays, 14 ms (torch: 6.2 ms). Like torch's, the gradient has no derivative.
 """
 
-import ember
-from ember.nn.functional import _check_reduction
 from ember.ops.dispatch import primitive
 
 _NEG = -1e30  # log(0) stand-in: keeps the recursions finite on impossible paths
-
-
-def _as_long(values):
-    if isinstance(values, ember.Tensor):
-        return values.long().reshape(-1)
-    return ember.tensor(list(values) if isinstance(values, (list, tuple)) else [values], dtype=ember.int64)
-
-
-def _padded_targets(targets, target_lengths):
-    """(N, S) targets, from a padded 2-D tensor or the 1-D concatenation of every target."""
-    if targets.dim() == 2:
-        return targets.long()
-    n, s = target_lengths.shape[0], max(int(target_lengths.max()), 0) if target_lengths.numel() else 0
-    rows, start = [], 0
-    for length in target_lengths.tolist():
-        row = targets[start:start + length].long()
-        rows.append(ember.cat([row, ember.zeros(s - length, dtype=ember.int64)]))
-        start += length
-    return ember.stack(rows) if n else ember.zeros(0, s, dtype=ember.int64)
-
-
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
-    """CTC negative log-likelihood of ``targets`` under per-frame ``log_probs`` (T, N, C), or (T, C) unbatched.
-
-    ``reduction='mean'`` divides each loss by its target length, then averages over the batch."""
-    _check_reduction(reduction)
-    unbatched = log_probs.dim() == 2
-    if unbatched:
-        log_probs, targets = log_probs.unsqueeze(1), targets.unsqueeze(0)
-    frames, batch, _ = log_probs.shape
-    in_len, tgt_len = _as_long(input_lengths), _as_long(target_lengths)
-    if in_len.shape[0] != batch or tgt_len.shape[0] != batch:
-        raise RuntimeError(f"Expected input_lengths and target_lengths to have size {batch}")
-    if batch and int(in_len.max()) > frames:
-        raise RuntimeError(f"Expected input_lengths to have value at most {frames}, but got value "
-                           f"{int(in_len.max())}")
-    tgt = _padded_targets(targets, tgt_len)
-    loss = _ctc_nll(log_probs, tgt, in_len, tgt_len, blank=blank)
-    impossible = (loss > 1e29) | (in_len == 0) & (tgt_len > 0)
-    loss = ember.where(impossible, 0.0 if zero_infinity else float("inf"), loss)
-    if reduction == "mean":
-        return (loss / tgt_len.clamp(min=1).to(loss.dtype)).mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss.squeeze(0) if unbatched else loss
 
 
 def _extended(xp, tgt, blank):
@@ -83,7 +36,7 @@ def _shifted(xp, a, by, fill):
 
 
 @primitive("CtcLossBackward0", save=(0, 2, 3))
-def _ctc_nll(ctx, xp, log_probs, tgt, in_len, tgt_len, blank):
+def ctc_nll(ctx, xp, log_probs, tgt, in_len, tgt_len, blank):
     """Every sample's -log p(target | log_probs): the alpha recursion over (N, 2S + 1) per frame."""
     frames, batch, _ = log_probs.shape
     ext, skip = _extended(xp, tgt, blank)
@@ -106,7 +59,7 @@ def _ctc_nll(ctx, xp, log_probs, tgt, in_len, tgt_len, blank):
     return nll
 
 
-@_ctc_nll.derivative
+@ctc_nll.derivative
 def _(ctx, g):
     log_probs, in_len, tgt_len = ctx.saved_tensors
     return _ctc_grad(g, log_probs, in_len, tgt_len, arrays=ctx.arrays, blank=ctx.blank), None, None, None

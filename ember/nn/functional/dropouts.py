@@ -3,6 +3,7 @@
 Masks come from ember's generator (``ember.manual_seed`` reproduces them); the
 gradient is the mask times the scale, through ordinary ember multiplication.
 
+>>> import ember
 >>> import ember.nn.functional as F
 >>> F.dropout(ember.ones(4), p=0.5, training=False).tolist()
 [1.0, 1.0, 1.0, 1.0]
@@ -17,7 +18,7 @@ __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d", "f
 _SELU_NEG = 1.7580993408473766  # -(alpha * scale) of SELU: the value a dropped unit takes
 
 
-def _check_p(p):
+def check_p(p):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
@@ -32,7 +33,7 @@ def _times(input, factor, inplace):
 
 
 def _dropout(input, p, training, inplace, shape):
-    _check_p(p)
+    check_p(p)
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -41,7 +42,7 @@ def _dropout(input, p, training, inplace, shape):
 
 
 def _alpha_dropout(input, p, training, inplace, shape):
-    _check_p(p)
+    check_p(p)
     if not training or p == 0.0:
         return input
     if p == 1.0:
@@ -80,7 +81,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, L) or (C, L) input: ``F.dropout1d(ember.ones(2, 3, 5))``."""
-    _check_p(p)
+    check_p(p)
     if input.dim() not in (2, 3):
         raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D input. Note that "
                            "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
@@ -90,7 +91,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, H, W) or (C, H, W) input: ``F.dropout2d(ember.ones(2, 3, 4, 4))``."""
-    _check_p(p)
+    check_p(p)
     _warn_unusual_dim(input, 2)
     if input.dim() == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
@@ -103,7 +104,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input: ``F.dropout3d(ember.ones(2, 3, 2, 2, 2))``."""
-    _check_p(p)
+    check_p(p)
     _warn_unusual_dim(input, 3)
     return _dropout(input, p, training, inplace, _feature_shape(input, input.dim() != 4))
 

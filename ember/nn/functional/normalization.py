@@ -1,13 +1,17 @@
 """Normalisation in ``nn.functional``'s argument order: batch, instance, layer, group,
 RMS and local response norm, and ``normalize``. The fused kernels live in ``ember.ops.norm``.
 
+>>> import ember
 >>> import ember.nn.functional as F
 >>> F.layer_norm(ember.tensor([[1.0, 3.0]]), [2]).tolist()
 [[-0.9999950528144836, 0.9999950528144836]]
 """
 import math
 
-import ember
+from ember.autograd import is_grad_enabled
+from ember.creation import zeros
+from ember.linalg import vector_norm
+from ember.ops import join
 from ember.ops.norm import group_norm, layer_norm, native_batch_norm, native_instance_norm, rms_norm
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "local_response_norm", "normalize", "rms_norm"]
@@ -31,10 +35,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """x / max(||x||_p, eps) along ``dim``: ``F.normalize(ember.tensor([[3.0, 4.0]]))`` -> ``[[0.6, 0.8]]``."""
-    norm = ember.linalg.vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
+    norm = vector_norm(input, p, dim, keepdim=True).clamp_min(eps)
     if out is None:
         return input / norm.expand_as(input)
-    if ember.is_grad_enabled() and (input.requires_grad or out.requires_grad):
+    if is_grad_enabled() and (input.requires_grad or out.requires_grad):
         raise RuntimeError("div(): functions with out=... arguments don't support automatic differentiation, but one "
                            "of the arguments requires grad.")
     return out.copy_(input / norm)
@@ -50,10 +54,10 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     c = input.shape[1]
     pad_shape = list(sq.shape)
     pad_shape[1] = size // 2
-    front = ember.zeros(pad_shape, dtype=sq.dtype, device=sq.device)
+    front = zeros(pad_shape, dtype=sq.dtype, device=sq.device)
     pad_shape[1] = (size - 1) // 2
-    back = ember.zeros(pad_shape, dtype=sq.dtype, device=sq.device)
-    padded = ember.cat([front, sq, back], 1)
+    back = zeros(pad_shape, dtype=sq.dtype, device=sq.device)
+    padded = join.cat([front, sq, back], 1)
     total = padded.narrow(1, 0, c)
     for i in range(1, size):
         total = total + padded.narrow(1, i, c)

@@ -1,4 +1,4 @@
-"""``F.linear`` on a matrix input as ONE node: ``x @ W^T + b``.
+"""``F.linear``: ``x @ W^T + b``, on a matrix input as ONE node.
 
 Composed as ``addmm(b, x, W.t())``, a linear layer also runs a transpose op and its
 node, and the weight's gradient reaches the leaf through ``TBackward0`` as a view,
@@ -9,8 +9,10 @@ added into the GEMM's fresh result in place. The nodes carry torch's names
 in ember ops, so double backward works. Measured on the MLP benchmark step (784-512-
 512-10, batch 128, SGD): 3.86 -> 3.71 ms.
 """
+import math
+
 from ember.ops.dispatch import Primitive, apply
-from ember.ops.linalg import _no_bool, _scalar_name, check_add_dtypes, check_input, check_mm_dtypes
+from ember.ops.linalg import _no_bool, _scalar_name, check_add_dtypes, check_input, check_mm_dtypes, matmul
 
 
 def _forward(ctx, xp, x, w, b=None):
@@ -30,13 +32,9 @@ def _grad(ctx, g):
     return tuple(grads)
 
 
-def _record(name):
-    prim = Primitive(_forward, name, save=(0, 1))
-    prim.derivative(_grad)
-    return prim
-
-
-_with_bias, _without_bias = _record("AddmmBackward0"), _record("MmBackward0")
+_with_bias = Primitive(_forward, "AddmmBackward0", save=(0, 1), name="linear")
+_with_bias.derivative(_grad)
+_without_bias = _with_bias.variant("MmBackward0")
 
 
 def _check(input, weight, bias):
@@ -58,3 +56,20 @@ def linear_matrix(input, weight, bias):
     if bias is None:
         return apply(_without_bias, (input, weight), {})
     return apply(_with_bias, (input, weight, bias), {})
+
+
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``: ``F.linear(ember.ones(4, 3), ember.ones(2, 3)).shape == (4, 2)``."""
+    out_f, in_f = (weight.shape[0], weight.shape[1]) if weight.dim() == 2 else (None, weight.shape[0])
+    if input.dim() >= 1 and input.shape[-1] != in_f:
+        rows = math.prod(input.shape[:-1])
+        cols = f"{in_f}x{out_f}" if out_f is not None else f"{in_f}"
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and {cols})")
+    if input.dim() == 2 and weight.dim() == 2:
+        return linear_matrix(input, weight, bias)
+    if input.dim() > 2 and weight.dim() == 2 and bias is not None and input.is_contiguous():
+        # as torch: one addmm on the flattened rows adds the bias into the GEMM's fresh result in place
+        rows = input.view(math.prod(input.shape[:-1]), in_f)
+        return linear_matrix(rows, weight, bias).view(*input.shape[:-1], out_f)
+    out = matmul(input, weight.t())
+    return out + bias if bias is not None else out

@@ -3,12 +3,17 @@
 >>> import ember
 >>> import ember.nn.functional as F
 >>> F.scaled_dot_product_attention(ember.ones(2, 3, 4), ember.ones(2, 5, 4), ember.ones(2, 5, 6)).shape
-ember.Size([2, 3, 6])
+Size([2, 3, 6])
 """
 import math
 
-import ember
-from ember.ops.linalg import _CPP
+from ember._tensor import Size
+from ember.backend.dtype import bool_
+from ember.creation import full, zeros
+from ember.nn.functional.dropouts import dropout
+from ember.ops import join, pointwise
+from ember.ops.linalg import _CPP, bmm, matmul
+from ember.ops.linear import linear
 
 
 def _cpp(dtype):
@@ -19,7 +24,7 @@ def _cpp(dtype):
 
 def _causal_mask(rows, cols, dtype=None, device=None):
     """The float ``(rows, cols)`` mask of causal attention: 0 on and below the diagonal, -inf above it."""
-    return ember.full((rows, cols), float("-inf"), dtype=dtype, device=device).triu(1)
+    return full((rows, cols), float("-inf"), dtype=dtype, device=device).triu(1)
 
 
 def _check_sdpa(query, key, value, attn_mask, is_causal):
@@ -34,7 +39,7 @@ def _check_sdpa(query, key, value, attn_mask, is_causal):
         if is_causal:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
                                "is_causal=True")
-        if attn_mask.dtype != ember.bool and not attn_mask.dtype.is_floating_point:
+        if attn_mask.dtype != bool_ and not attn_mask.dtype.is_floating_point:
             raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                                f"attn_mask.dtype: {_cpp(attn_mask.dtype)} and  query.dtype: "
                                f"{_cpp(query.dtype)} instead.")
@@ -61,14 +66,9 @@ def _softmax_masked(scores, mask):
     dead = (mask == float("-inf")).all(-1, keepdim=True)
     scores = scores + mask
     if not dead.any():
-        return ember.softmax(scores, -1)
-    weights = ember.softmax(ember.where(dead, 0.0, scores), -1)
-    return ember.where(dead, 0.0, weights)
-
-
-def _dropout(x, p, training=True):
-    from ember.nn.functional import dropout  # built by the dropout module; looked up only when used
-    return dropout(x, p, training)
+        return pointwise.softmax(scores, -1)
+    weights = pointwise.softmax(pointwise.where(dead, 0.0, scores), -1)
+    return pointwise.where(dead, 0.0, weights)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
@@ -78,25 +78,25 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
     >>> q = ember.ones(3, 4)
     >>> F.scaled_dot_product_attention(q, q, q, is_causal=True).shape
-    ember.Size([3, 4])
+    Size([3, 4])
     """
     _check_sdpa(query, key, value, attn_mask, is_causal)
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = ember.matmul(query * scale, key.transpose(-2, -1))  # scaling q is cheaper than scaling q k^T
+    scores = matmul(query * scale, key.transpose(-2, -1))  # scaling q is cheaper than scaling q k^T
     if is_causal:  # every row keeps at least its first key: the plain softmax is safe
-        weights = ember.softmax(scores + _causal_mask(query.shape[-2], key.shape[-2], scores.dtype), -1)
+        weights = pointwise.softmax(scores + _causal_mask(query.shape[-2], key.shape[-2], scores.dtype), -1)
     elif attn_mask is None:
-        weights = ember.softmax(scores, -1)
-    elif attn_mask.dtype == ember.bool:
-        blocked = ember.zeros(attn_mask.shape, dtype=scores.dtype).masked_fill(~attn_mask, float("-inf"))
+        weights = pointwise.softmax(scores, -1)
+    elif attn_mask.dtype == bool_:
+        blocked = zeros(attn_mask.shape, dtype=scores.dtype).masked_fill(~attn_mask, float("-inf"))
         weights = _softmax_masked(scores, blocked)
     else:
         weights = _softmax_masked(scores, attn_mask)
     if dropout_p > 0.0:
-        weights = _dropout(weights, dropout_p)
-    return ember.matmul(weights, value)
+        weights = dropout(weights, dropout_p)
+    return matmul(weights, value)
 
 
 # multi-head attention ------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def _mha_batched(query, key, value, key_padding_mask, attn_mask, num_heads):
         if attn_mask.dim() not in (2, 3):
             raise AssertionError(f"For {kind} `query`, expected `attn_mask` to be `None`, 2-D or 3-D but found "
                                  f"{attn_mask.dim()}-D tensor instead")
-        expected = ember.Size((num_heads, query.shape[0], key.shape[0]))
+        expected = Size((num_heads, query.shape[0], key.shape[0]))
         if q_dim == 2 and attn_mask.dim() == 3 and attn_mask.shape != expected:
             raise AssertionError(f"Expected `attn_mask` shape to be {tuple(expected)} but got {attn_mask.shape}")
     return q_dim == 3
@@ -129,18 +129,17 @@ def _float_mask(mask, name, dtype):
     """A bool mask as 0 / -inf of ``dtype`` (True = masked out); a float mask unchanged."""
     if mask is None or mask.dtype.is_floating_point:
         return mask
-    if mask.dtype != ember.bool:
+    if mask.dtype != bool_:
         raise AssertionError(f"only bool and floating types of {name} are supported")
-    return ember.zeros(mask.shape, dtype=dtype).masked_fill(mask, float("-inf"))
+    return zeros(mask.shape, dtype=dtype).masked_fill(mask, float("-inf"))
 
 
 def _pad_last(mask):
     """One more (zero, i.e. unmasked) column at the end of a float mask."""
-    return None if mask is None else ember.cat([mask, ember.zeros(*mask.shape[:-1], 1, dtype=mask.dtype)], -1)
+    return None if mask is None else join.cat([mask, zeros(*mask.shape[:-1], 1, dtype=mask.dtype)], -1)
 
 
 def _in_projection(query, key, value, in_proj_weight, in_proj_bias, separate, q_w, k_w, v_w):
-    linear = ember.nn.functional.linear
     if not separate:
         if in_proj_weight is None:
             raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
@@ -212,25 +211,25 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if bias_k is not None:
         if static_k is not None or static_v is not None:
             raise AssertionError(f"bias cannot be added to static {'key' if static_k is not None else 'value'}.")
-        k = ember.cat([k, bias_k.repeat(1, bsz, 1)])
-        v = ember.cat([v, bias_v.repeat(1, bsz, 1)])
+        k = join.cat([k, bias_k.repeat(1, bsz, 1)])
+        v = join.cat([v, bias_v.repeat(1, bsz, 1)])
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     q = _heads(q, tgt_len, heads, head_dim)
     k = _heads(k, k.shape[0], heads, head_dim) if static_k is None else _static(static_k, "k", heads, head_dim)
     v = _heads(v, v.shape[0], heads, head_dim) if static_v is None else _static(static_v, "v", heads, head_dim)
     if add_zero_attn:
-        k = ember.cat([k, ember.zeros(heads, 1, head_dim, dtype=k.dtype)], 1)
-        v = ember.cat([v, ember.zeros(heads, 1, head_dim, dtype=v.dtype)], 1)
+        k = join.cat([k, zeros(heads, 1, head_dim, dtype=k.dtype)], 1)
+        v = join.cat([v, zeros(heads, 1, head_dim, dtype=v.dtype)], 1)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
     src_len = k.shape[1]
     attn_mask = _add_padding_mask(attn_mask, key_padding_mask, bsz, num_heads, src_len)
     dropout_p = dropout_p if training else 0.0
     if need_weights:
-        scores = ember.bmm(q * math.sqrt(1.0 / head_dim), k.transpose(-2, -1))
-        weights = ember.softmax(scores if attn_mask is None else scores + attn_mask, -1)
+        scores = bmm(q * math.sqrt(1.0 / head_dim), k.transpose(-2, -1))
+        weights = pointwise.softmax(scores if attn_mask is None else scores + attn_mask, -1)
         if dropout_p > 0.0:
-            weights = _dropout(weights, dropout_p)
-        out = ember.bmm(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
+            weights = dropout(weights, dropout_p)
+        out = bmm(weights, v).transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
         weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(1)
@@ -239,7 +238,7 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         out = scaled_dot_product_attention(q, k, v, _per_head(attn_mask, bsz, num_heads), dropout_p, is_causal)
         out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
         weights = None
-    out = ember.nn.functional.linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
+    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)
     if not batched:
         out = out.squeeze(1)
         weights = None if weights is None else weights.squeeze(0)
@@ -262,11 +261,11 @@ def self_attention_batch_first(x, num_heads, in_proj_weight, in_proj_bias, out_p
         attn_mask = _check_attn_mask(attn_mask, (length, length), (bsz * num_heads, length, length))
     attn_mask = _add_padding_mask(attn_mask, key_padding_mask, bsz, num_heads, length)
     head_dim = embed_dim // num_heads
-    qkv = ember.nn.functional.linear(x, in_proj_weight, in_proj_bias)
+    qkv = linear(x, in_proj_weight, in_proj_bias)
     q, k, v = (t.transpose(1, 2) for t in qkv.view(bsz, length, 3, num_heads, head_dim).unbind(2))
     out = scaled_dot_product_attention(q, k, v, _per_head(attn_mask, bsz, num_heads), dropout_p, is_causal)
     out = out.transpose(1, 2).reshape(bsz * length, embed_dim)
-    return ember.nn.functional.linear(out, out_proj_weight, out_proj_bias).view(bsz, length, embed_dim)
+    return linear(out, out_proj_weight, out_proj_bias).view(bsz, length, embed_dim)
 
 
 def _float_masks(attn_mask, key_padding_mask, is_causal, need_weights, dtype):
