@@ -34,8 +34,8 @@ def generated_block():
         by_module.setdefault(fn.__module__, []).append(attr if attr == name else f"{attr} as {name}")
     lines = [BEGIN]
     for module in sorted(by_module):
-        names = ", ".join(sorted(by_module[module], key=lambda s: s.split(" as ")[-1])).replace(" as ", "\0")
-        body = textwrap.fill(names, 116, initial_indent="    ", subsequent_indent="    ").replace("\0", " as ")
+        names = ", ".join(sorted(by_module[module], key=lambda s: s.split(" as ")[-1])).replace(" as ", "\0as\0")
+        body = textwrap.fill(names, 116, initial_indent="    ", subsequent_indent="    ").replace("\0as\0", " as ")
         lines.append(f"from {module} import (  # noqa: F401\n{body},\n)\n")
     lines.append(END)
     return "".join(lines)

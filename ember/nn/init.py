@@ -3,7 +3,10 @@ import math
 import warnings
 
 from ember.autograd import no_grad
+from ember.creation import eye
+from ember.linalg import qr
 from ember.nn.modules._state import copy_into
+from ember.random import randn
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "sigmoid")
@@ -98,7 +101,6 @@ def eye_(tensor):
     """Fill a 2-D tensor with the identity. ``eye_(ember.empty(2, 3))``."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    from ember.creation import eye
     with no_grad():
         return copy_into(tensor, eye(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
 
@@ -148,8 +150,6 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
-    from ember.linalg import qr
-    from ember.random import randn
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     with no_grad():

@@ -1,5 +1,6 @@
 """Parameter: a tensor that a Module registers as one of its learnable weights."""
 from ember._tensor import Tensor
+from ember.creation import empty
 
 
 class Parameter(Tensor):
@@ -13,7 +14,6 @@ class Parameter(Tensor):
 
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
-            from ember.creation import empty
             data = empty(0)
         p = cls._make(data._data, data._dtype, data._device, requires_grad)
         p._version = data._version
@@ -43,7 +43,6 @@ class Buffer(Tensor):
 
     def __new__(cls, data=None, *, persistent=True):
         if data is None:
-            from ember.creation import empty
             data = empty(0)
         b = cls._make(data._data, data._dtype, data._device, data._requires_grad)
         b._version = data._version

@@ -10,7 +10,7 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import OpNode, accumulator
-from ember.backend import CPU, PROMOTE, array_module
+from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
 from ember.backend.dtype import _from_np, bool_, get_default_dtype, int64
 
 _state = grad_mode.state
@@ -118,6 +118,7 @@ _NO_CTX = _Scratch()
 _SCRATCH = _NO_CTX.__dict__  # emptied after each such forward: stashed intermediates (a fused LSTM's) must not linger
 _generic = np.generic
 _new_tensor = object.__new__
+observer = None  # graph capture (ember.export) sets an object with run(...) and wrote(dst, src); None otherwise
 
 
 def xp_of(device):
@@ -154,6 +155,8 @@ def apply(prim, inputs, params):
 
 def run(prim, inputs, arrays, dev, params):
     """Run the forward, wrap the result, and record a node when a gradient is needed."""
+    if observer is not None:
+        return observer.run(prim, inputs, arrays, dev, params)
     needs_grad = False
     if _state.enabled and prim.backward is not None:
         for x in inputs:
@@ -234,15 +237,20 @@ def check_broadcast(arrays):
         shape = tuple(p if q == 1 else q for p, q in zip(x, y))
 
 
+_META = device("meta")
+
+
 def _fresh(out, dev, node):
     """The common result: one new tensor that is not a view (the hot path, kept flat)."""
     if isinstance(out, _generic):
         out = np.asarray(out)
+    if dev is _META:
+        out = meta.asarray(out)
     t = _new_tensor(Tensor)
     t._data = out
     t._dtype = dtype = _from_np[out.dtype]
     t._device = dev
-    if node is not None and dtype.is_floating_point:
+    if node is not None and dtype.category >= 2:  # floating or complex: differentiable
         t._requires_grad = True
         t.grad_fn = node
     else:
@@ -255,8 +263,10 @@ def _fresh(out, dev, node):
 def _wrap(out, dev, node, nr, prim, inputs):
     if isinstance(out, _generic):
         out = np.asarray(out)
+    if dev is _META:
+        out = meta.asarray(out)
     dtype = _from_np[out.dtype]
-    if node is not None and not dtype.is_floating_point:
+    if node is not None and dtype.category < 2:
         node = None
     base = None
     if prim.view:
@@ -286,8 +296,11 @@ regenerate_view = None
 def _scalar_dtype(tensor_dtype, s):
     """The dtype after a Python scalar ``s`` joins operands of ``tensor_dtype``: it only
     matters when its category (bool < int < float) is higher (the binary ops' hot case)."""
-    if tensor_dtype.category == 2 and (type(s) is float or type(s) is int):
+    if tensor_dtype.category >= 2 and (type(s) is float or type(s) is int):
         return tensor_dtype
+    if isinstance(s, complex):
+        return tensor_dtype if tensor_dtype.category == 3 else (
+            tensor_dtype if tensor_dtype.category == 2 else get_default_dtype()).to_complex()
     if isinstance(s, float):
         return tensor_dtype if tensor_dtype.is_floating_point else get_default_dtype()
     if isinstance(s, bool):
@@ -295,9 +308,6 @@ def _scalar_dtype(tensor_dtype, s):
     if isinstance(s, int):
         return tensor_dtype if tensor_dtype.category >= 1 else int64
     raise TypeError(f"expected a Tensor or a Python number, got {type(s).__name__}")
-
-
-_PYTHON_DTYPES = {bool: bool_, int: int64}
 
 
 def result_type(*operands):
@@ -321,12 +331,8 @@ def result_type(*operands):
         dtype = dims or zero
     else:
         dtype = zero if zero.category > dims.category else dims
-    for s in scalars:
-        if dtype is None:
-            _scalar_dtype(bool_, s)  # rejects non-numbers
-            dtype = get_default_dtype() if isinstance(s, float) else _PYTHON_DTYPES[bool if isinstance(s, bool) else int]
-        else:
-            dtype = _scalar_dtype(dtype, s)
+    for s in scalars:  # with no tensor, the first scalar's own dtype (bool joined by s) starts the fold
+        dtype = _scalar_dtype(bool_ if dtype is None else dtype, s)
     return dtype
 
 
@@ -344,15 +350,19 @@ def binary(prim, a, b, float_result=False, **params):
                 return run(prim, (a, b), (x, y), dev, params)  # nothing to promote
             dtype = result_type(a, b)
         else:
+            if isinstance(b, np.ndarray):  # an array operand joins as the CPU tensor it would make
+                return binary(prim, a, _array_tensor(b), float_result, **params)
             y = b
             dtype = _scalar_dtype(a._dtype, b)
     elif isinstance(b, Tensor):
+        if isinstance(a, np.ndarray):
+            return binary(prim, _array_tensor(a), b, float_result, **params)
         x, y, dev = a, b._data, b._device
         dtype = _scalar_dtype(b._dtype, a)
     else:
         raise TypeError(f"{prim.name}(): expected at least one Tensor argument, "
                         f"got {type(a).__name__} and {type(b).__name__}")
-    if float_result and not dtype.is_floating_point:
+    if float_result and dtype.category < 2:
         dtype = get_default_dtype()
     np_dtype = dtype.np
     if hasattr(x, "dtype") and x.dtype is not np_dtype and x.dtype != np_dtype:
@@ -360,3 +370,7 @@ def binary(prim, a, b, float_result=False, **params):
     if hasattr(y, "dtype") and y.dtype is not np_dtype and y.dtype != np_dtype:
         y = y.astype(np_dtype)
     return run(prim, (a, b), (x, y), dev, params)
+
+
+def _array_tensor(array):
+    return Tensor._make(array, from_numpy_dtype(array.dtype), CPU)

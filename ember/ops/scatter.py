@@ -2,7 +2,7 @@
 index_fill, masked_fill, masked_select, masked_scatter, take, take_along_dim, put, nonzero.
 
 Forwards index backend arrays; repeated indices accumulate (``scatter_add``, ``index_add``,
-their gradients) through one ``_add_at`` helper, or, for whole slices on the CPU (an embedding's
+their gradients) through one ``add_at`` helper (ember.backend.arrays), or, for whole slices on the CPU (an embedding's
 gradient), through a sort and one ``reduceat`` (``_add_slices``). Each derivative is written with the
 family's own ops, so second derivatives work.
 """
@@ -240,7 +240,7 @@ def _index_add(ctx, xp, x, index, src, dim, alpha):
 
 def add_along(xp, out, dim, index, src):
     """``out[index] += src`` along ``dim``, repeated indices summed: whole slices by ``_add_slices`` on
-    the CPU, anything else by ``_add_at``."""
+    the CPU, anything else by ``add_at``."""
     if is_numpy(xp) and src.ndim > 1 and index.size:
         _add_slices(out, dim, index, src)
     else:

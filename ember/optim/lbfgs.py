@@ -1,6 +1,8 @@
 """L-BFGS: a quasi-Newton method with a limited history of curvature pairs and an optional strong-Wolfe
 line search; ``step(closure)`` re-evaluates the model as often as it needs."""
-import ember
+from ember.creation import zeros
+from ember.ops.join import cat
+from ember.ops.linalg import dot
 from ember.autograd import enable_grad, no_grad
 from ember.optim.optimizer import Optimizer
 
@@ -21,7 +23,7 @@ def _cubic_min(x1, f1, g1, x2, f2, g2, bounds=None):
 
 
 def _dot(a, b):
-    return float(ember.dot(a, b))
+    return float(dot(a, b))
 
 
 def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
@@ -110,7 +112,7 @@ class LBFGS(Optimizer):
 
     # flat views of the parameters ---------------------------------------------------------
     def _flat_grad(self):
-        return ember.cat([p.grad.reshape(-1) if p.grad is not None else ember.zeros(p.numel(), dtype=p.dtype)
+        return cat([p.grad.reshape(-1) if p.grad is not None else zeros(p.numel(), dtype=p.dtype)
                           for p in self._params])
 
     def _add(self, t, d):

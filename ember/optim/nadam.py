@@ -57,7 +57,7 @@ class NAdam(Optimizer):
 
     def _update(self, p, state, group):
         step, mu_product = _count_step(state), state["mu_product"]
-        mu_product._version[0] += 1
+        mu_product._bump()
         beta1, beta2 = group["betas"]
         nadam_step(array_module(p.device), p._data, p.grad._data, state["exp_avg"]._data, state["exp_avg_sq"]._data,
                    mu_product._data, step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],

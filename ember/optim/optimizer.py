@@ -9,6 +9,7 @@ import warnings
 from ember._tensor import Tensor
 from ember.backend import array_module
 from ember.autograd import enable_grad
+from ember.creation import tensor
 
 
 class _RequiredParameter:
@@ -29,7 +30,6 @@ def _state_tensor(data, like):
 def _fresh_state(p, buffers, **counters):
     """A parameter's starting state: the float32 ``step`` counter, other scalar
     ``counters`` at their initial values, and zero buffers named ``buffers``."""
-    from ember.creation import tensor
     xp = array_module(p.device)
     state = {"step": tensor(0.0, device=p.device)}
     state.update((name, tensor(value, device=p.device)) for name, value in counters.items())
@@ -41,7 +41,7 @@ def _count_step(state):
     """Advance the ``step`` counter in place (a new version) and return the step number."""
     step = state["step"]
     step._data += 1
-    step._version[0] += 1
+    step._bump()
     return float(step._data)
 
 
@@ -120,7 +120,7 @@ class Optimizer:
                     if grad.grad_fn is not None:
                         grad = p.grad = grad.detach()
                     grad._data[...] = 0
-                    grad._version[0] += 1
+                    grad._bump()
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; ``closure`` re-evaluates and returns the loss."""
@@ -138,7 +138,7 @@ class Optimizer:
                     if state:
                         self.state[p] = state
                 self._update(p, state, group)
-                p._version[0] += 1
+                p._bump()
         return loss
 
     def _init_state(self, p, group):

@@ -5,8 +5,10 @@ import numbers
 
 import numpy as np
 
-import ember
+from ember._tensor import Tensor
+from ember.creation import from_numpy, tensor as new_tensor
 from ember.nn import functional as F  # noqa: N812 (torch convention)
+from ember.random import rand, randint
 
 __all__ = ["CenterCrop", "Compose", "Lambda", "Normalize", "RandomCrop", "RandomHorizontalFlip", "RandomRotation", "Resize",
            "ToTensor"]
@@ -60,8 +62,8 @@ class ToTensor:
             raise ValueError(f"ToTensor: pic should be 2 or 3 dimensional, got {pic.ndim} dimensions")
         chw = np.ascontiguousarray((pic[:, :, None] if pic.ndim == 2 else pic).transpose(2, 0, 1))
         if chw.dtype == np.uint8:
-            return ember.from_numpy(chw.astype(np.float32) / np.float32(255))
-        return ember.from_numpy(chw.astype(np.float32) if chw.dtype == np.bool_ else chw)
+            return from_numpy(chw.astype(np.float32) / np.float32(255))
+        return from_numpy(chw.astype(np.float32) if chw.dtype == np.bool_ else chw)
 
     def __repr__(self):
         return "ToTensor()"
@@ -74,12 +76,12 @@ class Normalize:
         self.mean, self.std, self.inplace = list(mean), list(std), inplace
 
     def __call__(self, tensor):
-        if not ember.is_tensor(tensor) or not tensor.is_floating_point():
+        if not isinstance(tensor, Tensor) or not tensor.is_floating_point():
             raise TypeError(f"Normalize expects a float tensor, got {getattr(tensor, 'dtype', type(tensor).__name__)}")
         if any(s == 0 for s in self.std):
             raise ValueError(f"std evaluated to zero after conversion to {tensor.dtype}, leading to division by zero.")
-        mean = ember.tensor(self.mean, dtype=tensor.dtype).reshape(-1, 1, 1)
-        std = ember.tensor(self.std, dtype=tensor.dtype).reshape(-1, 1, 1)
+        mean = new_tensor(self.mean, dtype=tensor.dtype).reshape(-1, 1, 1)
+        std = new_tensor(self.std, dtype=tensor.dtype).reshape(-1, 1, 1)
         return tensor.sub_(mean).div_(std) if self.inplace else (tensor - mean) / std
 
     def __repr__(self):
@@ -145,7 +147,7 @@ class CenterCrop:
 
 
 def _randint(high):
-    return int(ember.randint(0, high, (1,)).item())
+    return int(randint(0, high, (1,)).item())
 
 
 class RandomCrop:
@@ -187,7 +189,7 @@ class RandomHorizontalFlip:
         self.p = p
 
     def __call__(self, img):
-        if ember.rand(1).item() >= self.p:
+        if rand(1).item() >= self.p:
             return img
         if _is_pil(img):
             from PIL import Image
@@ -208,9 +210,9 @@ def _rotate_nearest(img, degrees, fill):
     src_x = np.rint(np.cos(theta) * xs - np.sin(theta) * ys + cx).astype(np.int64)
     src_y = np.rint(np.sin(theta) * xs + np.cos(theta) * ys + cy).astype(np.int64)
     inside = (src_x >= 0) & (src_x < width) & (src_y >= 0) & (src_y < height)
-    flat = ember.from_numpy(np.where(inside, src_y * width + src_x, 0).reshape(-1))
+    flat = from_numpy(np.where(inside, src_y * width + src_x, 0).reshape(-1))
     out = img.reshape(*img.shape[:-2], height * width).index_select(-1, flat).reshape(img.shape)
-    return out.masked_fill(ember.from_numpy(~inside), fill)
+    return out.masked_fill(from_numpy(~inside), fill)
 
 
 class RandomRotation:
@@ -230,7 +232,7 @@ class RandomRotation:
 
     def __call__(self, img):
         low, high = self.degrees
-        angle = low + (high - low) * ember.rand(1).item()
+        angle = low + (high - low) * rand(1).item()
         if _is_pil(img):
             return img.rotate(angle, fillcolor=self.fill)
         return _rotate_nearest(img, angle, self.fill)

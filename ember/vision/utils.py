@@ -1,7 +1,9 @@
 """Image grids: ``make_grid`` tiles a batch of images into one, ``save_image`` writes it as a PNG (Pillow)."""
 import math
+from ember.backend.dtype import uint8
+from ember.creation import full
+from ember.ops.join import cat, stack
 
-import ember
 
 
 def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scale_each=False, pad_value=0.0):
@@ -11,7 +13,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     min and max, per image with ``scale_each``) to [0, 1].
     """
     if isinstance(tensor, (list, tuple)):
-        tensor = ember.stack(list(tensor))
+        tensor = stack(list(tensor))
     if tensor.dim() == 2:
         tensor = tensor.unsqueeze(0)
     if tensor.dim() == 3:
@@ -20,7 +22,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
         raise ValueError(f"make_grid expects a (B, C, H, W) tensor or a list of (C, H, W) images, got shape "
                          f"{list(tensor.shape)}")
     if tensor.shape[1] == 1:
-        tensor = ember.cat([tensor] * 3, dim=1)
+        tensor = cat([tensor] * 3, dim=1)
     if normalize:
         tensor = tensor.clone()
         for img in (tensor if scale_each else [tensor]):
@@ -30,7 +32,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     columns = min(nrow, batch)
     rows = math.ceil(batch / columns)
     cell_h, cell_w = height + padding, width + padding
-    grid = ember.full((channels, rows * cell_h + padding, columns * cell_w + padding), pad_value, dtype=tensor.dtype)
+    grid = full((channels, rows * cell_h + padding, columns * cell_w + padding), pad_value, dtype=tensor.dtype)
     for k in range(batch):
         top, left = (k // columns) * cell_h + padding, (k % columns) * cell_w + padding
         grid[:, top:top + height, left:left + width] = tensor[k]
@@ -44,5 +46,5 @@ def save_image(tensor, fp, format=None, **kwargs):
     except ImportError as e:
         raise ImportError("save_image writes images with Pillow: pip install 'ember[vision]'") from e
     grid = make_grid(tensor, **kwargs)
-    pixels = (grid * 255 + 0.5).clamp(0, 255).to(ember.uint8).permute(1, 2, 0).numpy()
+    pixels = (grid * 255 + 0.5).clamp(0, 255).to(uint8).permute(1, 2, 0).numpy()
     Image.fromarray(pixels).save(fp, format=format)

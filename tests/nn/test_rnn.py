@@ -203,8 +203,8 @@ def test_gradcheck_layer(mode, gates, batch_sizes):
 
     def fn(lib, x, *rest):
         hx, ws = rest[:n_state], rest[n_state:]
-        params = [ember.nn._rnn.DirectionParams(mode, *ws[i:i + 4], None) for i in range(0, 4 * dirs, 4)]
-        return ember.nn._rnn.rnn_forward(mode, x, batch_sizes, hx, params, 1, dirs == 2, 0.0, False)
+        params = [ember.nn.functional.recurrent.DirectionParams(mode, *ws[i:i + 4], None) for i in range(0, 4 * dirs, 4)]
+        return ember.nn.functional.recurrent.rnn_forward(mode, x, batch_sizes, hx, params, 1, dirs == 2, 0.0, False)
 
     gradcheck(fn, x, *states, *weights, gradgrad=mode != "RNN_RELU" and dirs == 1)
 
@@ -275,7 +275,7 @@ def test_frozen_weights_and_no_grad():
 @pytest.mark.parametrize("reverse", [False, True])
 def test_fused_lstm_sequence_gradcheck(reverse):
     """The whole-sequence LSTM node: float64 gradcheck (array BPTT) and gradgradcheck (recomputed graph)."""
-    from ember.nn._rnn_fused import lstm_seq
+    from ember.ops.rnn_seq import lstm_seq
     x, w_ih, bias = rand(8, 3, seed=1), rand(8, 3, seed=5, low=-0.7, high=0.7), rand(8, seed=6)
     h0, c0, w_hh = rand(2, 2, seed=2), rand(2, 2, seed=3), rand(8, 2, seed=4, low=-0.7, high=0.7)
     gradcheck(lambda lib, *a: lstm_seq(*a, reverse=reverse), x, w_ih, bias, h0, c0, w_hh)
@@ -284,7 +284,7 @@ def test_fused_lstm_sequence_gradcheck(reverse):
 @pytest.mark.parametrize("reverse", [False, True])
 def test_fused_gru_sequence_gradcheck(reverse):
     """The whole-sequence GRU node: float64 gradcheck (array BPTT) and gradgradcheck (recomputed graph)."""
-    from ember.nn._gru_fused import gru_seq
+    from ember.ops.rnn_seq import gru_seq
     x, w_ih, b_ih = rand(8, 3, seed=1), rand(6, 3, seed=5, low=-0.7, high=0.7), rand(6, seed=6)
     h0, w_hh, b_hh = rand(2, 2, seed=2), rand(6, 2, seed=4, low=-0.7, high=0.7), rand(6, seed=7)
     gradcheck(lambda lib, *a: gru_seq(*a, reverse=reverse), x, w_ih, b_ih, h0, w_hh, b_hh)

@@ -1,7 +1,7 @@
 """Parameter set-up shared by several layers: a weight with an optional bias, and their default inits."""
 import math
 
-import ember
+from ember.creation import empty
 from ember.nn import init
 from ember.nn.parameter import Parameter
 
@@ -9,9 +9,9 @@ from ember.nn.parameter import Parameter
 def make_weight_and_bias(module, weight_shape, bias_shape, bias, device=None, dtype=None):
     """Registers ``module.weight`` (uninitialised, ``weight_shape``) and ``module.bias`` (``bias_shape``), or
     ``bias = None`` when ``bias`` is false: ``make_weight_and_bias(self, (out, in), out, True)``."""
-    module.weight = Parameter(ember.empty(weight_shape, device=device, dtype=dtype))
+    module.weight = Parameter(empty(weight_shape, device=device, dtype=dtype))
     if bias:
-        module.bias = Parameter(ember.empty(bias_shape, device=device, dtype=dtype))
+        module.bias = Parameter(empty(bias_shape, device=device, dtype=dtype))
     else:
         module.register_parameter("bias", None)
 

@@ -1,7 +1,7 @@
 """MultiheadAttention: parameters as torch names them, the math in F.multi_head_attention_forward."""
-import ember
+from ember.creation import empty
 from ember.nn import init
-from ember.nn._attention import _float_mask, multi_head_attention_forward, self_attention_batch_first
+from ember.nn.functional.attention import _float_mask, multi_head_attention_forward, self_attention_batch_first
 from ember.nn.modules.linear import Linear
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
@@ -38,22 +38,22 @@ class MultiheadAttention(Module):
         if self.head_dim * num_heads != embed_dim:
             raise AssertionError("embed_dim must be divisible by num_heads")
         if self._qkv_same_embed_dim:
-            self.in_proj_weight = Parameter(ember.empty(3 * embed_dim, embed_dim, **kw))
+            self.in_proj_weight = Parameter(empty(3 * embed_dim, embed_dim, **kw))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
                 self.register_parameter(name, None)
         else:
-            self.q_proj_weight = Parameter(ember.empty(embed_dim, embed_dim, **kw))
-            self.k_proj_weight = Parameter(ember.empty(embed_dim, self.kdim, **kw))
-            self.v_proj_weight = Parameter(ember.empty(embed_dim, self.vdim, **kw))
+            self.q_proj_weight = Parameter(empty(embed_dim, embed_dim, **kw))
+            self.k_proj_weight = Parameter(empty(embed_dim, self.kdim, **kw))
+            self.v_proj_weight = Parameter(empty(embed_dim, self.vdim, **kw))
             self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(ember.empty(3 * embed_dim, **kw))
+            self.in_proj_bias = Parameter(empty(3 * embed_dim, **kw))
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
         if add_bias_kv:
-            self.bias_k = Parameter(ember.empty(1, 1, embed_dim, **kw))
-            self.bias_v = Parameter(ember.empty(1, 1, embed_dim, **kw))
+            self.bias_k = Parameter(empty(1, 1, embed_dim, **kw))
+            self.bias_v = Parameter(empty(1, 1, embed_dim, **kw))
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn

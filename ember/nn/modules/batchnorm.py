@@ -1,5 +1,6 @@
 """BatchNorm1d/2d/3d and the base they share with the instance norms (parameters, running stats)."""
-import ember
+from ember.backend.dtype import int64
+from ember.creation import ones, tensor, zeros
 from ember.nn import functional as F  # noqa: N812 (torch convention)
 from ember.nn.modules._init_helpers import make_affine, reset_affine
 from ember.nn.modules.module import Module
@@ -20,9 +21,9 @@ class _NormBase(Module):
         self.track_running_stats = track_running_stats
         make_affine(self, num_features, affine, bias, device, dtype)
         if track_running_stats:
-            self.register_buffer("running_mean", ember.zeros(num_features, device=device, dtype=dtype))
-            self.register_buffer("running_var", ember.ones(num_features, device=device, dtype=dtype))
-            self.register_buffer("num_batches_tracked", ember.tensor(0, dtype=ember.int64, device=device))
+            self.register_buffer("running_mean", zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, device=device, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=int64, device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

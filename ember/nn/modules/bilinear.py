@@ -1,8 +1,9 @@
 """Bilinear (y = x1^T A x2 + b), PReLU (a learnt negative slope), PairwiseDistance and CosineSimilarity."""
 import math
 
-import ember
-from ember.nn import _losses_more as _M  # noqa: N812
+from ember.autograd import no_grad
+from ember.creation import empty
+from ember.nn import functional as F  # noqa: N812 (torch convention)
 from ember.nn import init
 from ember.nn.modules._init_helpers import make_weight_and_bias
 from ember.nn.modules.module import Module
@@ -25,7 +26,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        return _M.bilinear(input1, input2, self.weight, self.bias)
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
@@ -38,15 +39,15 @@ class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
-        self.weight = Parameter(ember.empty(num_parameters, device=device, dtype=dtype))
+        self.weight = Parameter(empty(num_parameters, device=device, dtype=dtype))
         self.reset_parameters()
 
     def reset_parameters(self):
-        with ember.no_grad():
+        with no_grad():
             self.weight.fill_(self.init)
 
     def forward(self, input):
-        return _M.prelu(input, self.weight)
+        return F.prelu(input, self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
@@ -60,7 +61,7 @@ class PairwiseDistance(Module):
         self.norm, self.eps, self.keepdim = p, eps, keepdim
 
     def forward(self, x1, x2):
-        return _M.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
 
 
 class CosineSimilarity(Module):
@@ -71,7 +72,7 @@ class CosineSimilarity(Module):
         self.dim, self.eps = dim, eps
 
     def forward(self, x1, x2):
-        return _M.cosine_similarity(x1, x2, self.dim, self.eps)
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
 __all__ = ["Bilinear", "CosineSimilarity", "PReLU", "PairwiseDistance"]

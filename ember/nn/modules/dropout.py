@@ -1,6 +1,6 @@
 """Dropout modules: thin wrappers over the functional dropout family."""
 from ember.nn import functional as F  # noqa: N812 (torch convention)
-from ember.nn._dropout import _check_p
+from ember.nn.functional.dropouts import check_p
 from ember.nn.modules.module import Module
 
 __all__ = ["AlphaDropout", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "FeatureAlphaDropout"]
@@ -11,7 +11,7 @@ class _DropoutNd(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        _check_p(p)
+        check_p(p)
         self.p = p
         self.inplace = inplace
 

@@ -1,5 +1,6 @@
 """Loss modules: thin wrappers over the losses in ember.nn.functional."""
 from ember.nn import functional as F  # noqa: N812 (torch convention)
+from ember.nn.modules.bilinear import PairwiseDistance
 from ember.nn.modules.module import Module
 
 
@@ -112,7 +113,6 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLD
 
 
 # margin, ranking, embedding and likelihood losses --------------------------------------------
-from ember.nn import _losses_more as _M  # noqa: E402,N812
 
 
 class _LegacyArgsLoss(_Loss):
@@ -132,14 +132,14 @@ class CosineEmbeddingLoss(_Margin):
     """1 - cos(x1, x2) for y = 1, max(0, cos - margin) for y = -1: ``nn.CosineEmbeddingLoss()(a, b, y)``."""
 
     def forward(self, input1, input2, target):
-        return _M.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+        return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
 
 
 class MarginRankingLoss(_Margin):
     """max(0, -y (x1 - x2) + margin): ``nn.MarginRankingLoss(0.5)(x1, x2, y)``."""
 
     def forward(self, input1, input2, target):
-        return _M.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+        return F.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
 
 
 class HingeEmbeddingLoss(_Margin):
@@ -149,14 +149,14 @@ class HingeEmbeddingLoss(_Margin):
         super().__init__(margin, reduction=reduction)
 
     def forward(self, input, target):
-        return _M.hinge_embedding_loss(input, target, self.margin, self.reduction)
+        return F.hinge_embedding_loss(input, target, self.margin, self.reduction)
 
 
 class SoftMarginLoss(_LegacyArgsLoss):
     """log(1 + exp(-y x)): ``nn.SoftMarginLoss()(x, y)``."""
 
     def forward(self, input, target):
-        return _M.soft_margin_loss(input, target, self.reduction)
+        return F.soft_margin_loss(input, target, self.reduction)
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
@@ -166,7 +166,7 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
         super().__init__(weight, reduction)
 
     def forward(self, input, target):
-        return _M.multilabel_soft_margin_loss(input, target, self.weight, self.reduction)
+        return F.multilabel_soft_margin_loss(input, target, self.weight, self.reduction)
 
 
 class MultiMarginLoss(_WeightedLoss):
@@ -181,14 +181,14 @@ class MultiMarginLoss(_WeightedLoss):
         self.p, self.margin = p, margin
 
     def forward(self, input, target):
-        return _M.multi_margin_loss(input, target, self.p, self.margin, self.weight, self.reduction)
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, self.reduction)
 
 
 class MultiLabelMarginLoss(_LegacyArgsLoss):
     """Multi-label hinge loss over -1-terminated target lists: ``nn.MultiLabelMarginLoss()(x, y)``."""
 
     def forward(self, input, target):
-        return _M.multilabel_margin_loss(input, target, self.reduction)
+        return F.multilabel_margin_loss(input, target, self.reduction)
 
 
 class PoissonNLLLoss(_Loss):
@@ -199,7 +199,7 @@ class PoissonNLLLoss(_Loss):
         self.log_input, self.full, self.eps = log_input, full, eps
 
     def forward(self, log_input, target):
-        return _M.poisson_nll_loss(log_input, target, self.log_input, self.full, eps=self.eps,
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, eps=self.eps,
                                    reduction=self.reduction)
 
 
@@ -211,7 +211,7 @@ class GaussianNLLLoss(_Loss):
         self.full, self.eps = full, eps
 
     def forward(self, input, target, var):
-        return _M.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
 
 
 class TripletMarginLoss(_Loss):
@@ -224,7 +224,7 @@ class TripletMarginLoss(_Loss):
         self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
 
     def forward(self, anchor, positive, negative):
-        return _M.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps, self.swap,
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps, self.swap,
                                       reduction=self.reduction)
 
 
@@ -237,15 +237,14 @@ class TripletMarginWithDistanceLoss(_Loss):
             raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
                              "instead")
         if distance_function is None:
-            from ember.nn.modules.bilinear import PairwiseDistance
             distance_function = PairwiseDistance()
         self.distance_function = distance_function
         self.margin, self.swap = margin, swap
 
     def forward(self, anchor, positive, negative):
-        return _M.triplet_margin_with_distance_loss(anchor, positive, negative,
-                                                    distance_function=self.distance_function, margin=self.margin,
-                                                    swap=self.swap, reduction=self.reduction)
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                   distance_function=self.distance_function, margin=self.margin,
+                                                   swap=self.swap, reduction=self.reduction)
 
 
 __all__ += ["CosineEmbeddingLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss",
@@ -261,9 +260,8 @@ class CTCLoss(_Loss):
         self.blank, self.zero_infinity = blank, zero_infinity
 
     def forward(self, log_probs, targets, input_lengths, target_lengths):
-        from ember.nn._ctc import ctc_loss
-        return ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
-                        self.zero_infinity)
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)
 
 
 __all__ += ["CTCLoss"]

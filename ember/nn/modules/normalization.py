@@ -1,7 +1,7 @@
 """LayerNorm, GroupNorm, RMSNorm and LocalResponseNorm."""
 import numbers
 
-import ember
+from ember.creation import empty
 from ember.nn import functional as F  # noqa: N812 (torch convention)
 from ember.nn import init
 from ember.nn.modules._init_helpers import make_affine, reset_affine
@@ -72,7 +72,7 @@ class RMSNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(ember.empty(self.normalized_shape, device=device, dtype=dtype))
+            self.weight = Parameter(empty(self.normalized_shape, device=device, dtype=dtype))
         else:
             self.register_parameter("weight", None)
         self.reset_parameters()

@@ -1,8 +1,9 @@
 """Recurrent layers: RNN, LSTM, GRU and their single-step cells RNNCell, LSTMCell, GRUCell."""
 import math
 
-import ember
-from ember.nn import _rnn, init
+from ember.creation import empty, zeros
+from ember.nn import init
+from ember.nn.functional import recurrent
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 from ember.nn.utils.rnn import PackedSequence
@@ -52,7 +53,7 @@ class RNNBase(Module):
                 if proj_size:
                     shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for name, shape in shapes:
-                    setattr(self, name + sfx, Parameter(ember.empty(*shape, device=device, dtype=dtype)))
+                    setattr(self, name + sfx, Parameter(empty(*shape, device=device, dtype=dtype)))
                     self._flat_weights_names.append(name + sfx)
         self.reset_parameters()
 
@@ -80,7 +81,7 @@ class RNNBase(Module):
             for d in range(2 if self.bidirectional else 1):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 get = lambda name: getattr(self, name + sfx, None)  # noqa: E731
-                out.append(_rnn.DirectionParams(self.mode, get("weight_ih"), get("weight_hh"),
+                out.append(recurrent.DirectionParams(self.mode, get("weight_ih"), get("weight_hh"),
                                                 get("bias_ih"), get("bias_hh"), get("weight_hr")))
         return out
 
@@ -119,7 +120,7 @@ class RNNBase(Module):
                              f"input: input.to({weight_dtype}), or convert model: model.to({x.dtype})")
         sizes = self._state_sizes(batch)
         if hx is None:
-            hx = tuple(ember.zeros(s, dtype=x.dtype, device=x.device) for s in sizes)
+            hx = tuple(zeros(s, dtype=x.dtype, device=x.device) for s in sizes)
         else:
             hx = tuple(hx) if is_lstm else (hx,)
             if not packed:
@@ -135,7 +136,7 @@ class RNNBase(Module):
             if sorted_idx is not None:
                 hx = tuple(h.index_select(1, sorted_idx) for h in hx)
             self._check_hidden(hx, sizes)
-        out, hn = _rnn.rnn_forward(self.mode, x, batch_sizes, hx, self._direction_params(), self.num_layers,
+        out, hn = recurrent.rnn_forward(self.mode, x, batch_sizes, hx, self._direction_params(), self.num_layers,
                                    self.bidirectional, self.dropout, self.training)
         if packed:
             if input.unsorted_indices is not None:
@@ -200,11 +201,11 @@ class RNNCellBase(Module):
         super().__init__()
         self.mode, self.input_size, self.hidden_size, self.bias = mode, input_size, hidden_size, bias
         g = _GATES[mode] * hidden_size
-        self.weight_ih = Parameter(ember.empty(g, input_size, device=device, dtype=dtype))
-        self.weight_hh = Parameter(ember.empty(g, hidden_size, device=device, dtype=dtype))
+        self.weight_ih = Parameter(empty(g, input_size, device=device, dtype=dtype))
+        self.weight_hh = Parameter(empty(g, hidden_size, device=device, dtype=dtype))
         if bias:
-            self.bias_ih = Parameter(ember.empty(g, device=device, dtype=dtype))
-            self.bias_hh = Parameter(ember.empty(g, device=device, dtype=dtype))
+            self.bias_ih = Parameter(empty(g, device=device, dtype=dtype))
+            self.bias_hh = Parameter(empty(g, device=device, dtype=dtype))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -225,7 +226,7 @@ class RNNCellBase(Module):
         x = input.unsqueeze(0) if unbatched else input
         n_state = 2 if self.mode == "LSTM" else 1
         if hx is None:
-            hx = tuple(ember.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+            hx = tuple(zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
                        for _ in range(n_state))
         else:
             hx = tuple(hx) if n_state == 2 else (hx,)
@@ -237,7 +238,7 @@ class RNNCellBase(Module):
                 if h.shape[-1] != self.hidden_size:
                     raise RuntimeError(f"hidden{i} has inconsistent hidden_size: got {h.shape[-1]}, expected "
                                        f"{self.hidden_size}")
-        out = _rnn.cell_forward(self.mode, x, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        out = recurrent.cell_forward(self.mode, x, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return tuple(h.squeeze(0) for h in out) if unbatched else out
 
     def extra_repr(self):

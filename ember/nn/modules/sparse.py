@@ -1,7 +1,8 @@
 """Embedding and EmbeddingBag: lookup tables with a (num_embeddings, embedding_dim) weight."""
-import ember
-from ember.nn import _embedding as E  # noqa: N812
+from ember.autograd import no_grad
+from ember.creation import empty
 from ember.nn import init
+from ember.nn.functional import sparse as E  # noqa: N812
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 
@@ -9,7 +10,7 @@ from ember.nn.parameter import Parameter
 class _Table(Module):
     def _make_weight(self, num, dim, _weight, _freeze, device, dtype):
         if _weight is None:
-            self.weight = Parameter(ember.empty(num, dim, device=device, dtype=dtype), requires_grad=not _freeze)
+            self.weight = Parameter(empty(num, dim, device=device, dtype=dtype), requires_grad=not _freeze)
             self.reset_parameters()
         else:
             if list(_weight.shape) != [num, dim]:
@@ -19,7 +20,7 @@ class _Table(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            with ember.no_grad():
+            with no_grad():
                 self.weight[self.padding_idx].fill_(0)
 
     def _repr_tail(self):

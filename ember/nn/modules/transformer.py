@@ -9,7 +9,7 @@ import copy
 
 from ember.nn import functional as F  # noqa: N812 (torch convention)
 from ember.nn import init
-from ember.nn._attention import _causal_mask, _float_mask
+from ember.nn.functional.attention import _causal_mask, _float_mask
 from ember.nn.modules.attention import MultiheadAttention
 from ember.nn.modules.container import ModuleList
 from ember.nn.modules.dropout import Dropout

@@ -1,7 +1,12 @@
 """Gradient clipping: clip_grad_norm_, clip_grad_value_, get_total_norm, clip_grads_with_norm_."""
 import math
 
-import ember
+from ember.autograd import no_grad
+from ember.backend.dtype import float64
+from ember.creation import tensor
+from ember.linalg import vector_norm
+from ember.ops.join import stack
+from ember.ops.pointwise import clamp
 from ember._tensor import Tensor
 
 
@@ -20,10 +25,10 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     tensors = _tensors(tensors)
     norm_type = float(norm_type)
     if not tensors:
-        return ember.tensor(0.0)
-    norms = [ember.linalg.vector_norm(t.detach(), ord=norm_type) for t in tensors]
-    dtype = ember.float64 if any(n.dtype == ember.float64 for n in norms) else norms[0].dtype
-    total = ember.linalg.vector_norm(ember.stack([n.to(dtype) for n in norms]), ord=norm_type)
+        return tensor(0.0)
+    norms = [vector_norm(t.detach(), ord=norm_type) for t in tensors]
+    dtype = float64 if any(n.dtype == float64 for n in norms) else norms[0].dtype
+    total = vector_norm(stack([n.to(dtype) for n in norms]), ord=norm_type)
     if error_if_nonfinite and not math.isfinite(float(total)):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "
                            "it cannot be clipped. To disable this error and scale the gradients by the non-finite "
@@ -36,8 +41,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = _grads(parameters)
     if not grads:
         return
-    coef = ember.clamp(float(max_norm) / (total_norm + 1e-6), max=1.0)
-    with ember.no_grad():
+    coef = clamp(float(max_norm) / (total_norm + 1e-6), max=1.0)
+    with no_grad():
         for g in grads:
             g.mul_(coef.to(g.dtype))
 
@@ -60,6 +65,6 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient in place to ``[-clip_value, clip_value]``."""
     clip_value = float(clip_value)
-    with ember.no_grad():
+    with no_grad():
         for g in _grads(parameters):
             g.clamp_(-clip_value, clip_value)

@@ -1,5 +1,5 @@
 """parameters_to_vector and vector_to_parameters: all parameters as one flat vector and back."""
-import ember
+from ember.ops.join import cat
 from ember._tensor import Tensor
 
 
@@ -10,7 +10,7 @@ def _check_tensor(vec):
 
 def parameters_to_vector(parameters):
     """Flatten and concatenate: ``parameters_to_vector(nn.Linear(3, 2).parameters()).shape == (8,)``."""
-    return ember.cat([p.reshape(-1) for p in parameters])
+    return cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec, parameters):

@@ -1,7 +1,10 @@
 """Variable-length sequences for the recurrent layers: PackedSequence and the pack / pad helpers."""
 from collections import namedtuple
+from ember._tensor import Tensor
+from ember.backend.dtype import float32, float64, int64
+from ember.creation import arange, empty_like, full, tensor
+from ember.ops.join import cat, stack
 
-import ember
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence", "pack_sequence",
            "unpad_sequence", "unpack_sequence", "invert_permutation"]
@@ -29,10 +32,10 @@ class PackedSequence(namedtuple("PackedSequence_", ["data", "batch_sizes", "sort
         return self.to("cpu")
 
     def double(self):
-        return self.to(dtype=ember.float64)
+        return self.to(dtype=float64)
 
     def float(self):
-        return self.to(dtype=ember.float32)
+        return self.to(dtype=float32)
 
     @property
     def is_cuda(self):
@@ -46,18 +49,18 @@ def invert_permutation(permutation):
     """The inverse permutation: ``invert_permutation(ember.tensor([2, 0, 1]))`` is ``tensor([1, 2, 0])``."""
     if permutation is None:
         return None
-    return ember.empty_like(permutation).scatter_(0, permutation, ember.arange(len(permutation),
+    return empty_like(permutation).scatter_(0, permutation, arange(len(permutation),
                                                                                device=permutation.device))
 
 
 def _index(rows, device):
-    return ember.tensor(rows, dtype=ember.int64, device=device)
+    return tensor(rows, dtype=int64, device=device)
 
 
 def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
     """Pack a padded ``(T, B, *)`` batch (``(B, T, *)`` with ``batch_first``) of sequences of the given
     lengths: ``pack_padded_sequence(x, [3, 1]).batch_sizes`` is ``tensor([2, 1, 1])``."""
-    lengths = [int(n) for n in (lengths.tolist() if isinstance(lengths, ember.Tensor) else lengths)]
+    lengths = [int(n) for n in (lengths.tolist() if isinstance(lengths, Tensor) else lengths)]
     if enforce_sorted:
         if any(a < b for a, b in zip(lengths, lengths[1:])):
             raise RuntimeError("`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. "
@@ -82,7 +85,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     batch_sizes = [sum(1 for n in sorted_lengths if n > t) for t in range(sorted_lengths[0])]
     rows = [t * batch + order[j] for t, b in enumerate(batch_sizes) for j in range(b)]
     data = x.reshape(steps * batch, *x.shape[2:]).index_select(0, _index(rows, x.device))
-    return PackedSequence(data, ember.tensor(batch_sizes, dtype=ember.int64), sorted_indices)
+    return PackedSequence(data, tensor(batch_sizes, dtype=int64), sorted_indices)
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
@@ -102,11 +105,11 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     pad_row = data.shape[0]
     rows = [starts[t] + unsorted[j] if t < len(batch_sizes) and unsorted[j] < batch_sizes[t] else pad_row
             for t in range(steps) for j in range(batch)]
-    padding = ember.full((1, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
-    padded = ember.cat([data, padding]).index_select(0, _index(rows, data.device))
+    padding = full((1, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
+    padded = cat([data, padding]).index_select(0, _index(rows, data.device))
     padded = padded.reshape(steps, batch, *data.shape[1:])
     sorted_lengths = [sum(1 for b in batch_sizes if b > j) for j in range(batch)]
-    lengths = ember.tensor([sorted_lengths[unsorted[j]] for j in range(batch)], dtype=ember.int64)
+    lengths = tensor([sorted_lengths[unsorted[j]] for j in range(batch)], dtype=int64)
     return (padded.transpose(0, 1) if batch_first else padded), lengths
 
 
@@ -115,23 +118,23 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     padding with ``padding_value``: ``pad_sequence([ember.ones(3), ember.ones(1)]).shape == (3, 2)``."""
     if padding_side not in ("left", "right"):
         raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
-    if isinstance(sequences, ember.Tensor):
+    if isinstance(sequences, Tensor):
         sequences = sequences.unbind(0)
     longest = max(s.shape[0] for s in sequences)
     padded = []
     for s in sequences:
         missing = longest - s.shape[0]
         if missing:
-            pad = ember.full((missing, *s.shape[1:]), padding_value, dtype=s.dtype, device=s.device)
-            s = ember.cat([s, pad] if padding_side == "right" else [pad, s])
+            pad = full((missing, *s.shape[1:]), padding_value, dtype=s.dtype, device=s.device)
+            s = cat([s, pad] if padding_side == "right" else [pad, s])
         padded.append(s)
-    return ember.stack(padded, 0 if batch_first else 1)
+    return stack(padded, 0 if batch_first else 1)
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
     """The list of unpadded sequences of a padded batch: the inverse of ``pad_sequence``."""
     x = padded_sequences if batch_first else padded_sequences.transpose(0, 1)
-    lengths = lengths.tolist() if isinstance(lengths, ember.Tensor) else lengths
+    lengths = lengths.tolist() if isinstance(lengths, Tensor) else lengths
     return [x[i, :int(n)] for i, n in enumerate(lengths)]
 
 

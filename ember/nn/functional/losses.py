@@ -1,0 +1,177 @@
+"""Regression and classification losses of ``nn.functional`` (squared, absolute, Huber, binary and categorical
+cross entropy, NLL, KL, Poisson and Gaussian NLL), composed from ember ops so their gradients come for free.
+
+>>> import ember
+>>> import ember.nn.functional as F
+>>> F.mse_loss(ember.tensor([1.0]), ember.tensor([3.0])).item()
+4.0
+"""
+import math
+
+from ember._tensor import Size
+from ember.backend.dtype import int64, uint8
+from ember.creation import full_like
+from ember.nn.functional._reduction import apply_reduction, check_reduction
+from ember.nn.functional.activations import softplus_neg
+from ember.ops import pointwise, scatter, unary
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Squared error: ``F.mse_loss(ember.tensor([1.0]), ember.tensor([3.0]))`` -> ``4.``."""
+    diff = input - target
+    return apply_reduction(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Absolute error: ``F.l1_loss(ember.tensor([1.0]), ember.tensor([3.0]))`` -> ``2.``."""
+    return apply_reduction(unary.abs(input - target), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta below beta, else d - 0.5 beta: ``F.smooth_l1_loss(ember.tensor([0.0]), ember.tensor([3.0]))``."""
+    d = unary.abs(input - target)
+    if beta == 0:
+        return apply_reduction(d, reduction)
+    return apply_reduction(pointwise.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 below delta, else delta (d - 0.5 delta): ``F.huber_loss(ember.zeros(1), ember.ones(1))`` -> ``0.5``."""
+    d = unary.abs(input - target)
+    return apply_reduction(pointwise.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(t log p + (1 - t) log(1 - p)), logs clamped at -100: ``F.binary_cross_entropy(p, t)``."""
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({Size(target.shape)}) that is different to the input size "
+                         f"({Size(input.shape)}) is deprecated. Please ensure they have the same size.")
+    check_reduction(reduction)
+    log_p = pointwise.clamp(unary.log(input), min=-100.0)
+    log_q = pointwise.clamp(unary.log(1.0 - input), min=-100.0)
+    loss = -(target * log_p + (1.0 - target) * log_q)
+    return apply_reduction(loss if weight is None else loss * weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """BCE on sigmoid(x), in the stable form (1 - t) x + lw log(1 + exp(-x))."""
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({Size(target.shape)}) must be the same as input size "
+                         f"({Size(input.shape)})")
+    check_reduction(reduction)
+    log_weight = 1.0 if pos_weight is None else 1.0 + (pos_weight - 1.0) * target
+    loss = (1.0 - target) * input + log_weight * softplus_neg(input)
+    return apply_reduction(loss if weight is None else loss * weight, reduction)
+
+
+def _check_targets(input, target, what="target"):
+    if target.dtype not in (int64, uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {str(target.dtype).split('.')[-1].title()}")
+    batch = input.shape[0] if input.dim() >= 2 else None
+    if input.dim() >= 2 and target.dim() >= 1 and target.shape[0] != batch:
+        raise ValueError(f"Expected input batch_size ({batch}) to match target batch_size ({target.shape[0]}).")
+    expected = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.dim() >= 2 else ()
+    if tuple(target.shape) != expected:
+        if input.dim() <= 2:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+
+
+def _picked_and_weights(logp, target, weight, ignore_index):
+    """-logp at each target class and each element's class weight (0 where ignored)."""
+    classes = logp.shape[1] if logp.dim() >= 2 else logp.shape[0]
+    keep = target != ignore_index
+    safe = pointwise.where(keep, target, 0)
+    bad = (safe < 0) | (safe >= classes)
+    if bad.any():
+        raise IndexError(f"Target {int(target[bad].flatten()[0])} is out of bounds.")
+    dim = 1 if logp.dim() >= 2 else 0
+    picked = -scatter.gather(logp, dim, safe.unsqueeze(dim)).squeeze(dim)
+    w = keep.to(logp.dtype) if weight is None else weight[safe] * keep.to(logp.dtype)
+    return picked, w
+
+
+def _weighted_mean(loss, w):
+    """sum(loss) / sum(w); NaN with zero gradients when every target is ignored (as torch)."""
+    total = w.sum()
+    empty = total == 0
+    return pointwise.where(empty, float("nan"), loss.sum() / pointwise.where(empty, 1.0, total))
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of the target class; input (N, C, d1, ...) of log-probabilities."""
+    _check_targets(input, target)
+    check_reduction(reduction)
+    picked, w = _picked_and_weights(input, target, weight, ignore_index)
+    loss = picked * w
+    return _weighted_mean(loss, w) if reduction == "mean" else apply_reduction(loss, reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """log_softmax over the class dim (1, or 0 for unbatched input) followed by nll_loss; targets may be
+    class indices or class probabilities: ``F.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 2]))``."""
+    check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    dim = 1 if input.dim() >= 2 else 0
+    classes = input.shape[dim]
+    logp = pointwise.log_softmax(input, dim)
+    wshape = [1] * input.dim()
+    wshape[dim] = classes
+    wlogp = logp if weight is None else logp * weight.reshape(wshape)
+    if target.dtype.is_floating_point:
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        if label_smoothing > 0:
+            target = target * (1.0 - label_smoothing) + label_smoothing / classes
+        return apply_reduction(-(wlogp * target).sum(dim), reduction)
+    _check_targets(input, target)
+    picked, w = _picked_and_weights(logp, target, weight, ignore_index)
+    loss = picked * w
+    if label_smoothing > 0:
+        keep = (target != ignore_index).to(logp.dtype)
+        smooth = -wlogp.sum(dim) * keep
+        loss = (1.0 - label_smoothing) * loss + (label_smoothing / classes) * smooth
+    return _weighted_mean(loss, w) if reduction == "mean" else apply_reduction(loss, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise, input given as log-probabilities; reduction may be 'batchmean'."""
+    check_reduction(reduction, ("none", "mean", "sum", "batchmean"))
+    if log_target:
+        loss = unary.exp(target) * (target - input)
+    else:
+        loss = pointwise.xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() else loss.sum()
+    return apply_reduction(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """exp(x) - t x (log_input) or x - t log(x + eps); ``full`` adds the Stirling term for t > 1."""
+    check_reduction(reduction)
+    loss = unary.exp(input) - target * input if log_input else input - target * unary.log(input + eps)
+    if full:
+        stirling = target * unary.log(target) - target + 0.5 * unary.log(2 * math.pi * target)
+        loss = loss + pointwise.where(target > 1, stirling, 0.0)
+    return apply_reduction(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log var + (x - t)^2 / var), var clamped at eps (the clamp passes gradients through)."""
+    check_reduction(reduction)
+    if isinstance(var, (int, float)):
+        var = full_like(input, float(var))
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = var + (pointwise.clamp(var, min=eps) - var).detach()
+    loss = 0.5 * (unary.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return apply_reduction(loss, reduction)
