@@ -60,6 +60,12 @@ class TensorInput:
         return f"{tuple(self.values.shape)}{mark}".replace(",)", ")")
 
 
+@dataclass(frozen=True)
+class DType:
+    """A dtype argument (``dtype=DType("float64")``): ``ember.float64`` or ``torch.float64``."""
+    name: str
+
+
 def tensors_in(obj):
     """The ``TensorInput``s inside an argument (nested lists/tuples/dicts), in order."""
     if isinstance(obj, TensorInput):

@@ -132,6 +132,8 @@ for _nd in (2, 3):
     ENTRIES += [_f(f"fractional_max_pool{_nd}d", _fractional(_nd)),
                 _f(f"fractional_max_pool{_nd}d_with_indices", _fractional(_nd))]
 ENTRIES += [
+    OpEntry("adaptive_max_pool1d", _adaptive(1), dtypes=F32_64), OpEntry("adaptive_avg_pool1d", _adaptive(1), dtypes=F32_64),
+    OpEntry("max_pool1d", _pool(1), dtypes=F32_64), OpEntry("avg_pool1d", _avg_pool(1), dtypes=F32_64),
     _f("unfold", _unfold), _f("fold", _fold),
     _f("pixel_shuffle", _shuffle(True), dtypes=("float32", "float64", "int64", "bool")),
     _f("pixel_unshuffle", _shuffle(False), dtypes=("float32", "float64", "int64", "bool")),
