@@ -3,6 +3,8 @@
 Each check walks the entry's samples for one dtype; a sample with an expected failure
 (a ``Skip`` with ``sample=``) must fail, and one that passes is reported, so the lists
 of known failures stay true."""
+import warnings
+
 import numpy as np
 import torch
 
@@ -67,6 +69,14 @@ class Inputs:
         return [leaf for leaf in self.leaves if leaf.requires_grad]
 
 
+def quietly(fn, *args, **kwargs):
+    """A torch call without its deprecation and degrees-of-freedom warnings (the samples
+    exercise deprecated aliases and edge cases on purpose)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
 def host(x):
     if isinstance(x, ember.Tensor):
         return x.detach().cpu()
@@ -93,7 +103,7 @@ def call_both(fn_e, fn_t, e_args, t_args, e_kwargs, t_kwargs, check):
     """Run torch then ember; when torch raises, ember must raise the same exception type.
     Otherwise ``check(e_out, t_out)``."""
     try:
-        t_out = fn_t(*t_args, **t_kwargs)
+        t_out = quietly(fn_t, *t_args, **t_kwargs)
     except Exception as t_exc:  # noqa: BLE001 - torch's exception type is the expectation
         try:
             fn_e(*e_args, **e_kwargs)
@@ -176,7 +186,7 @@ def check_grad(entry, dtype, ctx, seed=0):
     def body(sample):
         e, t = Inputs(sample, ember, ctx.device, requires_grad=True), Inputs(sample, torch, requires_grad=True)
         try:
-            t_out = fn_t(*t.args, **t.kwargs)
+            t_out = quietly(fn_t, *t.args, **t.kwargs)
         except Exception:  # noqa: BLE001 - an input torch rejects: test_values checks ember rejects it too
             return
         e_out = fn_e(*e.args, **e.kwargs)
@@ -218,7 +228,7 @@ def _check_numerically(entry, ctx, test, numel, count, checker):
     def body(sample):
         t = Inputs(sample, torch)
         try:
-            fn_t(*t.args, **t.kwargs)
+            quietly(fn_t, *t.args, **t.kwargs)
         except Exception:  # noqa: BLE001 - an input torch rejects: test_values checks ember rejects it too
             return
         inputs = Inputs(sample, ember, ctx.device, requires_grad=True)
@@ -305,7 +315,7 @@ def _check_out(fn_e, fn_t, e, t, atol, rtol, entry):
     """``out=``: an op either rejects it with TypeError (allowed unless the entry says it
     supports out=) or writes its result into the given tensor and returns that tensor."""
     try:
-        t_ref = fn_t(*t.args, **t.kwargs)
+        t_ref = quietly(fn_t, *t.args, **t.kwargs)
     except Exception:  # noqa: BLE001 - an input torch rejects: test_values covers it
         return
     if not isinstance(t_ref, torch.Tensor):
