@@ -16,7 +16,8 @@ import numpy as np
 from ember.backend.dtype import ALL
 
 _CODES = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64",
-          "float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64"}
+          "float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64", "complex64": "C64",
+          "complex128": "C128"}
 CODE_OF = {d.np: _CODES[d.name] for d in ALL}
 NP_OF = {_CODES[d.name]: d.np for d in ALL}
 MAX_HEADER = 100 * 1024 * 1024

@@ -68,9 +68,21 @@ def cuda_is_available():
         return False
 
 
+_DEFAULT = [None]  # set_default_device's choice; None: the CPU
+
+
+def set_default_device(value):
+    """The device new tensors go to when a factory is given none (``None`` resets it to the CPU)."""
+    _DEFAULT[0] = None if value is None else to_device(value)
+
+
+def get_default_device():
+    return _DEFAULT[0] or CPU
+
+
 def to_device(value):
     if value is None:
-        return CPU
+        return _DEFAULT[0] or CPU
     if isinstance(value, device):
         # a bare "cuda" means the current GPU, which is 0 until a CUDA backend exists
         return device("cuda", 0) if value.type == "cuda" and value.index is None else value
