@@ -40,8 +40,8 @@ def get_device(self):
 
 
 Tensor.is_cpu = property(lambda self: self._device.type == "cpu")
-for _flag in ("is_meta", "is_mkldnn", "is_quantized", "is_nested", "is_vulkan", "is_xla", "is_xpu", "is_ipu",
-              "is_mps", "is_maia", "is_mtia"):  # devices and layouts ember tensors never have
+for _flag in ("is_mkldnn", "is_quantized", "is_nested", "is_vulkan", "is_xla", "is_xpu", "is_ipu",
+              "is_mps", "is_maia", "is_mtia"):  # devices and layouts ember tensors never have (is_meta: _tensor.py)
     setattr(Tensor, _flag, property(lambda self: False))
 
 
