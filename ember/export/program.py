@@ -83,6 +83,9 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
     names = _input_names(getattr(module, "forward", fn), args, kwargs, len(leaves))
     cap = Capture(report, state)
     handles = cap.track_modules(module) if module is not None else []
+    # capturing runs the program once more than the caller asked: its buffers (running
+    # statistics) are put back afterwards, so a capture leaves the module as it was
+    saved = [(b, b._data.copy()) for _, b in module.named_buffers()] if module is not None else []
     try:
         with cap, grad_mode.set_grad_enabled(differentiable):
             for t, name in zip(leaves, names):
@@ -93,6 +96,9 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
     finally:
         for h in handles:
             h.remove()
+        for b, data in saved:
+            if b._data.shape == data.shape:
+                b._data[...] = data
     cap.graph.output(out_spec)
     return cap.graph, cap.state, in_spec, out
 

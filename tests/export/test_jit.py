@@ -209,3 +209,23 @@ def test_optimize_for_inference_recaptures_without_autograd():
     with ember.no_grad():
         np.testing.assert_allclose(fast(x).numpy(), m(x).numpy(), rtol=1e-5, atol=1e-6)
     assert m.training is False
+
+
+def test_capture_leaves_running_statistics_as_they_were():
+    m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).train()
+    before = m[1].running_mean.numpy().copy()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ember.jit.trace(m, ember.randn(8, 3), check_trace=False)
+    assert any("'1.running_mean'" in str(w.message) for w in seen)
+    np.testing.assert_array_equal(m[1].running_mean.numpy(), before)
+
+
+def test_a_constant_used_twice_is_stored_once():
+    c = ember.arange(3.0)
+
+    def f(x):
+        return x * c + c
+
+    traced = ember.jit.trace(f, ember.ones(3))
+    assert sum(n.op == "get_attr" for n in traced.graph.nodes) == 1
