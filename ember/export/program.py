@@ -1,11 +1,14 @@
 """A captured program: graph + state + the structure of its inputs, callable like the original."""
 import inspect
 
+import numpy as np
+
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.export.capture import Capture
 from ember.export.graph import map_args
 from ember.export.interpreter import run_graph
+from ember.random import get_rng_state
 
 
 def flatten_inputs(args, kwargs):
@@ -86,6 +89,7 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
     # capturing runs the program once more than the caller asked: its buffers (running
     # statistics) are put back afterwards, so a capture leaves the module as it was
     saved = [(b, b._data.copy()) for _, b in module.named_buffers()] if module is not None else []
+    rng = get_rng_state().numpy()
     try:
         with cap, grad_mode.set_grad_enabled(differentiable):
             for t, name in zip(leaves, names):
@@ -93,6 +97,12 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
             out = fn(*args, **kwargs)
             out_spec = _output_spec(cap, out)
             cap.resolve_late()
+            if not np.array_equal(rng, get_rng_state().numpy()) and not any(
+                    n.op == "call_function" and n.meta["_prim"].forward.__module__ == "ember.random"
+                    for n in cap.graph.nodes):
+                cap.report("the program drew random numbers outside its ops (ember.rand, randn, randint, ...): "
+                           "the graph holds the values drawn while capturing as constants (use rand_like & co. "
+                           "on a tensor of the graph to draw anew on every run)")
     finally:
         for h in handles:
             h.remove()
