@@ -23,7 +23,7 @@ from ember.export.op_names import name_of, variant_name
 from ember.backend import CPU, from_numpy_dtype
 from ember.ops import convert, dispatch
 from ember.ops.dispatch import xp_of
-from ember.ops.view_inplace import _copy_slices, flat_index
+from ember.ops.inplace import _copy_slices, flat_index
 
 
 class TracerWarning(UserWarning):
