@@ -6,8 +6,10 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.export.capture import Capture
+from ember.export.capture_ops import input_alias
 from ember.export.graph import map_args
 from ember.export.interpreter import run_graph
+from ember.export.op_names import draws_random
 from ember.random import get_rng_state
 
 
@@ -81,7 +83,7 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
     # say): capture with float inputs that need one, so the replayed graph is differentiable
     if differentiable:
         with grad_mode.enable_grad():
-            leaves = [t.detach().requires_grad_().clone() if t._dtype.is_floating_point else t for t in leaves]
+            leaves = [input_alias(t.detach().requires_grad_()) if t._dtype.is_floating_point else t for t in leaves]
         args, kwargs = rebuild_inputs(in_spec, leaves)
     names = _input_names(getattr(module, "forward", fn), args, kwargs, len(leaves))
     cap = Capture(report, state)
@@ -98,8 +100,7 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
             out_spec = _output_spec(cap, out)
             cap.resolve_late()
             if not np.array_equal(rng, get_rng_state().numpy()) and not any(
-                    n.op == "call_function" and n.meta["_prim"].forward.__module__ == "ember.random"
-                    for n in cap.graph.nodes):
+                    n.op == "call_function" and draws_random(n) for n in cap.graph.nodes):
                 cap.report("the program drew random numbers outside its ops (ember.rand, randn, randint, ...): "
                            "the graph holds the values drawn while capturing as constants (use rand_like & co. "
                            "on a tensor of the graph to draw anew on every run)")

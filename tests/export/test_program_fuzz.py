@@ -122,7 +122,7 @@ def test_bad_metadata_refused(meta_change, message):
 def test_container_corruption_refused():
     header, body = _split(DATA)
     key = next(k for k in header if k != "__metadata__")
-    for change, message in [(lambda h: h[key].update(data_offsets=[0, 10 ** 9]), "outside"),
+    for change, message in [(lambda h: h[key].update(data_offsets=[0, 10 ** 9]), "data_offsets"),
                             (lambda h: h[key].update(dtype="F99"), "unknown or missing dtype"),
                             (lambda h: h[key].update(shape=[10 ** 6]), "needs")]:
         h = copy.deepcopy(header)
