@@ -91,6 +91,7 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
     # capturing runs the program once more than the caller asked: its buffers (running
     # statistics) are put back afterwards, so a capture leaves the module as it was
     saved = [(b, b._data.copy()) for _, b in module.named_buffers()] if module is not None else []
+    saved += [(t, t._data.copy()) for t in leaves]  # and so are the inputs, should the program write into them
     rng = get_rng_state().numpy()
     try:
         with cap, grad_mode.set_grad_enabled(differentiable):
@@ -107,9 +108,9 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
     finally:
         for h in handles:
             h.remove()
-        for b, data in saved:
-            if b._data.shape == data.shape:
-                b._data[...] = data
+        for t, data in saved:
+            if t._data.shape == data.shape and t._data.flags.writeable:
+                t._data[...] = data
     cap.graph.output(out_spec)
     return cap.graph, cap.state, in_spec, out
 

@@ -229,3 +229,16 @@ def test_a_constant_used_twice_is_stored_once():
 
     traced = ember.jit.trace(f, ember.ones(3))
     assert sum(n.op == "get_attr" for n in traced.graph.nodes) == 1
+
+
+def test_capture_leaves_inputs_as_they_were():
+    x = ember.ones(3)
+
+    def f(a):
+        a.mul_(3)
+        return a + 1
+
+    with pytest.warns(ember.jit.TracerWarning, match="in-place write into an input"):
+        traced = ember.jit.trace(f, x, check_trace=False)
+    np.testing.assert_array_equal(x.numpy(), np.ones(3))
+    np.testing.assert_array_equal(traced(ember.ones(3)).numpy(), np.full(3, 4.0))
