@@ -89,6 +89,12 @@ probe = DistributedDataParallel(layers, bucket_cap_mb=16 * 17 * 4 / 2**20)
 probe(data[0][0]).sum().backward()
 assert len(probe.reducer.buckets) == 3 and launched_early == [2], (len(probe.reducer.buckets), launched_early)
 
+# broadcast_buffers: every forward starts from rank 0's buffers
+synced = DistributedDataParallel(make(6))
+synced.module.norm.running_mean.fill_(float(rank))
+synced.eval()(data[0][0])
+assert synced.module.norm.running_mean.tolist() == [0.0] * 16, synced.module.norm.running_mean
+
 # state_dict keys are the module's under "module."
 ddp = DistributedDataParallel(make(3))
 assert list(ddp.state_dict()) == ["module." + k for k in ddp.module.state_dict()], list(ddp.state_dict())
