@@ -48,9 +48,10 @@ from ember.creation import (
 )
 from ember import random
 from ember.random import (
-    Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, normal,
-    poisson, rand, rand_like, randint, randint_like, randn, randn_like, randperm, seed, set_rng_state,
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, rand, rand_like, randint,
+    randint_like, randn, randn_like, randperm, seed, set_rng_state,
 )
+from ember.ops.random import bernoulli, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
 from ember import cuda, fft, linalg, special  # linalg before the copy below: it registers ember.det, ember.norm, ...

@@ -1,15 +1,14 @@
 """Factories: tensor, as_tensor, from_numpy, zeros/ones/full/empty (+ _like), eye,
-arange, linspace, logspace."""
+arange, linspace, logspace, the legacy ``FloatTensor``-style constructors and the
+``Tensor.new_*`` methods. They build tensors straight from backend arrays, so they
+sit with the tensor core, below autograd and ops (which use them)."""
 import math
 
 import numpy as np
 
-from ember._tensor import Size, Tensor
+from ember._tensor import Size, Tensor, shape_arg
 from ember.backend import PROMOTE, array_module, from_numpy_dtype, get_default_dtype, to_device, to_dtype
-from ember.backend.dtype import bool_, int64
-from ember.ops._dims import shape_arg
-from ember.ops.dispatch import Primitive, inplace, primitive
-from ember.ops.registry import method
+from ember.backend.dtype import bool_, by_name, int64
 
 
 _PY_TYPES = {bool: bool_, int: int64}
@@ -226,8 +225,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 
 def _legacy(name, dtype_name):
-    from ember.backend.dtype import ALL
-    dtype = next(d for d in ALL if d.name == dtype_name)
+    dtype = by_name(dtype_name)
 
     def new(cls, *args, device=None):
         if len(args) == 1 and not isinstance(args[0], (int, Size)):
@@ -250,43 +248,20 @@ ByteTensor = _legacy("ByteTensor", "uint8")
 BoolTensor = _legacy("BoolTensor", "bool")
 
 
-# in-place fills ---------------------------------------------------------------------------
+# Tensor.new_*: a new tensor with this one's dtype and device unless told otherwise ------------
 
-@primitive("FillBackward2")
-def _fill(ctx, xp, x, value):
-    return xp.full(x.shape, value, dtype=x.dtype)
-
-
-def _fill_with_tensor(ctx, xp, x, value):
-    return xp.broadcast_to(value.astype(x.dtype), x.shape).copy()
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
 
 
-_fill_tensor = Primitive(_fill_with_tensor, "FillBackward3")
-_zero = Primitive(lambda ctx, xp, x: xp.zeros_like(x), "ZeroBackward0", name="zero")
-_fill.derivative(lambda ctx, g: zeros_like(g))
-_zero.derivative(lambda ctx, g: zeros_like(g))
+def _new_factory(factory):
+    def make(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        return factory(*size, dtype=dtype or self._dtype, device=device or self._device,
+                       requires_grad=requires_grad, **kw)
+    make.__name__ = "new_" + factory.__name__
+    return make
 
 
-@_fill_tensor.derivative
-def _(ctx, g):
-    need_x, need_value = ctx.needs_input_grad
-    return zeros_like(g) if need_x else None, g.sum() if need_value else None
-
-
-@method("fill_")
-def fill_(self, value):
-    """Set every element to ``value`` (a number or a 0-d tensor): ``x.fill_(2.5)``."""
-    if isinstance(value, Tensor):
-        if value.dim() != 0:
-            raise RuntimeError(
-                f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions."
-            )
-        value = value.to(self._device)
-        return inplace(self, lambda t, v: _fill_tensor(t, v), value)
-    return inplace(self, lambda t: _fill(t, value=value))
-
-
-@method("zero_")
-def zero_(self):
-    """Set every element to zero: ``x.zero_()``."""
-    return inplace(self, _zero)
+Tensor.new_tensor = new_tensor
+Tensor.new_zeros, Tensor.new_ones = _new_factory(zeros), _new_factory(ones)
+Tensor.new_empty, Tensor.new_full = _new_factory(empty), _new_factory(full)

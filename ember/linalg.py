@@ -20,7 +20,7 @@ from ember.ops.decomp import (
     linalg_inv as inv, linalg_qr as qr, linalg_slogdet as slogdet, linalg_solve as solve, linalg_svd as svd,
     linalg_svdvals as svdvals, _eye,
 )
-from ember.ops.dispatch import apply, primitive
+from ember.ops.dispatch import apply
 from ember.ops.eig import EigResult, eig, eigvals, matrix_exp
 from ember.ops.linalg_composed import (
     CholeskyExResult, InvExResult, LDLFactorExResult, LDLFactorResult, LstsqResult, SolveExResult, cholesky_ex,
@@ -32,6 +32,7 @@ from ember.ops.lu import (
 )
 from ember.ops.linalg import _scalar_name, cross as _cross, matmul
 from ember.ops.registry import public
+from ember.ops.vector_norm import _vector_norm
 
 __all__ = [
     "LinAlgError", "EighResult", "QRResult", "SlogdetResult", "SVDResult", "cholesky", "cross", "det", "eigh",
@@ -48,43 +49,6 @@ TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coef
 
 
 # vector norm ---------------------------------------------------------------------------------------------
-
-@primitive("LinalgVectorNormBackward0", save=(0,), save_output=True)
-def _vector_norm(ctx, xp, x, ord, dims, keepdim):
-    ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
-    ax = xp.abs(x)
-    if ord == _INF:
-        return xp.max(ax, axis=dims, keepdims=keepdim)
-    if ord == -_INF:
-        return xp.min(ax, axis=dims, keepdims=keepdim)
-    if ord == 0:
-        return xp.sum(x != 0, axis=dims, keepdims=keepdim).astype(x.dtype)
-    if ord == 1:
-        return xp.sum(ax, axis=dims, keepdims=keepdim)
-    if ord == 2:
-        return xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
-    return xp.sum(ax ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
-
-
-@_vector_norm.derivative
-def _(ctx, g):
-    x, n = ctx.saved_tensors
-    if not ctx.keepdim:
-        shape = [1 if i in ctx.dims else s for i, s in enumerate(x.shape)]
-        g, n = g.reshape(shape), n.reshape(shape)
-    p = ctx.ord
-    if p == 0:
-        return x * 0
-    if p == 1:
-        return g * x.sign()
-    safe = n + (n == 0)
-    if p == 2:
-        return g * x / safe
-    if p in (_INF, -_INF):
-        hit = (x.abs() == n).to(x.dtype)
-        return g * x.sign() * hit / hit.sum(ctx.dims, keepdim=True)
-    return g * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
-
 
 def _dims(dim, n):
     if dim is None:

@@ -21,6 +21,7 @@ the ``ctx`` both methods receive::
 import functools
 
 from ember._tensor import Tensor
+from ember.creation import zeros
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import Node, accumulator
 
@@ -61,7 +62,6 @@ class BackwardCFunction(FunctionCtx, Node):
 
     def _backward(self, *grads):
         if self.materialize_grads:
-            from ember.creation import zeros
             grads = [zeros(m[0], dtype=m[1], device=m[2]) if g is None and m is not None else g
                      for g, m in zip(grads, self._out_meta)]
         result = self._forward_cls.backward(self, *grads)

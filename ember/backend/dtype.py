@@ -71,8 +71,29 @@ ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, f
 _from_np = {d.np: d for d in ALL}
 
 
-def _by_name(name):
-    return next(d for d in ALL if d.name == name)
+_BY_NAME = {d.name: d for d in ALL}
+
+# PyTorch's names of each dtype: its scalar type (``Float``, as in ``ember.FloatTensor``
+# and kernel errors) and its C++ type (``float``, as in matmul's dtype errors).
+TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+             "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+             "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def by_name(name):
+    """The dtype called ``name`` (``"float32"``)."""
+    return _BY_NAME[name]
+
+
+_by_name = by_name  # pickles of dtypes name this function
+
+
+def torch_name(d):
+    """PyTorch's scalar-type name of a dtype, as its error messages spell it (``Float``, ``Long``)."""
+    return TORCH_NAMES[d.name]
 
 
 def from_numpy_dtype(np_dtype):

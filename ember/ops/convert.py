@@ -1,8 +1,9 @@
 """Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``, ``copy_``."""
 from ember._tensor import Tensor
-from ember.backend import to_device, to_dtype
-from ember.ops.dispatch import check_broadcast, inplace, primitive, xp_of
-from ember.ops.registry import public
+from ember.backend import dtype as ember_dtype, to_device, to_dtype
+from ember.ops.dispatch import check_broadcast, primitive, xp_of
+from ember.ops.inplace import inplace
+from ember.ops.registry import method, public
 
 
 @primitive("ToCopyBackward0")
@@ -22,6 +23,19 @@ def _to_copy(ctx, xp, x, dtype, device, src_dtype, src_device):
 @_to_copy.derivative
 def _(ctx, g):
     return g.to(ctx.src_dtype, ctx.src_device)
+
+
+@method("to")
+def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``: self when nothing changes."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a._dtype, a._device
+        elif isinstance(a, ember_dtype):
+            dtype = a
+        elif a is not None:
+            device = a
+    return to_copy(self, dtype, device, copy)
 
 
 def to_copy(x, dtype, device, copy=False):

@@ -4,7 +4,6 @@ Shared mechanics live here once: device checks, PyTorch's type promotion,
 wrapping results as tensors, recording the graph, and in-place updates.
 Un-broadcasting gradients happens when the node runs (``graph.Node._apply``).
 """
-import sys
 
 import numpy as np
 
@@ -274,8 +273,12 @@ def _refresh_view(x):
     grad_fn that reads its base's current history."""
     made = getattr(x, "_view_version", None)
     if made is not None and made != x._version[0]:
-        from ember.ops.view_inplace import regenerate
-        regenerate(x)
+        regenerate_view(x)
+
+
+# ``ember.ops.inplace`` sets this when it loads: rebuilding a view's history runs primitives
+# declared with this module, so that module sits above this one and plugs its function in.
+regenerate_view = None
 
 
 # type promotion --------------------------------------------------------------------
@@ -341,54 +344,3 @@ def binary(prim, a, b, float_result=False, **params):
     if hasattr(y, "dtype") and y.dtype is not np_dtype and y.dtype != np_dtype:
         y = y.astype(np_dtype)
     return run(prim, (a, b), (x, y), dev, params)
-
-
-# in-place -----------------------------------------------------------------------------
-
-def inplace(self, fn, *args, **kwargs):
-    """Run the out-of-place ``fn(self, *args)`` and write its result into ``self``.
-
-    The graph sees the op applied to ``self``'s old value; if the op saved that
-    value for backward, the saved alias keeps a copy of the old memory.
-    """
-    self._check_inplace()
-    records = _state.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
-    if not records:
-        out = fn(self, *args, **kwargs)
-        _write(self, out)
-        return self
-    if self._base is not None:  # a view: the base's history changes too (CopySlices)
-        from ember.ops.view_inplace import inplace_on_view
-        return inplace_on_view(self, fn, args, kwargs, _write)
-    old = Tensor._make(self._data, self._dtype, self._device, self._requires_grad, self.grad_fn, self._output_nr)
-    old._version = self._version
-    refs = sys.getrefcount(old)
-    out = fn(old, *args, **kwargs)
-    if sys.getrefcount(old) > refs:
-        old._data = old._data.copy()
-        old._version = [self._version[0]]
-    _write(self, out)
-    if out._requires_grad:
-        self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, True
-    return self
-
-
-def _write(self, out):
-    if not isinstance(out, Tensor):
-        raise TypeError("in-place op produced no tensor")
-    if out._dtype.category > self._dtype.category:
-        raise RuntimeError(f"result type {out._dtype.name} can't be cast to the desired output type {self._dtype.name}")
-    if out._data.shape != self._data.shape:
-        raise RuntimeError(
-            f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}"
-        )
-    try:
-        self._data[...] = out._data
-    except ValueError as e:
-        raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a single "
-            "memory location (it is an expanded view). Please clone() the tensor before performing the "
-            f"operation. ({e})"
-        ) from None
-    self._version[0] += 1
-

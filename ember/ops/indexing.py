@@ -1,7 +1,8 @@
 """Indexing: ``x[key]`` and ``x[key] = value`` with ints, slices, None, Ellipsis,
 integer tensors and boolean masks (NumPy's semantics, which PyTorch shares)."""
 from ember._tensor import Tensor
-from ember.ops.dispatch import Primitive, apply, inplace, primitive
+from ember.ops.dispatch import Primitive, apply, primitive, xp_of
+from ember.ops.inplace import inplace
 from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
@@ -141,7 +142,6 @@ def _scatter_zeros(g, shape, key):
 
 
 def getitem(self, key):
-    from ember.ops.dispatch import xp_of
     key = _to_key(key, xp_of(self._device))
     _check_key(self._data, key)
     prim = _basic_prim(key) if _is_basic(key) else _index
@@ -198,7 +198,6 @@ def index_put(input, key, value):
 
 
 def setitem(self, key, value):
-    from ember.ops.dispatch import xp_of
     key = _to_key(key, xp_of(self._device))
     _check_key(self._data, key)
     if isinstance(value, Tensor) and value._dtype is not self._dtype and not _is_basic(key):

@@ -5,7 +5,8 @@ from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.backend.dtype import complex64, complex128, int64
 from ember.creation import arange, empty, tensor
-from ember.ops.dispatch import Primitive, inplace
+from ember.ops.dispatch import Primitive
+from ember.ops.inplace import inplace
 from ember.ops.indexing import index_put as _index_put
 from ember.ops.pad import constant_pad_nd
 from ember.ops.registry import method, public

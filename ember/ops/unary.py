@@ -5,7 +5,8 @@ import math
 
 from ember._tensor import Tensor
 from ember.backend.dtype import from_numpy_dtype, get_default_dtype
-from ember.ops.dispatch import Primitive, apply, inplace, primitive
+from ember.ops.dispatch import Primitive, apply, primitive
+from ember.ops.inplace import inplace
 from ember.ops.pointwise import torch_name, where
 from ember.ops.registry import public
 

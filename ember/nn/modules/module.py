@@ -3,29 +3,11 @@ from collections import OrderedDict
 
 from ember._tensor import Tensor
 from ember.autograd import no_grad
+from ember.autograd.hooks import RemovableHandle
 from ember.nn.parameter import Buffer, Parameter
 from ember.nn.modules import _state
 from ember.nn.modules._backward_hooks import BackwardHookCall
 from ember.nn.modules._layer_path import ANNOTATED_ERRORS, name_layer
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``; ``handle.remove()`` unregisters the hook."""
-    _next_id = 0
-
-    def __init__(self, hooks):
-        self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _addindent(text, spaces):
