@@ -20,6 +20,7 @@ CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
 SolveExResult = namedtuple("linalg_solve_ex", ["result", "info"])
 LDLFactorResult = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
 LDLFactorExResult = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+GeqrfResult = namedtuple("geqrf", ["a", "tau"])
 
 
 def _info(batch, device, failed=None):
@@ -151,6 +152,11 @@ def tensorsolve(A, B, dims=None, *, out=None):  # noqa: N803
 
 def householder_product(A, tau, *, out=None):  # noqa: N803
     """The first ``n`` columns of ``H_1 ... H_k`` with ``H_i = I - tau_i v_i v_i^H`` (``v_i`` below A's diagonal)."""
+    return _householder_q(A, tau)[..., :, :A.shape[-1]]
+
+
+def _householder_q(A, tau):  # noqa: N803
+    """The full ``m x m`` product ``H_1 ... H_k``."""
     m, n = A.shape[-2:]
     k = tau.shape[-1]
     if m < n:
@@ -166,7 +172,30 @@ def householder_product(A, tau, *, out=None):  # noqa: N803
         v = v_all[..., :, i:i + 1]
         v = v * (arange(m, device=A.device) >= i).to(A.dtype).unsqueeze(-1)
         q = q - (q @ v) * tau[..., i:i + 1].unsqueeze(-1) @ v.mH
-    return q[..., :, :n]
+    return q
+
+
+def geqrf(input):
+    """LAPACK's QR in compact form: ``R`` on and above the diagonal, the Householder vectors below, and ``tau``."""
+    data = input.detach().contiguous()._data
+    flat = data.reshape(-1, *data.shape[-2:])
+    outs, taus = [], []
+    for mat in flat:
+        qr, tau = _lapack("geqrf", mat)(mat)[:2]
+        outs.append(qr)
+        taus.append(tau)
+    k = min(data.shape[-2:])
+    a = np.stack(outs).reshape(data.shape) if outs else data.copy()
+    t = np.stack(taus).reshape(data.shape[:-2] + (k,)) if taus else np.zeros(data.shape[:-2] + (k,), data.dtype)
+    return GeqrfResult(Tensor._make(a, input.dtype, input.device), Tensor._make(t, input.dtype, input.device))
+
+
+def ormqr(input, tau, other, left=True, transpose=False):
+    """``Q @ other`` (or ``other @ Q``; ``Q^H`` with ``transpose``) for the ``Q`` of ``geqrf``'s output."""
+    q = _householder_q(input, tau)
+    if transpose:
+        q = q.mH
+    return q @ other if left else other @ q
 
 
 def _lapack(name, a):
