@@ -134,10 +134,23 @@ def _join_suffixes(text, suffixes, indent):
     return "".join(parts) + ")"
 
 
+def _meta_suffixes(t):
+    suffixes = ["device='meta'", f"size={tuple(t.shape)}"]
+    if t.dtype is not get_default_dtype():
+        suffixes.append(f"dtype={t.dtype!r}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return suffixes
+
+
 def tensor_repr(t):
     """``repr(t)`` exactly as PyTorch writes it, with ``ember.`` for ``torch.``."""
     prefix = "tensor(" if type(t).__name__ in ("Tensor", "Parameter") else type(t).__name__ + "("
     indent = len(prefix)
+    if t.device.type == "meta":  # no data to show: shape and dtype only, as PyTorch writes it
+        return _join_suffixes(prefix + "...", _meta_suffixes(t), indent)
     data = t._host()
     suffixes = []
     if t.device.type != "cpu":

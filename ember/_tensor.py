@@ -14,6 +14,9 @@ from ember.backend import CPU, array_module, device as _device_cls, to_device
 from ember.backend.dtype import by_name, float32, float64, get_default_dtype, int64, torch_name
 
 
+value_observer = None  # graph capture sets a function(tensor) told when Python reads a tensor's values
+
+
 class Size(tuple):
     """A tensor's shape: a tuple of ints (``ember.Size([2, 3])``)."""
 
@@ -116,6 +119,10 @@ class Tensor:
     @property
     def is_cuda(self):
         return self._device.type == "cuda"
+
+    @property
+    def is_meta(self):
+        return self._device.type == "meta"
 
     @property
     def ndim(self):
@@ -225,6 +232,8 @@ class Tensor:
     # conversion -------------------------------------------------------------------
     def numpy(self, *, force=False):
         """The tensor's memory as a NumPy array (shared, no copy, on the CPU)."""
+        if value_observer is not None:
+            value_observer(self)
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if self._device.type != "cpu":
@@ -237,16 +246,24 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if value_observer is not None:
+            value_observer(self)
         a = self.numpy(force=True) if self._device.type != "cpu" else self._data
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def tolist(self):
+        if value_observer is not None:
+            value_observer(self)
         return self._host().tolist()
 
     def _host(self):
+        if self._device.type == "meta":
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
         return self._data if self._device.type == "cpu" else self._data.get()
 
     def item(self):
+        if value_observer is not None:
+            value_observer(self)
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._host().reshape(()).item()

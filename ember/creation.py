@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
-from ember._tensor import Size, Tensor, shape_arg
+from ember._tensor import Size, Tensor
 from ember.backend import PROMOTE, array_module, from_numpy_dtype, get_default_dtype, to_device, to_dtype
 from ember.backend.dtype import bool_, by_name, int64
+from ember.backend.size import allocator_errors, check_count, check_fill, check_range, check_size
 
 
 _PY_TYPES = {bool: bool_, int: int64}
@@ -131,12 +132,9 @@ def from_dlpack(ext_tensor):
     return Tensor._make(data, from_numpy_dtype(data.dtype), to_device(f"cuda:{data.device.id}"))
 
 
-def _size(args):
-    """A shape from ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(ember.Size(...))``; no negative sizes."""
-    shape = shape_arg(args)
-    if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
-    return shape
+def _size(args, name, dtype=None):
+    """A shape from ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(ember.Size(...))``, checked as torch does."""
+    return check_size(args, name, dtype)
 
 
 def _factory(fill):
@@ -144,19 +142,19 @@ def _factory(fill):
              memory_format=None):
         dev = to_device(device)
         dt = get_default_dtype() if dtype is None else to_dtype(dtype)
-        return _finish(fill(array_module(dev), _size(size), dt.np), dt, dev, requires_grad)
+        return _finish(fill(array_module(dev), _size(size, make.__name__, dt.np), dt.np), dt, dev, requires_grad)
     return make
 
 
-zeros = _factory(lambda xp, shape, dt: xp.zeros(shape, dt))
-ones = _factory(lambda xp, shape, dt: xp.ones(shape, dt))
-empty = _factory(lambda xp, shape, dt: xp.empty(shape, dt))
-zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
+zeros = allocator_errors(_factory(lambda xp, shape, dt: xp.zeros(shape, dt)), "zeros")
+ones = allocator_errors(_factory(lambda xp, shape, dt: xp.ones(shape, dt)), "ones")
+empty = allocator_errors(_factory(lambda xp, shape, dt: xp.empty(shape, dt)), "empty")
 zeros.__doc__ = "A tensor of zeros: ``ember.zeros(2, 3)``."
 ones.__doc__ = "A tensor of ones: ``ember.ones(2, 3)``."
 empty.__doc__ = "An uninitialised tensor: ``ember.empty(2, 3)``."
 
 
+@allocator_errors
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     """A tensor filled with ``fill_value``; its dtype follows the value (bool, int64 or default float)."""
     if dtype is None:
@@ -165,7 +163,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
         dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else (
             get_default_dtype().to_complex() if isinstance(fill_value, complex) else get_default_dtype())
     dt, dev = to_dtype(dtype), to_device(device)
-    return _finish(array_module(dev).full(_size((size,)), fill_value, dt.np), dt, dev, requires_grad)
+    shape, fill_value = _size((size,), "full", dt.np), check_fill(fill_value, dt.np)
+    return _finish(array_module(dev).full(shape, fill_value, dt.np), dt, dev, requires_grad)
 
 
 def _like(factory):
@@ -180,20 +179,23 @@ def _like(factory):
 zeros_like, ones_like, empty_like, full_like = _like(zeros), _like(ones), _like(empty), _like(full)
 
 
+@allocator_errors
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """The identity matrix (``n`` x ``m``, square by default): ``ember.eye(3)``."""
     for name, v in (("n", n), ("m", m)):
-        if v is not None and v < 0:
+        if v is not None and check_count(v, "eye", name) < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     dt, dev = get_default_dtype() if dtype is None else to_dtype(dtype), to_device(device)
     return _finish(array_module(dev).eye(n, m, dtype=dt.np), dt, dev, requires_grad)
 
 
+@allocator_errors
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values from ``start`` to ``end`` (exclusive) by ``step``: int64 for integer arguments."""
     if end is None:
         start, end = 0, start
     args = [a.item() if isinstance(a, Tensor) else a for a in (start, end, step)]
+    check_range(args[0], args[1])
     if args[2] == 0:
         raise RuntimeError("step must be nonzero")
     if (args[1] - args[0]) * args[2] < 0:
@@ -208,9 +210,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(array_module(dev).asarray(data), dt, dev, requires_grad)
 
 
+@allocator_errors
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     dt, dev = get_default_dtype() if dtype is None else to_dtype(dtype), to_device(device)
-    if steps < 0:
+    if check_count(steps, "linspace", "steps") < 0:
         raise RuntimeError("number of steps must be non-negative")
     data = np.linspace(float(start), float(end), steps)
     if not dt.is_floating_point:

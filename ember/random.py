@@ -15,6 +15,7 @@ from ember._tensor import Tensor
 from ember.backend import array_module, get_default_dtype, to_device, to_dtype
 from ember.backend.dtype import bool_, float64, int64, torch_name, uint8
 from ember.creation import _finish, _size
+from ember.backend.size import allocator_errors, check_count
 
 _DEFAULT_SEED = 67280421310721
 
@@ -125,19 +126,19 @@ def _factory(draw, kernel):
         dt = get_default_dtype() if dtype is None else to_dtype(dtype)
         dev = to_device(device)
         if dt.is_complex:  # real and imaginary parts drawn independently (each of variance 1/2 for randn)
-            parts = _floats(_rng(generator), draw, _size(size) + (2,), dt.to_real())
+            parts = _floats(_rng(generator), draw, _size(size, make.__name__, dt.np) + (2,), dt.to_real())
             host = (parts * _COMPLEX_SCALE[kernel]).view(dt.np)[..., 0]
             return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
         if not dt.is_floating_point:
             raise _not_for(dt, kernel)
-        host = _floats(_rng(generator), draw, _size(size), dt)
+        host = _floats(_rng(generator), draw, _size(size, make.__name__, dt.np), dt)
         return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
     return make
 
 
-rand = _factory(lambda rng, shape, dt: rng.random(shape, dtype=dt), "check_uniform_bounds")
-randn = _factory(lambda rng, shape, dt: rng.standard_normal(shape, dtype=dt), "normal_kernel_cpu")
-rand.__name__, randn.__name__ = "rand", "randn"
+rand = allocator_errors(_factory(lambda rng, shape, dt: rng.random(shape, dtype=dt), "check_uniform_bounds"), "rand")
+randn = allocator_errors(_factory(lambda rng, shape, dt: rng.standard_normal(shape, dtype=dt), "normal_kernel_cpu"),
+                         "randn")
 rand.__doc__ = "Uniform samples in [0, 1): ``ember.rand(2, 3, generator=g)``."
 randn.__doc__ = "Standard normal samples: ``ember.randn(2, 3)``."
 
@@ -150,6 +151,7 @@ def _integers(rng, low, high, shape, dtype):
     return rng.integers(low, high, size=shape, dtype=np.int64).astype(dtype.np)
 
 
+@allocator_errors
 def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False, pin_memory=False, low=None, high=None):
     """Integers in [low, high): ``ember.randint(10, (3,))`` or ``ember.randint(2, 10, (3,))``."""
@@ -163,14 +165,15 @@ def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None,
     if size is None or high is None or args:
         raise TypeError("randint() expects (high, size) or (low, high, size)")
     dt, dev = int64 if dtype is None else to_dtype(dtype), to_device(device)
-    host = _integers(_rng(generator), int(low), int(high), _size((size,)), dt)
+    host = _integers(_rng(generator), int(low), int(high), _size((size,), "randint", dt.np), dt)
     return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
 
 
+@allocator_errors
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
     """A random permutation of ``0 .. n-1``: ``ember.randperm(5)``."""
-    if n < 0:
+    if check_count(n, "randperm", "n") < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dt, dev = int64 if dtype is None else to_dtype(dtype), to_device(device)
     host = _rng(generator).permutation(int(n)).astype(dt.np)

@@ -6,12 +6,8 @@ a lower-priority operand only changes the result when its category is higher.
 """
 import threading
 
+import ml_dtypes
 import numpy as np
-
-try:
-    import ml_dtypes
-except ImportError:  # bfloat16 is optional
-    ml_dtypes = None
 
 
 class dtype:
@@ -56,18 +52,15 @@ int16 = dtype("int16", np.int16, 1, 3)
 int32 = dtype("int32", np.int32, 1, 4)
 int64 = dtype("int64", np.int64, 1, 5)
 float16 = dtype("float16", np.float16, 2, 6)
-bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2, 6) if ml_dtypes else None
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2, 6)
 float32 = dtype("float32", np.float32, 2, 7)
 float64 = dtype("float64", np.float64, 2, 8)
 complex64 = dtype("complex64", np.complex64, 3, 9)
 complex128 = dtype("complex128", np.complex128, 3, 10)
 _TO_REAL = {complex64: float32, complex128: float64}
-_TO_COMPLEX = {float16: complex64, float32: complex64, float64: complex128}
-if bfloat16:
-    _TO_COMPLEX[bfloat16] = complex64
+_TO_COMPLEX = {float16: complex64, bfloat16: complex64, float32: complex64, float64: complex128}
 
-ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128)
-       if d]
+ALL = [bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128]
 _from_np = {d.np: d for d in ALL}
 
 

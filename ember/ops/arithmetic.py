@@ -15,6 +15,7 @@ from ember.ops.dispatch import Primitive, binary
 from ember.ops.join import cat
 from ember.ops.linalg import matmul
 from ember.ops.pointwise import where
+from ember.ops.out import accepts_out
 from ember.ops.registry import public
 
 FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
@@ -153,7 +154,8 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 
 
 @public(method=False)
-def chain_matmul(*matrices, out=None):
+@accepts_out
+def chain_matmul(*matrices):
     """The product of the matrices, left to right (``linalg.multi_dot``)."""
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = tuple(matrices[0])

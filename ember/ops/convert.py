@@ -44,8 +44,27 @@ def to_copy(x, dtype, device, copy=False):
     if dtype is x._dtype and device is x._device and not copy:
         return x
     if device is not x._device:
+        if "meta" in (device.type, x._device.type):
+            return _meta_copy(x, dtype, device)
         xp_of(device)  # raises a clear error when the device is unavailable
     return _to_copy(x, dtype=dtype, device=device, src_dtype=x._dtype, src_device=x._device)
+
+
+def _meta_copy(x, dtype, device):
+    """Onto the meta device: shape and dtype only. Off it: there is no data to copy."""
+    if x._device.type == "meta":
+        raise NotImplementedError("Cannot copy out of meta tensor; no data! Please use Module.to_empty() instead "
+                                  "when moving a module from meta to a different device.")
+    return Tensor._make(xp_of(device).asarray(x._data, dtype.np), dtype, device)
+
+
+@method("pin_memory")
+def pin_memory(self, device=None):
+    """A copy in page-locked memory for fast GPU transfers; on the CPU alone, a plain copy."""
+    return to_copy(self, None, None, copy=True)
+
+
+method("is_pinned")(lambda self, device=None: False)
 
 
 @primitive("CloneBackward0")

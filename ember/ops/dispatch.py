@@ -10,7 +10,7 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import OpNode, accumulator
-from ember.backend import CPU, PROMOTE, array_module
+from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
 from ember.backend.dtype import _from_np, get_default_dtype, int64
 
 _state = grad_mode.state
@@ -118,6 +118,7 @@ _NO_CTX = _Scratch()
 _SCRATCH = _NO_CTX.__dict__  # emptied after each such forward: stashed intermediates (a fused LSTM's) must not linger
 _generic = np.generic
 _new_tensor = object.__new__
+observer = None  # graph capture (ember.export) sets an object with run(...) and wrote(dst, src); None otherwise
 
 
 def xp_of(device):
@@ -154,6 +155,8 @@ def apply(prim, inputs, params):
 
 def run(prim, inputs, arrays, dev, params):
     """Run the forward, wrap the result, and record a node when a gradient is needed."""
+    if observer is not None:
+        return observer.run(prim, inputs, arrays, dev, params)
     needs_grad = False
     if _state.enabled and prim.backward is not None:
         for x in inputs:
@@ -234,10 +237,15 @@ def check_broadcast(arrays):
         shape = tuple(p if q == 1 else q for p, q in zip(x, y))
 
 
+_META = device("meta")
+
+
 def _fresh(out, dev, node):
     """The common result: one new tensor that is not a view (the hot path, kept flat)."""
     if isinstance(out, _generic):
         out = np.asarray(out)
+    if dev is _META:
+        out = meta.asarray(out)
     t = _new_tensor(Tensor)
     t._data = out
     t._dtype = dtype = _from_np[out.dtype]
@@ -255,6 +263,8 @@ def _fresh(out, dev, node):
 def _wrap(out, dev, node, nr, prim, inputs):
     if isinstance(out, _generic):
         out = np.asarray(out)
+    if dev is _META:
+        out = meta.asarray(out)
     dtype = _from_np[out.dtype]
     if node is not None and dtype.category < 2:
         node = None
@@ -328,9 +338,13 @@ def binary(prim, a, b, float_result=False, **params):
                 return run(prim, (a, b), (x, y), dev, params)  # nothing to promote
             dtype = result_type(a, b)
         else:
+            if isinstance(b, np.ndarray):  # an array operand joins as the CPU tensor it would make
+                return binary(prim, a, _array_tensor(b), float_result, **params)
             y = b
             dtype = _scalar_dtype(a._dtype, b)
     elif isinstance(b, Tensor):
+        if isinstance(a, np.ndarray):
+            return binary(prim, _array_tensor(a), b, float_result, **params)
         x, y, dev = a, b._data, b._device
         dtype = _scalar_dtype(b._dtype, a)
     else:
@@ -344,3 +358,7 @@ def binary(prim, a, b, float_result=False, **params):
     if hasattr(y, "dtype") and y.dtype is not np_dtype and y.dtype != np_dtype:
         y = y.astype(np_dtype)
     return run(prim, (a, b), (x, y), dev, params)
+
+
+def _array_tensor(array):
+    return Tensor._make(array, from_numpy_dtype(array.dtype), CPU)

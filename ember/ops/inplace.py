@@ -185,4 +185,6 @@ def _write(self, out):
             f"operation. ({e})"
         ) from None
     self._bump()
+    if dispatch.observer is not None:
+        dispatch.observer.wrote(self, out)
 

@@ -110,6 +110,8 @@ def _sampler(node_name, draw):
     prim.derivative(_zero_grads)
 
     def sample_(self, *args, generator=None):
+        if self._device.type == "meta":  # no values to draw
+            return self
         return inplace(self, lambda t: apply(prim, (t,), {"args": args, "generator": generator}))
     return sample_
 

@@ -11,6 +11,7 @@ from ember.backend import from_numpy_dtype, to_device, to_dtype
 from ember.backend.dtype import get_default_dtype, int64
 from ember.creation import arange, empty, tensor
 from ember.ops.join import chunk, split
+from ember.ops.out import accepts_out
 from ember.ops.registry import method, public
 from ember.ops.tensor_methods import scatter_reduce
 
@@ -135,7 +136,8 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False):
 
 
 @public(method=False)
-def range(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,  # noqa: A001
+@accepts_out
+def range(start, end=None, step=1, *, dtype=None, layout=None, device=None,  # noqa: A001
           requires_grad=False):
     """The deprecated inclusive range: ``start, start + step, ..., end`` (default float dtype)."""
     if end is None:
