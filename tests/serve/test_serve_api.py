@@ -127,7 +127,8 @@ def test_malformed_input_gets_400_with_a_clear_message(server, path, body, needl
 def test_unknown_models_versions_routes_and_traversal(server):
     for path, code, needle in [
         ("/predictions/nosuch", 404, "not registered"), ("/predictions/lenet/9.9", 404, "no version '9.9'"),
-        ("/predictions/..%2F..%2Fetc%2Fpasswd", 404, "no such endpoint"), ("/predictions/..%2Fx", 400, "invalid"), ("/predictions/lenet/%2e%2e", 400, "invalid model version"),
+        ("/predictions/..%2F..%2Fetc%2Fpasswd", 404, "no such endpoint"), ("/predictions/..%2Fx", 400, "invalid"),
+        ("/predictions/lenet/%2e%2e", 400, "invalid model version"),
         ("/predictions/%2e%2e/x", 400, "invalid model name"), ("/v2/models/a%00b/infer", 400, "invalid model name"),
         ("/nothing/here", 404, "no such endpoint"),
     ]:

@@ -18,6 +18,7 @@ from ember.serve.config import ServeConfig
 from ember.serve.errors import ServeError
 from ember.serve.handlers import make_handler
 from ember.serve.tensors import array_from_json, json_depth
+from ember.vision.models import resnet18
 
 X = [{"name": "x", "datatype": "float32", "shape": [1, 28, 28]}]
 
@@ -147,3 +148,14 @@ def test_import_ember_does_not_load_the_server():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_factory_function_builds_the_model(tmp_path):
+    kwargs = {"num_classes": 3, "width": 8}
+    model = resnet18(**kwargs).eval()
+    save_archive(tmp_path / "r.emar", name="r", model=model, model_class="ember.vision.models.resnet:resnet18",
+                 model_kwargs=kwargs, inputs=[{"name": "x", "datatype": "float32", "shape": [3, 32, 32]}])
+    rebuilt = build_model(read_archive(tmp_path / "r.emar"), ("ember",))
+    x = ember.randn(2, 3, 32, 32)
+    with ember.no_grad():
+        np.testing.assert_allclose(rebuilt(x).numpy(), model(x).numpy(), rtol=1e-6)
