@@ -78,6 +78,18 @@ class _Formatter:
         return s.rjust(self.width)
 
 
+class _ComplexFormatter:
+    """PyTorch's complex style: real parts and imaginary parts each get their own formatter."""
+
+    def __init__(self, values):
+        self.real, self.imag = _Formatter(values.real, True), _Formatter(values.imag, True)
+        self.width = self.real.width + self.imag.width + 1
+
+    def __call__(self, v):
+        imag = (self.imag(v.imag) + "j").lstrip()
+        return self.real(v.real) + (imag if imag[0] in "+-" else "+" + imag)
+
+
 def _edges(n, summarize):
     """The indices shown along a dimension of size ``n`` (None marks the '...')."""
     e = OPTIONS.edgeitems
@@ -122,10 +134,23 @@ def _join_suffixes(text, suffixes, indent):
     return "".join(parts) + ")"
 
 
+def _meta_suffixes(t):
+    suffixes = ["device='meta'", f"size={tuple(t.shape)}"]
+    if t.dtype is not get_default_dtype():
+        suffixes.append(f"dtype={t.dtype!r}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return suffixes
+
+
 def tensor_repr(t):
     """``repr(t)`` exactly as PyTorch writes it, with ``ember.`` for ``torch.``."""
     prefix = "tensor(" if type(t).__name__ in ("Tensor", "Parameter") else type(t).__name__ + "("
     indent = len(prefix)
+    if t.device.type == "meta":  # no data to show: shape and dtype only, as PyTorch writes it
+        return _join_suffixes(prefix + "...", _meta_suffixes(t), indent)
     data = t._host()
     suffixes = []
     if t.device.type != "cpu":
@@ -137,12 +162,14 @@ def tensor_repr(t):
             suffixes.append(f"dtype={t.dtype!r}")
         body = "[]"
     else:
-        if t.dtype.name not in ("int64", "bool") and t.dtype is not get_default_dtype():
+        if t.dtype.name not in ("int64", "bool") and t.dtype not in (get_default_dtype(),
+                                                                      get_default_dtype().to_complex()):
             suffixes.append(f"dtype={t.dtype!r}")
         if t.dtype.is_floating_point and t.dtype.itemsize < 4:
             data = data.astype(np.float32)
         summarize = data.size > OPTIONS.threshold
-        fmt = _Formatter(_shown(data, summarize), t.dtype.is_floating_point)
+        shown = _shown(data, summarize)
+        fmt = _ComplexFormatter(shown) if t.dtype.is_complex else _Formatter(shown, t.dtype.is_floating_point)
         body = _body(data, fmt, indent, summarize)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")

@@ -1,15 +1,20 @@
 """The Tensor: a backend array plus autograd state.
 
 Operations are not defined here: each op in ``ember.ops`` attaches its methods
-to ``Tensor`` when it is defined, so this file only holds what every tensor is.
+to ``Tensor`` when it is defined (``to``, ``add``, ...), the autograd layer attaches
+``backward`` and the hooks, and ``ember.creation`` the ``new_*`` factories, so this
+file only holds what every tensor is and imports nothing above the backend.
 """
-import weakref
+import copy
 
 import numpy as np
 
-from ember.autograd import grad_mode
-from ember.backend import CPU, device as _device_cls, dtype as _dtype_cls, from_numpy_dtype
-from ember.backend.dtype import float32, get_default_dtype, int64
+from ember._printing import tensor_repr
+from ember.backend import CPU, array_module, device as _device_cls, to_device
+from ember.backend.dtype import by_name, float32, float64, get_default_dtype, int64, torch_name
+
+
+value_observer = None  # graph capture sets a function(tensor) told when Python reads a tensor's values
 
 
 class Size(tuple):
@@ -67,7 +72,6 @@ class Tensor:
 
     def __init__(self, *args, device=None):
         """Legacy constructor: ``Tensor(2, 3)`` (uninitialised float), ``Tensor([1, 2])`` (data)."""
-        from ember.backend import array_module, to_device
         dev = to_device(device)
         xp = array_module(dev)
         dtype = get_default_dtype()
@@ -115,6 +119,10 @@ class Tensor:
     @property
     def is_cuda(self):
         return self._device.type == "cuda"
+
+    @property
+    def is_meta(self):
+        return self._device.type == "meta"
 
     @property
     def ndim(self):
@@ -167,7 +175,7 @@ class Tensor:
         return self._dtype.is_floating_point
 
     def is_complex(self):
-        return False
+        return self._dtype.category == 3
 
     @property
     def is_leaf(self):
@@ -185,9 +193,9 @@ class Tensor:
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
-        if value and not self._dtype.is_floating_point:
+        if value and self._dtype.category < 2:
             raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients (got {self._dtype})"
+                f"only Tensors of floating point and complex dtype can require gradients (got {self._dtype})"
             )
         self._requires_grad = bool(value)
 
@@ -217,16 +225,15 @@ class Tensor:
 
     def type(self, dtype=None):
         if dtype is None:
-            names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                     "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                     "uint8": "Byte", "bool": "Bool"}
             prefix = "ember.cuda." if self._device.type == "cuda" else "ember."
-            return f"{prefix}{names[self._dtype.name]}Tensor"
+            return f"{prefix}{torch_name(self._dtype)}Tensor"
         return self.to(dtype)
 
     # conversion -------------------------------------------------------------------
     def numpy(self, *, force=False):
         """The tensor's memory as a NumPy array (shared, no copy, on the CPU)."""
+        if value_observer is not None:
+            value_observer(self)
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         if self._device.type != "cpu":
@@ -239,16 +246,24 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if value_observer is not None:
+            value_observer(self)
         a = self.numpy(force=True) if self._device.type != "cpu" else self._data
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def tolist(self):
+        if value_observer is not None:
+            value_observer(self)
         return self._host().tolist()
 
     def _host(self):
+        if self._device.type == "meta":
+            raise NotImplementedError("Cannot copy out of meta tensor; no data!")
         return self._data if self._device.type == "cpu" else self._data.get()
 
     def item(self):
+        if value_observer is not None:
+            value_observer(self)
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._host().reshape(()).item()
@@ -294,7 +309,6 @@ class Tensor:
         return self._data.__dlpack_device__()
 
     def __repr__(self):
-        from ember._printing import tensor_repr
         return tensor_repr(self)
 
     def __format__(self, spec):
@@ -310,7 +324,6 @@ class Tensor:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol")
         new = type(self)._make(self._data.copy(), self._dtype, self._device, self._requires_grad)
         if isinstance(self.__dict__, dict):
-            import copy
             for k, v in self.__dict__.items():
                 setattr(new, k, copy.deepcopy(v, memo))
         if self.grad is not None:
@@ -318,19 +331,7 @@ class Tensor:
         memo[id(self)] = new
         return new
 
-    # devices and dtypes -------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``."""
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a._dtype, a._device
-            elif isinstance(a, _dtype_cls):
-                dtype = a
-            elif a is not None:
-                device = a
-        from ember.ops.convert import to_copy
-        return to_copy(self, dtype, device, copy)
-
+    # devices and dtypes (``to`` itself is the op ``ember.ops.convert`` attaches) ---------------
     def cpu(self):
         return self.to(CPU)
 
@@ -341,7 +342,7 @@ class Tensor:
         return self.to(device)
 
     def double(self):
-        return self.to(from_numpy_dtype(np.dtype(np.float64)))
+        return self.to(float64)
 
     def float(self):
         return self.to(float32)
@@ -351,8 +352,7 @@ class Tensor:
 
     def _dtype_by_name(name):  # noqa: N805 - helper used at class creation
         def convert(self):
-            from ember.backend.dtype import ALL
-            return self.to(next(d for d in ALL if d.name == name))
+            return self.to(by_name(name))
         convert.__name__ = name
         return convert
 
@@ -368,24 +368,6 @@ class Tensor:
     def type_as(self, other):
         return self.to(other._dtype)
 
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from ember.creation import tensor
-        return tensor(data, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
-
-    def _new_factory(fn_name):  # noqa: N805
-        def make(self, *size, dtype=None, device=None, requires_grad=False, **kw):
-            import ember.creation as creation
-            return getattr(creation, fn_name)(*size, dtype=dtype or self._dtype, device=device or self._device,
-                                              requires_grad=requires_grad, **kw)
-        make.__name__ = "new_" + fn_name
-        return make
-
-    new_zeros = _new_factory("zeros")
-    new_ones = _new_factory("ones")
-    new_empty = _new_factory("empty")
-    new_full = _new_factory("full")
-    del _new_factory
-
     # autograd -----------------------------------------------------------------------
     def detach(self):
         """A tensor sharing this one's memory and version counter, outside the graph (not a view)."""
@@ -400,62 +382,9 @@ class Tensor:
         self._requires_grad = False
         return self
 
-    def retain_grad(self):
-        if self.grad_fn is None:
-            if not self._requires_grad:
-                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-            return
-        if self._retains_grad:
-            return
-        ref = weakref.ref(self)
-
-        def keep(grad):
-            t = ref()
-            if t is not None:
-                t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
-        self.grad_fn._tensor_pre_hooks(self._output_nr).append(keep)
-        self._retains_grad = True
-
-    def register_hook(self, hook):
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces it."""
-        from ember.autograd.graph import RemovableHandle
-        if not self._requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is None:
-            if self._hooks is None:
-                self._hooks = []
-            hooks = self._hooks
-        else:
-            hooks = self.grad_fn._tensor_pre_hooks(self._output_nr)
-            if self._retains_grad:  # retain_grad sees the hooked gradient, as in PyTorch
-                hooks.insert(len(hooks) - 1, hook)
-                return RemovableHandle(hooks, hook)
-        hooks.append(hook)
-        return RemovableHandle(hooks, hook)
-
-    def register_post_accumulate_grad_hook(self, hook):
-        from ember.autograd.graph import RemovableHandle
-        if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-        if self._post_acc_hooks is None:
-            self._post_acc_hooks = []
-        self._post_acc_hooks.append(hook)
-        return RemovableHandle(self._post_acc_hooks, hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``."""
-        from ember.autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
     # in-place plumbing ----------------------------------------------------------------
-    def _check_inplace(self):
-        if self._requires_grad and self.grad_fn is None and grad_mode.state.enabled:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation. "
-                "Wrap the update in `with ember.no_grad():` or operate on x.detach()."
-            )
-
     def _bump(self):
+        """Count one in-place change of this memory (shared with the views of it); the only place versions move."""
         self._version[0] += 1
 
 
@@ -466,9 +395,13 @@ def _wrap_dim(dim, ndim):
     return dim + n if dim < 0 else dim
 
 
+def shape_arg(args):
+    """A shape from ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])`` alike."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(s) for s in args)
+
+
 def _rebuild(array, dtype_name, device, requires_grad):
-    from ember.backend.dtype import ALL
-    from ember.backend import array_module, to_device
     dev = to_device(device)
-    d = next(x for x in ALL if x.name == dtype_name)
-    return Tensor._make(array_module(dev).asarray(array), d, dev, requires_grad)
+    return Tensor._make(array_module(dev).asarray(array), by_name(dtype_name), dev, requires_grad)

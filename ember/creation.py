@@ -1,15 +1,15 @@
 """Factories: tensor, as_tensor, from_numpy, zeros/ones/full/empty (+ _like), eye,
-arange, linspace, logspace."""
+arange, linspace, logspace, the legacy ``FloatTensor``-style constructors and the
+``Tensor.new_*`` methods. They build tensors straight from backend arrays, so they
+sit with the tensor core, below autograd and ops (which use them)."""
 import math
 
 import numpy as np
 
 from ember._tensor import Size, Tensor
 from ember.backend import PROMOTE, array_module, from_numpy_dtype, get_default_dtype, to_device, to_dtype
-from ember.backend.dtype import bool_, int64
-from ember.ops._dims import shape_arg
-from ember.ops.dispatch import Primitive, inplace, primitive
-from ember.ops.registry import method
+from ember.backend.dtype import bool_, by_name, int64
+from ember.backend.size import allocator_errors, check_count, check_fill, check_range, check_size
 
 
 _PY_TYPES = {bool: bool_, int: int64}
@@ -25,6 +25,8 @@ def _leaf_dtype(x):
         return from_numpy_dtype(x.dtype)
     if isinstance(x, float):
         return get_default_dtype()
+    if isinstance(x, complex):
+        return get_default_dtype().to_complex()
     if isinstance(x, (bool, int)):
         return _PY_TYPES[bool if isinstance(x, bool) else int]
     raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
@@ -130,12 +132,9 @@ def from_dlpack(ext_tensor):
     return Tensor._make(data, from_numpy_dtype(data.dtype), to_device(f"cuda:{data.device.id}"))
 
 
-def _size(args):
-    """A shape from ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(ember.Size(...))``; no negative sizes."""
-    shape = shape_arg(args)
-    if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
-    return shape
+def _size(args, name, dtype=None):
+    """A shape from ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` or ``f(ember.Size(...))``, checked as torch does."""
+    return check_size(args, name, dtype)
 
 
 def _factory(fill):
@@ -143,27 +142,29 @@ def _factory(fill):
              memory_format=None):
         dev = to_device(device)
         dt = get_default_dtype() if dtype is None else to_dtype(dtype)
-        return _finish(fill(array_module(dev), _size(size), dt.np), dt, dev, requires_grad)
+        return _finish(fill(array_module(dev), _size(size, make.__name__, dt.np), dt.np), dt, dev, requires_grad)
     return make
 
 
-zeros = _factory(lambda xp, shape, dt: xp.zeros(shape, dt))
-ones = _factory(lambda xp, shape, dt: xp.ones(shape, dt))
-empty = _factory(lambda xp, shape, dt: xp.empty(shape, dt))
-zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
+zeros = allocator_errors(_factory(lambda xp, shape, dt: xp.zeros(shape, dt)), "zeros")
+ones = allocator_errors(_factory(lambda xp, shape, dt: xp.ones(shape, dt)), "ones")
+empty = allocator_errors(_factory(lambda xp, shape, dt: xp.empty(shape, dt)), "empty")
 zeros.__doc__ = "A tensor of zeros: ``ember.zeros(2, 3)``."
 ones.__doc__ = "A tensor of ones: ``ember.ones(2, 3)``."
 empty.__doc__ = "An uninitialised tensor: ``ember.empty(2, 3)``."
 
 
+@allocator_errors
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     """A tensor filled with ``fill_value``; its dtype follows the value (bool, int64 or default float)."""
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
-        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else get_default_dtype()
+        dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, int) else (
+            get_default_dtype().to_complex() if isinstance(fill_value, complex) else get_default_dtype())
     dt, dev = to_dtype(dtype), to_device(device)
-    return _finish(array_module(dev).full(_size((size,)), fill_value, dt.np), dt, dev, requires_grad)
+    shape, fill_value = _size((size,), "full", dt.np), check_fill(fill_value, dt.np)
+    return _finish(array_module(dev).full(shape, fill_value, dt.np), dt, dev, requires_grad)
 
 
 def _like(factory):
@@ -178,20 +179,23 @@ def _like(factory):
 zeros_like, ones_like, empty_like, full_like = _like(zeros), _like(ones), _like(empty), _like(full)
 
 
+@allocator_errors
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     """The identity matrix (``n`` x ``m``, square by default): ``ember.eye(3)``."""
     for name, v in (("n", n), ("m", m)):
-        if v is not None and v < 0:
+        if v is not None and check_count(v, "eye", name) < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     dt, dev = get_default_dtype() if dtype is None else to_dtype(dtype), to_device(device)
     return _finish(array_module(dev).eye(n, m, dtype=dt.np), dt, dev, requires_grad)
 
 
+@allocator_errors
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values from ``start`` to ``end`` (exclusive) by ``step``: int64 for integer arguments."""
     if end is None:
         start, end = 0, start
     args = [a.item() if isinstance(a, Tensor) else a for a in (start, end, step)]
+    check_range(args[0], args[1])
     if args[2] == 0:
         raise RuntimeError("step must be nonzero")
     if (args[1] - args[0]) * args[2] < 0:
@@ -206,9 +210,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(array_module(dev).asarray(data), dt, dev, requires_grad)
 
 
+@allocator_errors
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
     dt, dev = get_default_dtype() if dtype is None else to_dtype(dtype), to_device(device)
-    if steps < 0:
+    if check_count(steps, "linspace", "steps") < 0:
         raise RuntimeError("number of steps must be non-negative")
     data = np.linspace(float(start), float(end), steps)
     if not dt.is_floating_point:
@@ -223,8 +228,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 
 def _legacy(name, dtype_name):
-    from ember.backend.dtype import ALL
-    dtype = next(d for d in ALL if d.name == dtype_name)
+    dtype = by_name(dtype_name)
 
     def new(cls, *args, device=None):
         if len(args) == 1 and not isinstance(args[0], (int, Size)):
@@ -247,43 +251,20 @@ ByteTensor = _legacy("ByteTensor", "uint8")
 BoolTensor = _legacy("BoolTensor", "bool")
 
 
-# in-place fills ---------------------------------------------------------------------------
+# Tensor.new_*: a new tensor with this one's dtype and device unless told otherwise ------------
 
-@primitive("FillBackward2")
-def _fill(ctx, xp, x, value):
-    return xp.full(x.shape, value, dtype=x.dtype)
-
-
-def _fill_with_tensor(ctx, xp, x, value):
-    return xp.broadcast_to(value.astype(x.dtype), x.shape).copy()
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
 
 
-_fill_tensor = Primitive(_fill_with_tensor, "FillBackward3")
-_zero = Primitive(lambda ctx, xp, x: xp.zeros_like(x), "ZeroBackward0", name="zero")
-_fill.derivative(lambda ctx, g: zeros_like(g))
-_zero.derivative(lambda ctx, g: zeros_like(g))
+def _new_factory(factory):
+    def make(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        return factory(*size, dtype=dtype or self._dtype, device=device or self._device,
+                       requires_grad=requires_grad, **kw)
+    make.__name__ = "new_" + factory.__name__
+    return make
 
 
-@_fill_tensor.derivative
-def _(ctx, g):
-    need_x, need_value = ctx.needs_input_grad
-    return zeros_like(g) if need_x else None, g.sum() if need_value else None
-
-
-@method("fill_")
-def fill_(self, value):
-    """Set every element to ``value`` (a number or a 0-d tensor): ``x.fill_(2.5)``."""
-    if isinstance(value, Tensor):
-        if value.dim() != 0:
-            raise RuntimeError(
-                f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions."
-            )
-        value = value.to(self._device)
-        return inplace(self, lambda t, v: _fill_tensor(t, v), value)
-    return inplace(self, lambda t: _fill(t, value=value))
-
-
-@method("zero_")
-def zero_(self):
-    """Set every element to zero: ``x.zero_()``."""
-    return inplace(self, _zero)
+Tensor.new_tensor = new_tensor
+Tensor.new_zeros, Tensor.new_ones = _new_factory(zeros), _new_factory(ones)
+Tensor.new_empty, Tensor.new_full = _new_factory(empty), _new_factory(full)

@@ -10,6 +10,7 @@ matrix_power), plus the legacy top-level names (``ember.det``, ``Tensor.norm``).
 tensor([0.0909, 0.6364])
 """
 import math
+from collections import namedtuple
 
 from ember.autograd import no_grad
 from ember.ops.binary import maximum
@@ -19,56 +20,35 @@ from ember.ops.decomp import (
     linalg_inv as inv, linalg_qr as qr, linalg_slogdet as slogdet, linalg_solve as solve, linalg_svd as svd,
     linalg_svdvals as svdvals, _eye,
 )
-from ember.ops.dispatch import apply, primitive
+from ember.ops.dispatch import apply
+from ember.ops.eig import EigResult, eig, eigvals, matrix_exp
+from ember.ops.linalg_composed import (
+    CholeskyExResult, InvExResult, LDLFactorExResult, LDLFactorResult, LstsqResult, SolveExResult, cholesky_ex,
+    householder_product, inv_ex, ldl_factor, ldl_factor_ex, ldl_solve, lstsq, solve_ex, tensorinv, tensorsolve,
+    vander,
+)
+from ember.ops.lu import (
+    LUFactorExResult, LUFactorResult, LUResult, lu, lu_factor, lu_factor_ex, lu_solve, lu_unpack, solve_triangular,
+)
 from ember.ops.linalg import _scalar_name, cross as _cross, matmul
 from ember.ops.registry import public
+from ember.ops.vector_norm import _vector_norm
 
 __all__ = [
     "LinAlgError", "EighResult", "QRResult", "SlogdetResult", "SVDResult", "cholesky", "cross", "det", "eigh",
     "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
     "slogdet", "solve", "svd", "svdvals", "vecdot", "vector_norm",
+    "CholeskyExResult", "EigResult", "InvExResult", "LDLFactorExResult", "LDLFactorResult", "LUFactorExResult",
+    "LUFactorResult", "LUResult", "LstsqResult", "SolveExResult", "cholesky_ex", "cond", "diagonal", "eig",
+    "eigvals", "householder_product", "inv_ex", "ldl_factor", "ldl_factor_ex", "ldl_solve", "lstsq", "lu",
+    "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "solve_ex", "solve_triangular", "tensorinv",
+    "tensorsolve", "vander",
 ]
 _INF = math.inf
+TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
 
 
 # vector norm ---------------------------------------------------------------------------------------------
-
-@primitive("LinalgVectorNormBackward0", save=(0,), save_output=True)
-def _vector_norm(ctx, xp, x, ord, dims, keepdim):
-    ctx.ord, ctx.dims, ctx.keepdim = ord, dims, keepdim
-    ax = xp.abs(x)
-    if ord == _INF:
-        return xp.max(ax, axis=dims, keepdims=keepdim)
-    if ord == -_INF:
-        return xp.min(ax, axis=dims, keepdims=keepdim)
-    if ord == 0:
-        return xp.sum(x != 0, axis=dims, keepdims=keepdim).astype(x.dtype)
-    if ord == 1:
-        return xp.sum(ax, axis=dims, keepdims=keepdim)
-    if ord == 2:
-        return xp.sqrt(xp.sum(x * x, axis=dims, keepdims=keepdim))
-    return xp.sum(ax ** ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
-
-
-@_vector_norm.derivative
-def _(ctx, g):
-    x, n = ctx.saved_tensors
-    if not ctx.keepdim:
-        shape = [1 if i in ctx.dims else s for i, s in enumerate(x.shape)]
-        g, n = g.reshape(shape), n.reshape(shape)
-    p = ctx.ord
-    if p == 0:
-        return x * 0
-    if p == 1:
-        return g * x.sign()
-    safe = n + (n == 0)
-    if p == 2:
-        return g * x / safe
-    if p in (_INF, -_INF):
-        hit = (x.abs() == n).to(x.dtype)
-        return g * x.sign() * hit / hit.sum(ctx.dims, keepdim=True)
-    return g * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
-
 
 def _dims(dim, n):
     if dim is None:
@@ -217,6 +197,21 @@ def vecdot(x, y, *, dim=-1):
     return (x * y).sum(dim)
 
 
+def cond(A, p=None):  # noqa: N803
+    """The condition number of ``A`` in the ``p`` norm (default 2: largest over smallest singular value)."""
+    if p is None or p == 2 or p == -2:
+        s = svdvals(A)
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    check_matrix(A, "cond")
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):  # noqa: N803
+    """The diagonal of (a batch of) matrices: ``A.diagonal(offset, dim1, dim2)``."""
+    return A.diagonal(offset, dim1, dim2)
+
+
 # PyTorch's top-level and Tensor names ---------------------------------------------------------------
 
 def _top_level(name):
@@ -290,3 +285,49 @@ def _norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "nuc":
         return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
     return vector_norm(input, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
+
+
+@_top_level("matrix_exp")
+def _matrix_exp(input):
+    """``ember.matrix_exp(A)``: :func:`ember.linalg.matrix_exp`."""
+    return matrix_exp(input)
+
+
+@_top_level("lu_unpack")
+def _lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noqa: N803 - PyTorch's names
+    """``P, L, U`` from :func:`ember.linalg.lu_factor`'s compact form and pivots."""
+    return lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+
+
+@_top_level("lu_solve")
+def _lu_solve(b, LU_data, LU_pivots):  # noqa: N803
+    """The legacy ``ember.lu_solve(b, LU, pivots)``: :func:`ember.linalg.lu_solve`."""
+    return lu_solve(LU_data, LU_pivots, b)
+
+
+@_top_level("triangular_solve")
+def _triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):  # noqa: N803
+    """The legacy ``(solution, cloned_coefficient)`` of ``A X = b``: :func:`ember.linalg.solve_triangular`."""
+    a = A.mT if transpose else A
+    x = solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
+    return TriangularSolveResult(x, A.clone())
+
+
+@_top_level("cholesky_solve")
+def _cholesky_solve(B, L, upper=False):  # noqa: N803
+    """The solution of ``A X = B`` given ``A``'s Cholesky factor."""
+    low = L.mH if upper else L
+    return solve_triangular(low.mH, solve_triangular(low, B, upper=False), upper=True)
+
+
+@_top_level("cholesky_inverse")
+def _cholesky_inverse(L, upper=False):  # noqa: N803
+    """The inverse of ``A`` given its Cholesky factor."""
+    n = L.shape[-1]
+    return _cholesky_solve(_eye(L, n).expand(*L.shape[:-2], n, n) if L.dim() > 2 else _eye(L, n), L, upper)
+
+
+@_top_level("orgqr")
+def _orgqr(input, tau):
+    """``ember.orgqr``: :func:`ember.linalg.householder_product`."""
+    return householder_product(input, tau)

@@ -17,6 +17,8 @@ def rand(*shape, dtype=np.float32, low=-2.0, high=2.0, seed=None):
     rng = np.random.default_rng(seed if seed is not None else abs(hash(shape)) % 2**32)
     if np.issubdtype(dtype, np.floating):
         return rng.uniform(low, high, size=shape).astype(dtype)
+    if np.issubdtype(dtype, np.complexfloating):
+        return (rng.uniform(low, high, size=shape) + 1j * rng.uniform(low, high, size=shape)).astype(dtype)
     if dtype == np.bool_:
         return rng.random(shape) > 0.5
     return rng.integers(int(low), int(high) + 1, size=shape).astype(dtype)
@@ -38,7 +40,7 @@ def _leaf_pair(array, layout, requires_grad):
         make = lambda t: t  # noqa: E731
     e_leaf = ember.tensor(base.copy())
     t_leaf = torch.tensor(base.copy())
-    if requires_grad and np.issubdtype(array.dtype, np.floating):
+    if requires_grad and np.issubdtype(array.dtype, np.inexact):
         e_leaf.requires_grad_()
         t_leaf.requires_grad_()
     return make(e_leaf), make(t_leaf), e_leaf, t_leaf
@@ -58,8 +60,12 @@ def assert_same(e, t, atol=1e-5, rtol=1e-4, what="output"):
         assert isinstance(e, ember.Tensor), f"{what}: expected a Tensor, got {type(e).__name__}"
         assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], f"{what}: dtype {e.dtype} != {t.dtype}"
         assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} != {tuple(t.shape)}"
-        ev = np.asarray(e.detach().numpy(), dtype=np.float64) if e.dtype != ember.bool else e.detach().numpy()
-        tv = t.detach().double().numpy(force=True) if t.dtype != torch.bool else t.detach().numpy(force=True)
+        if t.is_complex():
+            ev, tv = np.asarray(e.detach().numpy(), np.complex128), t.detach().resolve_conj().cdouble().numpy()
+        elif t.dtype == torch.bool:
+            ev, tv = e.detach().numpy(), t.detach().numpy(force=True)
+        else:
+            ev, tv = np.asarray(e.detach().numpy(), dtype=np.float64), t.detach().double().numpy(force=True)
         np.testing.assert_allclose(ev, tv, atol=atol, rtol=rtol, equal_nan=True, err_msg=what)
     elif isinstance(t, (bool, int, float)):
         assert e == t or np.isclose(e, t, atol=atol, rtol=rtol), f"{what}: {e} != {t}"
@@ -86,6 +92,11 @@ def check(fn, *inputs, grad=True, layout="contiguous", atol=1e-5, rtol=1e-4, gra
         if isinstance(t, torch.Tensor) and t.requires_grad:
             assert e.requires_grad, "ember output does not require grad but torch's does"
             up = rng.standard_normal(tuple(t.shape)).astype(np.float64)
+            if t.is_complex():  # a real loss: the real part of a complex-weighted sum
+                up = up + 1j * rng.standard_normal(tuple(t.shape))
+                e_roots.append((e * ember.tensor(up, dtype=e.dtype)).real.sum())
+                t_roots.append((t * torch.tensor(up, dtype=t.dtype)).real.sum())
+                continue
             e_roots.append((e * ember.tensor(up, dtype=e.dtype)).sum())
             t_roots.append((t * torch.tensor(up, dtype=t.dtype)).sum())
     if not t_roots:
@@ -112,8 +123,9 @@ def check_layouts(fn, *inputs, **kw):
 
 def gradcheck(fn, *inputs, gradgrad=True, atol=1e-5, rtol=1e-3):
     """ember's float64 gradcheck (and gradgradcheck) of ``fn(ember, *inputs)``."""
-    args = [ember.tensor(x.astype(np.float64), requires_grad=True) if isinstance(x, np.ndarray)
-            and np.issubdtype(x.dtype, np.floating) else (ember.tensor(x) if isinstance(x, np.ndarray) else x)
+    args = [ember.tensor(x.astype(np.complex128 if np.iscomplexobj(x) else np.float64), requires_grad=True)
+            if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.inexact)
+            else (ember.tensor(x) if isinstance(x, np.ndarray) else x)
             for x in inputs]
     f = lambda *xs: fn(ember, *xs)  # noqa: E731
     assert ember.autograd.gradcheck(f, args, atol=atol, rtol=rtol)

@@ -257,7 +257,6 @@ def test_is_tensor_and_is_floating_point():
 
 
 def test_bfloat16_through_ml_dtypes():
-    pytest.importorskip("ml_dtypes")
     e = ember.tensor([1.5, -2.0, 3.25], dtype=ember.bfloat16)
     t = torch.tensor([1.5, -2.0, 3.25], dtype=torch.bfloat16)
     assert e.dtype is ember.bfloat16 and e.element_size() == 2

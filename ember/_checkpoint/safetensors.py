@@ -6,6 +6,8 @@ Tensors are stored C-contiguous and little-endian, packed without gaps, largest 
 tensor starts aligned; the header is padded with spaces to a multiple of 8 bytes.
 """
 import json
+import pickle
+import math
 import struct
 import sys
 
@@ -14,14 +16,18 @@ import numpy as np
 from ember.backend.dtype import ALL
 
 _CODES = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64",
-          "float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64"}
+          "float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64", "complex64": "C64",
+          "complex128": "C128"}
 CODE_OF = {d.np: _CODES[d.name] for d in ALL}
 NP_OF = {_CODES[d.name]: d.np for d in ALL}
 MAX_HEADER = 100 * 1024 * 1024
 
 
-class FormatError(RuntimeError):
-    """A file that is not a valid checkpoint; the message names the file and what is wrong."""
+class FormatError(RuntimeError, pickle.UnpicklingError):
+    """A file that is not a valid checkpoint; the message names the file and what is wrong.
+
+    A ``RuntimeError`` (what torch raises for a broken archive) and an ``UnpicklingError`` (what its
+    weights-only unpickler raises), so code written against either keeps working."""
 
 
 def _le(arr):
@@ -84,27 +90,50 @@ def read(f, name, size):
         buf[:got] = chunk
     if got < data_size:
         raise bad(f"file is truncated: expected {data_size} data bytes, read {got}")
-    arrays = {}
-    for key, info in header.items():
-        arrays[key] = _array(buf, key, info, data_size, bad)
-    return metadata, arrays
+    entries = [(key, _entry(key, info, bad)) for key, info in header.items()]
+    _check_layout(entries, data_size, bad)
+    return metadata, {key: _array(buf, key, dt, shape, begin) for key, (dt, shape, begin, _) in entries}
 
 
-def _array(buf, key, info, data_size, bad):
+def _entry(key, info, bad):
+    """``(numpy dtype, shape, begin, end)`` of one header entry, checked on its own."""
     if not isinstance(info, dict) or info.get("dtype") not in NP_OF:
         raise bad(f"tensor '{key}' has an unknown or missing dtype ({info!r:.80})")
     shape, offsets = info.get("shape"), info.get("data_offsets")
-    if not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
-        raise bad(f"tensor '{key}' has an invalid shape {shape!r:.80}")
-    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(isinstance(o, int) for o in offsets)
-            or not 0 <= offsets[0] <= offsets[1] <= data_size):
-        raise bad(f"tensor '{key}' has data_offsets {offsets!r:.80} outside the {data_size}-byte data section")
+    if not isinstance(shape, list) or not all(_is_count(s) for s in shape):
+        raise bad(f"tensor '{key}' has an invalid shape {shape!r:.80}: expected a list of non-negative ints")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(o) for o in offsets) \
+            or offsets[0] > offsets[1]:
+        raise bad(f"tensor '{key}' has invalid data_offsets {offsets!r:.80}: expected [begin, end] with "
+                  "0 <= begin <= end")
     dt = NP_OF[info["dtype"]]
-    count = int(np.prod(shape, dtype=np.int64))
-    if offsets[1] - offsets[0] != count * dt.itemsize:
-        raise bad(f"tensor '{key}' of shape {shape} and dtype {info['dtype']} needs {count * dt.itemsize} "
+    nbytes = math.prod(shape) * dt.itemsize  # Python ints: a huge shape cannot wrap around
+    if offsets[1] - offsets[0] != nbytes:
+        raise bad(f"tensor '{key}' of shape {shape!r:.80} and dtype {info['dtype']} needs {nbytes} "
                   f"bytes but data_offsets {offsets} span {offsets[1] - offsets[0]}")
-    arr = np.frombuffer(buf, dtype=dt, count=count, offset=offsets[0])
+    return dt, shape, offsets[0], offsets[1]
+
+
+def _is_count(value):
+    return type(value) is int and value >= 0
+
+
+def _check_layout(entries, data_size, bad):
+    """As the safetensors library requires: tensors tile the data section in offset order, with no
+    overlap and no gap, ending exactly at the end of the file."""
+    end, last = 0, None
+    for key, (_, _, begin, stop) in sorted(entries, key=lambda e: (e[1][2], e[1][3])):
+        if begin != end:
+            what = "overlaps" if begin < end else "leaves a gap after"
+            raise bad(f"tensor '{key}' at data_offsets [{begin}, {stop}] {what} "
+                      f"{'the start of the data section' if last is None else repr(last)} (which ends at byte {end})")
+        end, last = stop, key
+    if end != data_size:
+        raise bad(f"the tensors cover {end} bytes of the {data_size}-byte data section")
+
+
+def _array(buf, key, dt, shape, begin):
+    arr = np.frombuffer(buf, dtype=dt, count=math.prod(shape), offset=begin)
     if sys.byteorder == "big" and dt.itemsize > 1:
         arr = arr.byteswap()
     if not arr.flags.aligned:

@@ -7,17 +7,18 @@ tagged node ``{"$": tag, ...}``: ``tuple``/``set``/``frozenset``/``size`` (``"v"
 ``tensor``/``parameter`` (``"key"``: the tensor's name in the file, ``"device"``, ``"requires_grad"``) and
 ``object`` (``"class"``: "module.Qualname", ``"state"``: its ``__dict__``) and ``global`` (``"path"``: a function
 or class defined in ember or allowlisted, stored by reference, e.g. a layer's activation function). Decoding builds data only:
-the one class lookup is for ``object`` nodes and allows ember's own classes and user-allowlisted ones.
+the classes and functions that ``object`` and ``global`` nodes may name are the table in ``catalog.py``, the
+same one the encoder writes from.
 """
 import base64
-import importlib
 import math
+import pickle
 import types
 from collections import OrderedDict
 
 import numpy as np
 
-from ember._checkpoint import allowlist
+from ember._checkpoint import allowlist, catalog
 from ember._checkpoint.safetensors import FormatError
 from ember._tensor import Size, Tensor
 from ember.backend import CPU, device, dtype, from_numpy_dtype
@@ -26,16 +27,13 @@ from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 
 
-class UnsafeLoadError(RuntimeError):
-    """A checkpoint asks for a class that is neither ember's nor allowlisted."""
+class UnsafeLoadError(RuntimeError, pickle.UnpicklingError):
+    """A checkpoint asks for a class that is neither ember's nor allowlisted (torch's weights-only
+    unpickler raises ``UnpicklingError`` here)."""
 
 
 _SEQUENCES = {"tuple": tuple, "set": set, "frozenset": frozenset, "size": Size}  # tag -> type, exact types only
 _SEQUENCE_TAG = {cls: tag for tag, cls in _SEQUENCES.items()}
-
-
-def _is_hook_store(name):
-    return "hook" in name
 
 
 class Encoder:
@@ -81,9 +79,9 @@ class Encoder:
             return {"$": tag, "v": [self.encode(v, f"{sub}{i}") for i, v in enumerate(items)]}
         if type(obj) in (dict, OrderedDict):
             return self._dict(obj, sub)
-        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) and _global_allowed(obj):
+        if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) and catalog.saveable_global(obj):
             return {"$": "global", "path": allowlist.class_path(obj)}
-        if isinstance(obj, Module) or (hasattr(obj, "__dict__") and _class_allowed(type(obj))):
+        if catalog.saveable_object(obj):
             return self._object(obj, path)
         raise TypeError(
             f"ember.save: cannot save object of type {type(obj).__module__}.{type(obj).__qualname__} at "
@@ -102,8 +100,11 @@ class Encoder:
         is_module = isinstance(obj, Module)
         state = {}
         for k, v in vars(obj).items():
-            if is_module and _is_hook_store(k):
+            why = catalog.module_state_key(type(obj), k) if is_module else None
+            if why == "hooks are never saved":
                 continue
+            if why:
+                raise TypeError(f"ember.save: cannot save the attribute '{k}' of the module at '{path or '<root>'}': {why}")
             if is_module and k in ("_parameters", "_buffers", "_modules"):
                 state[k] = {"$": "dict", "v": {n: self.encode(t, f"{sub}{n}") for n, t in v.items()}}
             else:
@@ -124,45 +125,19 @@ class Encoder:
                 "device": str(t.device), "requires_grad": bool(t.requires_grad)}
 
 
-def _class_allowed(cls):
-    return allowlist.is_allowed(cls) or str(cls.__module__).split(".")[0] == "ember"
-
-
-def _global_allowed(obj):
-    """A function or class that :func:`resolve_class` can find again by its path."""
-    return "<" not in obj.__qualname__ and _class_allowed(obj)
-
-
-def resolve_class(path, name, kinds=(type,)):
-    """The class (or, with ``kinds``, function) called ``path``: allowlisted or defined inside ember.
-
-    Imports only ember modules; never calls what it finds."""
-    cls = allowlist.lookup(path)
-    parts = path.split(".")
-    if cls is None and parts[0] == "ember" and len(parts) > 1:
-        for i in range(len(parts) - 1, 0, -1):
-            try:
-                obj = importlib.import_module(".".join(parts[:i]))
-            except ImportError:
-                continue
-            for attr in parts[i:]:
-                obj = getattr(obj, attr, None)
-            cls = obj
-            break
-    if not isinstance(cls, kinds) or not _class_allowed(cls):
-        raise UnsafeLoadError(
-            f"ember.load: {name} asks to rebuild an object of class '{path}', which is neither part of ember "
-            f"nor allowlisted; if you trust this file, allow it with "
-            f"ember.serialization.add_safe_globals([{parts[-1]}]) or the ember.serialization.safe_globals "
-            "context manager")
-    return cls
+def _refused(name, path, kind):
+    return UnsafeLoadError(
+        f"ember.load: {name} asks to rebuild the {kind} '{path:.200}', which is neither a part of ember a "
+        f"checkpoint may name nor allowlisted; if you trust this file, allow it with "
+        f"ember.serialization.add_safe_globals([{path.rsplit('.', 1)[-1]:.80}]) or the "
+        "ember.serialization.safe_globals context manager, or load it with weights_only=False")
 
 
 class Decoder:
     """Rebuilds the object tree from JSON; ``locate(tensor, saved device)`` places each tensor."""
 
-    def __init__(self, arrays, locate, name):
-        self.arrays, self.locate, self.name = arrays, locate, name
+    def __init__(self, arrays, locate, name, trusted=False):
+        self.arrays, self.locate, self.name, self.trusted = arrays, locate, name, trusted
         self._tensors = {}
 
     def bad(self, why):
@@ -197,7 +172,10 @@ class Decoder:
         if tag == "bytes":
             return base64.b64decode(node["v"], validate=True)
         if tag == "dtype":
-            return next(d for d in ALL if d.name == node["v"])
+            found = [d for d in ALL if d.name == node["v"]]
+            if not found:
+                raise ValueError(f"unknown dtype {node['v']!r:.40}")
+            return found[0]
         if tag == "device":
             return device(node["v"])
         if tag in ("tensor", "parameter"):
@@ -205,7 +183,11 @@ class Decoder:
         if tag == "object":
             return self._object(node)
         if tag == "global":
-            return resolve_class(str(node["path"]), self.name, (type, types.FunctionType, types.BuiltinFunctionType))
+            path = str(node["path"])
+            obj = catalog.global_object(path, self.trusted)
+            if obj is None:
+                raise _refused(self.name, path, "function or class")
+            return obj
         raise ValueError(f"unknown tag '{tag:.40}'")
 
     def _tensor(self, node, param):
@@ -223,12 +205,33 @@ class Decoder:
         return t
 
     def _object(self, node):
-        cls = resolve_class(str(node["class"]), self.name)
-        obj = object.__new__(cls)
-        if isinstance(obj, Module):
-            Module.__init__(obj)
+        path = str(node["class"])
+        cls = catalog.object_class(path, self.trusted)
+        if cls is None:
+            raise _refused(self.name, path, "object of class")
         state = node["state"]
         if not isinstance(state, dict):
             raise TypeError("object state must be a JSON object")
-        obj.__dict__.update({str(k): self.decode(v) for k, v in state.items()})
+        obj = object.__new__(cls)
+        if isinstance(obj, Module):
+            Module.__init__(obj)
+            for k in state:
+                why = None if self.trusted else catalog.module_state_key(cls, k)
+                if why:
+                    raise ValueError(f"module of class {path:.80} holds the attribute '{k:.40}': {why}")
+        values = {str(k): self.decode(v) for k, v in state.items()}
+        if isinstance(obj, Module):
+            _check_module_state(values)
+        obj.__dict__.update(values)
         return obj
+
+
+_MODULE_SLOTS = (("_parameters", Parameter), ("_buffers", Tensor), ("_modules", Module))
+
+
+def _check_module_state(values):
+    for slot, kind in _MODULE_SLOTS:
+        held = values.get(slot, {})
+        if not isinstance(held, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, kind))
+                                                 for k, v in held.items()):
+            raise ValueError(f"a module's {slot} must map names to {kind.__name__}s")

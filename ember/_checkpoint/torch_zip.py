@@ -2,7 +2,8 @@
 
 The archive holds ``<prefix>/data.pkl`` (the object tree, pickled; each storage is a persistent id
 ``("storage", StorageClass, key, location, numel)``), ``<prefix>/data/<key>`` (raw storage bytes) and
-``<prefix>/byteorder``. The unpickler resolves only an explicit allowlist of globals: the tensor and
+``<prefix>/byteorder``. The unpickler is pickle's pure-Python one (its memo is a dict, so a tiny file
+cannot make it allocate a table up to a huge memo index) and resolves only an explicit allowlist of globals: the tensor and
 parameter rebuild functions, the typed storage classes, ``collections.OrderedDict``, ``torch.Size`` and
 user-allowlisted classes; anything else raises :class:`ForbiddenGlobalError` naming it. The rebuild functions
 are ember's own, so no object from the file is ever called except these.
@@ -47,10 +48,10 @@ def _size(shape):
     return Size(tuple(int(s) for s in shape))
 
 
-class _Reader(pickle.Unpickler):
-    def __init__(self, file, name, storage_of=None, locate=None):
+class _Reader(pickle._Unpickler):
+    def __init__(self, file, name, storage_of=None, locate=None, trusted=False):
         super().__init__(file)
-        self.name, self.storage_of, self.locate = name, storage_of, locate
+        self.name, self.storage_of, self.locate, self.trusted = name, storage_of, locate, trusted
 
     def find_class(self, module, qualname):
         if module in ("torch._utils", "torch._tensor") and qualname in ("_rebuild_tensor_v2", "_rebuild_tensor"):
@@ -73,6 +74,8 @@ class _Reader(pickle.Unpickler):
         allowed = allowlist.lookup(f"{module}.{qualname}")
         if allowed is not None:
             return allowed
+        if self.trusted:  # weights_only=False: the caller vouches for the file, as with pickle
+            return super().find_class(module, qualname)
         raise ForbiddenGlobalError(
             f"ember.load: {self.name} is refused: its pickle asks for the global '{module}.{qualname}', which "
             "is not a tensor, container or primitive; ember never runs code from a checkpoint. If you trust "
@@ -80,15 +83,15 @@ class _Reader(pickle.Unpickler):
 
     def persistent_load(self, pid):
         if self.storage_of is None or not isinstance(pid, tuple) or len(pid) != 5 or pid[0] != "storage":
-            raise pickle.UnpicklingError(f"ember.load: {self.name}: unsupported persistent id {pid!r:.80}")
+            raise FormatError(f"ember.load: {self.name}: unsupported persistent id {pid!r:.80}")
         _, stype, key, location, numel = pid
         if not isinstance(stype, _StorageType) or stype.np is None:
-            raise pickle.UnpicklingError(f"ember.load: {self.name}: unsupported storage type {stype!r:.80}")
+            raise FormatError(f"ember.load: {self.name}: unsupported storage type {stype!r:.80}")
         return self.storage_of(str(key), stype, str(location), numel)
 
     def _rebuild_tensor(self, storage, offset, size, stride, requires_grad=False, hooks=None, metadata=None):
         if not isinstance(storage, _Storage):
-            raise pickle.UnpicklingError(f"ember.load: {self.name}: tensor without a storage")
+            raise FormatError(f"ember.load: {self.name}: tensor without a storage")
         arr = _strided(storage.array, int(offset), tuple(map(int, size)), tuple(map(int, stride)), self.name)
         t = self.locate(Tensor._make(arr, from_numpy_dtype(arr.dtype), CPU), storage.location)
         return t.requires_grad_(True) if requires_grad else t
@@ -126,18 +129,23 @@ def is_zip(head):
     return head[:4] == b"PK\x03\x04"
 
 
-def load_zip(f, name, locate):
-    """Read a torch.save zip archive from the binary file ``f``; ``locate(tensor, location)`` places tensors."""
+def load_zip(f, name, locate, size, trusted=False):
+    """Read a torch.save zip archive from the binary file ``f`` of ``size`` bytes; ``locate(tensor, location)``
+    places tensors. Every entry read is bounded by what the archive can justify (see :func:`_entry_size`)."""
     try:
         archive = zipfile.ZipFile(f)
-        entries = archive.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        entries = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
         raise FormatError(f"ember.load: {name} is not a valid checkpoint: broken zip archive ({e})") from None
-    pkl = [e for e in entries if e.endswith("data.pkl") and e.count("/") == 1]
+    pkl = sorted(e for e in entries if e.endswith("data.pkl") and e.count("/") == 1)
     if not pkl:
         raise FormatError(f"ember.load: {name} is not a valid torch checkpoint: no <archive>/data.pkl in the zip")
     prefix = pkl[0][: -len("data.pkl")]
-    big = prefix + "byteorder" in entries and archive.read(prefix + "byteorder").strip() == b"big"
+    big = False
+    if prefix + "byteorder" in entries:
+        _entry_size(archive, prefix + "byteorder", size, name)
+        with archive.open(prefix + "byteorder") as fp:
+            big = fp.read(8).strip() == b"big"  # "little" or "big": a few bytes decide
     storages = {}
 
     def storage_of(key, stype, location, numel):
@@ -145,8 +153,8 @@ def load_zip(f, name, locate):
             entry = f"{prefix}data/{key}"
             if entry not in entries:
                 raise FormatError(f"ember.load: {name}: storage '{key}' is missing from the archive")
-            expected, stored = int(numel) * stype.np.itemsize, archive.getinfo(entry).file_size
-            if stored != expected:  # checked before reading: also stops a compressed entry from ballooning
+            expected, stored = int(numel) * stype.np.itemsize, _entry_size(archive, entry, size, name)
+            if stored != expected:  # checked before reading
                 raise FormatError(f"ember.load: {name}: storage '{key}' holds {stored} bytes, but its "
                                   f"{int(numel)} {stype.name} elements need {expected}")
             raw = bytearray(archive.read(entry))
@@ -155,26 +163,30 @@ def load_zip(f, name, locate):
             storages[key] = _Storage(flat.astype(stype.np) if big else flat, location)
         return storages[key]
 
-    try:
-        with archive.open(pkl[0]) as fp:
-            obj = _Reader(fp, name, storage_of, locate).load()
-    except (UnsafeLoadError, FormatError):
-        raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError,
-            zipfile.BadZipFile) as e:
-        raise FormatError(f"ember.load: {name} is not a valid torch checkpoint: {type(e).__name__}: {e}") from None
-    return obj
+    _entry_size(archive, pkl[0], size, name)
+    with archive.open(pkl[0]) as fp:
+        return _Reader(fp, name, storage_of, locate, trusted).load()
 
 
-def load_pickle(f, name):
+MAX_INFLATION = 16
+
+
+def _entry_size(archive, entry, size, name):
+    """The entry's uncompressed size, refused when the directory claims more than the archive can hold:
+    a stored entry is as long as its bytes in the file, a compressed one at most ``MAX_INFLATION`` times the
+    archive (zipfile stops reading at the declared size, so this bounds what a read can allocate)."""
+    info = archive.getinfo(entry)
+    limit = info.compress_size if info.compress_type == zipfile.ZIP_STORED else MAX_INFLATION * size
+    if info.file_size > limit or info.compress_size > size:
+        raise FormatError(f"ember.load: {name}: zip entry '{entry:.80}' claims {info.file_size} bytes, more than "
+                          f"the {size}-byte archive can hold")
+    return info.file_size
+
+
+def load_pickle(f, name, trusted=False):
     """A bare pickle: only containers and primitives (no storages); a legacy torch file is named as such."""
-    try:
-        obj = _Reader(f, name).load()
-    except UnsafeLoadError:
-        raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError) as e:
-        raise FormatError(f"ember.load: {name} is not a valid checkpoint: {type(e).__name__}: {e}") from None
-    if obj == LEGACY_MAGIC:
+    obj = _Reader(f, name, trusted=trusted).load()
+    if type(obj) is int and obj == LEGACY_MAGIC:
         raise FormatError(f"ember.load: {name} uses torch's legacy (pre-1.6) format, which ember does not read; "
                           "re-save it with a current torch.save")
     return obj

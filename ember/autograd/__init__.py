@@ -10,9 +10,11 @@ from ember.autograd.grad_mode import (
 )
 from ember.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from ember.autograd.graph import Node
+from ember.autograd.hooks import RemovableHandle
 
 __all__ = [
-    "Function", "FunctionCtx", "GradcheckError", "Node", "Variable", "backward", "detect_anomaly", "enable_grad",
+    "Function", "FunctionCtx", "GradcheckError", "Node", "RemovableHandle", "Variable", "backward", "detect_anomaly",
+    "enable_grad",
     "grad", "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
     "is_grad_enabled", "is_inference_mode_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
     "set_grad_enabled",

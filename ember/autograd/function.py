@@ -21,6 +21,7 @@ the ``ctx`` both methods receive::
 import functools
 
 from ember._tensor import Tensor
+from ember.creation import zeros
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import Node, accumulator
 
@@ -61,7 +62,6 @@ class BackwardCFunction(FunctionCtx, Node):
 
     def _backward(self, *grads):
         if self.materialize_grads:
-            from ember.creation import zeros
             grads = [zeros(m[0], dtype=m[1], device=m[2]) if g is None and m is not None else g
                      for g, m in zip(grads, self._out_meta)]
         result = self._forward_cls.backward(self, *grads)
@@ -170,7 +170,7 @@ def _connect(node, args, outs):
             o = Tensor._make(o._data, o._dtype, o._device, base=o._base if o._base is not None else o)
         seen.add(id(o))
         meta.append((o._data.shape, o._dtype, o._device))
-        if o._dtype.is_floating_point and id(outs[i]) not in non_diff:
+        if o._dtype.category >= 2 and id(outs[i]) not in non_diff:
             o.grad_fn, o._output_nr, o._requires_grad = node, i, True
         else:
             o._requires_grad = False
@@ -207,8 +207,8 @@ def once_differentiable(backward):
         outs = (result,) if single else result
         node.num_outputs = len(outs)
         wrapped = tuple(
-            Tensor._make(o._data, o._dtype, o._device, o._dtype.is_floating_point, node, i)
-            if isinstance(o, Tensor) and o._dtype.is_floating_point else o
+            Tensor._make(o._data, o._dtype, o._device, o._dtype.category >= 2, node, i)
+            if isinstance(o, Tensor) and o._dtype.category >= 2 else o
             for i, o in enumerate(outs)
         )
         return wrapped[0] if single else wrapped

@@ -1,6 +1,8 @@
-"""``ember.autograd.backward`` and ``ember.autograd.grad``: argument checks around the engine."""
+"""``ember.autograd.backward`` and ``ember.autograd.grad``: argument checks around the engine.
+``Tensor.backward`` is attached here."""
 from ember._tensor import Tensor
 from ember.autograd.engine import run_backward
+from ember.creation import ones_like, tensor, zeros_like
 
 
 def _as_tuple(x):
@@ -22,10 +24,8 @@ def _make_grads(outputs, grads):
                     f"grad can be implicitly created only for scalar outputs (output {i} has shape "
                     f"{list(out.shape)}; pass gradient=... of that shape, or reduce it with .sum() first)"
                 )
-            from ember.creation import ones_like
             g = ones_like(out)
         elif not isinstance(g, Tensor):
-            from ember.creation import tensor
             g = tensor(g, dtype=out.dtype, device=out.device)
         elif g.shape != out.shape:
             raise RuntimeError(
@@ -80,9 +80,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     "Set allow_unused=True if this is the desired behavior."
                 )
             if materialize_grads:
-                from ember.creation import zeros_like
                 g = zeros_like(t)
         elif not create_graph:
             g = g.detach()
         result.append(g)
     return tuple(result)
+
+
+def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(self)/d(leaf) into each leaf's ``.grad``."""
+    backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+_tensor_backward.__name__ = "backward"
+Tensor.backward = _tensor_backward

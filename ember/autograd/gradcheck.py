@@ -1,4 +1,10 @@
-"""Finite-difference checks of analytical gradients (use float64 inputs)."""
+"""Finite-difference checks of analytical gradients (use float64 or complex128 inputs).
+
+Complex inputs and outputs are checked as pairs of reals (real, imaginary parts
+interleaved): with PyTorch's convention, the gradient that backward returns for a
+complex input is ``dL/dx + i dL/dy``, and a grad_output of ``1`` (``1j``) selects
+the real (imaginary) part of a complex output as ``L``.
+"""
 import numpy as np
 
 from ember._tensor import Tensor
@@ -12,7 +18,14 @@ class GradcheckError(RuntimeError):
 def _outputs(func, inputs):
     out = func(*inputs)
     out = (out,) if isinstance(out, Tensor) else tuple(out)
-    return [o for o in out if isinstance(o, Tensor) and o.is_floating_point()]
+    return [o for o in out if isinstance(o, Tensor) and o.dtype.category >= 2]
+
+
+def _real_flat(a):
+    """An array as float64 values, a complex element giving its real and imaginary parts in turn."""
+    if a.dtype.kind == "c":
+        return np.array(a, dtype=np.complex128).reshape(-1).view(np.float64)  # a copy: a may alias an input
+    return a.astype(np.float64).reshape(-1)
 
 
 def _numerical(func, inputs, i, eps):
@@ -21,13 +34,15 @@ def _numerical(func, inputs, i, eps):
     flat = x._data.reshape(-1)
     if not np.shares_memory(flat, x._data) and flat.size:
         raise GradcheckError("gradcheck needs contiguous inputs")
+    if flat.dtype.kind == "c":
+        flat = flat.view(flat.real.dtype)
     cols = []
     for k in range(flat.size):  # grad mode stays on: func may itself differentiate (gradgradcheck)
         orig = flat[k]
         flat[k] = orig + eps
-        plus = [o._data.astype(np.float64).reshape(-1) for o in _outputs(func, inputs)]
+        plus = [_real_flat(o._data) for o in _outputs(func, inputs)]
         flat[k] = orig - eps
-        minus = [o._data.astype(np.float64).reshape(-1) for o in _outputs(func, inputs)]
+        minus = [_real_flat(o._data) for o in _outputs(func, inputs)]
         flat[k] = orig
         cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
     n_out = len(_outputs(func, inputs)) if not cols else len(cols[0])
@@ -35,17 +50,24 @@ def _numerical(func, inputs, i, eps):
 
 
 def _analytical(outputs, inputs, i):
+    x = inputs[i]
+    width = x.numel() * (2 if x.is_complex() else 1)
     jac = []
     for o in outputs:
+        parts = (1, 1j) if o.is_complex() else (1,)
         if not o.requires_grad:  # a constant output (e.g. a materialized zero gradient)
-            jac.append(np.zeros((o.numel(), inputs[i].numel())))
+            jac.append(np.zeros((o.numel() * len(parts), width)))
             continue
         rows = []
         flat = o.reshape(-1)
         for j in range(flat.numel()):
-            g = grad(flat[j], inputs[i], retain_graph=True, allow_unused=True)[0]
-            rows.append(np.zeros(inputs[i].numel()) if g is None else g._data.astype(np.float64).reshape(-1))
-        jac.append(np.stack(rows) if rows else np.zeros((0, inputs[i].numel())))
+            for part in parts:
+                seed = Tensor._make(np.asarray(part, dtype=o._data.dtype), o.dtype, o.device)
+                g = grad(flat[j], x, seed, retain_graph=True, allow_unused=True)[0]
+                if g is not None and x.is_complex() and not g.is_complex():
+                    g = g.to(x.dtype)
+                rows.append(np.zeros(width) if g is None else _real_flat(g._data))
+        jac.append(np.stack(rows) if rows else np.zeros((0, width)))
     return jac
 
 
@@ -62,7 +84,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     if not diff:
         raise ValueError("gradcheck expects at least one input tensor to require gradient")
     for i in diff:
-        if inputs[i].dtype.name != "float64":
+        if inputs[i].dtype.name not in ("float64", "complex128"):
             import warnings
             warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point; "
                           "gradcheck may fail from rounding.", stacklevel=2)

@@ -6,7 +6,9 @@ the inputs' nodes and the input metadata used to shape gradients.
 """
 import weakref
 
+from ember._tensor import Tensor
 from ember.autograd import anomaly
+from ember.autograd.hooks import RemovableHandle
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -61,7 +63,7 @@ class Node:
         for t, version, output in self._saved:
             if output is not None:
                 data, dtype, device, counter, nr = output
-                t = _tensor_class()._make(data, dtype, device, True, self, nr)
+                t = Tensor._make(data, dtype, device, True, self, nr)
                 t._version = counter
             if version is not None and t._version[0] != version:
                 producer = t.grad_fn.name() if t.grad_fn is not None else "a leaf"
@@ -86,13 +88,13 @@ class Node:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(fn)
-        return _RemovableHandle(self._hooks, fn)
+        return RemovableHandle(self._hooks, fn)
 
     def register_prehook(self, fn):
         if self._pre_hooks is None:
             self._pre_hooks = {}
         self._pre_hooks.setdefault(-1, []).append(fn)
-        return _RemovableHandle(self._pre_hooks[-1], fn)
+        return RemovableHandle(self._pre_hooks[-1], fn)
 
     def _tensor_pre_hooks(self, output_nr):
         if self._pre_hooks is None:
@@ -121,18 +123,6 @@ class Node:
         if anomaly.state.enabled:
             anomaly.check_nan(self, out)
         return out
-
-
-_Tensor = None
-
-
-def _tensor_class():
-    """Tensor, imported on first use: the tensor core imports this package."""
-    global _Tensor
-    if _Tensor is None:
-        from ember._tensor import Tensor
-        _Tensor = Tensor
-    return _Tensor
 
 
 def _sum_to(g, shape):
@@ -201,21 +191,3 @@ def accumulator(tensor):
         node = AccumulateGrad(tensor)
         tensor._grad_acc = weakref.ref(node)
     return node
-
-
-class _RemovableHandle:
-    def __init__(self, hooks, fn):
-        self._hooks, self._fn = hooks, fn
-
-    def remove(self):
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-
-
-RemovableHandle = _RemovableHandle

@@ -1,6 +1,8 @@
 """Devices and the array module (``xp``) that serves each one."""
 import numpy as np
 
+from ember.backend import meta
+
 
 class device:
     """Where a tensor lives: ``device("cpu")``, ``device("cuda:0")``, ``device("cuda", 1)``."""
@@ -66,9 +68,21 @@ def cuda_is_available():
         return False
 
 
+_DEFAULT = [None]  # set_default_device's choice; None: the CPU
+
+
+def set_default_device(value):
+    """The device new tensors go to when a factory is given none (``None`` resets it to the CPU)."""
+    _DEFAULT[0] = None if value is None else to_device(value)
+
+
+def get_default_device():
+    return _DEFAULT[0] or CPU
+
+
 def to_device(value):
     if value is None:
-        return CPU
+        return _DEFAULT[0] or CPU
     if isinstance(value, device):
         # a bare "cuda" means the current GPU, which is 0 until a CUDA backend exists
         return device("cuda", 0) if value.type == "cuda" and value.index is None else value
@@ -76,7 +90,7 @@ def to_device(value):
 
 
 def array_module(dev):
-    """The array namespace for a device: NumPy for the CPU, CuPy for CUDA."""
+    """The array namespace for a device: NumPy for the CPU, CuPy for CUDA, stand-ins for meta."""
     if dev.type == "cpu":
         return np
     if dev.type == "cuda":
@@ -87,4 +101,4 @@ def array_module(dev):
             )
         import cupy
         return cupy
-    raise RuntimeError(f"device '{dev}' cannot hold data")
+    return meta

@@ -1,17 +1,13 @@
 """ember's dtypes: small named objects that map one-to-one onto NumPy dtypes.
 
 Type promotion follows PyTorch: operands are ranked by category (bool < integer
-< floating) and by priority (dimensioned tensor > 0-d tensor > Python scalar);
+< floating < complex) and by priority (dimensioned tensor > 0-d tensor > Python scalar);
 a lower-priority operand only changes the result when its category is higher.
 """
 import threading
 
+import ml_dtypes
 import numpy as np
-
-try:
-    import ml_dtypes
-except ImportError:  # bfloat16 is optional
-    ml_dtypes = None
 
 
 class dtype:
@@ -21,17 +17,20 @@ class dtype:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
-        self.category = category  # 0 bool, 1 integer, 2 floating
+        self.category = category  # 0 bool, 1 integer, 2 floating, 3 complex
         self.is_floating_point = category == 2
         self.is_signed = name not in ("bool", "uint8")
         self._rank = rank
 
     @property
     def is_complex(self):
-        return False
+        return self.category == 3
 
     def to_real(self):
-        return self
+        return _TO_REAL.get(self, self)
+
+    def to_complex(self):
+        return _TO_COMPLEX.get(self, self)
 
     def __repr__(self):
         return f"ember.{self.name}"
@@ -53,16 +52,41 @@ int16 = dtype("int16", np.int16, 1, 3)
 int32 = dtype("int32", np.int32, 1, 4)
 int64 = dtype("int64", np.int64, 1, 5)
 float16 = dtype("float16", np.float16, 2, 6)
-bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2, 6) if ml_dtypes else None
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 2, 6)
 float32 = dtype("float32", np.float32, 2, 7)
 float64 = dtype("float64", np.float64, 2, 8)
+complex64 = dtype("complex64", np.complex64, 3, 9)
+complex128 = dtype("complex128", np.complex128, 3, 10)
+_TO_REAL = {complex64: float32, complex128: float64}
+_TO_COMPLEX = {float16: complex64, bfloat16: complex64, float32: complex64, float64: complex128}
 
-ALL = [d for d in (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64) if d]
+ALL = [bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128]
 _from_np = {d.np: d for d in ALL}
 
 
-def _by_name(name):
-    return next(d for d in ALL if d.name == name)
+_BY_NAME = {d.name: d for d in ALL}
+
+# PyTorch's names of each dtype: its scalar type (``Float``, as in ``ember.FloatTensor``
+# and kernel errors) and its C++ type (``float``, as in matmul's dtype errors).
+TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+             "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+             "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def by_name(name):
+    """The dtype called ``name`` (``"float32"``)."""
+    return _BY_NAME[name]
+
+
+_by_name = by_name  # pickles of dtypes name this function
+
+
+def torch_name(d):
+    """PyTorch's scalar-type name of a dtype, as its error messages spell it (``Float``, ``Long``)."""
+    return TORCH_NAMES[d.name]
 
 
 def from_numpy_dtype(np_dtype):
@@ -80,7 +104,10 @@ def _promote_pair(a, b):
     if a is b:
         return a
     if a.category != b.category:
-        return a if a.category > b.category else b
+        high, low = (a, b) if a.category > b.category else (b, a)
+        if high.category == 3 and low.category == 2:  # complex64 with float64 widens to complex128
+            return complex128 if float64 in (low, high.to_real()) else complex64
+        return high
     if {a.name, b.name} == {"uint8", "int8"}:
         return int16
     if {a.name, b.name} == {"float16", "bfloat16"}:
@@ -115,4 +142,6 @@ def to_dtype(value):
         return int64
     if value is bool:
         return bool_
+    if value is complex:
+        return complex128
     return from_numpy_dtype(np.dtype(value))

@@ -1,7 +1,8 @@
 """Train a small character-level GPT on text that ships with Python (the pydoc topic pages).
 
 Run ``python -m ember.examples.char_gpt``: it prints text sampled from the untrained
-model, trains with a progress bar showing the loss, and prints a sample again.
+model, trains with a progress bar showing the loss of the latest step, and prints a sample
+again and a summary of the loss: its mean over the first and over the last ten steps.
 """
 import argparse
 import math
@@ -9,8 +10,11 @@ import time
 
 from tqdm import tqdm
 
-import ember
-from ember import nn
+from ember import nn, optim
+from ember.autograd import no_grad
+from ember.creation import arange, tensor
+from ember.ops.join import cat
+from ember.random import Generator, manual_seed, multinomial, randint
 from ember.nn import functional as F  # noqa: N812 (torch convention)
 
 
@@ -61,57 +65,58 @@ class GPT(nn.Module):
         self.head = nn.Linear(d_model, vocab_size)
 
     def forward(self, idx):
-        positions = ember.arange(idx.shape[1])
+        positions = arange(idx.shape[1])
         return self.head(self.ln_f(self.blocks(self.tok(idx) + self.pos(positions))))
 
-    @ember.no_grad()
+    @no_grad()
     def sample(self, prompt, length, temperature=0.8, generator=None):
         self.eval()
         idx = prompt
         for _ in range(length):
             logits = self(idx[:, -self.context:])[:, -1] / temperature
-            nxt = ember.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
-            idx = ember.cat([idx, nxt], dim=1)
+            nxt = multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
+            idx = cat([idx, nxt], dim=1)
         self.train()
         return idx
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400)
-    parser.add_argument("--context", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--d-model", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser = argparse.ArgumentParser(prog="python -m ember.examples.char_gpt", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--steps", type=int, default=400, help="training steps")
+    parser.add_argument("--context", type=int, default=64, help="characters the model sees at once")
+    parser.add_argument("--batch-size", type=int, default=32, help="windows per step")
+    parser.add_argument("--d-model", type=int, default=128, help="width of the transformer")
+    parser.add_argument("--layers", type=int, default=2, help="transformer blocks")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
     parser.add_argument("--text-chars", type=int, default=200_000, help="use the first N characters (0: all)")
-    parser.add_argument("--sample-chars", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--sample-chars", type=int, default=200, help="characters to sample before and after")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights, batches and samples")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
-    ember.manual_seed(args.seed)
+    manual_seed(args.seed)
     text = load_text(args.text_chars)
     chars = sorted(set(text))
     encode = {c: i for i, c in enumerate(chars)}
-    data = ember.tensor([encode[c] for c in text])
+    data = tensor([encode[c] for c in text])
 
     def decode(ids):
         return "".join(chars[i] for i in ids)
 
     model = GPT(len(chars), args.context, args.d_model, n_layers=args.layers)
-    optimizer = ember.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    scheduler = ember.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.steps)
+    optimizer = optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    scheduler = optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.steps)
     prompt = data[: args.context // 2].unsqueeze(0)
-    sampler = ember.Generator().manual_seed(args.seed)
+    sampler = Generator().manual_seed(args.seed)
     print(f"{len(text):,} characters, {len(chars)} symbols, {sum(p.numel() for p in model.parameters()):,} parameters")
     print("--- sample before training ---")
     print(decode(model.sample(prompt, args.sample_chars, generator=sampler)[0, prompt.shape[1]:].tolist()))
 
     start, losses = time.perf_counter(), []
-    offsets = ember.arange(args.context + 1)
+    offsets = arange(args.context + 1)
     for _ in (bar := tqdm(range(args.steps), desc="training", disable=args.quiet)):
-        starts = ember.randint(0, len(data) - args.context - 1, (args.batch_size, 1))
+        starts = randint(0, len(data) - args.context - 1, (args.batch_size, 1))
         window = data[starts + offsets]
         logits = model(window[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, len(chars)), window[:, 1:].reshape(-1))
@@ -121,12 +126,13 @@ def main(argv=None):
         optimizer.step()
         scheduler.step()
         losses.append(loss.item())
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        bar.set_postfix(step_loss=f"{losses[-1]:.3f}")
 
     print("--- sample after training ---")
     print(decode(model.sample(prompt, args.sample_chars, generator=sampler)[0, prompt.shape[1]:].tolist()))
     first, last = sum(losses[:10]) / min(10, len(losses)), sum(losses[-10:]) / min(10, len(losses))
-    print(f"loss {first:.3f} -> {last:.3f} (uniform guessing: {math.log(len(chars)):.3f}) "
+    print(f"mean loss of the first 10 steps {first:.3f} -> of the last 10 steps {last:.3f} "
+          f"(uniform guessing: {math.log(len(chars)):.3f}) "
           f"in {time.perf_counter() - start:.1f}s")
     return first, last
 

@@ -3,8 +3,10 @@
 Run ``python -m ember.examples.digits``: a progress bar per epoch shows the loss and
 accuracy, the run ends with the test accuracy (about 98-99%), and it leaves a
 checkpoint and a plot of the curves in ``--out`` (default ``runs/digits``).
-``--resume`` continues from the checkpoint; a run that was killed and resumed ends
-with the same weights as one that was never interrupted.
+``--resume`` continues from the checkpoint (or starts fresh when there is none yet);
+a run that was killed and resumed ends with the same weights as one that was never
+interrupted. A finished run has trained all its ``--epochs``: to train it further,
+resume it with a larger ``--epochs`` (``--resume --epochs 20`` after 12).
 """
 import argparse
 import os
@@ -12,8 +14,10 @@ import time
 
 from tqdm import tqdm
 
-import ember
-from ember import nn
+from ember import nn, optim
+from ember.autograd import no_grad
+from ember.random import Generator, get_rng_state, manual_seed, set_rng_state
+from ember.serialization import load, save
 from ember.utils.data import DataLoader
 from ember.vision import datasets, transforms
 
@@ -55,7 +59,7 @@ def train_one_epoch(model, loader, optimizer, bar):
     return total_loss / seen, correct / seen
 
 
-@ember.no_grad()
+@no_grad()
 def evaluate(model, loader):
     model.eval()
     correct = sum((model(images).argmax(1) == labels).sum().item() for images, labels in loader)
@@ -85,38 +89,51 @@ def save_plot(history, path):
     return path
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m ember.examples.digits", description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="After a finished run, --resume only re-reports the accuracy: raise --epochs to train further.")
+    parser.add_argument("--epochs", type=int, default=12,
+                        help="train until this many epochs in all (a resumed run counts the epochs already done)")
+    parser.add_argument("--batch-size", type=int, default=32, help="samples per training step")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the weights and of each epoch's shuffle")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     parser.add_argument("--out", default=os.path.join("runs", "digits"), help="folder for the checkpoint and plot")
-    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the checkpoint in --out (start fresh when there is none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    ember.manual_seed(args.seed)
+
+def main(argv=None):
+    args = parse_args(argv)
+    manual_seed(args.seed)
     train_set, test_loader = load_data(args.workers)
     model = build_model()
-    optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
+    optimizer = optim.Adam(model.parameters(), lr=args.lr)
     history = {"loss": [], "train_acc": [], "test_acc": []}
     start_epoch = 0
     checkpoint_path = os.path.join(args.out, CHECKPOINT)
-    if args.resume:
-        state = ember.load(checkpoint_path)
+    if args.resume and not os.path.exists(checkpoint_path):
+        print(f"no checkpoint at {checkpoint_path} yet: starting from epoch 1")
+    elif args.resume:
+        state = load(checkpoint_path)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        ember.set_rng_state(state["rng_state"])
+        set_rng_state(state["rng_state"])
         history, start_epoch = state["history"], state["epoch"]
         print(f"resumed from {checkpoint_path} after epoch {start_epoch}")
+        if start_epoch >= args.epochs:
+            print(f"the checkpoint has trained all {args.epochs} epochs; to train further, resume with "
+                  f"--epochs larger than {start_epoch}")
     os.makedirs(args.out, exist_ok=True)
 
     start = time.perf_counter()
     for epoch in range(start_epoch, args.epochs):
         # each epoch's shuffle comes from its own seed, so a resumed run sees the same batches
-        shuffle = ember.Generator().manual_seed(args.seed * 1000 + epoch)
+        shuffle = Generator().manual_seed(args.seed * 1000 + epoch)
         loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=shuffle,
                             num_workers=args.workers)
         with tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{args.epochs}", disable=args.quiet) as bar:
@@ -125,8 +142,8 @@ def main(argv=None):
             bar.set_postfix(loss=f"{loss:.4f}", acc=f"{train_acc:.3f}", test_acc=f"{test_acc:.3f}")
         for key, value in zip(history, (loss, train_acc, test_acc)):
             history[key].append(value)
-        ember.save({"epoch": epoch + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "rng_state": ember.get_rng_state(), "history": history}, checkpoint_path)
+        save({"epoch": epoch + 1, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+              "rng_state": get_rng_state(), "history": history}, checkpoint_path)
 
     test_acc = history["test_acc"][-1] if history["test_acc"] else evaluate(model, test_loader)
     print(f"test accuracy {test_acc:.4f} on {len(test_loader.dataset)} digits "

@@ -7,18 +7,20 @@ import argparse
 import math
 import time
 
-import ember
+from ember.autograd import no_grad
+from ember.creation import linspace, zeros_like
+from ember.random import Generator, rand, randn
 
 
 def make_data(n, generator):
-    x = ember.linspace(-math.pi, math.pi, n).unsqueeze(1)
-    noise = 0.1 * ember.randn(n, 1, generator=generator)
+    x = linspace(-math.pi, math.pi, n).unsqueeze(1)
+    noise = 0.1 * randn(n, 1, generator=generator)
     return x, x.sin() + noise
 
 
 def init_params(hidden, generator):
     def uniform(*shape, bound):
-        return (ember.rand(*shape, generator=generator) * 2 - 1) * bound
+        return (rand(*shape, generator=generator) * 2 - 1) * bound
     params = [uniform(1, hidden, bound=1.0), uniform(hidden, bound=1.0),
               uniform(hidden, 1, bound=1 / math.sqrt(hidden)), uniform(1, bound=1 / math.sqrt(hidden))]
     return [p.requires_grad_() for p in params]
@@ -30,30 +32,31 @@ def forward(params, x):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(prog="python -m ember.examples.fit", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--steps", type=int, default=2000, help="gradient steps")
+    parser.add_argument("--hidden", type=int, default=32, help="hidden units")
+    parser.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (momentum 0.9)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the weights")
     args = parser.parse_args(argv)
 
-    generator = ember.Generator().manual_seed(args.seed)
+    generator = Generator().manual_seed(args.seed)
     x, y = make_data(256, generator)
     params = init_params(args.hidden, generator)
-    velocity = [ember.zeros_like(p) for p in params]
+    velocity = [zeros_like(p) for p in params]
     start = time.perf_counter()
     for step in range(1, args.steps + 1):
         loss = ((forward(params, x) - y) ** 2).mean()
         for p in params:
             p.grad = None
         loss.backward()
-        with ember.no_grad():  # SGD with momentum, in place on the parameters
+        with no_grad():  # SGD with momentum, in place on the parameters
             for p, v in zip(params, velocity):
                 v.mul_(0.9).add_(p.grad)
                 p.sub_(args.lr * v)
         if step == 1 or step % (args.steps // 10) == 0:
             print(f"step {step:5d}  loss {loss.item():.5f}")
-    with ember.no_grad():
+    with no_grad():
         clean_mse = ((forward(params, x) - x.sin()) ** 2).mean().item()
     print(f"done in {time.perf_counter() - start:.1f}s: mse against the clean sine {clean_mse:.5f}")
     return clean_mse

@@ -1,5 +1,7 @@
 """Argument normalisation shared by ops: dims, shapes, sizes."""
-from ember._tensor import _wrap_dim
+from ember._tensor import _wrap_dim, shape_arg
+
+__all__ = ["infer_shape", "shape_arg", "wrap_dim", "wrap_dims"]
 
 wrap_dim = _wrap_dim
 
@@ -15,13 +17,6 @@ def wrap_dims(dim, ndim):
         if a == b:
             raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
     return dims
-
-
-def shape_arg(args):
-    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = args[0]
-    return tuple(int(s) for s in args)
 
 
 def infer_shape(shape, numel):

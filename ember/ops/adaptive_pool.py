@@ -11,7 +11,7 @@ import numpy as np
 from ember.ops.dispatch import Primitive
 from ember.ops.pool import as_tuple, avg_pool1d, avg_pool2d, avg_pool3d, scatter
 from ember.ops.registry import public
-from ember.ops.resample import adaptive_windows, apply_taps, area_taps
+from ember.ops.resample import adaptive_avg_pool, adaptive_windows
 
 
 def _output_size(op, input, nd, output_size):
@@ -29,16 +29,6 @@ def _output_size(op, input, nd, output_size):
         raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0 but received "
                            "{" + ", ".join(map(str, out)) + "}")
     return out
-
-
-def adaptive_avg_pool(nd, input, out):
-    """Adaptive average pooling over the last ``nd`` dims to spatial size ``out``."""
-    if not input.dtype.is_floating_point:
-        raise NotImplementedError(f'"adaptive_avg_pool{max(nd, 2)}d" not implemented for \'{input.type()[6:-6]}\'')
-    if all(o == 1 for o in out) and nd > 1:
-        return input.mean(tuple(range(-nd, 0)), keepdim=True)
-    taps = [area_taps(n, o) for n, o in zip(input.shape[-nd:], out)]
-    return apply_taps(input, taps, f"AdaptiveAvgPool{max(nd, 2)}DBackward0")
 
 
 @public(method=False)

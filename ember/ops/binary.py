@@ -32,6 +32,22 @@ def _(ctx, g):
     return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
 
 
+def _conj_saved(ctx):
+    """The saved operands, conjugated when complex: PyTorch's gradients are conjugate Wirtinger derivatives."""
+    a, b = ctx.saved_tensors
+    if _is_complex(a) or _is_complex(b):
+        a, b = _conj(a), _conj(b)
+    return a, b
+
+
+def _is_complex(x):
+    return x._dtype.category == 3 if isinstance(x, Tensor) else isinstance(x, complex)
+
+
+def _conj(x):
+    return x.conj() if isinstance(x, Tensor) else x.conjugate()
+
+
 @primitive("MulBackward0", save=(0, 1))
 def _mul(ctx, xp, a, b):
     return a * b
@@ -39,7 +55,7 @@ def _mul(ctx, xp, a, b):
 
 @_mul.derivative
 def _(ctx, g):
-    a, b = ctx.saved_tensors
+    a, b = _conj_saved(ctx)
     need_a, need_b = ctx.needs_input_grad
     return (g * b if need_a else None), (g * a if need_b else None)
 
@@ -51,7 +67,7 @@ def _div(ctx, xp, a, b):
 
 @_div.derivative
 def _(ctx, g):
-    a, b = ctx.saved_tensors
+    a, b = _conj_saved(ctx)
     need_a, need_b = ctx.needs_input_grad
     return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 

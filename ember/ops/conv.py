@@ -5,10 +5,10 @@ The derivative is written with the same primitives (the input gradient is a
 transposed convolution, the weight gradient a second primitive whose own
 derivative is again a convolution), so double backward works.
 """
-import ember
 from ember.autograd import grad_mode
 from ember.ops import _im2col as k
 from ember.ops.dispatch import primitive
+from ember.ops.pad import pad as pad_op
 from ember.ops.registry import public
 
 
@@ -117,18 +117,22 @@ def _positive(stride, dilation, padding):
         raise RuntimeError("negative padding is not supported")
 
 
+def same_padding(kernel, dilation):
+    """padding='same' as (low, high) per spatial dim: the window's reach ``d * (k - 1)``, its odd element high."""
+    return [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation)]
+
+
 def _same_padding(input, kernel, stride, dilation):
-    """Symmetric padding for padding='same', after padding ``input`` on the high side for even totals."""
+    """Symmetric padding for padding='same', after padding ``input`` on the high side for odd totals."""
     if any(s != 1 for s in stride):
         raise RuntimeError("padding='same' is not supported for strided convolutions")
-    total = [d * (kk - 1) for d, kk in zip(dilation, kernel)]
-    extra = [t % 2 for t in total]
-    if any(extra):
+    pairs = same_padding(kernel, dilation)
+    if any(lo != hi for lo, hi in pairs):
         pad = []
-        for e in reversed(extra):
-            pad += [0, e]
-        input = ember.nn.functional.pad(input, pad)
-    return input, tuple(t // 2 for t in total)
+        for lo, hi in reversed(pairs):
+            pad += [0, hi - lo]
+        input = pad_op(input, pad)
+    return input, tuple(lo for lo, _ in pairs)
 
 
 def _checked(input, weight, bias, nd, name, groups, transposed):

@@ -1,8 +1,9 @@
 """Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``, ``copy_``."""
 from ember._tensor import Tensor
-from ember.backend import to_device, to_dtype
-from ember.ops.dispatch import check_broadcast, inplace, primitive, xp_of
-from ember.ops.registry import public
+from ember.backend import dtype as ember_dtype, to_device, to_dtype
+from ember.ops.dispatch import check_broadcast, primitive, xp_of
+from ember.ops.inplace import inplace
+from ember.ops.registry import method, public
 
 
 @primitive("ToCopyBackward0")
@@ -14,6 +15,8 @@ def _to_copy(ctx, xp, x, dtype, device, src_dtype, src_device):
             with xp_of(device).cuda.Device(device.index or 0):
                 x = xp_of(device).asarray(x)
     ctx.src_dtype, ctx.src_device = src_dtype, src_device
+    if src_dtype.category == 3 and dtype.category < 3:  # PyTorch drops the imaginary part
+        x = x.real
     return x.astype(dtype.np, copy=False) if x.dtype != dtype.np else x.copy()
 
 
@@ -22,14 +25,46 @@ def _(ctx, g):
     return g.to(ctx.src_dtype, ctx.src_device)
 
 
+@method("to")
+def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``: self when nothing changes."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, device = a._dtype, a._device
+        elif isinstance(a, ember_dtype):
+            dtype = a
+        elif a is not None:
+            device = a
+    return to_copy(self, dtype, device, copy)
+
+
 def to_copy(x, dtype, device, copy=False):
     dtype = x._dtype if dtype is None else to_dtype(dtype)
     device = x._device if device is None else to_device(device)
     if dtype is x._dtype and device is x._device and not copy:
         return x
     if device is not x._device:
+        if "meta" in (device.type, x._device.type):
+            return _meta_copy(x, dtype, device)
         xp_of(device)  # raises a clear error when the device is unavailable
     return _to_copy(x, dtype=dtype, device=device, src_dtype=x._dtype, src_device=x._device)
+
+
+def _meta_copy(x, dtype, device):
+    """Onto the meta device: shape and dtype only. Off it: there is no data to copy."""
+    if x._device.type == "meta":
+        raise NotImplementedError("Cannot copy out of meta tensor; no data! Please use Module.to_empty() instead "
+                                  "when moving a module from meta to a different device.")
+    return Tensor._make(xp_of(device).asarray(x._data, dtype.np), dtype, device)
+
+
+@method("pin_memory")
+def pin_memory(self, device=None):
+    """A copy in page-locked memory for fast GPU transfers; on the CPU alone, a plain copy."""
+    return to_copy(self, None, None, copy=True)
+
+
+method("is_pinned")(lambda self, device=None: False)
 
 
 @primitive("CloneBackward0")

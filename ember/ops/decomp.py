@@ -25,7 +25,7 @@ def check_matrix(a, op, square=True, floating=True):
     """PyTorch's argument errors for ``linalg`` functions on (batches of) matrices."""
     if a.dim() < 2:
         raise RuntimeError(f"linalg.{op}: The input tensor A must have at least 2 dimensions.")
-    if floating and not a._dtype.is_floating_point:
+    if floating and a._dtype.category < 2:
         raise RuntimeError(f"linalg.{op}: Expected a floating point or complex tensor as input. Got {_scalar_name(a)}")
     if square and a.shape[-1] != a.shape[-2]:
         raise RuntimeError(

@@ -4,14 +4,13 @@ Shared mechanics live here once: device checks, PyTorch's type promotion,
 wrapping results as tensors, recording the graph, and in-place updates.
 Un-broadcasting gradients happens when the node runs (``graph.Node._apply``).
 """
-import sys
 
 import numpy as np
 
 from ember._tensor import Tensor
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import OpNode, accumulator
-from ember.backend import CPU, PROMOTE, array_module
+from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
 from ember.backend.dtype import _from_np, get_default_dtype, int64
 
 _state = grad_mode.state
@@ -119,6 +118,7 @@ _NO_CTX = _Scratch()
 _SCRATCH = _NO_CTX.__dict__  # emptied after each such forward: stashed intermediates (a fused LSTM's) must not linger
 _generic = np.generic
 _new_tensor = object.__new__
+observer = None  # graph capture (ember.export) sets an object with run(...) and wrote(dst, src); None otherwise
 
 
 def xp_of(device):
@@ -155,6 +155,8 @@ def apply(prim, inputs, params):
 
 def run(prim, inputs, arrays, dev, params):
     """Run the forward, wrap the result, and record a node when a gradient is needed."""
+    if observer is not None:
+        return observer.run(prim, inputs, arrays, dev, params)
     needs_grad = False
     if _state.enabled and prim.backward is not None:
         for x in inputs:
@@ -235,15 +237,20 @@ def check_broadcast(arrays):
         shape = tuple(p if q == 1 else q for p, q in zip(x, y))
 
 
+_META = device("meta")
+
+
 def _fresh(out, dev, node):
     """The common result: one new tensor that is not a view (the hot path, kept flat)."""
     if isinstance(out, _generic):
         out = np.asarray(out)
+    if dev is _META:
+        out = meta.asarray(out)
     t = _new_tensor(Tensor)
     t._data = out
     t._dtype = dtype = _from_np[out.dtype]
     t._device = dev
-    if node is not None and dtype.is_floating_point:
+    if node is not None and dtype.category >= 2:  # floating or complex: differentiable
         t._requires_grad = True
         t.grad_fn = node
     else:
@@ -256,8 +263,10 @@ def _fresh(out, dev, node):
 def _wrap(out, dev, node, nr, prim, inputs):
     if isinstance(out, _generic):
         out = np.asarray(out)
+    if dev is _META:
+        out = meta.asarray(out)
     dtype = _from_np[out.dtype]
-    if node is not None and not dtype.is_floating_point:
+    if node is not None and dtype.category < 2:
         node = None
     base = None
     if prim.view:
@@ -274,15 +283,22 @@ def _refresh_view(x):
     grad_fn that reads its base's current history."""
     made = getattr(x, "_view_version", None)
     if made is not None and made != x._version[0]:
-        from ember.ops.view_inplace import regenerate
-        regenerate(x)
+        regenerate_view(x)
+
+
+# ``ember.ops.inplace`` sets this when it loads: rebuilding a view's history runs primitives
+# declared with this module, so that module sits above this one and plugs its function in.
+regenerate_view = None
 
 
 # type promotion --------------------------------------------------------------------
 
 def _scalar_dtype(tensor_dtype, s):
-    if tensor_dtype.category == 2 and (type(s) is float or type(s) is int):
+    if tensor_dtype.category >= 2 and (type(s) is float or type(s) is int):
         return tensor_dtype
+    if isinstance(s, complex):
+        return tensor_dtype if tensor_dtype.category == 3 else (
+            tensor_dtype if tensor_dtype.category == 2 else get_default_dtype()).to_complex()
     if isinstance(s, float):
         return tensor_dtype if tensor_dtype.is_floating_point else get_default_dtype()
     if isinstance(s, bool):
@@ -322,15 +338,19 @@ def binary(prim, a, b, float_result=False, **params):
                 return run(prim, (a, b), (x, y), dev, params)  # nothing to promote
             dtype = result_type(a, b)
         else:
+            if isinstance(b, np.ndarray):  # an array operand joins as the CPU tensor it would make
+                return binary(prim, a, _array_tensor(b), float_result, **params)
             y = b
             dtype = _scalar_dtype(a._dtype, b)
     elif isinstance(b, Tensor):
+        if isinstance(a, np.ndarray):
+            return binary(prim, _array_tensor(a), b, float_result, **params)
         x, y, dev = a, b._data, b._device
         dtype = _scalar_dtype(b._dtype, a)
     else:
         raise TypeError(f"{prim.name}(): expected at least one Tensor argument, "
                         f"got {type(a).__name__} and {type(b).__name__}")
-    if float_result and not dtype.is_floating_point:
+    if float_result and dtype.category < 2:
         dtype = get_default_dtype()
     np_dtype = dtype.np
     if hasattr(x, "dtype") and x.dtype is not np_dtype and x.dtype != np_dtype:
@@ -340,52 +360,5 @@ def binary(prim, a, b, float_result=False, **params):
     return run(prim, (a, b), (x, y), dev, params)
 
 
-# in-place -----------------------------------------------------------------------------
-
-def inplace(self, fn, *args, **kwargs):
-    """Run the out-of-place ``fn(self, *args)`` and write its result into ``self``.
-
-    The graph sees the op applied to ``self``'s old value; if the op saved that
-    value for backward, the saved alias keeps a copy of the old memory.
-    """
-    self._check_inplace()
-    records = _state.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
-    if not records:
-        out = fn(self, *args, **kwargs)
-        _write(self, out)
-        return self
-    if self._base is not None:  # a view: the base's history changes too (CopySlices)
-        from ember.ops.view_inplace import inplace_on_view
-        return inplace_on_view(self, fn, args, kwargs, _write)
-    old = Tensor._make(self._data, self._dtype, self._device, self._requires_grad, self.grad_fn, self._output_nr)
-    old._version = self._version
-    refs = sys.getrefcount(old)
-    out = fn(old, *args, **kwargs)
-    if sys.getrefcount(old) > refs:
-        old._data = old._data.copy()
-        old._version = [self._version[0]]
-    _write(self, out)
-    if out._requires_grad:
-        self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, True
-    return self
-
-
-def _write(self, out):
-    if not isinstance(out, Tensor):
-        raise TypeError("in-place op produced no tensor")
-    if out._dtype.category > self._dtype.category:
-        raise RuntimeError(f"result type {out._dtype.name} can't be cast to the desired output type {self._dtype.name}")
-    if out._data.shape != self._data.shape:
-        raise RuntimeError(
-            f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}"
-        )
-    try:
-        self._data[...] = out._data
-    except ValueError as e:
-        raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a single "
-            "memory location (it is an expanded view). Please clone() the tensor before performing the "
-            f"operation. ({e})"
-        ) from None
-    self._version[0] += 1
-
+def _array_tensor(array):
+    return Tensor._make(array, from_numpy_dtype(array.dtype), CPU)

@@ -5,6 +5,7 @@ Every backward is one scatter-add (``index_add``) of the upstream rows into a ze
 gradient, written with ember ops so second derivatives work.
 """
 from ember._tensor import Tensor
+from ember.creation import ones, zeros
 from ember.ops.dispatch import primitive
 from ember.ops.registry import public
 from ember.ops.scatter import add_along
@@ -30,14 +31,12 @@ def _embedding(ctx, xp, weight, indices, padding_idx, scale_grad_by_freq):
 def _frequency(indices, num, dtype):
     """How often each entry of the 1-D ``indices`` (into ``num`` rows) occurs among them: the divisor of
     ``scale_grad_by_freq``."""
-    import ember
-    ones = ember.ones(indices.shape[0], dtype=dtype, device=indices.device)
-    return ember.zeros(num, dtype=dtype, device=indices.device).index_add(0, indices, ones)[indices]
+    each = ones(indices.shape[0], dtype=dtype, device=indices.device)
+    return zeros(num, dtype=dtype, device=indices.device).index_add(0, indices, each)[indices]
 
 
 @_embedding.derivative
 def _(ctx, g):
-    import ember
     (indices,) = ctx.saved_tensors
     idx = indices.reshape(-1)
     rows = g.reshape(-1, g.shape[-1])
@@ -45,7 +44,7 @@ def _(ctx, g):
         rows = rows * (idx != ctx.padding_idx).to(g.dtype).unsqueeze(1)
     if ctx.scale:
         rows = rows / _frequency(idx, ctx.num, g.dtype).unsqueeze(1)
-    zero = ember.zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
+    zero = zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
     return zero.index_add(0, idx, rows), None
 
 
@@ -75,13 +74,12 @@ def bag_sum(ctx, xp, weight, scale, indices, bags, nbags, freq_scaled=False):
 
 @bag_sum.derivative
 def _(ctx, g):
-    import ember
     weight, scale, indices, bags = ctx.saved_tensors
     need_w, need_s = ctx.needs_input_grad[:2]
     up = g[bags]
     gw = gs = None
     if need_w:
-        zero = ember.zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
+        zero = zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
         share = scale.to(g.dtype)
         if ctx.freq_scaled:
             share = share / _frequency(indices, ctx.num, g.dtype)
@@ -101,10 +99,9 @@ def bag_pick(ctx, xp, weight, flat):
 
 @bag_pick.derivative
 def _(ctx, g):
-    import ember
     (flat,) = ctx.saved_tensors
     valid = flat >= 0
-    zero = ember.zeros(ctx.shape[0] * ctx.shape[1], dtype=g.dtype, device=g.device)
+    zero = zeros(ctx.shape[0] * ctx.shape[1], dtype=g.dtype, device=g.device)
     gw = zero.index_add(0, flat.clamp(min=0).reshape(-1), (g * valid.to(g.dtype)).reshape(-1))
     return gw.reshape(ctx.shape), None
 

@@ -12,6 +12,7 @@ import itertools
 import math
 
 from ember.ops.dispatch import Primitive
+from ember.random import rand
 from ember.ops.pool import scatter
 
 _DIMS = {2: ("height", "width"), 3: ("time", "height", "width")}
@@ -96,7 +97,6 @@ def _fractional_max_pool(nd, input, kernel_size, output_size, output_ratio, retu
     batch, channels = (input.shape[0], input.shape[1]) if input.dim() == nd + 2 else (1, input.shape[0])
     samples = _random_samples
     if samples is None:
-        from ember.random import rand  # ember.random is built on the ops package
 
         samples = rand(batch, channels, nd, dtype=input.dtype, device=input.device)
     elif samples.dim() != 3 or samples.shape[2] != nd:

@@ -7,6 +7,7 @@ the others), so only the used pieces cost anything.
 """
 from ember._tensor import Tensor
 from ember.backend.dtype import PROMOTE
+from ember.creation import zeros
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import Primitive, apply, primitive
 from ember.ops.registry import public
@@ -125,7 +126,6 @@ def _pieces_forward(ctx, xp, x, dim, bounds):
 
 
 def _pieces_backward(ctx, *grads):
-    from ember.creation import zeros
     like = next(g for g in grads if g is not None)
     parts = []
     for g, (a, b) in zip(grads, ctx.bounds):
@@ -212,7 +212,6 @@ def _unbind(ctx, xp, x, dim):
 
 @_unbind.derivative
 def _(ctx, *grads):
-    from ember.creation import zeros
     like = next(g for g in grads if g is not None)
     shape = ctx.shape[:ctx.dim] + ctx.shape[ctx.dim + 1:]
     return stack([zeros(shape, dtype=like.dtype, device=like.device) if g is None else g for g in grads], ctx.dim)

@@ -14,7 +14,8 @@ from ember.ops.registry import public
 
 _CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
         "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-        "uint8": "unsigned char", "bool": "bool"}
+        "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+        "complex128": "c10::complex<double>"}
 
 
 def _scalar_name(t):
@@ -56,7 +57,9 @@ def _is_transposed(m):
 
 
 def _matmul_grads(a, b, g, need_a, need_b):
-    """g @ b^T and a^T @ g, with 1-D operands treated as a row (a) or a column (b)."""
+    """g @ b^H and a^H @ g, with 1-D operands treated as a row (a) or a column (b)."""
+    if a._dtype.category == 3 or b._dtype.category == 3:
+        a, b = a.conj(), b.conj()
     if a.dim() == 1 and b.dim() == 1:
         return (g * b if need_a else None), (g * a if need_b else None)
     a2 = a.unsqueeze(0) if a.dim() == 1 else a

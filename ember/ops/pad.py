@@ -6,8 +6,9 @@ the pads negated (a crop). The other modes gather along each padded dim with
 """
 import numpy as np
 
-import ember
+from ember.creation import tensor
 from ember.ops.dispatch import primitive
+from ember.ops.scatter import index_select
 from ember.ops.registry import public
 
 
@@ -94,5 +95,5 @@ def pad(input, pad, mode="constant", value=None):
             raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
                                f"other non-zero dimensions for input, but got: {list(input.shape)}")
         idx = _indices(mode, n, lo, hi, dim, input.shape)
-        out = ember.index_select(out, dim, ember.tensor(idx, device=input.device))
+        out = index_select(out, dim, tensor(idx, device=input.device))
     return out

@@ -1,6 +1,7 @@
 """Ops that copy elements into a new arrangement or pick a matrix part: diagonal (a view),
 diag, diag_embed, trace, tril/triu, repeat/tile, flip, roll."""
 from ember.backend.dtype import int64
+from ember.creation import eye
 from ember.ops._dims import shape_arg, wrap_dim, wrap_dims
 from ember.ops.dispatch import Primitive, primitive
 from ember.ops.registry import public
@@ -90,7 +91,6 @@ def _trace(ctx, xp, x, dtype):
 
 @_trace.derivative
 def _(ctx, g):
-    from ember.creation import eye
     return g * eye(*ctx.in_shape, dtype=g.dtype, device=g.device)
 
 

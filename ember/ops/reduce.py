@@ -1,6 +1,7 @@
 """Reductions over dims: sum, mean, nansum, nanmean, prod, var/std, logsumexp,
 all/any and count_nonzero. Max/min and the value-selecting ops live in ``sort.py``."""
 from ember.backend.dtype import bool_, get_default_dtype, int64, to_dtype, uint8
+from ember.creation import eye
 from ember.ops._dims import wrap_dims
 from ember.ops.dispatch import Primitive, primitive
 from ember.ops.pointwise import where
@@ -152,7 +153,6 @@ def _others(ctx, xp, x):
 def _(ctx, g):
     (x,) = ctx.saved_tensors
     n = x.shape[-1]
-    from ember.creation import eye
     diag = eye(n, dtype=bool_)
     pairs = _others(where(diag, 1.0, x.unsqueeze(-2).expand(x.shape[:-1] + (n, n))))
     return (where(diag, 0.0, pairs) * g.unsqueeze(-2)).sum(-1)

@@ -3,7 +3,7 @@ the registry also attaches method and in-place forms to ``Tensor``), ``PRIMITIVE
 maps each primitive record's unique name to the record (filled as records are created)."""
 from ember._tensor import Tensor
 from ember.ops.dispatch import PRIMITIVES
-from ember.ops.dispatch import inplace as run_inplace
+from ember.ops.inplace import inplace as run_inplace
 
 __all__ = ["PRIMITIVES", "PUBLIC", "method", "public"]
 

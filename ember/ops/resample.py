@@ -106,6 +106,16 @@ def apply_taps(input, taps, node):
     return _map.variant(node)(input, taps=tuple(taps), names=node)
 
 
+def adaptive_avg_pool(nd, input, out):
+    """Adaptive average pooling over the last ``nd`` dims to spatial size ``out``."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"adaptive_avg_pool{max(nd, 2)}d" not implemented for \'{input.type()[6:-6]}\'')
+    if all(o == 1 for o in out) and nd > 1:
+        return input.mean(tuple(range(-nd, 0)), keepdim=True)
+    taps = [area_taps(n, o) for n, o in zip(input.shape[-nd:], out)]
+    return apply_taps(input, taps, f"AdaptiveAvgPool{max(nd, 2)}DBackward0")
+
+
 # tap tables ------------------------------------------------------------------------------------
 
 
@@ -263,7 +273,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({named(input.shape[2:])})"
                            f"{joint} output ({named(out)})")
     if mode == "area":
-        from ember.ops.adaptive_pool import adaptive_avg_pool
         return adaptive_avg_pool(nd, input, out)
     ins = input.shape[2:]
     node = _ANTIALIAS_NODE[mode] if antialias else _NODE[mode].format(nd)

@@ -1,7 +1,8 @@
 """Scans along one dim: cumsum, cumprod and logcumsumexp."""
 import math
 
-from ember.backend.dtype import int64
+from ember.backend.dtype import int64, to_dtype
+from ember.creation import arange
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import primitive
 from ember.ops.pointwise import where
@@ -24,7 +25,6 @@ def _reverse_cumsum(g, dim):
 
 def _scan_dtype(input, dtype):
     if dtype is not None:
-        from ember.backend.dtype import to_dtype
         return to_dtype(dtype).np
     return int64.np if input._dtype.category < 2 else input._dtype.np
 
@@ -55,7 +55,6 @@ def _cumprod(ctx, xp, x, dim, dtype):
 def _cumprod_with_zeros(x, g, dim):
     """``grad[i] = sum over k >= i of g[k] * prod(x[j] for j <= k, j != i)``, with no division
     (n x n products per slice; used only when ``x`` holds zeros)."""
-    from ember.creation import arange
     xm, gm = x.movedim(dim, -1), g.movedim(dim, -1)
     n = xm.shape[-1]
     ar = arange(n)

@@ -11,8 +11,10 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.backend.dtype import bool_
 from ember.ops._dims import wrap_dim
-from ember.ops.dispatch import apply, primitive
+from ember.creation import zeros
+from ember.ops.dispatch import apply, primitive, xp_of
 from ember.ops.indexing import _scatter_zeros
+from ember.ops.join import cat
 from ember.ops.pointwise import torch_name, where
 from ember.ops.registry import public
 
@@ -83,7 +85,6 @@ def _gather(ctx, xp, x, index, dim):
 
 @_gather.derivative
 def _(ctx, g):
-    from ember.creation import zeros
     (index,) = ctx.saved_tensors
     return scatter_add(zeros(ctx.shape, dtype=g.dtype, device=g.device), ctx.dim, index, g), None
 
@@ -194,7 +195,6 @@ def take_along_dim(input, indices, dim=None):
                            f"but got {input.dim()} dimensions for input, and {indices.dim()} dimensions for indices")
     shape_x, shape_i = list(input.shape), list(indices.shape)
     shape_x[d] = shape_i[d] = 1
-    from ember.ops.dispatch import xp_of
     common = list(xp_of(input._device).broadcast_shapes(tuple(shape_x), tuple(shape_i)))
     x_shape, i_shape = list(common), list(common)
     x_shape[d], i_shape[d] = input.shape[d], indices.shape[d]
@@ -224,7 +224,6 @@ def _index_select(ctx, xp, x, index, dim):
 
 @_index_select.derivative
 def _(ctx, g):
-    from ember.creation import zeros
     (index,) = ctx.saved_tensors
     return index_add(zeros(ctx.shape, dtype=g.dtype, device=g.device), ctx.dim, index, g), None
 
@@ -420,8 +419,6 @@ def _masked_scatter(ctx, xp, x, mask, src):
 
 @_masked_scatter.derivative
 def _(ctx, g):
-    from ember.creation import zeros
-    from ember.ops.join import cat
     (mask,) = ctx.saved_tensors
     need_x, _, need_src = ctx.needs_input_grad
     gsrc = None

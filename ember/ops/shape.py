@@ -209,8 +209,8 @@ def t(input):
 
 Tensor.T = property(lambda self: self.permute(*reversed(range(self.dim()))) if self.dim() > 1 else self)
 Tensor.mT = property(lambda self: self.transpose(-2, -1))
-Tensor.H = Tensor.T
-Tensor.mH = Tensor.mT
+Tensor.H = property(lambda self: self.T.conj())
+Tensor.mH = property(lambda self: self.transpose(-2, -1).conj())
 
 
 @primitive("UnsqueezeBackward0", view=True)

@@ -5,7 +5,8 @@ import math
 
 from ember._tensor import Tensor
 from ember.backend.dtype import from_numpy_dtype, get_default_dtype
-from ember.ops.dispatch import Primitive, apply, inplace, primitive
+from ember.ops.dispatch import Primitive, apply, primitive
+from ember.ops.inplace import inplace
 from ember.ops.pointwise import torch_name, where
 from ember.ops.registry import public
 
@@ -27,17 +28,22 @@ def unary(name, node, forward, derivative=None, save="x", float_only=True, alias
     prim = Primitive(lambda ctx, xp, x: forward(xp, x), node,
                      save=(0,) if save == "x" else (), save_output=save == "y", name=name)
     if derivative is not None:
-        prim.derivative(lambda ctx, g: derivative(ctx.saved_tensors[0], g) if save else derivative(None, g))
+        prim.derivative(lambda ctx, g: derivative(_conj(ctx.saved_tensors[0]), g) if save else derivative(None, g))
 
     def op(input):
         if no_bool is not None and input._dtype.name == "bool":
             raise no_bool[0](no_bool[1])
-        if float_only and not input._dtype.is_floating_point:
+        if float_only and input._dtype.category < 2:
             input = input.to(get_default_dtype())
         return apply(prim, (input,), {})
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}``: ``ember.{name}(x)`` or ``x.{name}()``."
     return public(op, inplace=True, aliases=aliases)
+
+
+def _conj(saved):
+    """Holomorphic ops take the conjugate of their derivative (PyTorch's convention for complex gradients)."""
+    return saved.conj() if saved._dtype.category == 3 else saved
 
 
 def _zero(_, g):
@@ -57,7 +63,7 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 neg = unary("neg", "NegBackward0", lambda xp, x: -x, lambda _, g: -g, save=None, float_only=False, aliases=("negative",),
             no_bool=_NEG_BOOL)
-abs = unary("abs", "AbsBackward0", lambda xp, x: xp.abs(x), lambda x, g: g * x.sign(), float_only=False,
+abs = unary("abs", "AbsBackward0", lambda xp, x: xp.abs(x), lambda x, g: g * x.conj().sgn(), float_only=False,
             aliases=("absolute",), no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"))
 sqrt = unary("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), lambda y, g: g / (2 * y), save="y")
 rsqrt = unary("rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), lambda y, g: -0.5 * g * y ** 3, save="y")
@@ -114,7 +120,17 @@ rad2deg = unary("rad2deg", "Rad2DegBackward0", lambda xp, x: x * (180 / math.pi)
 lgamma = unary("lgamma", "LgammaBackward0", lambda xp, x: special(xp).gammaln(x), lambda x, g: g * x.digamma())
 digamma = unary("digamma", "DigammaBackward0", lambda xp, x: special(xp).digamma(x),
                 lambda x, g: g * polygamma(1, x))
-sgn = unary("sgn", "SgnBackward0", _sign_of_ints, _zero, save=None, float_only=False)
+def _sgn_derivative(z_conj, g):
+    """Zero for real inputs; for complex ``s = z/|z|`` the gradient ``(g - s Re(conj(s) g)) / |z|``."""
+    if z_conj._dtype.category != 3:
+        return g * 0
+    z = z_conj.conj()
+    r = z.abs()
+    s = z / r
+    return where(r == 0, 0.0, (g - s * (s.conj() * g).real) / r)
+
+
+sgn = unary("sgn", "SgnBackward0", _sign_of_ints, _sgn_derivative, float_only=False)
 floor = unary("floor", "FloorBackward0", _keep_ints(lambda xp, x: xp.floor(x)), _zero, save=None, float_only=False)
 ceil = unary("ceil", "CeilBackward0", _keep_ints(lambda xp, x: xp.ceil(x)), _zero, save=None, float_only=False)
 trunc = unary("trunc", "TruncBackward0", _keep_ints(lambda xp, x: xp.trunc(x)), _zero, save=None, float_only=False,

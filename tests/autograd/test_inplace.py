@@ -246,7 +246,7 @@ def test_in_place_on_view_of_non_contiguous_base():
     lambda b: b[1], lambda b: b[:, 1:], lambda b: b.T[::-1], lambda b: b[1:, ::2].T,
 ])
 def test_flat_index_locates_any_view(make_base, make_view):
-    from ember.ops.view_inplace import flat_index
+    from ember.ops.inplace import flat_index
     base = make_base(np.arange(48.0).reshape(6, 8))
     view = make_view(base)
     logical = np.arange(base.size).reshape(base.shape)

@@ -13,3 +13,10 @@ def test_char_gpt_loss_falls(capsys):
     assert last < 0.75 * first
     before = out.split("--- sample before training ---\n")[1].split("\n--- sample after")[0]
     assert len(before) >= 40
+
+
+def test_char_gpt_labels_its_losses(capsys):
+    char_gpt.main(["--steps", "12", "--text-chars", "5000", "--d-model", "32", "--context", "16",
+                   "--sample-chars", "5", "--quiet"])
+    out = capsys.readouterr().out
+    assert "mean loss of the first 10 steps" in out and "of the last 10 steps" in out

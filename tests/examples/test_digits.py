@@ -43,3 +43,26 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(tmp_path, monkeypatch
     assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_resume_before_any_checkpoint_starts_fresh(tmp_path, capsys):
+    model, acc = digits.main(["--epochs", "1", "--out", str(tmp_path / "new"), "--quiet", "--resume"])
+    out = capsys.readouterr().out
+    assert f"no checkpoint at {tmp_path / 'new' / digits.CHECKPOINT} yet: starting from epoch 1" in out
+    assert (tmp_path / "new" / digits.CHECKPOINT).exists() and acc > 0.5
+
+
+def test_resume_after_a_finished_run_says_how_to_continue(tmp_path, capsys):
+    digits.main(["--epochs", "1", "--out", str(tmp_path), "--quiet"])
+    capsys.readouterr()
+    digits.main(["--epochs", "1", "--out", str(tmp_path), "--quiet", "--resume"])
+    assert "trained all 1 epochs; to train further, resume with --epochs larger than 1" in capsys.readouterr().out
+
+
+def test_help_names_the_module_and_every_default(capsys):
+    with pytest.raises(SystemExit):
+        digits.main(["--help"])
+    text = capsys.readouterr().out
+    assert text.startswith("usage: python -m ember.examples.digits ")
+    options = [a for a in digits.parse_args([]).__dict__]
+    assert text.count("(default:") == len(options) and "raise --epochs to train further" in " ".join(text.split())

@@ -1,5 +1,7 @@
 """Samplers against torch.utils.data: identical deterministic orders, properties of random ones."""
 import collections
+import itertools
+import time
 
 import pytest
 import torch.utils.data as tdata
@@ -115,3 +117,44 @@ def test_distributed_sampler_bad_rank():
     for lib in (edata, tdata):
         with pytest.raises(ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"):
             lib.DistributedSampler(range(4), num_replicas=2, rank=2)
+
+
+def test_endless_random_sampler_draws_lazily_in_the_same_order():
+    s = edata.RandomSampler(range(10), replacement=True, num_samples=int(1e10), generator=ember.Generator().manual_seed(4))
+    assert len(s) == 10**10
+    first = list(itertools.islice(iter(s), 70000))  # across two draw chunks
+    expected = ember.randint(0, 10, (70000,), generator=ember.Generator().manual_seed(4)).tolist()
+    assert first == expected
+    for n in (3, 32768, 32769, 65536):
+        short = list(edata.RandomSampler(range(7), replacement=True, num_samples=n, generator=ember.Generator().manual_seed(1)))
+        assert short == ember.randint(0, 7, (n,), generator=ember.Generator().manual_seed(1)).tolist()
+
+
+@pytest.mark.parametrize("workers", [0, 4])
+def test_endless_loader_plans_as_it_goes(workers):
+    def loader():
+        sampler = edata.RandomSampler(range(50), replacement=True, num_samples=int(1e10),
+                                      generator=ember.Generator().manual_seed(7))
+        return edata.DataLoader(list(range(50)), batch_size=8, sampler=sampler, num_workers=workers)
+    start = time.monotonic()
+    dl = loader()
+    assert len(dl) == 1250000000
+    got = [b.tolist() for b in itertools.islice(dl, 100)]
+    assert time.monotonic() - start < 60
+    flat = ember.randint(0, 50, (800,), generator=ember.Generator().manual_seed(7)).tolist()
+    assert got == [flat[i:i + 8] for i in range(0, 800, 8)]
+
+
+def test_state_dict_of_a_lazy_plan_resumes_exactly():
+    def make():
+        return edata.DataLoader(list(range(20)), batch_size=3, shuffle=True, num_workers=2,
+                                generator=ember.Generator().manual_seed(2))
+    first = make()
+    it = iter(first)
+    seen = [next(it).tolist() for _ in range(3)]
+    state = first.state_dict()
+    assert state["start"] == state["yielded"] == 3 and len(state["order"]) == 7 - 3
+    rest = [b.tolist() for b in it]
+    second = make()
+    second.load_state_dict(state)
+    assert [b.tolist() for b in second] == rest and len(seen + rest) == 7

@@ -40,10 +40,37 @@ def test_mnist_reads_idx_files(tmp_path, cls, gz):
 
 
 def test_mnist_missing_folder_says_where_to_put_files(tmp_path):
-    with pytest.raises(RuntimeError, match=r"(?s)MNIST was not found.*never downloads.*MNIST/raw/train-images-idx3-ubyte"):
+    with pytest.raises(RuntimeError, match=r"(?s)MNIST was not found.*2 of its 2 files.*never downloads.*"
+                                           r"MNIST/raw/train-images-idx3-ubyte"):
         datasets.MNIST(str(tmp_path))
-    with pytest.raises(RuntimeError, match="download=True was given"):
+    with pytest.raises(RuntimeError, match="MNIST: download=True was given, but ember never downloads data"):
         datasets.MNIST(str(tmp_path), download=True)
+
+
+@pytest.mark.parametrize("cls", [datasets.MNIST, datasets.FashionMNIST])
+def test_download_true_loads_files_already_in_place(tmp_path, cls):
+    raw = tmp_path / cls.__name__ / "raw"
+    raw.mkdir(parents=True)
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    _write_idx(str(raw / "train-images-idx3-ubyte.gz"), images, True)
+    with pytest.raises(RuntimeError, match=r"(?s)download=True was given.*1 of its 2 files are missing.*"
+                                           r"train-labels-idx1-ubyte\n?$") as info:
+        cls(str(tmp_path), train=True, download=True)
+    assert "train-images" not in str(info.value)  # only what is missing is listed
+    _write_idx(str(raw / "train-labels-idx1-ubyte"), np.array([7, 2], np.uint8))
+    ds = cls(str(tmp_path), train=True, download=True)
+    assert len(ds) == 2 and ds[1][1] == 2
+    np.testing.assert_array_equal(ds[1][0], images[1])
+
+
+def test_cifar10_download_true_with_files_present(tmp_path):
+    folder = tmp_path / "cifar-10-batches-bin"
+    folder.mkdir()
+    records = np.concatenate([np.array([[4]], np.uint8), np.zeros((1, 3072), np.uint8)], axis=1)
+    records.tofile(str(folder / "test_batch.bin"))
+    assert datasets.CIFAR10(str(tmp_path), train=False, download=True)[0][1] == 4
+    with pytest.raises(RuntimeError, match=r"(?s)CIFAR10: download=True.*5 of its 5 files.*data_batch_5.bin"):
+        datasets.CIFAR10(str(tmp_path), train=True, download=True)
 
 
 def test_idx_bad_magic_and_truncation(tmp_path):

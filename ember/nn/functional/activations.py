@@ -1,5 +1,5 @@
 """Activation functions of ``nn.functional``, composed from ember ops (their in-place forms through
-``dispatch.inplace``, so autograd sees the in-place op).
+``ops.inplace``, so autograd sees the in-place op).
 
 >>> import ember
 >>> import ember.nn.functional as F
@@ -8,7 +8,8 @@
 """
 import math
 
-from ember.ops import activation_kernels, dispatch, join, pointwise, unary
+from ember.ops import activation_kernels, join, pointwise, unary
+from ember.ops.inplace import inplace as run_inplace
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -16,7 +17,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _apply(fn, input, inplace, *args):
     """``fn(input, *args)``, written into ``input`` when ``inplace`` (autograd sees the in-place op)."""
-    return dispatch.inplace(input, fn, *args) if inplace else fn(input, *args)
+    return run_inplace(input, fn, *args) if inplace else fn(input, *args)
 
 
 def _leaky_relu(x, slope):

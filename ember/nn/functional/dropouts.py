@@ -11,7 +11,7 @@ gradient is the mask times the scale, through ordinary ember multiplication.
 import math
 import warnings
 
-from ember.ops import dispatch
+from ember.ops.inplace import inplace as run_inplace
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]
 
@@ -51,7 +51,7 @@ def _alpha_dropout(input, p, training, inplace, shape):
     keep = _keep_mask(input, shape, p)
     shift = (keep - 1.0) * (_SELU_NEG * a) + _SELU_NEG * a * p
     if inplace:
-        return dispatch.inplace(input, lambda x: x * (keep * a) + shift)
+        return run_inplace(input, lambda x: x * (keep * a) + shift)
     return input * (keep * a) + shift
 
 

@@ -10,7 +10,7 @@ from ember.ops import join, unary
 from ember.ops.linear import linear
 from ember.ops.rnn import gru_cell, hidden_mm, lstm_cell, projection_with_recurrent_grad
 from ember.ops.rnn_seq import gru_seq, lstm_seq
-from ember.random import bernoulli
+from ember.ops.random import bernoulli
 
 
 # one time step per mode: step(gx, state, p) -> (output, new_state); gx already holds x @ W_ih^T + bias

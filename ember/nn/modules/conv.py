@@ -3,6 +3,7 @@ from ember.nn import functional as F  # noqa: N812 (torch convention)
 from ember.nn.modules._init_helpers import make_weight_and_bias, reset_kaiming_uniform
 from ember.nn.modules.module import Module
 from ember.ops._im2col import transposed_out_sizes
+from ember.ops.conv import same_padding
 
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -44,11 +45,8 @@ class _ConvNd(Module):
         self.groups = groups
         self.padding_mode = padding_mode
         if padding == "same":
-            pads = []
-            for d, k in zip(reversed(self.dilation), reversed(self.kernel_size)):
-                total = d * (k - 1)
-                pads += [total // 2, total - total // 2]
-            self._reversed_padding_repeated_twice = pads
+            pairs = reversed(same_padding(self.kernel_size, self.dilation))
+            self._reversed_padding_repeated_twice = [p for pair in pairs for p in pair]
         elif padding == "valid":
             self._reversed_padding_repeated_twice = [0, 0] * nd
         else:

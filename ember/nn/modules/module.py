@@ -3,29 +3,12 @@ from collections import OrderedDict
 
 from ember._tensor import Tensor
 from ember.autograd import no_grad
+from ember.autograd.hooks import RemovableHandle
+from ember.creation import empty_like
 from ember.nn.parameter import Buffer, Parameter
 from ember.nn.modules import _state
 from ember.nn.modules._backward_hooks import BackwardHookCall
 from ember.nn.modules._layer_path import ANNOTATED_ERRORS, name_layer
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``; ``handle.remove()`` unregisters the hook."""
-    _next_id = 0
-
-    def __init__(self, hooks):
-        self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _addindent(text, spaces):
@@ -311,6 +294,23 @@ class Module:
                     if b is not None:
                         module._buffers[name] = fn(b)
         return self
+
+    def to_empty(self, *, device, recurse=True):
+        """Move parameters and buffers to ``device`` without copying their values (uninitialised memory):
+        the way off the meta device, before ``load_state_dict``. Parameters keep their identity."""
+        with no_grad():
+            for module in self.modules() if recurse else [self]:
+                for p in module._parameters.values():
+                    if p is not None:
+                        p.data = empty_like(p, device=device)
+                for name, b in module._buffers.items():
+                    if b is not None:
+                        module._buffers[name] = empty_like(b, device=device)
+        return self
+
+    def share_memory(self):
+        """Move every parameter and buffer into shared memory (``Tensor.share_memory_``, from ember.multiprocessing)."""
+        return self._apply(lambda t: t.share_memory_())
 
     def to(self, *args, **kwargs):
         """Move/cast parameters and buffers: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``."""

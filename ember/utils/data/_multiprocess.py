@@ -15,7 +15,7 @@ import warnings
 import weakref
 
 from ember.utils.data import dataloader as _dl
-from ember.utils.data._worker import ExceptionWrapper, Exhausted, worker_loop
+from ember.utils.data._worker import ExceptionWrapper, Exhausted, SendFailure, worker_loop
 
 _POLL_SECONDS = 0.05
 
@@ -98,7 +98,7 @@ class MultiProcessIter(_dl._LoaderIter):
                     self._shutdown()
                 raise StopIteration
             data = self._wait(self._received)
-            wid, _ = self._outstanding.pop(self._received)
+            wid, indices = self._outstanding.pop(self._received)
             self._received += 1
             if isinstance(data, Exhausted):
                 self._active[wid] = False
@@ -106,6 +106,8 @@ class MultiProcessIter(_dl._LoaderIter):
             self._send()
             if isinstance(data, ExceptionWrapper):
                 data.reraise()
+            if isinstance(data, SendFailure):
+                raise data.error(indices)
             if self._should_yield():
                 return data
 

@@ -9,7 +9,10 @@ import re
 
 import numpy as np
 
-import ember
+from ember._tensor import Tensor
+from ember.backend.dtype import float64
+from ember.creation import as_tensor, tensor
+from ember.ops.join import stack
 
 _ERR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 _STRINGS = re.compile(r"[SaUO]")
@@ -30,10 +33,10 @@ def _rebuild(elem, values):
 def default_convert(data):
     """NumPy arrays and scalars become tensors, recursively inside dicts, named tuples and
     sequences; everything else is returned unchanged (used when ``batch_size=None``)."""
-    if isinstance(data, ember.Tensor):
+    if isinstance(data, Tensor):
         return data
     if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, (np.str_, np.bytes_)):
-        return data if _STRINGS.search(data.dtype.str) else ember.as_tensor(data)
+        return data if _STRINGS.search(data.dtype.str) else as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
         return _rebuild(data, {k: default_convert(v) for k, v in data.items()})
     if _is_namedtuple(data):
@@ -58,18 +61,18 @@ def default_collate(batch):
     first dim, Python floats become a float64 tensor, ints an int64 tensor, bools a bool
     tensor, strings stay a list; dicts, named tuples and sequences are collated field by field."""
     elem = batch[0]
-    if isinstance(elem, ember.Tensor):
-        return ember.stack(batch, 0)
+    if isinstance(elem, Tensor):
+        return stack(batch, 0)
     if isinstance(elem, np.ndarray):
         if _STRINGS.search(elem.dtype.str):
             raise TypeError(_ERR.format(elem.dtype))
-        return default_collate([ember.as_tensor(b) for b in batch])
+        return default_collate([as_tensor(b) for b in batch])
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
-        return ember.as_tensor(np.array(batch))
+        return as_tensor(np.array(batch))
     if isinstance(elem, float):
-        return ember.tensor(batch, dtype=ember.float64)
+        return tensor(batch, dtype=float64)
     if isinstance(elem, int):
-        return ember.tensor(batch)
+        return tensor(batch)
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):

@@ -5,10 +5,11 @@ resumable iteration (``state_dict``/``load_state_dict``).
 >>> [b[0].tolist() for b in loader]
 [[0, 1], [2, 3], [4]]
 """
+import collections
 import itertools
 import math
 
-import ember
+from ember.random import randint
 from ember.utils.data._worker import Fetcher
 from ember.utils.data.collate import default_collate, default_convert
 from ember.utils.data.dataset import IterableDataset
@@ -103,26 +104,26 @@ class DataLoader:
                        self.drop_last)
 
     def _plan_epoch(self):
-        """Start an epoch: the task list (sampler order, or endless ``None`` for a stream) and
-        how many leading batches to skip when resuming from ``load_state_dict``."""
+        """Start an epoch: the task list (the sampler's batches drawn as the loader advances, or
+        endless ``None`` for a stream) and how many leading batches to skip when resuming from
+        ``load_state_dict``."""
         resume, self._resume = self._resume, None
         yielded = skip = resume["yielded"] if resume else 0
+        self._progress = {"order": None, "yielded": yielded}
         if self._iterable:
-            order, tasks = None, itertools.repeat(None)
+            tasks = itertools.repeat(None)
         elif resume is not None and resume["order"] is not None:
-            order = resume["order"]
-            tasks, skip = iter(order[skip:]), 0
-        elif hasattr(self._index_sampler, "__len__"):
-            order = list(self._index_sampler)
-            tasks = iter(order)
-        else:
-            order, tasks = None, itertools.islice(iter(self._index_sampler), skip, None)
+            tasks = _Plan(resume["order"][skip - resume.get("start", 0):], self._progress)
             skip = 0
-        self._progress = {"order": order, "yielded": yielded}
+        elif hasattr(self._index_sampler, "__len__"):
+            tasks = _Plan(self._index_sampler, self._progress)
+        else:
+            tasks, skip = itertools.islice(iter(self._index_sampler), skip, None), 0
+        if isinstance(tasks, _Plan):
+            self._progress["order"] = tasks
         return tasks, skip
-
     def _base_seed(self):
-        return ember.randint(0, 2**62, (), generator=self.generator).item()
+        return randint(0, 2**62, (), generator=self.generator).item()
 
     def __iter__(self):
         from ember.utils.data._multiprocess import MultiProcessIter
@@ -145,18 +146,51 @@ class DataLoader:
         return n
 
     def state_dict(self):
-        """Where the current epoch stands: its batch order (the list of index lists, when the
-        sampler has a length) and how many batches were yielded. A loader given this by
+        """Where the current epoch stands: ``yielded`` batches so far and, when the sampler has a
+        length, ``order``: the batches still to come (index lists, from batch ``start`` on; taking
+        this draws the rest of the epoch from the sampler). A loader given this by
         ``load_state_dict`` yields exactly the remaining batches in its next epoch."""
-        order = self._progress["order"]
-        return {"order": None if order is None else [list(b) if isinstance(b, list) else b for b in order],
-                "yielded": self._progress["yielded"]}
+        plan, yielded = self._progress["order"], self._progress["yielded"]
+        if plan is None:
+            return {"order": None, "yielded": yielded}
+        return {"order": [list(b) if isinstance(b, list) else b for b in plan.rest()], "yielded": yielded,
+                "start": yielded}
 
     def load_state_dict(self, state_dict):
         """Resume at the next unseen batch of the epoch recorded in ``state_dict``."""
-        if set(state_dict) != {"order", "yielded"}:
-            raise KeyError(f"DataLoader state_dict expects keys 'order' and 'yielded', got {sorted(state_dict)}")
+        if set(state_dict) not in ({"order", "yielded"}, {"order", "yielded", "start"}):
+            raise KeyError(f"DataLoader state_dict expects keys 'order' and 'yielded' (and 'start'), "
+                           f"got {sorted(state_dict)}")
         self._resume = dict(state_dict)
+
+
+class _Plan:
+    """An epoch's batches, drawn from the sampler one at a time as the loader sends them (so an
+    endless sampler costs nothing up front). It keeps only the batches drawn but not yet yielded,
+    which with the rest of the epoch is all that resuming needs."""
+
+    def __init__(self, batches, progress):
+        self._source, self._progress = iter(batches), progress
+        self._drawn = progress["yielded"]
+        self._unseen = collections.deque()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        batch = next(self._source)
+        self._drawn += 1
+        self._unseen.append(batch)
+        while len(self._unseen) > self._drawn - self._progress["yielded"]:
+            self._unseen.popleft()
+        return batch
+
+    def rest(self):
+        """The batches from the first one not yet yielded to the end of the epoch."""
+        later = list(self._source)
+        self._source = iter(later)
+        unseen = self._drawn - self._progress["yielded"]
+        return list(self._unseen)[len(self._unseen) - unseen:] + later
 
 
 class _LoaderIter:

@@ -11,7 +11,7 @@ import itertools
 import math
 import warnings
 
-import ember
+from ember.random import randperm
 
 
 class Dataset:
@@ -153,6 +153,6 @@ def random_split(dataset, lengths, generator=None):
     lengths = _split_lengths(lengths, len(dataset))
     if sum(lengths) != len(dataset):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    order = ember.randperm(sum(lengths), generator=generator).tolist()
+    order = randperm(sum(lengths), generator=generator).tolist()
     bounds = list(itertools.accumulate(lengths))
     return [Subset(dataset, order[end - length:end]) for end, length in zip(bounds, lengths)]

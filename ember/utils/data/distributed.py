@@ -5,7 +5,7 @@
 """
 import math
 
-import ember
+from ember.random import Generator, randperm
 from ember.utils.data.sampler import Sampler
 
 
@@ -32,8 +32,8 @@ class DistributedSampler(Sampler):
     def __iter__(self):
         n = len(self.dataset)
         if self.shuffle:
-            gen = ember.Generator().manual_seed(self.seed + self.epoch)
-            order = ember.randperm(n, generator=gen).tolist()
+            gen = Generator().manual_seed(self.seed + self.epoch)
+            order = randperm(n, generator=gen).tolist()
         else:
             order = list(range(n))
         if self.drop_last:

@@ -3,7 +3,11 @@
 >>> list(BatchSampler(SequentialSampler(range(5)), batch_size=2, drop_last=False))
 [[0, 1], [2, 3], [4]]
 """
-import ember
+from ember.backend.dtype import float64
+from ember.creation import as_tensor
+from ember.random import Generator, multinomial, randint, randperm
+
+_CHUNK = 32768  # indices drawn at a time
 
 
 class Sampler:
@@ -43,7 +47,7 @@ def _fresh_generator(generator):
     """The given generator, or a new one seeded from the default generator (so each epoch differs)."""
     if generator is not None:
         return generator
-    return ember.Generator().manual_seed(ember.randint(0, 2**62, ()).item())
+    return Generator().manual_seed(randint(0, 2**62, ()).item())
 
 
 class RandomSampler(Sampler):
@@ -61,12 +65,13 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n, gen = len(self.data_source), _fresh_generator(self.generator)
-        if self.replacement:
-            yield from ember.randint(0, n, (self.num_samples,), generator=gen).tolist()
+        if self.replacement:  # in chunks: an "endless" num_samples costs nothing up front, same stream
+            for start in range(0, self.num_samples, _CHUNK):
+                yield from randint(0, n, (min(_CHUNK, self.num_samples - start),), generator=gen).tolist()
             return
         for _ in range(self.num_samples // n):
-            yield from ember.randperm(n, generator=gen).tolist()
-        yield from ember.randperm(n, generator=gen).tolist()[:self.num_samples % n]
+            yield from randperm(n, generator=gen).tolist()
+        yield from randperm(n, generator=gen).tolist()[:self.num_samples % n]
 
     def __len__(self):
         return self.num_samples
@@ -79,7 +84,7 @@ class SubsetRandomSampler(Sampler):
         self.indices, self.generator = indices, generator
 
     def __iter__(self):
-        for i in ember.randperm(len(self.indices), generator=self.generator).tolist():
+        for i in randperm(len(self.indices), generator=self.generator).tolist():
             yield self.indices[i]
 
     def __len__(self):
@@ -92,14 +97,14 @@ class WeightedRandomSampler(Sampler):
     def __init__(self, weights, num_samples, replacement=True, generator=None):
         _positive_int("num_samples", num_samples)
         _boolean("replacement", replacement)
-        self.weights = ember.as_tensor(weights, dtype=ember.float64)
+        self.weights = as_tensor(weights, dtype=float64)
         if self.weights.dim() != 1:
             raise ValueError("weights should be a 1d sequence but given weights have shape "
                              f"{tuple(self.weights.shape)}")
         self.num_samples, self.replacement, self.generator = num_samples, replacement, generator
 
     def __iter__(self):
-        yield from ember.multinomial(self.weights, self.num_samples, self.replacement,
+        yield from multinomial(self.weights, self.num_samples, self.replacement,
                                      generator=self.generator).tolist()
 
     def __len__(self):

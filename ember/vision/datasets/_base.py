@@ -52,11 +52,17 @@ class SplitArrayDataset(VisionDataset):
         return f"Split: {'Train' if self.train else 'Test'}"
 
 
-def refuse_download(download, name, folder, files):
-    """Raise the error that tells the user which files to put where (``download=True`` included)."""
-    listing = "\n".join(f"  {os.path.join(folder, f)}" for f in files)
-    why = "download=True was given, but " + _NO_DOWNLOAD if download else f"{name} was not found"
-    raise RuntimeError(f"{why}. Put these files there yourself ({_NO_DOWNLOAD}):\n{listing}")
+def require_files(download, name, folder, files, present):
+    """Check a dataset's files before reading them: with every file in place, ``download`` changes nothing
+    (as in torchvision, which downloads only what is missing); otherwise raise the error that lists the
+    missing files and where to put them. ``present(folder, file)`` tells whether one is there."""
+    missing = [f for f in files if not present(folder, f)]
+    if not missing:
+        return
+    listing = "\n".join(f"  {os.path.join(folder, f)}" for f in missing)
+    why = f"{name}: download=True was given, but {_NO_DOWNLOAD}" if download else f"{name} was not found"
+    raise RuntimeError(f"{why}. {len(missing)} of its {len(files)} files are missing; put them there yourself "
+                       f"({_NO_DOWNLOAD}):\n{listing}")
 
 
 def find_file(folder, name):

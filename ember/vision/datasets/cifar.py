@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from ember.vision.datasets._base import SplitArrayDataset, refuse_download
+from ember.vision.datasets._base import SplitArrayDataset, require_files
 
 _RECORD = 1 + 3 * 32 * 32
 
@@ -23,8 +23,7 @@ class CIFAR10(SplitArrayDataset):
         self.train = train
         folder = os.path.join(self.root, self.base_folder)
         names = [f"data_batch_{i}.bin" for i in range(1, 6)] if train else ["test_batch.bin"]
-        if download or not all(os.path.isfile(os.path.join(folder, n)) for n in names):
-            refuse_download(download, "CIFAR10", folder, names)
+        require_files(download, "CIFAR10", folder, names, lambda d, f: os.path.isfile(os.path.join(d, f)))
         records = [self._read(os.path.join(folder, n)) for n in names]
         raw = np.concatenate(records)
         self.targets = raw[:, 0].astype(np.int64).tolist()

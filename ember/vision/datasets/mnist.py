@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ember.vision.datasets._base import SplitArrayDataset, find_file, refuse_download
+from ember.vision.datasets._base import SplitArrayDataset, find_file, require_files
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -28,7 +28,8 @@ def read_idx(path):
 
 class MNIST(SplitArrayDataset):
     """Handwritten digits, 28x28 uint8 images. Reads ``<root>/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte``
-    (or the ``.gz`` files); nothing is downloaded."""
+    (or the ``.gz`` files); nothing is downloaded: ``download=True`` loads the files when they are there and
+    lists the missing ones when not."""
 
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four",
                "5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]
@@ -38,9 +39,8 @@ class MNIST(SplitArrayDataset):
         self.train = train
         prefix = "train" if train else "t10k"
         names = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
+        require_files(download, type(self).__name__, self.raw_folder, names, find_file)
         paths = [find_file(self.raw_folder, name) for name in names]
-        if download or None in paths:
-            refuse_download(download, type(self).__name__, self.raw_folder, names)
         self.data = read_idx(paths[0])
         self.targets = read_idx(paths[1]).astype(np.int64)
         if len(self.data) != len(self.targets):

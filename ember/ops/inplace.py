@@ -1,19 +1,26 @@
-"""In-place ops on views of tensors with autograd history (PyTorch's CopySlices).
+"""In-place ops: ``inplace`` runs an out-of-place op and writes its result into the
+tensor, bumping its version; the graph sees the op applied to the old value.
 
-``y[0].mul_(2)`` changes part of ``y``. The graph records it as if ``y`` were
-rebuilt: the view's old values are gathered from ``y``'s old history, the op
-runs on them, and a ``CopySlices`` node puts the result back. Its backward sends
-the gradient of the written region through the op and the rest of the gradient
-to ``y``'s old history. The view's own ``grad_fn`` becomes a fresh view of the
-new ``y`` (``AsStridedBackward0``).
+On a view of a tensor with autograd history (PyTorch's CopySlices), ``y[0].mul_(2)``
+changes part of ``y``. The graph records it as if ``y`` were rebuilt: the view's old
+values are gathered from ``y``'s old history, the op runs on them, and a ``CopySlices``
+node puts the result back. Its backward sends the gradient of the written region
+through the op and the rest of the gradient to ``y``'s old history. The view's own
+``grad_fn`` becomes a fresh view of the new ``y`` (``AsStridedBackward0``).
 
 A view is located inside its base by the logical (C-order) flat indices of its
 elements, found from the two arrays' memory layouts, so any chain of views
 (slices, transposes, reshapes) is handled the same way.
 """
+import sys
+
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
+from ember.creation import zeros
+from ember.ops import dispatch
 from ember.ops.dispatch import primitive, xp_of
+
+_state = grad_mode.state
 
 
 @primitive("AsStridedBackward0", name="flat_gather")
@@ -24,7 +31,6 @@ def _gather(ctx, xp, x, idx):
 
 @_gather.derivative
 def _(ctx, g):
-    from ember.creation import zeros
     return _copy_slices(zeros(ctx.shape, dtype=g.dtype, device=g.device), g, idx=ctx.idx)
 
 
@@ -119,3 +125,66 @@ def regenerate(view, idx=None):
     fresh = _gather(_history_alias(base), idx=idx)
     view.grad_fn, view._output_nr, view._requires_grad = fresh.grad_fn, 0, fresh._requires_grad
     view._view_version = view._version[0]
+
+
+dispatch.regenerate_view = regenerate
+
+
+# in-place on any tensor ------------------------------------------------------------------
+
+def _check_leaf(t):
+    if t._requires_grad and t.grad_fn is None and _state.enabled:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation. "
+            "Wrap the update in `with ember.no_grad():` or operate on x.detach()."
+        )
+
+
+def inplace(self, fn, *args, **kwargs):
+    """Run the out-of-place ``fn(self, *args)`` and write its result into ``self``.
+
+    The graph sees the op applied to ``self``'s old value; if the op saved that
+    value for backward, the saved alias keeps a copy of the old memory.
+    """
+    _check_leaf(self)
+    records = _state.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
+    if not records:
+        out = fn(self, *args, **kwargs)
+        _write(self, out)
+        return self
+    if self._base is not None:  # a view: the base's history changes too (CopySlices)
+        return inplace_on_view(self, fn, args, kwargs, _write)
+    old = Tensor._make(self._data, self._dtype, self._device, self._requires_grad, self.grad_fn, self._output_nr)
+    old._version = self._version
+    refs = sys.getrefcount(old)
+    out = fn(old, *args, **kwargs)
+    if sys.getrefcount(old) > refs:
+        old._data = old._data.copy()
+        old._version = [self._version[0]]
+    _write(self, out)
+    if out._requires_grad:
+        self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, True
+    return self
+
+
+def _write(self, out):
+    if not isinstance(out, Tensor):
+        raise TypeError("in-place op produced no tensor")
+    if out._dtype.category > self._dtype.category:
+        raise RuntimeError(f"result type {out._dtype.name} can't be cast to the desired output type {self._dtype.name}")
+    if out._data.shape != self._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}"
+        )
+    try:
+        self._data[...] = out._data
+    except ValueError as e:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a single "
+            "memory location (it is an expanded view). Please clone() the tensor before performing the "
+            f"operation. ({e})"
+        ) from None
+    self._bump()
+    if dispatch.observer is not None:
+        dispatch.observer.wrote(self, out)
+

@@ -1,0 +1,88 @@
+"""Graph passes: dead-code elimination and constant folding."""
+from ember._tensor import Tensor
+from ember.autograd import grad_mode
+from ember.export.graph import Out, map_args
+from ember.ops.dispatch import apply
+
+
+def eliminate_dead_code(graph):
+    """Remove call nodes and get_attrs whose values nothing reads; returns how many went."""
+    live = set()
+    for node in reversed(graph.nodes):
+        if node.op in ("output", "placeholder") or node in live:
+            live.update(node.all_input_nodes)
+            live.add(node)
+    dead = [n for n in graph.nodes if n not in live]
+    graph.erase(dead)
+    return len(dead)
+
+
+def fold_constants(graph, state, keep=()):
+    """Evaluate call nodes whose inputs are all constants (get_attrs not in ``keep``, the
+    parameters that must stay trainable) and read the results as new constants.
+
+    Random ops are never folded. Returns how many nodes were folded."""
+    const = {}
+    for n in graph.nodes:
+        if n.op == "get_attr" and n.target not in keep:
+            const[n] = state[n.target]
+    folded = 0
+    replace = {}
+    for n in graph.nodes:
+        if n.op != "call_function" or _random(n):
+            continue
+        inputs = n.all_input_nodes
+        if not all(m in const for m in inputs):
+            continue
+        args = map_args(n.args, lambda r: const[r.node][r.index] if isinstance(r, Out) else const[r])
+        with grad_mode.no_grad():
+            value = apply(n.meta["_prim"], args, n.kwargs)
+        const[n] = value
+        replace[n] = value
+        folded += 1
+    if not folded:
+        return 0
+    users = graph.users()
+    new_nodes = []
+    made = {}
+    for n in graph.nodes:
+        if n in replace and any(u not in replace for u in users[n]):
+            values = replace[n] if isinstance(replace[n], tuple) else (replace[n],)
+            nodes = []
+            for i, v in enumerate(values):
+                key = _fresh_key(state, f"_folded_{n.name}" + (f"_{i}" if len(values) > 1 else ""))
+                state[key] = Tensor._make(v._data, v._dtype, v._device)
+                node = graph.create_node("get_attr", key, meta={"shape": list(v.shape), "dtype": v._dtype.name,
+                                                                "stack": n.meta.get("stack")}, name=key)
+                graph.nodes.pop()
+                new_nodes.append(node)
+                nodes.append(node)
+            made[n] = nodes
+        elif n not in replace:
+            new_nodes.append(n)
+
+    def swap(r):
+        if isinstance(r, Out) and r.node in made:
+            return made[r.node][r.index]
+        return made[r][0] if r in made else r
+
+    for n in new_nodes:
+        n.args = map_args(n.args, swap)
+    graph.nodes = new_nodes
+    eliminate_dead_code(graph)
+    for key in [k for k in state if k not in {n.target for n in graph.nodes if n.op == "get_attr"}]:
+        del state[key]
+    return folded
+
+
+def _random(node):
+    return "generator" in node.kwargs or any(
+        w in node.target.lower() for w in ("bernoulli", "normal", "poisson", "uniform", "random", "multinomial"))
+
+
+def _fresh_key(state, key):
+    n, out = 0, key
+    while out in state:
+        n += 1
+        out = f"{key}_{n}"
+    return out

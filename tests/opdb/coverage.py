@@ -1,0 +1,93 @@
+"""Which public names are ops the database must cover, and which entries cover them.
+
+Names are paths as entries spell them: ``add`` (``ember.add``), ``Tensor.add_``,
+``nn.functional.relu``, ``linalg.inv``. An entry covers its own path, its aliases, its
+method / in-place / operator forms, and every public name bound to the same function."""
+import inspect
+
+import torch
+
+import ember
+import ember.linalg
+import ember.nn.functional
+from ember.ops.registry import PUBLIC
+
+from opdb.core import resolve
+
+_QUERIES = "a question about dtypes or tensors, not an op; tested in tests/ops/test_promotion.py and tests/test_tensor.py"
+_STATE = "global state or I/O, not an op on tensors"
+EXCLUDED = {
+    # ember.*
+    "promote_types": _QUERIES, "result_type": _QUERIES, "can_cast": _QUERIES, "is_tensor": _QUERIES,
+    "is_floating_point": _QUERIES, "numel": _QUERIES,
+    "get_default_dtype": _STATE, "set_default_dtype": _STATE, "manual_seed": _STATE, "seed": _STATE,
+    "initial_seed": _STATE, "get_rng_state": _STATE, "set_rng_state": _STATE, "save": _STATE, "load": _STATE,
+    "set_printoptions": _STATE, "get_num_threads": _STATE, "set_num_threads": _STATE,
+    "shorten_openblas_spin": _STATE, "is_grad_enabled": _STATE, "is_inference_mode_enabled": _STATE,
+    "is_anomaly_enabled": _STATE, "is_anomaly_check_nan_enabled": _STATE,
+    "from_dlpack": "an array-interchange constructor, tested in tests/test_tensor.py",
+    "from_numpy": "shares memory with a NumPy array; tested in tests/test_creation.py",
+    "empty": "uninitialised values cannot be compared; its shape/dtype handling is empty_like's and zeros'",
+    "empty_like": "uninitialised values cannot be compared; tested in tests/test_creation.py",
+    # nn.functional.*
+    "nn.functional.multi_head_attention_forward": "a composite of linear and scaled_dot_product_attention "
+                                                  "with a dozen parameters; tested in tests/nn",
+    # linalg.*
+    "linalg.check_matrix": "an input validator imported into ember.linalg, not an op",
+}
+
+
+def _public_functions(namespace, prefix, torch_namespace):
+    """Functions of an ember namespace that torch's namespace also has or that it defines
+    itself (helpers it merely imports are not its public names)."""
+    names = {}
+    for name, obj in vars(namespace).items():
+        if name.startswith("_") or inspect.isclass(obj) or inspect.ismodule(obj) or not callable(obj):
+            continue
+        if hasattr(torch_namespace, name) or getattr(obj, "__module__", "").startswith(namespace.__name__):
+            names[prefix + name] = obj
+    return names
+
+
+def tensor_methods():
+    """Tensor attributes that ops attached (not defined in the Tensor class body)."""
+    names = {}
+    for name, obj in vars(ember.Tensor).items():
+        if name.startswith("_") and not name.startswith("__"):
+            continue
+        fn = obj.fget if isinstance(obj, property) else obj
+        if callable(fn) and not getattr(fn, "__qualname__", "Tensor.").startswith("Tensor."):
+            names["Tensor." + name] = obj
+    return names
+
+
+def public_names():
+    """Every public name that is an op, with the object it is bound to."""
+    names = {name: fn for name, fn in PUBLIC.items()}
+    names.update(_public_functions(ember, "", torch))
+    names.update(_public_functions(ember.nn.functional, "nn.functional.", torch.nn.functional))
+    names.update(_public_functions(ember.linalg, "linalg.", torch.linalg))
+    names.update(tensor_methods())
+    return {n: obj for n, obj in names.items() if n not in EXCLUDED}
+
+
+def covered(entries):
+    """Names that entries cover, by path or by identity of the ember function."""
+    paths, objects, with_inplace = set(), set(), set()
+    for e in entries:
+        paths.update({e.name, *e.aliases})
+        paths.update("Tensor." + n for n in (e.method, e.inplace, *e.operators) if n)
+        if isinstance(e.op, str):
+            objects.add(id(resolve(ember, e.op)))
+        if e.inplace and isinstance(e.op, str):
+            with_inplace.add(id(resolve(ember, e.op)))
+    names = public_names()
+    return {n for n, obj in names.items()
+            if n in paths or id(obj) in objects or id(getattr(obj, "fget", None)) in objects
+            or _inplace_alias(n, names, with_inplace)}
+
+
+def _inplace_alias(name, names, with_inplace):
+    """``Tensor.arcsin_``: the registry's in-place form of an alias of an op whose in-place
+    form an entry tests (``Tensor.asin_``)."""
+    return name.startswith("Tensor.") and name.endswith("_") and id(names.get(name[:-1])) in with_inplace
