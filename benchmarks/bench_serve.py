@@ -8,6 +8,7 @@ Each server gets the same closed-loop load: ``--clients`` concurrent HTTP client
 """
 import argparse
 import asyncio
+import collections
 import json
 import multiprocessing
 import os
@@ -36,18 +37,17 @@ FACTORY = {"resnet18": "ember.vision.models.resnet:resnet18"}
 
 # --- load ------------------------------------------------------------------------------------------------
 async def _hammer(url, body, clients, seconds, headers):
-    latencies, errors = [], 0
+    latencies, errors = [], collections.Counter()
     stop = time.perf_counter() + seconds
 
     async def client(http):
-        nonlocal errors
         while time.perf_counter() < stop:
             start = time.perf_counter()
             r = await http.post(url, content=body, headers=headers)
             if r.status_code == 200:
                 latencies.append(time.perf_counter() - start)
             else:
-                errors += 1
+                errors[r.status_code] += 1
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=120) as http:
@@ -63,7 +63,7 @@ def load(url, body, clients, seconds, headers=None):
 
 def show(name, r):
     print(f"  {name:34s} {r['rps']:8.1f} req/s   p50 {r['p50']:8.1f} ms   p99 {r['p99']:8.1f} ms   "
-          f"errors {r['errors']}", flush=True)
+          f"errors {dict(r['errors']) or 0}", flush=True)
 
 
 # --- ember serve -----------------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ def ember_server(folder, model, *args):
     token = folder / "token"
     token.write_text("bench-token-" + "x" * 20)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ember.serve.cli", "serve", "--port", "0", "--management-port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "ember", "serve", "--port", "0", "--management-port", "0",
                              "--metrics-port", "0", "--port-file", str(ports), "--token-file", str(token),
                              "--model", f"{model}={folder / (model + '.emar')}", *args], env=env, cwd=ROOT)
     while not ports.exists():
@@ -112,7 +112,8 @@ def bench_batching(folder, model, clients, seconds):
             stop(proc)
         show(name, results[name])
     a, b = results.values()
-    print(f"  batching / one-at-a-time: throughput x{a['rps'] / b['rps']:.2f}, p99 x{a['p99'] / b['p99']:.2f}")
+    if b["rps"]:
+        print(f"  batching / one-at-a-time: throughput x{a['rps'] / b['rps']:.2f}, p99 x{a['p99'] / b['p99']:.2f}")
     return results
 
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from ember._tensor import Tensor
 from ember.creation import from_numpy
+from ember.export import load as load_program
 from ember.serialization import FormatError, load, save
 from ember.serve.errors import bad_request
 
@@ -181,11 +182,9 @@ def build_model(archive, allowed_prefixes):
     spec = archive.manifest["model"]
     if spec["kind"] == "program":
         try:
-            from ember.export import load as load_program  # ember.export is optional until it lands
-        except ImportError:
-            raise ArchiveError("archive holds a saved program, which requires ember.export "
-                               "(not available in this ember)") from None
-        model = load_program(io.BytesIO(archive.program)).module()
+            model = load_program(io.BytesIO(archive.program)).module()
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            raise ArchiveError(f"the saved program in archive {archive.name!r} cannot be loaded: {e}") from None
     else:
         build = resolve(spec["class"], allowed_prefixes, "model class")
         if not callable(build):

@@ -29,6 +29,20 @@ def test_predictions_match_the_model_for_one_sample_and_a_batch(server):
     np.testing.assert_allclose(batch.json(), local(model, sample(2, 3)), rtol=1e-5, atol=1e-6)
 
 
+def test_a_saved_program_serves_batched_requests(server):
+    model = lenet().eval()
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda seed: httpx.post(server.url + "/predictions/lenet_program",
+                                                        json=sample(seed).tolist(), timeout=30), range(6)))
+    for seed, r in enumerate(answers):
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(r.json(), local(model, sample(seed)[None])[0], rtol=1e-5, atol=1e-6)
+    x = sample(7, 3)
+    r = httpx.post(server.url + "/v2/models/lenet_program/infer", json={"inputs": [
+        {"name": "x", "shape": [3, 1, 28, 28], "datatype": "FP32", "data": x.reshape(-1).tolist()}]})
+    np.testing.assert_allclose(np.reshape(r.json()["outputs"][0]["data"], (3, 10)), local(model, x), rtol=1e-5, atol=1e-6)
+
+
 def test_v2_metadata_and_infer(server):
     assert httpx.get(server.url + "/v2/health/live").json() == {"live": True}
     assert httpx.get(server.url + "/v2").json()["name"] == "ember"

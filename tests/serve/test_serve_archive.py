@@ -13,7 +13,8 @@ from safetensors import safe_open
 import ember
 from ember.serve import ArchiveError, read_archive, save_archive
 from ember.serve.archive import build_model
-from ember.serve.cli import main
+from ember.cli import main
+from ember.export import Dim, export
 from ember.serve.config import ServeConfig
 from ember.serve.errors import ServeError
 from ember.serve.handlers import make_handler
@@ -92,13 +93,21 @@ def test_files_that_are_not_archives_are_refused(tmp_path):
         read_archive(io.BytesIO(b"\x00" * 64))
 
 
-def test_program_archives_need_ember_export(tmp_path):
-    path = tmp_path / "prog.emar"
-    save_archive(path, name="prog", program=b"not really a program", inputs=X)
-    archive = read_archive(path)
-    assert archive.manifest["model"] == {"kind": "program"} and archive.program == b"not really a program"
-    with pytest.raises(ArchiveError, match="requires ember.export"):
-        build_model(archive, ("ember",))
+def test_program_archive_runs_the_saved_program_without_the_class(tmp_path):
+    model = lenet().eval()
+    program = export(model, (ember.randn(2, 1, 28, 28),), dynamic_shapes={"x": {0: Dim("batch", min=1, max=64)}})
+    ember.export.save(program, tmp_path / "lenet.ep")
+    save_archive(tmp_path / "prog.emar", name="prog", program=tmp_path / "lenet.ep", inputs=X)
+    archive = read_archive(tmp_path / "prog.emar")
+    assert archive.manifest["model"] == {"kind": "program"} and archive.state_dict == {}
+    assert archive.program == (tmp_path / "lenet.ep").read_bytes()
+    rebuilt = build_model(archive, allowed_prefixes=())   # a program needs no importable class
+    x = ember.randn(5, 1, 28, 28)
+    with ember.no_grad():
+        np.testing.assert_allclose(rebuilt(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    save_archive(tmp_path / "bad.emar", name="bad", program=b"not really a program", inputs=X)
+    with pytest.raises(ArchiveError, match="saved program in archive 'bad' cannot be loaded"):
+        build_model(read_archive(tmp_path / "bad.emar"), ("ember",))
 
 
 def test_archive_command_packs_weights_labels_and_image_settings(tmp_path, capsys):
