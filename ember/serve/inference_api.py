@@ -24,6 +24,7 @@ def inference_app(registry, metrics, config, token):
         report = {f"{mv.name}/{mv.version}": {"status": mv.status, **({"error": mv.error} if mv.error else {})}
                   for mv in registry.all()}
         report.update({name: {"status": "FAILED", "error": why} for name, why in registry.failed.items()})
+        report.update({name: {"status": "LOADING"} for name in registry.pending})
         return report
 
     def lookup(request):

@@ -67,7 +67,7 @@ def archives(tmp_path_factory):
 class Server:
     """One ``ember serve`` process; ``url``, ``mgmt`` and ``metrics_url`` are its base URLs."""
 
-    def __init__(self, folder, models, *args, expect=None):
+    def __init__(self, folder, models, *args, wait=True):
         self.folder = Path(folder)
         self.token = secrets.token_urlsafe(24)
         token_file = self.folder / f"token-{secrets.token_hex(4)}"
@@ -85,7 +85,8 @@ class Server:
         self.mgmt = f"http://127.0.0.1:{ports['management']}"
         self.metrics_url = f"http://127.0.0.1:{ports['metrics']}/metrics"
         self.auth = {"Authorization": f"Bearer {self.token}"}
-        self.wait_loaded(len(models))
+        if wait:
+            self.wait_loaded(len(models))
 
     def _ports(self, timeout=60):
         deadline = time.monotonic() + timeout

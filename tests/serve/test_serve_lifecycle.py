@@ -96,9 +96,16 @@ def test_a_stalled_model_times_out_with_504_and_its_worker_is_replaced(troubled)
     assert httpx.post(troubled.url + "/predictions/slow", json=[3, 0, 0, 0], timeout=30).json() == [6, 0, 0, 0]
 
 
-def test_sigterm_drains_accepted_requests(archives):
-    s = Server(archives, ["slow"], "--max-batch-size", "2")
+def test_not_ready_until_loaded_and_sigterm_drains_accepted_requests(archives):
+    s = Server(archives, ["slow"], "--max-batch-size", "2", wait=False)
     try:
+        # the ports are bound before the models load: alive at once, ready only after the warm-up batch
+        assert httpx.get(s.url + "/v2/health/live").status_code == 200
+        ping = httpx.get(s.url + "/ping")
+        assert ping.status_code == 503 and list(ping.json()["models"].values()) == [{"status": "LOADING"}]
+        assert httpx.get(s.url + "/v2/health/ready").status_code == 503
+        s.wait_loaded(1)
+        assert httpx.get(s.url + "/v2/health/ready").status_code == 200
         with ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(httpx.post, s.url + "/predictions/slow", json=[i, 1, 1, 1], timeout=30)
                        for i in range(6)]
