@@ -181,4 +181,5 @@ def test_metrics(server):
     assert server.metric("ember_serve_workers_ready", model="lenet", version="1.0") == 1
     text = httpx.get(server.metrics_url).text
     assert "ember_serve_queue_depth" in text and "ember_serve_worker_restarts_total" in text
+    assert server.metric("ember_serve_requests_in_flight", model="lenet") == 0
     assert httpx.get(server.url + "/metrics").status_code == 404   # metrics live on their own port only

@@ -109,8 +109,11 @@ def test_not_ready_until_loaded_and_sigterm_drains_accepted_requests(archives):
         with ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(httpx.post, s.url + "/predictions/slow", json=[i, 1, 1, 1], timeout=30)
                        for i in range(6)]
-            time.sleep(0.3)   # all six accepted; three batches of two take ~1.2 s
-            s.proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 30   # until the server has received all six
+            while s.metric("ember_serve_requests_in_flight", model="slow") < 6:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            s.proc.send_signal(signal.SIGTERM)   # three batches of two take ~1.2 s: most are still waiting
             answers = [f.result() for f in futures]
         assert [r.status_code for r in answers] == [200] * 6
         assert [r.json()[0] for r in answers] == [0, 2, 4, 6, 8, 10]
