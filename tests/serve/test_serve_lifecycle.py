@@ -42,11 +42,16 @@ def watch_until_ready(server, model):
 def test_a_worker_killed_mid_request_is_replaced_and_health_tells(troubled):
     wait_ready(troubled, "slow")
     (before,) = troubled.describe("slow")[0]["workers"]
+    batches = troubled.metric("ember_serve_batch_size_count", model="slow")
     result = {}
     request = threading.Thread(target=lambda: result.update(r=httpx.post(troubled.url + "/predictions/slow",
                                                                           json=[1, 2, 3, 4], timeout=60)))
     request.start()
-    time.sleep(0.15)   # the model sleeps 0.4 s per batch: the request is inside the worker now
+    deadline = time.monotonic() + 30
+    while troubled.metric("ember_serve_batch_size_count", model="slow") == batches:   # until its batch is sent
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.05)   # the model sleeps 0.4 s per batch: the request is inside the worker now
     os.kill(before["pid"], signal.SIGKILL)
     seen = watch_until_ready(troubled, "slow")
     assert (503, "UNAVAILABLE", 503) in seen   # while the only worker is replaced, nobody claims to be ready
