@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "ember"
 
 # Bottom to top. A module belongs to the layer of the longest prefix listed here.
 LAYERS = [
-    ("backend", ["ember.backend", "ember._blas_env", "ember.cuda"]),
+    ("backend", ["ember.backend", "ember._blas_env", "ember.cuda", "ember.version"]),
     # Tensor, dtype/device (in backend), printing, and the factories that build tensors
     # from arrays without running any op (creation, random's generators and samplers of new tensors).
     ("tensor core", ["ember._tensor", "ember._printing", "ember.creation", "ember.random", "ember.return_types"]),

@@ -3,6 +3,7 @@ from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.export.graph import Out, map_args
 from ember.export.op_names import draws_random
+from ember.export.symbolic import has_symbols
 from ember.ops.dispatch import apply
 
 
@@ -30,7 +31,7 @@ def fold_constants(graph, state, keep=()):
     folded = 0
     replace = {}
     for n in graph.nodes:
-        if n.op != "call_function" or draws_random(n):
+        if n.op != "call_function" or draws_random(n) or has_symbols(n.kwargs):  # sizes known only at call time
             continue
         inputs = n.all_input_nodes
         if not all(m in const for m in inputs):
