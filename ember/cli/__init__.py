@@ -12,8 +12,9 @@ import argparse
 import sys
 
 from ember.cli import info, version
+from ember.serve.cli import ARCHIVE, SERVE
 
-COMMANDS = {"version": version, "info": info}
+COMMANDS = {"version": version, "info": info, "serve": SERVE, "archive": ARCHIVE}
 
 
 def build_parser():

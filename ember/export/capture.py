@@ -118,12 +118,13 @@ class Capture:
             self.report("a tensor computed from the inputs was changed in place in a way the graph can't follow "
                         "(through a view or outside ember's ops); its current value is used as a constant")
         key = self._named.get(id(t))
-        if key is None:
+        value = t
+        if key is None:  # a snapshot: later writes into t must not change the program
             key = f"_tensor_constant{self._consts}"
             self._consts += 1
-            t = Tensor._make(t._data.copy(), t._dtype, t._device)
+            value = Tensor._make(t._data.copy(), t._dtype, t._device)
         node = self.graph.get_attr(key, self._meta(t))
-        self.state[key] = t
+        self.state[key] = value
         self.bind(t, node)
         return node
 

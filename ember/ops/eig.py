@@ -8,6 +8,7 @@ from ember.ops.complex import real
 from ember.ops.decomp import check_matrix, linalg_solve
 from ember.ops.dispatch import apply, primitive
 from ember.ops.join import cat
+from ember.ops.out import accepts_out
 
 EigResult = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
 
@@ -43,13 +44,14 @@ def _eye(like, n):
     return eye(n, dtype=like.dtype, device=like.device)
 
 
-def eig(A, *, out=None):  # noqa: N803 - PyTorch's argument names
+def eig(A):  # noqa: N803 - PyTorch's argument names
     """Eigenvalues and (unit-norm) eigenvectors of a square matrix, always complex."""
     check_matrix(A, "eig")
     return EigResult(*apply(_eig, (A,), {}))
 
 
-def eigvals(A, *, out=None):  # noqa: N803
+@accepts_out
+def eigvals(A):  # noqa: N803
     """The (complex) eigenvalues of a square matrix."""
     return eig(A)[0]
 
