@@ -69,16 +69,17 @@ from ember import export, fx, jit, onnx
 # --- ops namespace: generated from ember.ops.registry.PUBLIC by tests/test_public_names.py; do not edit ---
 from ember.linalg import (  # noqa: F401
     _cholesky as cholesky, _cholesky_inverse as cholesky_inverse, _cholesky_solve as cholesky_solve, _det as det,
-    _inverse as inverse, _logdet as logdet, _lu_solve as lu_solve, _lu_unpack as lu_unpack,
-    _matrix_exp as matrix_exp, _matrix_power as matrix_power, _norm as norm, _orgqr as orgqr, _pinverse as pinverse,
-    _qr as qr, _slogdet as slogdet, _svd as svd, _triangular_solve as triangular_solve,
+    _geqrf as geqrf, _inverse as inverse, _logdet as logdet, _lu_solve as lu_solve, _lu_unpack as lu_unpack,
+    _matrix_exp as matrix_exp, _matrix_power as matrix_power, _norm as norm, _nuclear_norm as nuclear_norm,
+    _orgqr as orgqr, _ormqr as ormqr, _pinverse as pinverse, _qr as qr, _slogdet as slogdet, _svd as svd,
+    _triangular_solve as triangular_solve,
 )
 from ember.ops.adaptive_pool import (  # noqa: F401
     adaptive_avg_pool1d, _values_and_indices as adaptive_max_pool1d,
 )
 from ember.ops.arithmetic import (  # noqa: F401
-    addr, cdist, chain_matmul, dist, float_power, frexp, gcd, isin, isneginf, isposinf, lcm, ldexp, logaddexp,
-    logaddexp2, nextafter, positive, renorm, repeat_interleave, vander,
+    addr, cdist, chain_matmul, dist, float_power, frexp, gcd, gradient, hardshrink, isin, isneginf, isposinf, lcm,
+    ldexp, logaddexp, logaddexp2, nextafter, pdist, positive, renorm, repeat_interleave, vander,
 )
 from ember.ops.binary import (  # noqa: F401
     add, atan2 as arctan2, atan2, bitwise_and, bitwise_left_shift, bitwise_or, bitwise_right_shift, bitwise_xor,
@@ -174,6 +175,10 @@ from ember.ops.spectral import (  # noqa: F401
 from ember.ops.statistics import (  # noqa: F401
     aminmax, bincount, bucketize, corrcoef, cov, cummax, cummin, cumulative_trapezoid, diff, histc, histogram,
     nanquantile, quantile, searchsorted, trapezoid, trapz,
+)
+from ember.ops.strided import (  # noqa: F401
+    as_strided, as_strided_scatter, empty_strided, frombuffer, get_device, index_reduce, is_inference, range,
+    resize_as_fn as resize_as_, scalar_tensor, split_with_sizes, unsafe_chunk, unsafe_split, unsafe_split_with_sizes,
 )
 from ember.ops.tensor_methods import (  # noqa: F401
     index_put, scatter_reduce,
