@@ -63,7 +63,8 @@ ENTRIES = [
     OpEntry("repeat_interleave", _repeat_interleave), OpEntry("renorm", _renorm, dtypes=("float32", "float64")),
     OpEntry("addr", _addr, dtypes=("float32", "float64", "int64"),
             skips=(xfail("values", "ember computes addr of integer tensors with a float beta where torch raises "
-                                   "RuntimeError", ("int64",), sample="beta=0.5"),)), OpEntry("dist", _dist, dtypes=("float32", "float64")),
+                                   "RuntimeError", ("int64",), sample="beta=0.5"),)),
+    OpEntry("dist", _dist, dtypes=("float32", "float64")),
     OpEntry("cdist", _cdist, dtypes=("float32", "float64")),
     OpEntry("isin", _isin, dtypes=("float32", "int64"), **NON_DIFF),
 ]
