@@ -46,8 +46,6 @@ OPTIONAL_MARK = "# optional dependency"
 # tensor core, autograd and ops layers must have none.
 KNOWN_VIOLATIONS = {
     ("ember.examples.digits_ddp", "imports the root package", "ember"),
-    ("ember.serve.archive", "function-level import", "ember.export"),
-    ("ember.serve.cli", "function-level import", "ember.serve.server"),  # optional (starlette): needs its mark
     ("ember.utils.data.dataloader", "function-level import", "ember.utils.data._multiprocess"),
 }
 
