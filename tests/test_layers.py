@@ -45,7 +45,6 @@ OPTIONAL_MARK = "# optional dependency"
 # violation that no longer occurs fails the test too, so the set only shrinks. The backend,
 # tensor core, autograd and ops layers must have none.
 KNOWN_VIOLATIONS = {
-    ("ember.serve.cli", "function-level import", "ember.serve.server"),  # optional (starlette): needs its mark
     ("ember.utils.data.dataloader", "function-level import", "ember.utils.data._multiprocess"),
 }
 

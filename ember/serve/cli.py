@@ -75,7 +75,7 @@ def serve_command(args):
     except (ValueError, OSError) as e:
         print(f"ember serve: {e}", file=sys.stderr)
         return 2
-    from ember.serve.server import run  # uvicorn and Starlette load only when serving
+    from ember.serve.server import run  # optional dependency: uvicorn and Starlette load only when serving
     return run(config, args.port_file)
 
 
