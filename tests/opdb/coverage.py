@@ -35,7 +35,8 @@ EXCLUDED = {
         "get_float32_matmul_precision", "get_num_interop_threads", "is_deterministic_algorithms_warn_only_enabled",
         "is_warn_always_enabled", "set_default_device", "set_deterministic_debug_mode", "set_float32_matmul_precision",
         "set_num_interop_threads", "set_warn_always", "use_deterministic_algorithms", "typename")},
-    **{n: _QUERIES for n in ("is_complex", "is_nonzero", "is_same_size", "is_signed", "is_conj", "is_neg",
+    **{n: _QUERIES for n in ("get_device", "is_inference", "Tensor.dim_order",
+                             "is_complex", "is_nonzero", "is_same_size", "is_signed", "is_conj", "is_neg",
                              "broadcast_shapes")},
     **{f"Tensor.{n}": _FLAG for n in (
         "backward", "register_hook", "register_post_accumulate_grad_hook", "retain_grad", "get_device", "is_cpu",
@@ -60,17 +61,20 @@ PENDING_REASON = "landed with the numeric/core merge after this database was bui
 PENDING = frozenset("""
 adjoint aminmax angle bartlett_window bincount blackman_window block_diag broadcast_tensors broadcast_to
 bucketize cartesian_prod chain_matmul cholesky_inverse cholesky_solve column_stack combinations complex conj
-conj_physical conj_physical_ corrcoef cov cummax cummin cumulative_trapezoid detach detach_ diagflat
-diagonal_scatter diff dsplit fill fill_ hamming_window hann_window histc histogram hsplit
+conj_physical conj_physical_ corrcoef    cumulative_trapezoid detach detach_ diagflat
+diagonal_scatter  dsplit fill fill_ hamming_window hann_window histc histogram hsplit
 imag index_put isreal istft kaiser_window lu_solve lu_unpack matrix_exp meshgrid
-nanquantile orgqr polar quantile ravel real resolve_conj resolve_neg rot90
-scatter_reduce scatter_reduce_ searchsorted select_scatter slice_scatter stft trapezoid trapz
+nanquantile orgqr polar  ravel real resolve_conj resolve_neg
+scatter_reduce scatter_reduce_ searchsorted select_scatter slice_scatter stft  trapz
 triangular_solve tril_indices triu_indices unravel_index vander view_as_complex view_as_real vsplit zero_
 index_put_ fill_diagonal_ new_full new_ones new_tensor new_zeros sum_to_size unfold
 linalg.cholesky_ex linalg.cond linalg.diagonal linalg.eig linalg.eigvals linalg.householder_product
 linalg.inv_ex linalg.ldl_factor linalg.ldl_factor_ex linalg.ldl_solve linalg.lstsq linalg.lu linalg.lu_factor
-linalg.lu_factor_ex linalg.lu_solve linalg.matrix_exp linalg.solve_ex linalg.solve_triangular linalg.tensorinv
-linalg.tensorsolve linalg.vander
+linalg.lu_factor_ex linalg.lu_solve  linalg.solve_ex linalg.solve_triangular linalg.tensorinv
+linalg.tensorsolve
+apply_ as_strided as_strided_ geqrf index_reduce index_reduce_ map2_ map_ nuclear_norm ormqr resize resize_
+resize_as resize_as_ split_with_sizes unsafe_chunk unsafe_split unsafe_split_with_sizes as_strided_scatter
+empty_strided frombuffer gradient pdist range scalar_tensor
 """.split())
 
 

@@ -25,10 +25,6 @@ def _dist(make):
             Sample(make(3, 4, layout="transposed"), make(3, 4), float("inf"))]
 
 
-def _cdist(make):
-    return [Sample(make(3, 4), make(5, 4)), Sample(make(2, 3, 4), make(2, 5, 4), 1.0), Sample(make(3, 2), make(4, 2), 3.0)]
-
-
 def _isin(make):
     m = lambda *shape: make(*shape, low=-3, high=3)  # noqa: E731
     return [Sample(m(3, 4), m(5)), Sample(m(6), m(2, 2), invert=True)]
@@ -39,8 +35,6 @@ def _mvlgamma(make):
 
 
 ENTRIES = [
-    OpEntry("logaddexp", binary(scalar=False), dtypes=FLOATS),
-    OpEntry("logaddexp2", binary(scalar=False), dtypes=FLOATS),
     OpEntry("gcd", binary(low=-9, high=9, scalar=False), dtypes=INTS, **NON_DIFF),
     OpEntry("lcm", binary(low=-9, high=9, scalar=False), dtypes=INTS, **NON_DIFF),
     OpEntry("ldexp", lambda make: [Sample(make(3, 4), make(3, 4, dtype="int64", low=-3, high=3, grad=False)),
@@ -65,6 +59,5 @@ ENTRIES = [
             skips=(xfail("values", "ember computes addr of integer tensors with a float beta where torch raises "
                                    "RuntimeError", ("int64",), sample="beta=0.5"),)),
     OpEntry("dist", _dist, dtypes=("float32", "float64")),
-    OpEntry("cdist", _cdist, dtypes=("float32", "float64")),
     OpEntry("isin", _isin, dtypes=("float32", "int64"), **NON_DIFF),
 ]
