@@ -24,8 +24,9 @@ from ember.ops.dispatch import apply
 from ember.ops.eig import EigResult, eig, eigvals, matrix_exp
 from ember.ops.linalg_composed import (
     CholeskyExResult, InvExResult, LDLFactorExResult, LDLFactorResult, LstsqResult, SolveExResult, cholesky_ex,
-    householder_product, inv_ex, ldl_factor, ldl_factor_ex, ldl_solve, lstsq, solve_ex, tensorinv, tensorsolve,
-    vander,
+    geqrf as _geqrf_fn, householder_product, inv_ex, ldl_factor, ldl_factor_ex, ldl_solve, lstsq, solve_ex, tensorinv,
+    tensorsolve,
+    ormqr as _ormqr_fn, vander,
 )
 from ember.ops.lu import (
     LUFactorExResult, LUFactorResult, LUResult, lu, lu_factor, lu_factor_ex, lu_solve, lu_unpack, solve_triangular,
@@ -331,3 +332,21 @@ def _cholesky_inverse(L, upper=False):  # noqa: N803
 def _orgqr(input, tau):
     """``ember.orgqr``: :func:`ember.linalg.householder_product`."""
     return householder_product(input, tau)
+
+
+@_top_level("geqrf")
+def _geqrf(input):
+    """LAPACK's compact QR: ``(a, tau)`` (see :func:`ember.linalg.householder_product`)."""
+    return _geqrf_fn(input)
+
+
+@_top_level("ormqr")
+def _ormqr(input, input2, input3, left=True, transpose=False):
+    """The product of ``geqrf``'s ``Q`` (or ``Q^H``) with a matrix."""
+    return _ormqr_fn(input, input2, input3, left, transpose)
+
+
+@_top_level("nuclear_norm")
+def _nuclear_norm(input, dim=None, keepdim=False):
+    """The sum of singular values (over ``dim``, default the last two dims)."""
+    return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)

@@ -1,9 +1,8 @@
 """The ``ember`` command line (``python -m ember`` or the ``ember`` console script).
 
 Each subcommand is a module of this package with a ``HELP`` line, ``add_arguments(parser)`` and
-``run(args)`` returning an exit code; ``COMMANDS`` lists them, so a new command (``ember run``) is one
-new module and one entry here. A subsystem with commands of its own adds them to the same table
-(``ember serve`` and ``ember archive`` come from ``ember.serve.cli.add_commands``, which sets ``func``).
+``run(args)`` returning an exit code; ``COMMANDS`` lists them, so a new command (``ember serve``,
+``ember archive``, ``ember run``) is one new module and one entry here.
 
 >>> main(["version"])  # doctest: +ELLIPSIS
 ember ...
@@ -13,9 +12,9 @@ import argparse
 import sys
 
 from ember.cli import info, version
-from ember.serve import cli as serve_cli
+from ember.serve.cli import ARCHIVE, SERVE
 
-COMMANDS = {"version": version, "info": info}
+COMMANDS = {"version": version, "info": info, "serve": SERVE, "archive": ARCHIVE}
 
 
 def build_parser():
@@ -25,7 +24,6 @@ def build_parser():
         sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
-    serve_cli.add_commands(commands)
     return parser
 
 
@@ -36,4 +34,4 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    return args.run(args) if hasattr(args, "run") else args.func(args)
+    return args.run(args)

@@ -1,9 +1,9 @@
 """Every tensor operation. Importing this package defines the ops and attaches
 their Tensor methods; ``registry.PUBLIC`` holds the names ``ember`` re-exports."""
 from ember.ops import (  # noqa: F401
-    activation_kernels, adaptive_pool, arithmetic, binary, complex, conv, convert, decomp, einsum, embedding, fft, fill,
-    grids, indexing, inplace, join, linalg, norm, pad, pointwise, polynomials, pool, random, rearrange, reduce, resample,
-    scan, scatter, shape, sort, special, spectral, statistics, tensor_methods, unary, vector_norm,
+    activation_kernels, adaptive_pool, arithmetic, binary, complex, conv, convert, decomp, einsum, embedding, fft,
+    fill, grids, indexing, inplace, join, linalg, norm, pad, pointwise, polynomials, pool, random, rearrange, reduce,
+    resample, scan, scatter, shape, sort, special, spectral, statistics, strided, tensor_methods, unary, vector_norm,
 )
 from ember.ops import ctc  # noqa: F401
 from ember.ops import linear  # noqa: F401

@@ -1,6 +1,7 @@
 """More elementwise arithmetic and products: gcd/lcm, logaddexp(2), float_power, ldexp,
-frexp, nextafter, isposinf/isneginf, isin, positive, addr, chain_matmul, vander, cdist,
-dist, renorm and repeat_interleave."""
+frexp, nextafter, isposinf/isneginf, isin, positive, hardshrink, addr, chain_matmul, vander,
+cdist, pdist, dist, renorm, repeat_interleave and gradient."""
+import builtins
 import math
 from collections import namedtuple
 
@@ -11,8 +12,10 @@ from ember.backend import PROMOTE
 from ember.backend.dtype import float64, get_default_dtype, int32, int64
 from ember.creation import arange, tensor
 from ember.ops.dispatch import Primitive, binary
+from ember.ops.join import cat
 from ember.ops.linalg import matmul
 from ember.ops.pointwise import where
+from ember.ops.out import accepts_out
 from ember.ops.registry import public
 
 FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
@@ -151,7 +154,8 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 
 
 @public(method=False)
-def chain_matmul(*matrices, out=None):
+@accepts_out
+def chain_matmul(*matrices):
     """The product of the matrices, left to right (``linalg.multi_dot``)."""
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
         matrices = tuple(matrices[0])
@@ -249,3 +253,54 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     index = tensor(np.repeat(np.arange(n), counts), dtype=int64, device=input.device)
     return x.index_select(d, index) if x.dim() else x.reshape(1).index_select(0, index)
 
+
+
+@public
+def hardshrink(input, lambd=0.5):
+    """``x`` where ``|x| > lambd``, else 0."""
+    return where((input > lambd) | (input < -lambd), input, 0.0)
+
+
+@public(method=False)
+def pdist(input, p=2):
+    """The ``p``-norm distances between every pair of rows ``i < j`` of a 2-D tensor, flattened."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    n = input.shape[0]
+    rows, cols = np.triu_indices(n, 1)
+    i = tensor(rows.astype(np.int64), device=input.device)
+    j = tensor(cols.astype(np.int64), device=input.device)
+    d = (input[i] - input[j]).abs()
+    if p == math.inf:
+        return d.amax(-1)
+    if p == 0:
+        return (d != 0).to(input.dtype).sum(-1)
+    return (d ** p).sum(-1) ** (1.0 / p) if p != 2 else (d * d).sum(-1).sqrt()
+
+
+@public(method=False)
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """Estimated derivatives along each of ``dim`` by central differences (one-sided at the edges),
+    for uniform ``spacing`` given as a number or one number per dim."""
+    if edge_order != 1:
+        raise NotImplementedError(f"gradient: edge_order={edge_order} is not supported by ember (only 1)")
+    dims = list(builtins.range(input.dim())) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    steps = spacing if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    if len(steps) != len(dims):
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or a list of length "
+                           f"{len(dims)} but got a list of length {len(steps)}")
+    x = input if input._dtype.category >= 2 else input.to(get_default_dtype())
+    out = []
+    for d, h in zip(dims, steps):
+        h = float(h.item()) if isinstance(h, Tensor) else float(h)
+        n = x.shape[d]
+        if n < 2:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+        first = (x.narrow(d, 1, 1) - x.narrow(d, 0, 1)) / h
+        last = (x.narrow(d, n - 1, 1) - x.narrow(d, n - 2, 1)) / h
+        parts = [first]
+        if n > 2:
+            parts.append((x.narrow(d, 2, n - 2) - x.narrow(d, 0, n - 2)) / (2 * h))
+        parts.append(last)
+        out.append(cat(parts, d))
+    return tuple(out)

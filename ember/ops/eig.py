@@ -2,11 +2,13 @@
 exponential (``linalg.matrix_exp``), with their derivatives."""
 from collections import namedtuple
 
+from ember.backend.arrays import to_host
 from ember.creation import eye
 from ember.ops.complex import real
 from ember.ops.decomp import check_matrix, linalg_solve
 from ember.ops.dispatch import apply, primitive
 from ember.ops.join import cat
+from ember.ops.out import accepts_out
 
 EigResult = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
 
@@ -42,13 +44,14 @@ def _eye(like, n):
     return eye(n, dtype=like.dtype, device=like.device)
 
 
-def eig(A, *, out=None):  # noqa: N803 - PyTorch's argument names
+def eig(A):  # noqa: N803 - PyTorch's argument names
     """Eigenvalues and (unit-norm) eigenvectors of a square matrix, always complex."""
     check_matrix(A, "eig")
     return EigResult(*apply(_eig, (A,), {}))
 
 
-def eigvals(A, *, out=None):  # noqa: N803
+@accepts_out
+def eigvals(A):  # noqa: N803
     """The (complex) eigenvalues of a square matrix."""
     return eig(A)[0]
 
@@ -56,7 +59,7 @@ def eigvals(A, *, out=None):  # noqa: N803
 @primitive("LinalgMatrixExpBackward0", save=(0,))
 def _matrix_exp(ctx, xp, a):
     import scipy.linalg  # scipy loads on first use, not with ember
-    host = a if xp.__name__ == "numpy" else a.get()
+    host = to_host(a)
     flat = host.reshape((-1,) + host.shape[-2:])
     out = xp.stack([xp.asarray(scipy.linalg.expm(m)) for m in flat]) if flat.shape[0] else xp.asarray(flat)
     return out.reshape(a.shape).astype(a.dtype, copy=False)

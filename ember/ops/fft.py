@@ -35,6 +35,16 @@ def resize(t, dims, sizes):
     return t
 
 
+def _fft(xp):
+    """scipy.fft on the CPU (several times faster than numpy.fft, and it keeps single precision),
+    cupyx.scipy.fft on the GPU; loaded on first use, not with ember."""
+    if xp.__name__ == "numpy":
+        import scipy.fft
+        return scipy.fft
+    import cupyx.scipy.fft
+    return cupyx.scipy.fft
+
+
 def _cast(out, like):
     """NumPy's transforms keep single precision; CuPy's may not: results follow the input's precision."""
     want = like.dtype.char in "fF"
@@ -45,7 +55,7 @@ def _cast(out, like):
 @primitive("FftC2CBackward0")
 def _c2c(ctx, xp, x, dims, forward, norm):
     ctx.dims, ctx.forward, ctx.norm = dims, forward, norm
-    run = xp.fft.fftn if forward else xp.fft.ifftn
+    run = _fft(xp).fftn if forward else _fft(xp).ifftn
     return _cast(run(x, axes=dims, norm=norm), x)
 
 
@@ -57,7 +67,7 @@ def _(ctx, g):
 @primitive("FftR2CBackward0")
 def _r2c(ctx, xp, x, dims, norm, onesided=True):
     ctx.dims, ctx.norm, ctx.n = dims, norm, x.shape[dims[-1]]
-    run = xp.fft.rfftn if onesided else xp.fft.fftn
+    run = _fft(xp).rfftn if onesided else _fft(xp).fftn
     return _cast(run(x, axes=dims, norm=norm), x.astype(x.dtype.char.upper()))
 
 
@@ -71,7 +81,7 @@ def _(ctx, g):
 def _c2r(ctx, xp, x, dims, n, norm):
     ctx.dims, ctx.norm, ctx.n = dims, norm, n
     sizes = [x.shape[d] for d in dims[:-1]] + [n]
-    return _cast(xp.fft.irfftn(x, s=sizes, axes=dims, norm=norm), x)
+    return _cast(_fft(xp).irfftn(x, s=sizes, axes=dims, norm=norm), x)
 
 
 @_c2r.derivative

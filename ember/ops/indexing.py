@@ -1,9 +1,10 @@
 """Indexing: ``x[key]`` and ``x[key] = value`` with ints, slices, None, Ellipsis,
 integer tensors and boolean masks (NumPy's semantics, which PyTorch shares)."""
 from ember._tensor import Tensor
+from ember.backend.arrays import add_at
+from ember.backend.dtype import torch_name
 from ember.ops.dispatch import Primitive, apply, primitive, xp_of
 from ember.ops.inplace import inplace
-from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
 
@@ -126,11 +127,8 @@ def _scatter_zeros_prim(ctx, xp, g, shape, key):
     out = xp.zeros(shape, dtype=g.dtype)
     if _is_basic(key):
         out[key] = g
-    elif xp.__name__ == "numpy":
-        xp.add.at(out, key, g)
     else:
-        import cupyx
-        cupyx.scatter_add(out, key, g)
+        add_at(xp, out, key, g)
     return out
 
 

@@ -13,6 +13,7 @@ from ember.ops.lu import getrf
 from ember.ops.decomp import (
     LinAlgError, check_matrix, linalg_cholesky, linalg_inv, linalg_solve, linalg_svd, linalg_svdvals,
 )
+from ember.ops.out import accepts_out
 
 LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
@@ -20,6 +21,7 @@ CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
 SolveExResult = namedtuple("linalg_solve_ex", ["result", "info"])
 LDLFactorResult = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
 LDLFactorExResult = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+GeqrfResult = namedtuple("geqrf", ["a", "tau"])
 
 
 def _info(batch, device, failed=None):
@@ -64,17 +66,17 @@ def _pd_order(m):
     return 0
 
 
-def inv_ex(A, *, check_errors=False, out=None):  # noqa: N803
+def inv_ex(A, *, check_errors=False):  # noqa: N803
     inverse, info = _ex(lambda: linalg_inv(A), A, check_errors, lambda: _first_failure(A, _singular_order))
     return InvExResult(inverse, info)
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False, out=None):  # noqa: N803
+def cholesky_ex(A, *, upper=False, check_errors=False):  # noqa: N803
     low, info = _ex(lambda: linalg_cholesky(A, upper=upper), A, check_errors, lambda: _first_failure(A, _pd_order))
     return CholeskyExResult(low, info)
 
 
-def solve_ex(A, B, *, left=True, check_errors=False, out=None):  # noqa: N803
+def solve_ex(A, B, *, left=True, check_errors=False):  # noqa: N803
     try:
         return SolveExResult(linalg_solve(A, B, left=left), _info(A.shape[:-2], A.device))
     except LinAlgError:
@@ -129,7 +131,8 @@ def vander(x, *, N=None):  # noqa: N803
     return x.unsqueeze(-1) ** powers.to(x.dtype)
 
 
-def tensorinv(A, ind=2, *, out=None):  # noqa: N803
+@accepts_out
+def tensorinv(A, ind=2):  # noqa: N803
     """The inverse of ``A`` seen as a linear map from its last dims to its first ``ind`` dims."""
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
@@ -140,7 +143,8 @@ def tensorinv(A, ind=2, *, out=None):  # noqa: N803
     return linalg_inv(A.reshape(math.prod(rows), -1)).reshape(*cols, *rows)
 
 
-def tensorsolve(A, B, dims=None, *, out=None):  # noqa: N803
+@accepts_out
+def tensorsolve(A, B, dims=None):  # noqa: N803
     """The ``X`` with ``tensordot(A, X, X.ndim) == B``."""
     if dims is not None:
         order = [d % A.dim() for d in dims]
@@ -149,8 +153,14 @@ def tensorsolve(A, B, dims=None, *, out=None):  # noqa: N803
     return linalg_solve(A.reshape(B.numel(), -1), B.reshape(-1)).reshape(*rest)
 
 
-def householder_product(A, tau, *, out=None):  # noqa: N803
+@accepts_out
+def householder_product(A, tau):  # noqa: N803
     """The first ``n`` columns of ``H_1 ... H_k`` with ``H_i = I - tau_i v_i v_i^H`` (``v_i`` below A's diagonal)."""
+    return _householder_q(A, tau)[..., :, :A.shape[-1]]
+
+
+def _householder_q(A, tau):  # noqa: N803
+    """The full ``m x m`` product ``H_1 ... H_k``."""
     m, n = A.shape[-2:]
     k = tau.shape[-1]
     if m < n:
@@ -166,7 +176,30 @@ def householder_product(A, tau, *, out=None):  # noqa: N803
         v = v_all[..., :, i:i + 1]
         v = v * (arange(m, device=A.device) >= i).to(A.dtype).unsqueeze(-1)
         q = q - (q @ v) * tau[..., i:i + 1].unsqueeze(-1) @ v.mH
-    return q[..., :, :n]
+    return q
+
+
+def geqrf(input):
+    """LAPACK's QR in compact form: ``R`` on and above the diagonal, the Householder vectors below, and ``tau``."""
+    data = input.detach().contiguous()._data
+    flat = data.reshape(-1, *data.shape[-2:])
+    outs, taus = [], []
+    for mat in flat:
+        qr, tau = _lapack("geqrf", mat)(mat)[:2]
+        outs.append(qr)
+        taus.append(tau)
+    k = min(data.shape[-2:])
+    a = np.stack(outs).reshape(data.shape) if outs else data.copy()
+    t = np.stack(taus).reshape(data.shape[:-2] + (k,)) if taus else np.zeros(data.shape[:-2] + (k,), data.dtype)
+    return GeqrfResult(Tensor._make(a, input.dtype, input.device), Tensor._make(t, input.dtype, input.device))
+
+
+def ormqr(input, tau, other, left=True, transpose=False):
+    """``Q @ other`` (or ``other @ Q``; ``Q^H`` with ``transpose``) for the ``Q`` of ``geqrf``'s output."""
+    q = _householder_q(input, tau)
+    if transpose:
+        q = q.mH
+    return q @ other if left else other @ q
 
 
 def _lapack(name, a):
@@ -174,7 +207,7 @@ def _lapack(name, a):
     return scipy.linalg.lapack.get_lapack_funcs(name, (a,))
 
 
-def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):  # noqa: N803
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False):  # noqa: N803
     """LAPACK's Bunch-Kaufman factorization (sytrf): the compact ``LD`` and the 1-based ``pivots``."""
     check_matrix(A, "ldl_factor")
     data = A.detach().contiguous()._data
@@ -196,12 +229,12 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):  # noqa:
     return LDLFactorExResult(ld, pivots, Tensor._make(np.asarray(infos, np.int32).reshape(batch), int32, A.device))
 
 
-def ldl_factor(A, *, hermitian=False, out=None):  # noqa: N803
+def ldl_factor(A, *, hermitian=False):  # noqa: N803
     ld, pivots, _ = ldl_factor_ex(A, hermitian=hermitian)
     return LDLFactorResult(ld, pivots)
 
 
-def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):  # noqa: N803
+def ldl_solve(LD, pivots, B, *, hermitian=False):  # noqa: N803
     """The solution of ``A X = B`` from ``ldl_factor``'s output (LAPACK's sytrs)."""
     ld, piv, b = (t.detach().contiguous()._data for t in (LD, pivots, B))
     batch = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])

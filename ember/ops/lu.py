@@ -16,6 +16,7 @@ from ember.creation import eye
 from ember.ops.decomp import LinAlgError, check_matrix, linalg_solve
 from ember.ops.dispatch import apply, primitive
 from ember.ops.pad import constant_pad_nd
+from ember.ops.out import accepts_out
 
 LUResult = namedtuple("linalg_lu", ["P", "L", "U"])
 LUFactorResult = namedtuple("linalg_lu_factor", ["LU", "pivots"])
@@ -82,7 +83,7 @@ def _(ctx, gp, gl, gu):
     return p @ x
 
 
-def lu(A, *, pivot=True, out=None):  # noqa: N803 - PyTorch's argument names
+def lu(A, *, pivot=True):  # noqa: N803 - PyTorch's argument names
     """``P, L, U`` with ``A == P @ L @ U``, ``L`` unit lower triangular and ``U`` upper triangular."""
     check_matrix(A, "lu", square=False)
     if not pivot:
@@ -90,7 +91,7 @@ def lu(A, *, pivot=True, out=None):  # noqa: N803 - PyTorch's argument names
     return LUResult(*apply(_lu, (A,), {}))
 
 
-def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):  # noqa: N803
+def lu_factor_ex(A, *, pivot=True, check_errors=False):  # noqa: N803
     """The compact LU (``L`` below the diagonal, ``U`` on and above it), LAPACK's 1-based pivots and ``info``."""
     check_matrix(A, "lu_factor", square=False)
     _, _, _, pivots, info = getrf(A._data)
@@ -102,13 +103,13 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):  # noqa: N803
     return LUFactorExResult(packed, _int_tensor(pivots, A), _int_tensor(info, A))
 
 
-def lu_factor(A, *, pivot=True, out=None):  # noqa: N803
+def lu_factor(A, *, pivot=True):  # noqa: N803
     """``LU, pivots`` as LAPACK's getrf returns them (see ``lu_factor_ex``); singular matrices are allowed."""
     packed, pivots, _ = lu_factor_ex(A, pivot=pivot)
     return LUFactorResult(packed, pivots)
 
 
-def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=None):  # noqa: N803
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noqa: N803
     """``P, L, U`` from ``lu_factor``'s compact form and pivots."""
     m, n = LU_data.shape[-2:]
     k = min(m, n)
@@ -118,7 +119,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
     return LUUnpackResult(p, low, up)
 
 
-def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):  # noqa: N803
+@accepts_out
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):  # noqa: N803
     """The solution of ``A X = B`` (``X A = B`` with ``left=False``; ``A^H`` with ``adjoint``) from ``lu_factor``."""
     p, low, up = lu_unpack(LU, pivots)
     if left and not adjoint:  # P L U X = B
@@ -135,7 +137,8 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):  # noqa: N80
     return solve_triangular(up.mH, y, upper=False, left=False)
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):  # noqa: N803
+@accepts_out
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):  # noqa: N803
     """The solution of ``A X = B`` (``X A = B`` with ``left=False``) for a triangular ``A``; only
     its triangle (and, unless ``unitriangular``, its diagonal) is read."""
     check_matrix(A, "solve_triangular")

@@ -4,6 +4,8 @@ The result is cast to ``out``'s dtype when that is a safe cast (never to a lower
 category), ``out`` is resized when its shape differs, and an ``out=`` call does not
 record gradients (PyTorch refuses one whose inputs require grad).
 """
+import functools
+
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 
@@ -36,3 +38,12 @@ def _torch_name(dtype):
     return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
             "complex64": "ComplexFloat", "complex128": "ComplexDouble"}[dtype.name]
+
+
+def accepts_out(fn):
+    """Give a single-result function PyTorch's ``out=`` keyword (see ``write_out``)."""
+    @functools.wraps(fn)
+    def wrapper(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        return write_out(fn.__name__, out, result, [a for a in args if isinstance(a, Tensor)])
+    return wrapper

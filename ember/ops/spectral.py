@@ -15,6 +15,7 @@ from ember.creation import arange, ones, tensor, zeros
 from ember.ops.complex import view_as_complex, view_as_real
 from ember.ops.fft import c2c, c2r, r2c
 from ember.ops.join import narrow
+from ember.ops.dispatch import primitive
 from ember.ops.pad import pad as pad_op
 from ember.ops.registry import public
 from ember.ops.scatter import index_add
@@ -99,6 +100,21 @@ def _frame_index(n_frames, n_fft, hop, device):
     return arange(n_frames, device=device).unsqueeze(1) * hop + arange(n_fft, device=device)
 
 
+@primitive("UnfoldBackward0")
+def _frames(ctx, xp, x, n_fft, hop):
+    """(batch, length) -> (batch, frames, n_fft): overlapping windows, a strided view of the signal."""
+    ctx.length, ctx.n_fft, ctx.hop = x.shape[-1], n_fft, hop
+    return xp.lib.stride_tricks.sliding_window_view(x, n_fft, axis=-1)[:, ::hop]
+
+
+@_frames.derivative
+def _(ctx, g):  # overlap-add: each signal sample collects the gradients of the frames that saw it
+    n_frames = g.shape[1]
+    index = _frame_index(n_frames, ctx.n_fft, ctx.hop, g.device).reshape(-1)
+    return index_add(zeros(g.shape[0], ctx.length, dtype=g.dtype, device=g.device), 1, index,
+                     g.reshape(g.shape[0], -1))
+
+
 @public
 def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode="reflect",
          normalized=False, onesided=None, return_complex=None, align_to_window=None):
@@ -123,8 +139,7 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
     length = x.shape[-1]
     if not 0 < n_fft <= length:
         raise RuntimeError(f"stft: expected 0 < n_fft <= {length}, but got n_fft={n_fft}")
-    n_frames = 1 + (length - n_fft) // hop
-    frames = x[:, _frame_index(n_frames, n_fft, hop, x.device)] * _full_window(window, win_length, n_fft, x)
+    frames = _frames(x, n_fft=n_fft, hop=hop) * _full_window(window, win_length, n_fft, x)
     complex_ = frames.is_complex()
     onesided = not complex_ if onesided is None else onesided
     norm = "ortho" if normalized else "backward"

@@ -12,6 +12,7 @@ from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import primitive
 from ember.ops.join import cat
 from ember.ops.pointwise import where
+from ember.ops.out import accepts_out
 from ember.ops.registry import public
 
 CummaxResult = namedtuple("cummax", ["values", "indices"])
@@ -118,13 +119,15 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
 
 
 @public
-def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+@accepts_out
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The ``q``-quantiles of ``input`` (of all elements, or along ``dim``); NaN where a slice holds a NaN."""
     return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
 
 
 @public
-def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+@accepts_out
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """``quantile`` ignoring NaNs (NaN only where a slice is all NaN)."""
     return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
 
@@ -136,7 +139,8 @@ def _host(t):
 
 
 @public(method=False)
-def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None, out=None):
+@accepts_out
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     """Where each value would be inserted into the (innermost dim of the) sorted sequence."""
     if side is not None:
         if side not in ("left", "right"):
@@ -165,7 +169,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 
 @public(method=False)
-def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+@accepts_out
+def bucketize(input, boundaries, *, out_int32=False, right=False):
     """The index of the bucket of each element: ``boundaries[i-1] < x <= boundaries[i]`` (``right``: ``<=, <``)."""
     if boundaries.dim() != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.dim()})")
@@ -190,7 +195,8 @@ def bincount(input, weights=None, minlength=0):
 
 
 @public
-def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002 - PyTorch's names
+@accepts_out
+def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
     """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are 0)."""
     if not input.is_floating_point():
         raise RuntimeError(f"\"histogram_cpu\" not implemented for '{input.dtype}'")
@@ -209,7 +215,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):  # noqa: A002 - PyTorch's
 
 
 @public
-def histogram(input, bins, *, range=None, weight=None, density=False, out=None):  # noqa: A002
+def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A002
     """``(hist, bin_edges)``: counts (or weights, or a density) over ``bins`` edges or equal bins."""
     x = _host(input).reshape(-1)
     edges = _host(bins) if isinstance(bins, Tensor) else bins

@@ -208,3 +208,46 @@ def test_errors_match_torch():
             lib.rot90(lib.ones(2, 2), 1, (0, 0))
         with pytest.raises(RuntimeError, match="reduce argument must be either"):
             lib.ones(3).scatter_reduce(0, lib.tensor([0]), lib.ones(1), "foo")
+
+
+def test_storage_views_splits_and_qr_forms_match_torch():
+    a = rand(5, 3, dtype=np.float64)
+    check(lambda lib, t: lib.geqrf(t), a, grad=False, atol=1e-10)
+    check(lambda lib, t: lib.ormqr(*lib.geqrf(t), lib.eye(5, dtype=lib.float64), transpose=True), a, grad=False,
+          atol=1e-10)
+    check(lambda lib, t: lib.nuclear_norm(t), a)
+    check(lambda lib, t: lib.pdist(t), a)
+    check(lambda lib, t: lib.pdist(t, p=1), a)
+    check(lambda lib, t: lib.gradient(t, spacing=2.0), a)
+    check(lambda lib, t: lib.gradient(t, dim=1), a)
+    check(lambda lib, t: lib.hardshrink(t, 0.5), a)
+    check(lambda lib, t: t.hardshrink(), a)
+    check(lambda lib, t: lib.as_strided(t, (2, 2), (1, 3), 1), a)
+    check(lambda lib, t: lib.as_strided_scatter(t, lib.ones(2, 2, dtype=lib.float64), (2, 2), (1, 3), 1), a,
+          grad=False)
+    check(lambda lib, t: t.split_with_sizes([2, 3]), a)
+    check(lambda lib, t: lib.unsafe_chunk(t, 2, 1), a)
+    check(lambda lib, t: lib.index_reduce(t, 0, lib.tensor([0, 2, 0, 1, 4]), t * 2, "amax", include_self=False), a)
+    check(lambda lib, t: t.index_reduce(0, lib.tensor([0, 2, 0, 1, 4]), t + 1, "prod"), a)
+    check(lambda lib: lib.range(1, 4, 0.5), grad=False)
+    check(lambda lib: lib.scalar_tensor(3), grad=False)
+    check(lambda lib: lib.frombuffer(bytearray(b"\x01\x02\x03\x04"), dtype=lib.int16), grad=False)
+
+
+def test_storage_level_operations():
+    x = ember.arange(12.0).reshape(3, 4)
+    v = ember.as_strided(x, (2, 2), (1, 4), 1)
+    v[0, 0] = 100.0  # a view of x's memory
+    assert x[0, 1].item() == 100.0
+    assert ember.empty_strided((2, 3), (1, 2)).stride() == torch.empty_strided((2, 3), (1, 2)).stride()
+    z = ember.tensor([1.0, 2.0, 3.0])
+    assert z.resize_(5).shape == (5,) and z[:3].tolist() == [1.0, 2.0, 3.0]
+    assert z.resize_(2, 1).tolist() == [[1.0], [2.0]]
+    assert x.t().dim_order() == torch.ones(3, 4).t().dim_order() and x.const_data_ptr() == x.data_ptr()
+    a = ember.tensor([1.0, 2.0])
+    a.apply_(lambda v: v * 10)
+    a.map_(ember.tensor([1.0, 1.0]), lambda p, q: p + q)
+    assert a.tolist() == [11.0, 21.0]
+    assert ember.get_device(a) == -1 and not ember.is_inference(a)
+    with pytest.raises(RuntimeError, match="cannot resize variables that require grad"):
+        ember.ones(2, requires_grad=True).resize_(3)

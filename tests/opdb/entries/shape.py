@@ -1,10 +1,6 @@
 """Shape and layout ops: views, reshapes, permutations, flips, repeats, diagonals."""
-from opdb.core import OpEntry, Sample, xfail
+from opdb.core import OpEntry, Sample
 from opdb.samples import per_call, views
-
-
-def _no_inplace(name):
-    return xfail("variants", f"ember has no Tensor.{name}_ (torch has the in-place view op)")
 
 
 def _v(name, shape, *calls, op=None, **kw):
@@ -23,12 +19,12 @@ ENTRIES = [
                                                                                       make(12)), Sample(make(), make(1, 1))]),
     _v("flatten", (2, 3, 4), (), ((2, 3, 4), (1,)), ((), ()), ((0, 3), (0, -1))),
     _v("unflatten", (3, 4), (1, (2, 2)), ((6,), (0, (2, -1))), ((0, 4), (1, (2, 2)))),
-    _v("squeeze", (3, 1, 4), (), ((3, 1, 4), (1,)), ((1,), ()), ((0, 1), (1,)), skips=(_no_inplace("squeeze"),)),
-    _v("unsqueeze", (3, 4), (1,), ((3, 4), (-1,)), ((), (0,)), ((0,), (0,)), skips=(_no_inplace("unsqueeze"),)),
+    _v("squeeze", (3, 1, 4), (), ((3, 1, 4), (1,)), ((1,), ()), ((0, 1), (1,))),
+    _v("unsqueeze", (3, 4), (1,), ((3, 4), (-1,)), ((), (0,)), ((0,), (0,))),
     _v("permute", (2, 3, 4), ((2, 0, 1),), ((3, 4), ((1, 0),)), ((), ((),))),
-    _v("transpose", (2, 3, 4), (0, 2), ((3, 4), (-1, -2)), ((0, 3), (0, 1)), skips=(_no_inplace("transpose"),)),
+    _v("transpose", (2, 3, 4), (0, 2), ((3, 4), (-1, -2)), ((0, 3), (0, 1))),
     _v("movedim", (2, 3, 4), (0, -1), ((2, 3, 4), ((0, 1), (2, 0)))),
-    _v("t", (3, 4), (), ((4,), ()), ((), ()), skips=(_no_inplace("t"),)),
+    _v("t", (3, 4), (), ((4,), ()), ((), ())),
     _v("Tensor.T", (3, 4), (), ((2, 3, 4), ()), ((4,), ())),
     _v("Tensor.mT", (2, 3, 4)),
     _v("Tensor.H", (3, 4)),

@@ -1,0 +1,235 @@
+"""Storage-level views and resizing (as_strided, resize_, empty_strided, frombuffer), the
+split aliases (split_with_sizes, unsafe_*), index_reduce, element-wise Python callables
+(apply_, map_, map2_), and small queries (dim_order, const_data_ptr, is_inference)."""
+import builtins
+import math
+
+import numpy as np
+
+from ember._tensor import Tensor
+from ember.backend import from_numpy_dtype, to_device, to_dtype
+from ember.backend.dtype import get_default_dtype, int64
+from ember.creation import arange, empty, tensor
+from ember.ops.join import chunk, split
+from ember.ops.out import accepts_out
+from ember.ops.registry import method, public
+from ember.ops.tensor_methods import scatter_reduce
+
+
+def _storage(t):
+    """The tensor that owns ``t``'s memory (its base), which must be contiguous to index like a storage."""
+    base = t if t._base is None else t._base
+    if not base._data.flags.c_contiguous:
+        raise RuntimeError("as_strided: ember addresses storage through a contiguous base tensor")
+    return base
+
+
+@public(inplace=True)
+def as_strided(input, size, stride, storage_offset=None):
+    """A tensor of ``size`` reading the storage at ``offset + sum(i_k * stride_k)`` (element units).
+
+    Without autograd it is a view (writes show in ``input``); with it, a gather whose
+    gradient scatters back."""
+    base = _storage(input)
+    offset = input.storage_offset() if storage_offset is None else storage_offset
+    size, stride = tuple(size), tuple(stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else offset
+    if last >= base.numel() and all(size):
+        item = base.element_size()
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
+                           f"itemsize {item} requiring a storage size of {(last + 1) * item} are out of bounds for "
+                           f"storage of size {base.numel() * item}")
+    if not (base._requires_grad or input._requires_grad):
+        flat = base._data.reshape(-1)
+        view = np.lib.stride_tricks.as_strided(flat[offset:], size, [s * flat.itemsize for s in stride])
+        return Tensor._make(view, input._dtype, input._device, base=base)
+    index = tensor(offset, dtype=int64, device=input.device)
+    for d, (n, s) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[d] = n
+        index = index + arange(n, device=input.device).reshape(shape) * s
+    return base.reshape(-1)[index]
+
+
+@public(method=False)
+def as_strided_scatter(input, src, size, stride, storage_offset=None):
+    """A copy of ``input`` with ``src`` written where ``as_strided(size, stride, offset)`` would read."""
+    out = input.clone()
+    flat_positions = as_strided(arange(input.numel(), device=input.device).reshape(input.shape), size, stride,
+                                storage_offset)
+    return out.reshape(-1).index_put((flat_positions.reshape(-1),), src.reshape(-1).to(input.dtype)).reshape(
+        input.shape)
+
+
+def _sizes(args):
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
+
+
+@method("resize_")
+def resize_(self, *sizes, memory_format=None):
+    """Give ``self`` a new shape in place, keeping its leading elements (new ones are uninitialised)."""
+    if self._requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    shape = _sizes(sizes)
+    n = math.prod(shape)
+    flat = self._data.reshape(-1)
+    if n <= flat.size and self._data.flags.c_contiguous:
+        self._data = flat[:n].reshape(shape)
+    else:
+        grown = np.empty(n, dtype=flat.dtype) if self._device.type == "cpu" else None
+        if grown is None:
+            raise RuntimeError("resize_: growing a CUDA tensor is not supported")
+        grown[:min(n, flat.size)] = flat[:min(n, flat.size)]
+        self._data = grown.reshape(shape)
+    return self
+
+
+@method("resize_as_")
+def resize_as_(self, the_template, memory_format=None):
+    return resize_(self, *the_template.shape)
+
+
+@method("resize")
+def resize(self, *sizes):
+    return resize_(self.detach().clone(), *sizes)
+
+
+@method("resize_as")
+def resize_as(self, tensor_):
+    return resize(self, *tensor_.shape)
+
+
+def resize_as_fn(input, the_template, *, memory_format=None):
+    return resize_as_(input, the_template)
+
+
+resize_as_fn.__name__ = "resize_as_"
+public(resize_as_fn, method=False)
+
+
+@public(method=False)
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """Uninitialised memory viewed with ``size`` and ``stride``."""
+    size, stride = tuple(size), tuple(stride)
+    need = 1 + sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else 0
+    storage = empty(need, dtype=dtype, device=device)
+    out = as_strided(storage, size, stride, 0)
+    return out.requires_grad_() if requires_grad else out
+
+
+@public(method=False)
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-D tensor sharing memory with a Python buffer (bytes are read-only, bytearray writable)."""
+    d = to_dtype(dtype)
+    array = np.frombuffer(buffer, dtype=d.np, count=count, offset=offset)
+    if array.size == 0:
+        raise ValueError("both buffer length (0) and count (-1) must not be 0")
+    t = Tensor._make(array, from_numpy_dtype(array.dtype), to_device(None))
+    return t.requires_grad_() if requires_grad else t
+
+
+@public(method=False)
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False):
+    return tensor(s, dtype=dtype or get_default_dtype(), device=device)
+
+
+@public(method=False)
+@accepts_out
+def range(start, end=None, step=1, *, dtype=None, layout=None, device=None,  # noqa: A001
+          requires_grad=False):
+    """The deprecated inclusive range: ``start, start + step, ..., end`` (default float dtype)."""
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    data = start + step * np.arange(max(n, 0), dtype=np.float64)
+    return tensor(data, dtype=dtype or get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+@public
+def split_with_sizes(input, split_sizes, dim=0):
+    return split(input, list(split_sizes), dim)
+
+
+@public
+def unsafe_split(input, split_size, dim=0):
+    return split(input, split_size, dim)
+
+
+@public
+def unsafe_split_with_sizes(input, split_sizes, dim=0):
+    return split(input, list(split_sizes), dim)
+
+
+@public
+def unsafe_chunk(input, chunks, dim=0):
+    return chunk(input, chunks, dim)
+
+
+@public(inplace=True)
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """Reduce the slices of ``source`` into ``input``'s slices ``index`` along ``dim`` ('prod', 'mean', 'amax', 'amin')."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    d = dim % max(input.dim(), 1)
+    shape = [1] * source.dim()
+    shape[d] = -1
+    full = index.to(int64).reshape(shape).expand(*source.shape)
+    return scatter_reduce(input, d, full, source, reduce, include_self=include_self)
+
+
+@method("apply_")
+def apply_(self, callable):
+    """Replace every element by ``callable(element)`` (CPU tensors; slow, as in PyTorch)."""
+    _python_only(self, "apply_")
+    self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data)
+    self._version[0] += 1
+    return self
+
+
+@method("map_")
+def map_(self, tensor_, callable):
+    """``self[i] = callable(self[i], tensor_[i])`` with ``tensor_`` broadcast to ``self``."""
+    _python_only(self, "map_")
+    other = np.broadcast_to(tensor_._data, self._data.shape)
+    self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data, other)
+    self._version[0] += 1
+    return self
+
+
+@method("map2_")
+def map2_(self, x, y, callable):
+    """``self[i] = callable(self[i], x[i], y[i])`` with ``x`` and ``y`` broadcast to ``self``."""
+    _python_only(self, "map2_")
+    a, b = np.broadcast_to(x._data, self._data.shape), np.broadcast_to(y._data, self._data.shape)
+    self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data, a, b)
+    self._version[0] += 1
+    return self
+
+
+def _python_only(t, name):
+    if t._device.type != "cpu":
+        raise TypeError(f"{name} is only implemented on CPU tensors")
+    if t._requires_grad:
+        raise RuntimeError(f"{name}: can't call it on a tensor that requires grad")
+
+
+@method("dim_order")
+def dim_order(self, *, ambiguity_check=False):
+    """The dims from outermost to innermost in memory (``(0, 1, ..., n-1)`` when contiguous)."""
+    strides = self.stride()
+    return tuple(sorted(builtins.range(self.dim()), key=lambda d: -strides[d]))
+
+
+Tensor.const_data_ptr = Tensor.data_ptr
+
+
+@public(method=False)
+def is_inference(input):
+    return input.is_inference()
+
+
+@public(method=False)
+def get_device(input):
+    return input.get_device()
