@@ -1,14 +1,9 @@
 """The ``ember`` command line (``python -m ember`` or the ``ember`` console script).
 
 Each subcommand is a module of this package with a ``HELP`` line, ``add_arguments(parser)`` and
-<<<<<<< HEAD
 ``run(args)`` returning an exit code; ``COMMANDS`` lists them, so a new command (``ember run``) is one
 new module and one entry here. A subsystem with commands of its own adds them to the same table
 (``ember serve`` and ``ember archive`` are ``ember.serve.cli``'s ``SERVE`` and ``ARCHIVE``).
-=======
-``run(args)`` returning an exit code; ``COMMANDS`` lists them, so a new command (``ember serve``,
-``ember archive``, ``ember run``) is one new module and one entry here.
->>>>>>> harden
 
 >>> main(["version"])  # doctest: +ELLIPSIS
 ember ...
