@@ -1,6 +1,6 @@
 """Tensor methods composed from other ops: queries (is_signed, is_nonzero, get_device and the
 device flags), complex casts (cfloat/cdouble), in-place view changes (t_, squeeze_, ...),
-unfold (sliding windows), index_put, sum_to_size, fill_diagonal_, new, and scatter_reduce."""
+unfold (sliding windows), sum_to_size, fill_diagonal_, new, and scatter_reduce."""
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.backend.dtype import complex64, complex128, int64
@@ -39,9 +39,10 @@ def get_device(self):
 
 
 Tensor.is_cpu = property(lambda self: self._device.type == "cpu")
-for _flag in ("is_meta", "is_mkldnn", "is_quantized", "is_nested", "is_vulkan", "is_xla", "is_xpu", "is_ipu",
+for _flag in ("is_mkldnn", "is_quantized", "is_nested", "is_vulkan", "is_xla", "is_xpu", "is_ipu",
               "is_mps", "is_maia", "is_mtia"):  # devices and layouts ember tensors never have
-    setattr(Tensor, _flag, property(lambda self: False))
+    if not hasattr(Tensor, _flag):
+        setattr(Tensor, _flag, property(lambda self: False))
 
 
 @method("cfloat")
@@ -109,18 +110,6 @@ def unfold(self, dimension, size, step):
 
 def _bad_window(size, length):
     raise RuntimeError(f"maximum size for tensor at dimension 0 is {length} but size is {size}")
-
-
-@public(inplace=True)
-def index_put(input, indices, values, accumulate=False):
-    """``input`` with ``values`` written (or, with ``accumulate``, added) at the index tensors ``indices``."""
-    key = tuple(indices)
-    if accumulate:
-        flat = input.reshape(-1)
-        positions = arange(input.numel(), device=input.device).reshape(input.shape)[key].reshape(-1)
-        added = values.expand(*positions.shape) if values.dim() <= positions.dim() else values.reshape(-1)
-        return flat.index_add(0, positions, added.reshape(-1).to(input.dtype)).reshape(input.shape)
-    return _index_put(input, key, values)
 
 
 @method("sum_to_size")
