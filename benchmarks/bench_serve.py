@@ -8,6 +8,7 @@ Each server gets the same closed-loop load: ``--clients`` concurrent HTTP client
 """
 import argparse
 import asyncio
+import collections
 import json
 import multiprocessing
 import os
@@ -28,23 +29,25 @@ sys.path.insert(0, str(ROOT))
 
 import ember  # noqa: E402
 from ember.serve import save_archive  # noqa: E402
-from ember.vision.models import LeNet5  # noqa: E402
+from ember.vision.models import LeNet5, resnet18  # noqa: E402
+
+MODELS = {"lenet": (LeNet5, {}, (1, 28, 28)), "resnet18": (resnet18, {"num_classes": 10}, (3, 32, 32))}
+FACTORY = {"resnet18": "ember.vision.models.resnet:resnet18"}
 
 
 # --- load ------------------------------------------------------------------------------------------------
 async def _hammer(url, body, clients, seconds, headers):
-    latencies, errors = [], 0
+    latencies, errors = [], collections.Counter()
     stop = time.perf_counter() + seconds
 
     async def client(http):
-        nonlocal errors
         while time.perf_counter() < stop:
             start = time.perf_counter()
             r = await http.post(url, content=body, headers=headers)
             if r.status_code == 200:
                 latencies.append(time.perf_counter() - start)
             else:
-                errors += 1
+                errors[r.status_code] += 1
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=120) as http:
@@ -60,29 +63,32 @@ def load(url, body, clients, seconds, headers=None):
 
 def show(name, r):
     print(f"  {name:34s} {r['rps']:8.1f} req/s   p50 {r['p50']:8.1f} ms   p99 {r['p99']:8.1f} ms   "
-          f"errors {r['errors']}", flush=True)
+          f"errors {dict(r['errors']) or 0}", flush=True)
 
 
 # --- ember serve -----------------------------------------------------------------------------------------
-def lenet_input():
-    return np.random.default_rng(0).standard_normal((1, 28, 28)).astype(np.float32)
+def lenet_input(shape=(1, 28, 28)):
+    return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
 
 
-def ember_server(folder, *args):
+def ember_server(folder, model, *args):
     """Start ``ember serve`` on free ports; returns (process, inference URL)."""
     ports = folder / f"ports-{time.monotonic_ns()}.json"
     token = folder / "token"
     token.write_text("bench-token-" + "x" * 20)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ember.serve.cli", "serve", "--port", "0", "--management-port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "ember", "serve", "--port", "0", "--management-port", "0",
                              "--metrics-port", "0", "--port-file", str(ports), "--token-file", str(token),
-                             "--model", f"lenet={folder / 'lenet.emar'}", *args], env=env, cwd=ROOT)
+                             "--model", f"{model}={folder / (model + '.emar')}", *args], env=env, cwd=ROOT)
     while not ports.exists():
         if proc.poll() is not None:
             raise RuntimeError("ember serve did not start")
         time.sleep(0.1)
     url = f"http://127.0.0.1:{json.loads(ports.read_text())['inference']}"
-    while httpx.get(url + "/v2/health/ready").status_code != 200:
+    while (ping := httpx.get(url + "/ping")).status_code != 200:
+        if "FAILED" in ping.text:
+            stop(proc)
+            raise RuntimeError(f"ember serve could not load {model}: {ping.text}")
         time.sleep(0.1)
     return proc, url
 
@@ -92,21 +98,22 @@ def stop(proc):
     proc.wait(60)
 
 
-def bench_batching(folder, clients, seconds):
-    print(f"ember serve, LeNet-5, {clients} clients x {seconds:g} s:")
-    body = json.dumps(lenet_input().tolist()).encode()
+def bench_batching(folder, model, clients, seconds):
+    print(f"ember serve, {model}, {clients} clients x {seconds:g} s:")
+    body = json.dumps(lenet_input(MODELS[model][2]).tolist()).encode()
     results = {}
     for name, args in (("dynamic batching (<=32, 5 ms)", ["--max-batch-size", "32", "--max-batch-delay-ms", "5"]),
                        ("one request at a time", ["--max-batch-size", "1", "--max-batch-delay-ms", "0"])):
-        proc, url = ember_server(folder, *args)
+        proc, url = ember_server(folder, model, *args)
         try:
-            load(url + "/predictions/lenet", body, clients, 2)   # warm the connections and caches
-            results[name] = load(url + "/predictions/lenet", body, clients, seconds)
+            load(f"{url}/predictions/{model}", body, clients, 2)   # warm the connections and caches
+            results[name] = load(f"{url}/predictions/{model}", body, clients, seconds)
         finally:
             stop(proc)
         show(name, results[name])
     a, b = results.values()
-    print(f"  batching / one-at-a-time: throughput x{a['rps'] / b['rps']:.2f}, p99 x{a['p99'] / b['p99']:.2f}")
+    if b["rps"]:
+        print(f"  batching / one-at-a-time: throughput x{a['rps'] / b['rps']:.2f}, p99 x{a['p99'] / b['p99']:.2f}")
     return results
 
 
@@ -170,8 +177,8 @@ def bench_torchserve(folder, clients, seconds):
         "inference_address=http://127.0.0.1:18080\nmanagement_address=http://127.0.0.1:18081\n"
         "metrics_address=http://127.0.0.1:18082\ndisable_token_authorization=true\ndefault_workers_per_model=1\n"
         "load_models=lenet.mar\n"
-        f'models={{"lenet": {{"1.0": {{"marName": "lenet.mar", "minWorkers": 1, "maxWorkers": 1, "batchSize": 32, '
-        f'"maxBatchDelay": 5, "responseTimeout": 120}}}}}}\n')
+        'models={"lenet": {"1.0": {"marName": "lenet.mar", "minWorkers": 1, "maxWorkers": 1, "batchSize": 32, '
+        '"maxBatchDelay": 5, "responseTimeout": 120}}}\n')
     proc = subprocess.Popen(["torchserve", "--start", "--foreground", "--ncs", "--model-store", str(work / "store"),
                              "--ts-config", str(work / "config.properties"), "--disable-token-auth"],
                             stdout=open(work / "torchserve.log", "w"), stderr=subprocess.STDOUT, cwd=work)
@@ -243,20 +250,24 @@ def main():
     parser.add_argument("--only", choices=["batching", "torchserve", "threads"])
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--model", action="append", choices=sorted(MODELS), help="models for the batching part "
+                        "(default: lenet and resnet18; TorchServe serves lenet)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    ember.manual_seed(0)
-    save_archive(folder / "lenet.emar", name="lenet", model=LeNet5(),
-                 inputs=[{"name": "x", "datatype": "float32", "shape": [1, 28, 28]}])
+    for name, (build, kwargs, shape) in MODELS.items():
+        ember.manual_seed(0)
+        save_archive(folder / f"{name}.emar", name=name, model=build(**kwargs), model_class=FACTORY.get(name),
+                     model_kwargs=kwargs,
+                     inputs=[{"name": "x", "datatype": "float32", "shape": list(shape)}])
     try:
         if args.only in (None, "threads"):
             bench_threads_vs_processes()
         if args.only in (None, "batching"):
-            ours = bench_batching(folder, args.clients, args.seconds)
+            ours = {m: bench_batching(folder, m, args.clients, args.seconds) for m in args.model or ["lenet", "resnet18"]}
         if args.only in (None, "torchserve"):
             theirs = bench_torchserve(folder, args.clients, args.seconds)
-            if theirs and args.only is None:
-                batched = next(iter(ours.values()))
+            if theirs and args.only is None and "lenet" in ours:
+                batched = next(iter(ours["lenet"].values()))
                 print(f"  ember / TorchServe: throughput x{batched['rps'] / theirs['rps']:.2f}, "
                       f"p99 x{batched['p99'] / theirs['p99']:.2f}")
     finally:

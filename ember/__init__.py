@@ -40,7 +40,6 @@ from ember.backend.threads import get_num_threads, set_num_threads
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, complex64, complex128, float16, float32, float64, int8, int16, int32, int64, uint8,
 )
-from ember.ops import PUBLIC as _OPS  # before creation: op modules import creation's factories
 from ember.creation import (
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
     ShortTensor, arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
@@ -54,7 +53,7 @@ from ember.random import (
 from ember.ops.random import bernoulli, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
-from ember import cuda, fft, linalg, special  # linalg before the copy below: it registers ember.det, ember.norm, ...
+from ember import cuda, fft, linalg, special
 from ember import nn
 from ember.nn.functional import (  # PyTorch's top-level names for these functionals
     alpha_dropout, bilinear, celu, cosine_similarity, dropout, feature_alpha_dropout, pairwise_distance, prelu,
@@ -65,9 +64,133 @@ from ember.serialization import load, save
 from ember import utils  # ember.utils.data: datasets, samplers, DataLoader
 from ember import distributed, multiprocessing  # the top of the stack; mpi4py loads only with a process group
 from ember.nn import parallel as _nn_parallel  # binds ember.nn.parallel (DistributedDataParallel)
-from ember import export, fx, jit
+from ember import export, fx, jit, onnx
 
-globals().update(_OPS)
+# --- ops namespace: generated from ember.ops.registry.PUBLIC by tests/test_public_names.py; do not edit ---
+from ember.linalg import (  # noqa: F401
+    _cholesky as cholesky, _cholesky_inverse as cholesky_inverse, _cholesky_solve as cholesky_solve, _det as det,
+    _geqrf as geqrf, _inverse as inverse, _logdet as logdet, _lu_solve as lu_solve, _lu_unpack as lu_unpack,
+    _matrix_exp as matrix_exp, _matrix_power as matrix_power, _norm as norm, _nuclear_norm as nuclear_norm,
+    _orgqr as orgqr, _ormqr as ormqr, _pinverse as pinverse, _qr as qr, _slogdet as slogdet, _svd as svd,
+    _triangular_solve as triangular_solve,
+)
+from ember.ops.adaptive_pool import (  # noqa: F401
+    adaptive_avg_pool1d, _values_and_indices as adaptive_max_pool1d,
+)
+from ember.ops.arithmetic import (  # noqa: F401
+    addr, cdist, chain_matmul, dist, float_power, frexp, gcd, gradient, hardshrink, isin, isneginf, isposinf, lcm,
+    ldexp, logaddexp, logaddexp2, nextafter, pdist, positive, renorm, repeat_interleave, vander,
+)
+from ember.ops.binary import (  # noqa: F401
+    add, atan2 as arctan2, atan2, bitwise_and, bitwise_left_shift, bitwise_or, bitwise_right_shift, bitwise_xor,
+    div, div as divide, eq, floor_divide, fmax, fmin, fmod, ge, gt as greater, ge as greater_equal, gt, le,
+    lt as less, le as less_equal, logical_and, logical_or, logical_xor, lt, maximum, minimum, mul, mul as multiply,
+    ne, ne as not_equal, pow, remainder, rsub, sub, sub as subtract, div as true_divide,
+)
+from ember.ops.complex import (  # noqa: F401
+    adjoint, angle, complex, conj, conj_physical, imag, is_conj, is_neg, isreal, polar, real, resolve_conj,
+    resolve_neg, view_as_complex, view_as_real,
+)
+from ember.ops.conv import (  # noqa: F401
+    conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+)
+from ember.ops.convert import (  # noqa: F401
+    clone,
+)
+from ember.ops.dispatch import (  # noqa: F401
+    result_type,
+)
+from ember.ops.einsum import (  # noqa: F401
+    einsum,
+)
+from ember.ops.embedding import (  # noqa: F401
+    embedding,
+)
+from ember.ops.grids import (  # noqa: F401
+    block_diag, broadcast_shapes, broadcast_tensors, broadcast_to, cartesian_prod, column_stack, combinations,
+    diagflat, diagonal_scatter, dsplit, hsplit, meshgrid, ravel, rot90, select_scatter, slice_scatter, tril_indices,
+    triu_indices, unravel_index, vsplit,
+)
+from ember.ops.indexing import (  # noqa: F401
+    argwhere, masked_select, nonzero, put, take,
+)
+from ember.ops.inplace_forms import (  # noqa: F401
+    abs_, acos_, acosh_, addmv_, arccos_, arccosh_, arcsin_, arcsinh_, arctan_, arctanh_, asin_, asinh_, atan_,
+    atanh_, ceil_, clamp_, clamp_max_, clamp_min_, clip_, conj_physical_, cos_, cosh_, deg2rad_, detach, detach_,
+    erf_, erfc_, exp2_, exp_, expm1_, fill, fill_, fix_, floor_, frac_, gcd_, i0_, lcm_, ldexp_, log10_, log1p_,
+    log2_, log_, logit_, nan_to_num_, neg_, negative_, rad2deg_, reciprocal_, relu_, round_, rsqrt_, sigmoid_, sin_,
+    sinc_, sinh_, sqrt_, square_, tan_, tanh_, trunc_, xlogy_, zero_,
+)
+from ember.ops.join import (  # noqa: F401
+    cat, chunk, cat as concat, cat as concatenate, dstack, hstack, narrow, vstack as row_stack, select, split,
+    stack, tensor_split, unbind, vstack,
+)
+from ember.ops.linalg import (  # noqa: F401
+    addbmm, addmm, addmv, baddbmm, bmm, cross, dot, outer as ger, inner, kron, matmul, mm, mv, outer, tensordot,
+    vdot,
+)
+from ember.ops.norm import (  # noqa: F401
+    batch_norm, group_norm, instance_norm, layer_norm, rms_norm,
+)
+from ember.ops.pad import (  # noqa: F401
+    constant_pad_nd,
+)
+from ember.ops.pointwise import (  # noqa: F401
+    addcdiv, addcmul, allclose, can_cast, clamp, clamp_max, clamp_min, clamp as clip, copysign, equal, heaviside,
+    hypot, isclose, lerp, log_softmax, nan_to_num, promote_types, softmax, where, xlogy,
+)
+from ember.ops.pool import (  # noqa: F401
+    avg_pool1d, max_pool1d, max_pool2d, max_pool3d,
+)
+from ember.ops.rearrange import (  # noqa: F401
+    diag, diag_embed, diagonal, flip, fliplr, flipud, repeat, roll, tile, trace, tril, triu,
+)
+from ember.ops.reduce import (  # noqa: F401
+    all, any, count_nonzero, logsumexp, mean, nanmean, nansum, prod, std, std_mean, sum, var, var_mean,
+)
+from ember.ops.resample import (  # noqa: F401
+    pixel_shuffle, pixel_unshuffle,
+)
+from ember.ops.scan import (  # noqa: F401
+    cumprod, cumsum, logcumsumexp,
+)
+from ember.ops.scatter import (  # noqa: F401
+    gather, index_add, index_copy, index_fill, index_select, masked_fill, masked_scatter, scatter, scatter_add,
+    take_along_dim,
+)
+from ember.ops.shape import (  # noqa: F401
+    atleast_1d, atleast_2d, atleast_3d, flatten, movedim as moveaxis, movedim, permute, reshape, squeeze,
+    transpose as swapaxes, transpose as swapdims, t, transpose, unflatten, unsqueeze,
+)
+from ember.ops.sort import (  # noqa: F401
+    amax, amin, argmax, argmin, argsort, kthvalue, max, median, min, mode, msort, nanmedian, sort, topk, unique,
+    unique_consecutive,
+)
+from ember.ops.special import (  # noqa: F401
+    i0, igamma, igammac, mvlgamma, sinc,
+)
+from ember.ops.spectral import (  # noqa: F401
+    bartlett_window, blackman_window, hamming_window, hann_window, istft, kaiser_window, stft,
+)
+from ember.ops.statistics import (  # noqa: F401
+    aminmax, bincount, bucketize, corrcoef, cov, cummax, cummin, cumulative_trapezoid, diff, histc, histogram,
+    nanquantile, quantile, searchsorted, trapezoid, trapz,
+)
+from ember.ops.strided import (  # noqa: F401
+    as_strided, as_strided_scatter, empty_strided, frombuffer, get_device, index_reduce, is_inference, range,
+    resize_as_fn as resize_as_, scalar_tensor, split_with_sizes, unsafe_chunk, unsafe_split, unsafe_split_with_sizes,
+)
+from ember.ops.tensor_methods import (  # noqa: F401
+    index_put, scatter_reduce,
+)
+from ember.ops.unary import (  # noqa: F401
+    abs, abs as absolute, acos, acosh, acos as arccos, acosh as arccosh, asin as arcsin, asinh as arcsinh,
+    atan as arctan, atanh as arctanh, asin, asinh, atan, atanh, bitwise_not, ceil, cos, cosh, deg2rad, digamma, erf,
+    erfc, erfinv, exp, exp2, expm1, trunc as fix, floor, frac, isfinite, isinf, isnan, lgamma, log, log10, log1p,
+    log2, logical_not, logit, neg, neg as negative, polygamma, rad2deg, reciprocal, relu, round, rsqrt, sgn,
+    sigmoid, sign, signbit, sin, sinh, sqrt, square, tan, tanh, trunc,
+)
+# --- end of generated ops namespace ---
 
 from ember.version import __version__
 
@@ -109,8 +232,8 @@ def typename(obj):
     """``'ember.FloatTensor'`` for a tensor, else the object's qualified type name."""
     if isinstance(obj, Tensor):
         return obj.type()
-    t = type(obj)
-    return t.__qualname__ if t.__module__ in ("builtins", "__builtin__") else f"{t.__module__}.{t.__qualname__}"
+    cls = type(obj)
+    return cls.__qualname__ if cls.__module__ in ("builtins", "__builtin__") else f"{cls.__module__}.{cls.__qualname__}"
 
 
 pi = math.pi

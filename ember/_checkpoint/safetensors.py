@@ -90,12 +90,12 @@ def read(f, name, size):
         buf[:got] = chunk
     if got < data_size:
         raise bad(f"file is truncated: expected {data_size} data bytes, read {got}")
-    entries = [(key, _entry(key, info, bad)) for key, info in header.items()]
+    entries = [(key, _entry(key, info, data_size, bad)) for key, info in header.items()]
     _check_layout(entries, data_size, bad)
     return metadata, {key: _array(buf, key, dt, shape, begin) for key, (dt, shape, begin, _) in entries}
 
 
-def _entry(key, info, bad):
+def _entry(key, info, data_size, bad):
     """``(numpy dtype, shape, begin, end)`` of one header entry, checked on its own."""
     if not isinstance(info, dict) or info.get("dtype") not in NP_OF:
         raise bad(f"tensor '{key}' has an unknown or missing dtype ({info!r:.80})")
@@ -106,6 +106,8 @@ def _entry(key, info, bad):
             or offsets[0] > offsets[1]:
         raise bad(f"tensor '{key}' has invalid data_offsets {offsets!r:.80}: expected [begin, end] with "
                   "0 <= begin <= end")
+    if offsets[1] > data_size:
+        raise bad(f"tensor '{key}' has data_offsets {offsets!r:.80} outside the {data_size}-byte data section")
     dt = NP_OF[info["dtype"]]
     nbytes = math.prod(shape) * dt.itemsize  # Python ints: a huge shape cannot wrap around
     if offsets[1] - offsets[0] != nbytes:

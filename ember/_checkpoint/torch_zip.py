@@ -19,11 +19,10 @@ from ember._checkpoint.safetensors import FormatError
 from ember._checkpoint.structure import UnsafeLoadError
 from ember._tensor import Size, Tensor
 from ember.backend import CPU, from_numpy_dtype
-from ember.backend.dtype import ALL
+from ember.backend.dtype import ALL, TORCH_NAMES
 from ember.nn.parameter import Parameter
 
-_STORAGES = {"Double": "float64", "Float": "float32", "Half": "float16", "BFloat16": "bfloat16",
-             "Long": "int64", "Int": "int32", "Short": "int16", "Char": "int8", "Byte": "uint8", "Bool": "bool"}
+_STORAGES = {torch: name for name, torch in TORCH_NAMES.items()}  # "Float" (as in FloatStorage) -> "float32"
 _NP = {d.name: d.np for d in ALL}
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 

@@ -1,8 +1,9 @@
 """The ``ember`` command line (``python -m ember`` or the ``ember`` console script).
 
 Each subcommand is a module of this package with a ``HELP`` line, ``add_arguments(parser)`` and
-``run(args)`` returning an exit code; ``COMMANDS`` lists them, so a new command (``ember serve``,
-``ember archive``, ``ember run``) is one new module and one entry here.
+``run(args)`` returning an exit code; ``COMMANDS`` lists them, so a new command (``ember run``) is one
+new module and one entry here. A subsystem with commands of its own adds them to the same table
+(``ember serve`` and ``ember archive`` are ``ember.serve.cli``'s ``SERVE`` and ``ARCHIVE``).
 
 >>> main(["version"])  # doctest: +ELLIPSIS
 ember ...
@@ -12,8 +13,9 @@ import argparse
 import sys
 
 from ember.cli import info, version
+from ember.serve.cli import ARCHIVE, SERVE
 
-COMMANDS = {"version": version, "info": info}
+COMMANDS = {"version": version, "info": info, "serve": SERVE, "archive": ARCHIVE}
 
 
 def build_parser():

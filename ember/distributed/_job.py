@@ -1,5 +1,6 @@
 """A started ``mpiexec`` job whose ranks report, through ember's per-rank agent, into a run directory:
 how the launcher and ``ember.multiprocessing.spawn`` watch, stop and report a job."""
+import glob
 import json
 import os
 import shutil
@@ -17,6 +18,29 @@ def mpiexec_path():
     if found is None:
         raise SystemExit("ember.distributed.run: no mpiexec found; pip install 'ember[distributed]' (mpich)")
     return found
+
+
+SHM_SEGMENTS = "/dev/shm/mpich_shm_*"
+
+
+def _mapped_files():
+    """Every file some live process of this machine has mapped."""
+    mapped = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/maps") as f:
+                    mapped.update(line.split(None, 5)[-1].strip() for line in f if "/dev/shm/" in line)
+            except OSError:
+                continue
+    return mapped
+
+
+def orphan_segments(before):
+    """MPICH shared-memory segments that appeared since ``before`` (a set of paths) and that no live
+    process maps: what ranks that died without MPI_Finalize left in /dev/shm."""
+    new = set(glob.glob(SHM_SEGMENTS)) - before
+    return sorted(new - _mapped_files()) if new else []
 
 
 def _records(run_dir, prefix):
@@ -54,6 +78,7 @@ class Job:
 
     def __init__(self, cmd, run_dir, world_size, grace):
         self.run_dir, self.world_size, self.grace = run_dir, world_size, grace
+        self._segments_before = set(glob.glob(SHM_SEGMENTS))
         self.proc = subprocess.Popen(cmd, start_new_session=True)
         self.first_failure_at = None
         self.status = None
@@ -74,6 +99,12 @@ class Job:
             _stop(self.proc, self.run_dir)
         ok = not self.failures() and self.proc.returncode == 0 and len(_records(self.run_dir, "done-")) == self.world_size
         self.status = 0 if ok else 1
+        if not ok:  # ranks that failed skipped MPI_Finalize: remove the shared memory they left
+            for path in orphan_segments(self._segments_before):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
         return self.status
 
     def wait(self, timeout=None):

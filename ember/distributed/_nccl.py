@@ -85,7 +85,7 @@ class NcclProcessGroup(ProcessGroup):
 
 def _dtype(a):
     _, nccl = _cupy()
-    return getattr(nccl, _DTYPES[str(a.dtype) if str(a.dtype) in _DTYPES else a.dtype.name])
+    return getattr(nccl, _DTYPES[a.dtype.name])
 
 
 def _op(op):

@@ -12,10 +12,11 @@ import time
 
 from tqdm import tqdm
 
-import ember
 from ember import distributed as dist
 from ember.examples.digits import CHECKPOINT, build_model, evaluate, load_data, train_one_epoch
 from ember.nn.parallel import DistributedDataParallel
+from ember.optim import Adam
+from ember.random import manual_seed
 from ember.utils.data import DataLoader
 from ember.utils.data.distributed import DistributedSampler
 
@@ -34,17 +35,17 @@ def main(argv=None):
     rank, world = dist.get_rank(), dist.get_world_size()
     if args.batch_size % world:
         raise SystemExit(f"--batch-size {args.batch_size} does not split evenly over {world} ranks")
-    ember.manual_seed(args.seed)
+    manual_seed(args.seed)
     train_set, test_loader = load_data(0)
     model = DistributedDataParallel(build_model())
-    optimizer = ember.optim.Adam(model.parameters(), lr=args.lr)
+    optimizer = Adam(model.parameters(), lr=args.lr)
     sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, seed=args.seed)
     loader = DataLoader(train_set, batch_size=args.batch_size // world, sampler=sampler)
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()
     for epoch in range(args.epochs):
         sampler.set_epoch(epoch)
-        ember.manual_seed(args.seed * 1000 + epoch * world + rank)  # each rank its own dropout masks
+        manual_seed(args.seed * 1000 + epoch * world + rank)  # each rank its own dropout masks
         with tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{args.epochs}", disable=args.quiet or rank) as bar:
             loss, train_acc = train_one_epoch(model, loader, optimizer, bar)
         dist.save_on_main({"epoch": epoch + 1, "model": model.module.state_dict(),

@@ -17,7 +17,7 @@ import numpy as np
 
 from ember import _tensor
 from ember._tensor import Tensor
-from ember.export.capture_ops import detach
+from ember.ops.convert import detach_record as detach
 from ember.export.graph import Graph, LateList, Out
 from ember.export.op_names import name_of, variant_name
 from ember.backend import CPU, from_numpy_dtype
@@ -118,12 +118,13 @@ class Capture:
             self.report("a tensor computed from the inputs was changed in place in a way the graph can't follow "
                         "(through a view or outside ember's ops); its current value is used as a constant")
         key = self._named.get(id(t))
-        if key is None:
+        value = t
+        if key is None:  # a snapshot: later writes into t must not change the program
             key = f"_tensor_constant{self._consts}"
             self._consts += 1
-            t = Tensor._make(t._data.copy(), t._dtype, t._device)
+            value = Tensor._make(t._data.copy(), t._dtype, t._device)
         node = self.graph.get_attr(key, self._meta(t))
-        self.state[key] = t
+        self.state[key] = value
         self.bind(t, node)
         return node
 

@@ -32,3 +32,8 @@ def lookup(name, node_name=None):
         if not (node_name.isidentifier() and len(node_name) <= 80):
             return None
         return prim.variant(node_name)
+
+
+def draws_random(node):
+    """Whether a call node draws random numbers (ember's random records, or an op given a generator)."""
+    return node.meta["_prim"].forward.__module__ in ("ember.ops.random", "ember.random") or "generator" in node.kwargs

@@ -2,6 +2,8 @@
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.export.graph import Out, map_args
+from ember.export.op_names import draws_random
+from ember.export.symbolic import has_symbols
 from ember.ops.dispatch import apply
 
 
@@ -29,7 +31,7 @@ def fold_constants(graph, state, keep=()):
     folded = 0
     replace = {}
     for n in graph.nodes:
-        if n.op != "call_function" or _random(n):
+        if n.op != "call_function" or draws_random(n) or has_symbols(n.kwargs):  # sizes known only at call time
             continue
         inputs = n.all_input_nodes
         if not all(m in const for m in inputs):
@@ -73,11 +75,6 @@ def fold_constants(graph, state, keep=()):
     for key in [k for k in state if k not in {n.target for n in graph.nodes if n.op == "get_attr"}]:
         del state[key]
     return folded
-
-
-def _random(node):
-    return "generator" in node.kwargs or any(
-        w in node.target.lower() for w in ("bernoulli", "normal", "poisson", "uniform", "random", "multinomial"))
 
 
 def _fresh_key(state, key):

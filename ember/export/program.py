@@ -1,11 +1,16 @@
 """A captured program: graph + state + the structure of its inputs, callable like the original."""
 import inspect
 
+import numpy as np
+
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.export.capture import Capture
+from ember.ops.convert import input_alias
 from ember.export.graph import map_args
 from ember.export.interpreter import run_graph
+from ember.export.op_names import draws_random
+from ember.random import get_rng_state
 
 
 def flatten_inputs(args, kwargs):
@@ -63,26 +68,35 @@ def _input_names(fn, args, kwargs, count):
     return names if len(names) == count else [f"arg{i}" for i in range(count)]
 
 
-def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=True):
-    """Run ``fn(*args, **kwargs)`` once and record it. Returns (graph, state, in_spec, outputs).
+def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=True, mirror_inputs=False):
+    """Run ``fn(*args, **kwargs)`` once and record it. Returns (graph, state, in_spec, outputs);
+    an output that is one of the inputs (an in-place op's result) is that input.
 
     ``differentiable=False`` records what the program runs without autograd (its inference
-    form: ops may then take forms that have no derivative)."""
+    form: ops may then take forms that have no derivative). ``mirror_inputs`` keeps each input's
+    own ``requires_grad`` instead of making every float input need a gradient."""
     kwargs = dict(kwargs or {})
     state = {}
     if module is not None:
         state.update(module.named_parameters())
         state.update(module.named_buffers())
     leaves, in_spec = flatten_inputs(args, kwargs)
+    originals = leaves
     # ops pick their differentiable form only for inputs that need a gradient (max pooling,
     # say): capture with float inputs that need one, so the replayed graph is differentiable
     if differentiable:
         with grad_mode.enable_grad():
-            leaves = [t.detach().requires_grad_().clone() if t._dtype.is_floating_point else t for t in leaves]
+            leaves = [input_alias(t.detach().requires_grad_()) if t._dtype.is_floating_point
+                      and (t._requires_grad or not mirror_inputs) else t for t in leaves]
         args, kwargs = rebuild_inputs(in_spec, leaves)
     names = _input_names(getattr(module, "forward", fn), args, kwargs, len(leaves))
     cap = Capture(report, state)
     handles = cap.track_modules(module) if module is not None else []
+    # capturing runs the program once more than the caller asked: its buffers (running
+    # statistics) are put back afterwards, so a capture leaves the module as it was
+    saved = [(b, b._data.copy()) for _, b in module.named_buffers()] if module is not None else []
+    saved += [(t, t._data.copy()) for t in leaves]  # and so are the inputs, should the program write into them
+    rng = get_rng_state().numpy()
     try:
         with cap, grad_mode.set_grad_enabled(differentiable):
             for t, name in zip(leaves, names):
@@ -90,11 +104,31 @@ def capture(fn, args, kwargs=None, report="warn", module=None, differentiable=Tr
             out = fn(*args, **kwargs)
             out_spec = _output_spec(cap, out)
             cap.resolve_late()
+            if not np.array_equal(rng, get_rng_state().numpy()) and not any(
+                    n.op == "call_function" and draws_random(n) for n in cap.graph.nodes):
+                cap.report("the program drew random numbers outside its ops (ember.rand, randn, randint, ...): "
+                           "the graph holds the values drawn while capturing as constants (use rand_like & co. "
+                           "on a tensor of the graph to draw anew on every run)")
     finally:
         for h in handles:
             h.remove()
+        for t, data in saved:
+            if t._data.shape == data.shape and t._data.flags.writeable:
+                t._data[...] = data
     cap.graph.output(out_spec)
-    return cap.graph, cap.state, in_spec, out
+    aliases = {id(a): t for a, t in zip(leaves, originals)}
+    return cap.graph, cap.state, in_spec, _map_tensors(out, lambda t: aliases.get(id(t), t))
+
+
+def _map_tensors(value, fn):
+    if isinstance(value, Tensor):
+        return fn(value)
+    if isinstance(value, (list, tuple)):
+        items = [_map_tensors(v, fn) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    if isinstance(value, dict):
+        return {k: _map_tensors(v, fn) for k, v in value.items()}
+    return value
 
 
 def _output_spec(cap, value):

@@ -74,7 +74,7 @@ def _parse(name, fp, size, kind):
                   f"(this ember reads version {VERSION}; the file was written by {metadata.get('producer')!r:.40})")
     try:
         program = json.loads(metadata.get("program", ""))
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise bad(f"the program is not valid JSON ({e})") from None
     if not isinstance(program, dict) or not isinstance(program.get("graph"), list):
         raise bad("the program has no node list")
@@ -90,8 +90,10 @@ def _parse(name, fp, size, kind):
             raise ValueError("dynamic inputs don't match the placeholders")
         _check_signature(signature, arrays)
         _check_in_spec(in_spec, len(graph.placeholders))
-    except (ValueError, TypeError, KeyError, IndexError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:
         raise bad(str(e)) from None
+    except RecursionError:
+        raise bad("the program nests values too deeply") from None
     params = set(signature.get("parameters", ()))
     state = {}
     for key in used:

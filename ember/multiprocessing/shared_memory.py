@@ -42,8 +42,10 @@ def _block_of(array):
 
 
 def is_shared(self):
-    """Whether this tensor's memory is shared between processes (``share_memory_()``)."""
-    return self._device.type != "cpu" or _block_of(self._data) is not None
+    """Whether this tensor's memory is shared between processes (``share_memory_()``; CUDA memory always is)."""
+    if self._device.type != "cpu":
+        return self._device.type == "cuda"
+    return _block_of(self._data) is not None
 
 
 def share_memory_(self):
@@ -55,7 +57,7 @@ def share_memory_(self):
     >>> t = ember.zeros(3).share_memory_(); t.is_shared()  # doctest: +SKIP
     True
     """
-    if is_shared(self):
+    if self._device.type != "cpu" or is_shared(self):
         return self
     a = self._data
     fd = os.memfd_create("ember-tensor", os.MFD_CLOEXEC)

@@ -18,7 +18,7 @@ import math
 
 from ember.backend.threads import blocked
 from ember.ops.dispatch import primitive
-from ember.ops.unary import special
+from ember.backend.arrays import special
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 

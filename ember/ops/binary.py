@@ -5,8 +5,8 @@ primitive; a gradient flowing into a broadcast operand is summed back to its
 shape by the node, so the derivatives below are written for equal shapes.
 """
 from ember._tensor import Tensor
+from ember.backend.dtype import torch_name
 from ember.ops.dispatch import Primitive, binary, primitive, result_type
-from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
 

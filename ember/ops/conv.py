@@ -6,6 +6,7 @@ transposed convolution, the weight gradient a second primitive whose own
 derivative is again a convolution), so double backward works.
 """
 from ember.autograd import grad_mode
+from ember.backend.dtype import torch_name
 from ember.ops import _im2col as k
 from ember.ops.dispatch import primitive
 from ember.ops.pad import pad as pad_op
@@ -96,16 +97,11 @@ def _check(input, weight, bias, nd, name, groups, transposed):
                            f"{_size(input.shape)} to have {cin} channels, but got {channels} channels instead")
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         other = weight.dtype if input.dtype != weight.dtype else bias.dtype
-        raise RuntimeError(f"expected scalar type {_dname(input.dtype)} but found {_dname(other)}")
+        raise RuntimeError(f"expected scalar type {torch_name(input.dtype)} but found {torch_name(other)}")
     cout = weight.shape[1] * groups if transposed else weight.shape[0]
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != cout):
         raise RuntimeError(f"Given weight of size {_size(weight.shape)}, expected bias to be 1-dimensional with "
                            f"{cout} elements, but got bias of size {_size(bias.shape)} instead")
-
-
-def _dname(dtype):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "bfloat16": "BFloat16"}.get(str(dtype).split(".")[-1], str(dtype))
 
 
 def _positive(stride, dilation, padding):

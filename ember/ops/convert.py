@@ -106,3 +106,21 @@ def copy_(self, src, non_blocking=False):
     if src._device is not self._device:
         src = to_copy(src, None, self._device)
     return inplace(self, _copy, src)
+
+
+@primitive("DetachBackward0", name="detach")
+def detach_record(ctx, xp, x):
+    """``detach`` as a recorded op: the same values, no gradient (no derivative: the result gets no
+    history). Eager ``Tensor.detach`` shares memory outside the dispatcher; a captured graph records this."""
+    return x
+
+
+@primitive("AliasBackward0", name="input_alias")
+def input_alias(ctx, xp, x):
+    """The same array with the gradient passed through: what graph capture feeds a program in place of
+    a float input, so ops see a tensor that needs a gradient (and take their differentiable form) with
+    the input's own memory layout. Not a leaf, so an in-place write into it is reported, not refused."""
+    return x
+
+
+input_alias.derivative(lambda ctx, g: g)

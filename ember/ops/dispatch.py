@@ -11,7 +11,7 @@ from ember._tensor import Tensor
 from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import OpNode, accumulator
 from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
-from ember.backend.dtype import _from_np, get_default_dtype, int64
+from ember.backend.dtype import _from_np, bool_, get_default_dtype, int64
 
 _state = grad_mode.state
 _anomaly = anomaly.state
@@ -291,9 +291,11 @@ def _refresh_view(x):
 regenerate_view = None
 
 
-# type promotion --------------------------------------------------------------------
+# type promotion: the one home of PyTorch's rules -----------------------------------------
 
 def _scalar_dtype(tensor_dtype, s):
+    """The dtype after a Python scalar ``s`` joins operands of ``tensor_dtype``: it only
+    matters when its category (bool < int < float) is higher (the binary ops' hot case)."""
     if tensor_dtype.category >= 2 and (type(s) is float or type(s) is int):
         return tensor_dtype
     if isinstance(s, complex):
@@ -305,23 +307,33 @@ def _scalar_dtype(tensor_dtype, s):
         return tensor_dtype
     if isinstance(s, int):
         return tensor_dtype if tensor_dtype.category >= 1 else int64
-    raise TypeError(f"unsupported operand type: {type(s).__name__}")
+    raise TypeError(f"expected a Tensor or a Python number, got {type(s).__name__}")
 
 
-def result_type(a, b):
-    """PyTorch's promotion for two operands (tensors or Python scalars)."""
-    if not isinstance(b, Tensor):
-        return _scalar_dtype(a._dtype, b)
-    if not isinstance(a, Tensor):
-        return _scalar_dtype(b._dtype, a)
-    da, db = a._dtype, b._dtype
-    if da is db:
-        return da
-    za, zb = a._data.ndim == 0, b._data.ndim == 0
-    if za == zb:
-        return PROMOTE[da, db]
-    low, high = (da, db) if za else (db, da)
-    return low if low.category > high.category else high
+def result_type(*operands):
+    """The dtype PyTorch computes operands (tensors, Python scalars; None skipped) in:
+    ``ember.result_type(x, 0.5)``.
+
+    Dimensioned tensors rank above 0-d tensors, which rank above Python scalars; a
+    lower-ranked operand only changes the result when its category is higher.
+    """
+    dims = zero = None
+    scalars = []
+    for x in operands:
+        if isinstance(x, Tensor):
+            if x._data.ndim:
+                dims = x._dtype if dims is None else PROMOTE[dims, x._dtype]
+            else:
+                zero = x._dtype if zero is None else PROMOTE[zero, x._dtype]
+        elif x is not None:
+            scalars.append(x)
+    if dims is None or zero is None:
+        dtype = dims or zero
+    else:
+        dtype = zero if zero.category > dims.category else dims
+    for s in scalars:  # with no tensor, the first scalar's own dtype (bool joined by s) starts the fold
+        dtype = _scalar_dtype(bool_ if dtype is None else dtype, s)
+    return dtype
 
 
 def binary(prim, a, b, float_result=False, **params):

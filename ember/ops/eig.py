@@ -2,6 +2,7 @@
 exponential (``linalg.matrix_exp``), with their derivatives."""
 from collections import namedtuple
 
+from ember.backend.arrays import to_host
 from ember.creation import eye
 from ember.ops.complex import real
 from ember.ops.decomp import check_matrix, linalg_solve
@@ -58,7 +59,7 @@ def eigvals(A):  # noqa: N803
 @primitive("LinalgMatrixExpBackward0", save=(0,))
 def _matrix_exp(ctx, xp, a):
     import scipy.linalg  # scipy loads on first use, not with ember
-    host = a if xp.__name__ == "numpy" else a.get()
+    host = to_host(a)
     flat = host.reshape((-1,) + host.shape[-2:])
     out = xp.stack([xp.asarray(scipy.linalg.expm(m)) for m in flat]) if flat.shape[0] else xp.asarray(flat)
     return out.reshape(a.shape).astype(a.dtype, copy=False)

@@ -1,9 +1,10 @@
 """Indexing: ``x[key]`` and ``x[key] = value`` with ints, slices, None, Ellipsis,
 integer tensors and boolean masks (NumPy's semantics, which PyTorch shares)."""
 from ember._tensor import Tensor
+from ember.backend.arrays import add_at
+from ember.backend.dtype import torch_name
 from ember.ops.dispatch import Primitive, apply, primitive, xp_of
 from ember.ops.inplace import inplace
-from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
 
@@ -126,11 +127,8 @@ def _scatter_zeros_prim(ctx, xp, g, shape, key):
     out = xp.zeros(shape, dtype=g.dtype)
     if _is_basic(key):
         out[key] = g
-    elif xp.__name__ == "numpy":
-        xp.add.at(out, key, g)
     else:
-        import cupyx
-        cupyx.scatter_add(out, key, g)
+        add_at(xp, out, key, g)
     return out
 
 
@@ -188,7 +186,7 @@ _copy_slices = _index_put.variant("CopySlices")  # x[basic] = v writes through a
 _copy = _index_put.variant("CopyBackwards")  # x[...] = v is a whole copy_
 
 
-def put_at_key(input, key, value):
+def index_put(input, key, value):
     if isinstance(value, Tensor) and value._dtype is not input._dtype:
         value = value.to(input._dtype)
     prim = _index_put
@@ -203,29 +201,11 @@ def setitem(self, key, value):
     if isinstance(value, Tensor) and value._dtype is not self._dtype and not _is_basic(key):
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                            f"{torch_name(self._dtype)} for the destination and {torch_name(value._dtype)} for the source.")
-    inplace(self, put_at_key, key, value)
+    inplace(self, index_put, key, value)
 
 
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
-
-
-@public(inplace=True)
-def index_put(input, indices, values, accumulate=False):
-    """``input`` with ``values`` written (or, ``accumulate=True``, added: repeated indices add up) where the
-    tuple of index tensors ``indices`` points: ``x.index_put_((rows, cols), ember.tensor(1.0))``."""
-    if not isinstance(indices, (tuple, list)) or not all(i is None or isinstance(i, Tensor) for i in indices):
-        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not {type(indices).__name__}")
-    if not isinstance(values, Tensor):
-        raise TypeError(f"index_put(): argument 'values' must be Tensor, not {type(values).__name__}")
-    if values._dtype is not input._dtype:
-        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{torch_name(input._dtype)} for the destination and {torch_name(values._dtype)} for the source.")
-    key = _to_key(tuple(indices), xp_of(input._device))
-    _check_key(input._data, key)
-    if not accumulate:
-        return put_at_key(input, key, values)
-    return input + _scatter_zeros(values.expand(input._data[key].shape), shape=input.shape, key=key)
 
 
 # flat and masked reads ---------------------------------------------------------------------

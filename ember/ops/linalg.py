@@ -8,18 +8,12 @@ the node name differs, following PyTorch's ``grad_fn`` for each case.
 import math
 
 from ember._tensor import Tensor
-from ember.backend.dtype import bool_
+from ember.backend.dtype import CPP_NAMES, bool_, torch_name
 from ember.ops.dispatch import Primitive, apply, primitive
 from ember.ops.registry import public
 
-_CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-        "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-        "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
-        "complex128": "c10::complex<double>"}
-
-
 def _scalar_name(t):
-    return t.type().split(".")[-1][:-6]
+    return torch_name(t._dtype)
 
 
 def _dims(t):
@@ -102,7 +96,7 @@ def check_mm_dtypes(a, b):
     """torch's error for a matrix product of two dtypes."""
     if a._dtype is not b._dtype:
         raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {_CPP[a._dtype.name]} != {_CPP[b._dtype.name]}"
+            f"expected m1 and m2 to have the same dtype, but got: {CPP_NAMES[a._dtype.name]} != {CPP_NAMES[b._dtype.name]}"
         )
 
 

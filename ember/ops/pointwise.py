@@ -1,44 +1,13 @@
 """Pointwise ops beyond plain unary/binary: clamp, where, lerp, addcmul/addcdiv, closeness tests, softmax."""
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import is_grad_enabled
-from ember.backend.dtype import PROMOTE, bool_, get_default_dtype, int64
+from ember.backend.dtype import PROMOTE, bool_, torch_name
 from ember.ops._dims import wrap_dim
-from ember.ops.dispatch import Primitive, apply, binary, device_mismatch, primitive
+from ember.ops.dispatch import Primitive, apply, binary, device_mismatch, primitive, result_type
 from ember.ops.registry import method, public
 
 
-def _promote(*operands):
-    """PyTorch's promotion over several operands (tensors, Python scalars, None skipped).
-
-    Dimensioned tensors rank above 0-d tensors, which rank above Python scalars; a
-    lower-ranked group only changes the result when its category (bool < int < float) is higher.
-    """
-    groups = [None, None, None]
-    for x in operands:
-        if x is None:
-            continue
-        if isinstance(x, Tensor):
-            rank, d = (1 if x._data.ndim == 0 else 0), x._dtype
-        elif isinstance(x, bool):
-            rank, d = 2, bool_
-        elif isinstance(x, int):
-            rank, d = 2, int64
-        elif isinstance(x, float):
-            rank, d = 2, get_default_dtype()
-        else:
-            raise TypeError(f"expected a Tensor or a Python number, got {type(x).__name__}")
-        groups[rank] = d if groups[rank] is None else PROMOTE[groups[rank], d]
-    result = None
-    for d in groups:
-        if d is not None and (result is None or d.category > result.category):
-            result = d if result is None else PROMOTE[result, d]
-    return result
-
-
-@public(method=False)
-def result_type(tensor1, tensor2):
-    """The dtype an elementwise op of the two operands produces: ``ember.result_type(x, 0.5)``."""
-    return _promote(tensor1, tensor2)
+public(method=False)(result_type)
 
 
 @public(method=False)
@@ -55,16 +24,6 @@ def can_cast(from_, to):
 
 def _cast(x, dtype):
     return x.to(dtype) if isinstance(x, Tensor) and x._dtype is not dtype else x
-
-
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
-                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-                "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-
-
-def torch_name(dtype):
-    """PyTorch's short name of a dtype, as its error messages spell it (``Float``, ``Long``)."""
-    return _TORCH_NAMES[dtype.name]
 
 
 # where ------------------------------------------------------------------------------------
@@ -94,7 +53,7 @@ def where(condition, input=None, other=None):
     if condition._dtype is not bool_:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{torch_name(condition._dtype)}")
-    dtype = _promote(input, other)
+    dtype = result_type(input, other)
     return apply(_where, (condition, _cast(input, dtype), _cast(other, dtype)), {"dtype": dtype.np})
 
 
@@ -160,7 +119,7 @@ _clamp_max_tensor = _clamp_tensor.variant("ClampMaxBackward1")
 
 
 def _clamp(input, lo, hi, scalar_prim, tensor_prim):
-    dtype = _promote(input, lo, hi)
+    dtype = result_type(input, lo, hi)
     input, lo, hi = _cast(input, dtype), _cast(lo, dtype), _cast(hi, dtype)
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
         return apply(tensor_prim, (input, lo, hi), {})
@@ -258,7 +217,7 @@ def _(ctx, g):
 
 
 def _ternary(prim, input, t1, t2, value):
-    dtype = _promote(input, t1, t2)
+    dtype = result_type(input, t1, t2)
     return apply(prim, (_cast(input, dtype), _cast(t1, dtype), _cast(t2, dtype)), {"value": value})
 
 
@@ -417,7 +376,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 
 def _float_kernel(name, input, other):
-    dtype = _promote(input, other)
+    dtype = result_type(input, other)
     if not dtype.is_floating_point:
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{torch_name(dtype)}'")
 

@@ -7,6 +7,7 @@ parameters. Generators and the sampling factories (``rand``, ``randn``...) are i
 import numpy as np
 
 from ember._tensor import Tensor
+from ember.backend.arrays import to_host
 from ember.backend.dtype import TORCH_NAMES, by_name
 from ember.creation import _finish, zeros_like
 from ember.ops.dispatch import Primitive, apply, primitive
@@ -90,7 +91,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
 def _poisson(ctx, xp, rate, generator):
     if bool((rate < 0).any()):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    return xp.asarray(_rng(generator).poisson(rate.get() if xp is not np else rate)).astype(rate.dtype)
+    return xp.asarray(_rng(generator).poisson(to_host(rate))).astype(rate.dtype)
 
 
 _poisson.derivative(_zero_grads)

@@ -2,30 +2,22 @@
 index_fill, masked_fill, masked_select, masked_scatter, take, take_along_dim, put, nonzero.
 
 Forwards index backend arrays; repeated indices accumulate (``scatter_add``, ``index_add``,
-their gradients) through one ``_add_at`` helper, or, for whole slices on the CPU (an embedding's
+their gradients) through one ``add_at`` helper (ember.backend.arrays), or, for whole slices on the CPU (an embedding's
 gradient), through a sort and one ``reduceat`` (``_add_slices``). Each derivative is written with the
 family's own ops, so second derivatives work.
 """
 import numpy as np
 
 from ember._tensor import Tensor
-from ember.backend.dtype import bool_
+from ember.backend.arrays import add_at, is_numpy
+from ember.backend.dtype import bool_, torch_name
 from ember.ops._dims import wrap_dim
 from ember.creation import zeros
 from ember.ops.dispatch import apply, primitive, xp_of
 from ember.ops.indexing import _scatter_zeros
 from ember.ops.join import cat
-from ember.ops.pointwise import torch_name, where
+from ember.ops.pointwise import where
 from ember.ops.registry import public
-
-
-def _add_at(xp, out, key, values):
-    """``out[key] += values`` where repeated positions add up."""
-    if xp.__name__ == "numpy":
-        xp.add.at(out, key, values)
-    else:
-        import cupyx
-        cupyx.scatter_add(out, key, values)
 
 
 def _grid(xp, index, dim):
@@ -161,7 +153,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 def _scatter_add(ctx, xp, x, index, src, dim):
     ctx.dim, ctx.src_shape = dim, src.shape
     out = x.copy()
-    _add_at(xp, out, _grid(xp, index, dim), _leading(src, index))
+    add_at(xp, out, _grid(xp, index, dim), _leading(src, index))
     return out
 
 
@@ -248,11 +240,11 @@ def _index_add(ctx, xp, x, index, src, dim, alpha):
 
 def add_along(xp, out, dim, index, src):
     """``out[index] += src`` along ``dim``, repeated indices summed: whole slices by ``_add_slices`` on
-    the CPU, anything else by ``_add_at``."""
-    if xp.__name__ == "numpy" and src.ndim > 1 and index.size:
+    the CPU, anything else by ``add_at``."""
+    if is_numpy(xp) and src.ndim > 1 and index.size:
         _add_slices(out, dim, index, src)
     else:
-        _add_at(xp, out, _dim_key(dim, index), src)
+        add_at(xp, out, _dim_key(dim, index), src)
 
 
 def _add_slices(out, dim, index, src):

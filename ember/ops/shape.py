@@ -1,9 +1,8 @@
 """Shape ops that share memory (views) and their derivatives."""
 from ember._tensor import Tensor
-from ember.backend.dtype import to_dtype
+from ember.backend.dtype import to_dtype, torch_name
 from ember.ops._dims import infer_shape, shape_arg, wrap_dim, wrap_dims
 from ember.ops.dispatch import primitive
-from ember.ops.pointwise import torch_name
 from ember.ops.registry import public
 
 

@@ -11,7 +11,7 @@ from ember.ops.dispatch import Primitive, apply, binary
 from ember.ops.out import write_out
 from ember.ops.pointwise import where
 from ember.ops.registry import public
-from ember.ops.unary import special as scipy_special
+from ember.backend.arrays import special as scipy_special
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)

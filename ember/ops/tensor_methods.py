@@ -1,13 +1,14 @@
 """Tensor methods composed from other ops: queries (is_signed, is_nonzero, get_device and the
 device flags), complex casts (cfloat/cdouble), in-place view changes (t_, squeeze_, ...),
-unfold (sliding windows), sum_to_size, fill_diagonal_, new, and scatter_reduce."""
+unfold (sliding windows), index_put, sum_to_size, fill_diagonal_, new, and scatter_reduce."""
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.backend.dtype import complex64, complex128, int64
 from ember.creation import arange, empty, tensor
-from ember.ops.dispatch import Primitive
+from ember.ops.dispatch import Primitive, xp_of
 from ember.ops.inplace import inplace
-from ember.ops.indexing import index_put as _index_put
+from ember.ops.indexing import _check_key, _scatter_zeros, _to_key, index_put as _index_put
+from ember.ops.pointwise import torch_name
 from ember.ops.pad import constant_pad_nd
 from ember.ops.registry import method, public
 
@@ -40,9 +41,8 @@ def get_device(self):
 
 Tensor.is_cpu = property(lambda self: self._device.type == "cpu")
 for _flag in ("is_mkldnn", "is_quantized", "is_nested", "is_vulkan", "is_xla", "is_xpu", "is_ipu",
-              "is_mps", "is_maia", "is_mtia"):  # devices and layouts ember tensors never have
-    if not hasattr(Tensor, _flag):
-        setattr(Tensor, _flag, property(lambda self: False))
+              "is_mps", "is_maia", "is_mtia"):  # devices and layouts ember tensors never have (is_meta: _tensor.py)
+    setattr(Tensor, _flag, property(lambda self: False))
 
 
 @method("cfloat")
@@ -110,6 +110,24 @@ def unfold(self, dimension, size, step):
 
 def _bad_window(size, length):
     raise RuntimeError(f"maximum size for tensor at dimension 0 is {length} but size is {size}")
+
+
+@public(inplace=True)
+def index_put(input, indices, values, accumulate=False):
+    """``input`` with ``values`` written (or, with ``accumulate``, added: repeated indices add up) at the
+    index tensors ``indices``: ``x.index_put_((rows, cols), ember.tensor(1.0))``."""
+    if not isinstance(indices, (tuple, list)) or not all(i is None or isinstance(i, Tensor) for i in indices):
+        raise TypeError(f"index_put(): argument 'indices' must be tuple of Tensors, not {type(indices).__name__}")
+    if not isinstance(values, Tensor):
+        raise TypeError(f"index_put(): argument 'values' must be Tensor, not {type(values).__name__}")
+    if values.dtype is not input.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{torch_name(input.dtype)} for the destination and {torch_name(values.dtype)} for the source.")
+    key = _to_key(tuple(indices), xp_of(input.device))
+    _check_key(input._data, key)
+    if not accumulate:
+        return _index_put(input, key, values)
+    return input + _scatter_zeros(values.expand(input._data[key].shape), shape=input.shape, key=key)
 
 
 @method("sum_to_size")

@@ -4,20 +4,12 @@ derivative in ember ops, reading either the input (``save="x"``) or the result
 import math
 
 from ember._tensor import Tensor
-from ember.backend.dtype import from_numpy_dtype, get_default_dtype
+from ember.backend.arrays import special
+from ember.backend.dtype import from_numpy_dtype, get_default_dtype, torch_name
 from ember.ops.dispatch import Primitive, apply, primitive
 from ember.ops.inplace import inplace
-from ember.ops.pointwise import torch_name, where
+from ember.ops.pointwise import where
 from ember.ops.registry import public
-
-
-def special(xp):
-    """scipy.special on the CPU, cupyx.scipy.special on the GPU."""
-    if xp.__name__ == "numpy":
-        import scipy.special
-        return scipy.special
-    import cupyx.scipy.special
-    return cupyx.scipy.special
 
 
 def unary(name, node, forward, derivative=None, save="x", float_only=True, aliases=(), no_bool=None):

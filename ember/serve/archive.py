@@ -9,8 +9,9 @@ Format: an archive (``NAME.emar`` by convention) is an ember checkpoint (``ember
 - ``"state_dict"``: the weights (tensor names ``state_dict.<param>``) for ``{"kind": "class"}`` models;
 - ``"program"``: the bytes of an ``ember.export.save`` file as a uint8 tensor for ``{"kind": "program"}``.
 
-A ``class`` model is ``{"kind": "class", "class": "package.module:Qualname", "kwargs": {...}}``: the class of
-an installed package, built with JSON keyword arguments, then given the weights. The server imports a class
+A ``class`` model is ``{"kind": "class", "class": "package.module:Qualname", "kwargs": {...}}``: the class (or
+factory function, such as ``ember.vision.models.resnet:resnet18``) of an installed package, called with JSON
+keyword arguments, then given the weights. The server imports a class
 or custom handler only from module prefixes its configuration allows (``ember`` by default), so an archive
 can name code but never bring it.
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from ember._tensor import Tensor
 from ember.creation import from_numpy
+from ember.export import load as load_program
 from ember.serialization import FormatError, load, save
 from ember.serve.errors import bad_request
 
@@ -180,16 +182,14 @@ def build_model(archive, allowed_prefixes):
     spec = archive.manifest["model"]
     if spec["kind"] == "program":
         try:
-            from ember.export import load as load_program  # ember.export is optional until it lands
-        except ImportError:
-            raise ArchiveError("archive holds a saved program, which requires ember.export "
-                               "(not available in this ember)") from None
-        model = load_program(io.BytesIO(archive.program)).module()
+            model = load_program(io.BytesIO(archive.program)).module()
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            raise ArchiveError(f"the saved program in archive {archive.name!r} cannot be loaded: {e}") from None
     else:
-        cls = resolve(spec["class"], allowed_prefixes, "model class")
-        if not isinstance(cls, type):
-            raise ArchiveError(f"model class {spec['class']!r} is not a class")
-        model = cls(**spec.get("kwargs", {}))
+        build = resolve(spec["class"], allowed_prefixes, "model class")
+        if not callable(build):
+            raise ArchiveError(f"model class {spec['class']!r} is neither a class nor a factory function")
+        model = build(**spec.get("kwargs", {}))
         if archive.state_dict:
             model.load_state_dict(archive.state_dict)
     if hasattr(model, "eval"):

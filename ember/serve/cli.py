@@ -1,11 +1,11 @@
 """``ember serve`` and ``ember archive``: the command-line faces of the server and the archive format.
 
-``add_commands(subparsers)`` adds both to an argparse subcommand table; each sets ``func(args) -> exit code``.
+``SERVE`` and ``ARCHIVE`` are subcommands of ``ember/cli`` (``HELP``, ``add_arguments(parser)``, ``run(args)``).
 """
-import argparse
 import json
 import os
 import sys
+from types import SimpleNamespace
 
 from ember._tensor import Tensor
 from ember.serialization import load
@@ -13,9 +13,7 @@ from ember.serve.archive import ArchiveError, save_archive
 from ember.serve.config import ServeConfig
 
 
-def add_commands(subparsers):
-    p = subparsers.add_parser("serve", help="serve model archives over HTTP (TorchServe API and Open Inference Protocol v2)",
-                              description="Serve model archives. Binds 127.0.0.1 unless told otherwise.")
+def add_serve_arguments(p):
     p.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                    help="an archive to serve under NAME (repeatable); a relative PATH may name a file in --model-store")
     p.add_argument("--host", default="127.0.0.1")
@@ -37,10 +35,9 @@ def add_commands(subparsers):
     p.add_argument("--allow-remote", action="store_true",
                    help="allow binding a non-loopback --host (needs --token-file; inference then needs the token too)")
     p.add_argument("--port-file", help="write the bound ports as JSON here once listening")
-    p.set_defaults(func=serve_command)
 
-    a = subparsers.add_parser("archive", help="pack a model archive (.emar): a saved program, or weights plus an "
-                                              "installed model class", description="Pack a model archive.")
+
+def add_archive_arguments(a):
     a.add_argument("--name", required=True)
     a.add_argument("--version", default="1.0")
     what = a.add_mutually_exclusive_group(required=True)
@@ -62,7 +59,6 @@ def add_commands(subparsers):
     a.add_argument("--context", type=int, help="text handler: the model's context length")
     a.add_argument("--description", default="")
     a.add_argument("-o", "--out", required=True, help="archive file to write")
-    a.set_defaults(func=archive_command)
 
 
 def serve_command(args):
@@ -79,7 +75,7 @@ def serve_command(args):
     except (ValueError, OSError) as e:
         print(f"ember serve: {e}", file=sys.stderr)
         return 2
-    from ember.serve.server import run  # uvicorn and Starlette load only when serving
+    from ember.serve.server import run  # optional dependency: uvicorn and Starlette load only when serving
     return run(config, args.port_file)
 
 
@@ -166,12 +162,8 @@ def archive_command(args):
     return 0
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="ember")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+SERVE = SimpleNamespace(HELP="serve model archives over HTTP (TorchServe's API and the Open Inference Protocol v2); "
+                             "binds 127.0.0.1 unless told otherwise",
+                        add_arguments=add_serve_arguments, run=serve_command)
+ARCHIVE = SimpleNamespace(HELP="pack a model archive (.emar): a saved program, or weights plus an installed model class",
+                          add_arguments=add_archive_arguments, run=archive_command)

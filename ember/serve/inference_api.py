@@ -24,6 +24,7 @@ def inference_app(registry, metrics, config, token):
         report = {f"{mv.name}/{mv.version}": {"status": mv.status, **({"error": mv.error} if mv.error else {})}
                   for mv in registry.all()}
         report.update({name: {"status": "FAILED", "error": why} for name, why in registry.failed.items()})
+        report.update({name: {"status": "LOADING"} for name in registry.pending})
         return report
 
     def lookup(request):
@@ -46,10 +47,14 @@ def inference_app(registry, metrics, config, token):
         """Count the request by model (registered names only, so label values stay bounded) and code."""
         async def run(request):
             start = time.perf_counter()
-            response = await guarded(endpoint)(request)
             p = request.path_params
             name = p.get("model") or p.get("name")
             label = name if name in registry.models else "_unknown"
+            metrics.in_flight.labels(label).inc()
+            try:
+                response = await guarded(endpoint)(request)
+            finally:
+                metrics.in_flight.labels(label).dec()
             metrics.requests.labels(label, api, str(response.status_code)).inc()
             if response.status_code == 200:
                 metrics.latency.labels(label).observe(time.perf_counter() - start)

@@ -61,7 +61,10 @@ def management_app(registry, config, token):
             raise bad_request("scaling needs the query parameter min_worker")
         if not mv.ready:
             raise ServeError(409, f"model {mv.name!r} version {mv.version!r} is {mv.status} and cannot be scaled")
-        await mv.scale(n)
+        try:
+            await mv.scale(n)
+        except (RuntimeError, OSError) as e:
+            raise ServeError(500, f"model {mv.name!r} version {mv.version!r} could not start a worker: {e}") from None
         return JSONResponse({"status": f"Model \"{mv.name}\" Version: {mv.version} scaled to {n} workers"})
 
     async def set_default(request):

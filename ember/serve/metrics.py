@@ -13,6 +13,8 @@ class Metrics:
                                 ["model", "api", "code"], registry=r)
         self.latency = Histogram("ember_serve_request_latency_seconds", "Inference request latency, end to end",
                                  ["model"], buckets=LATENCY_BUCKETS, registry=r)
+        self.in_flight = Gauge("ember_serve_requests_in_flight", "Inference requests received and not yet answered",
+                               ["model"], registry=r)
         self.queue_depth = Gauge("ember_serve_queue_depth", "Requests waiting for a batch", ["model"], registry=r)
         self.batch_size = Histogram("ember_serve_batch_size", "Rows per batch run by a worker", ["model"],
                                     buckets=BATCH_BUCKETS, registry=r)

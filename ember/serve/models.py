@@ -135,6 +135,7 @@ class ModelVersion:
         self.target_workers = workers
         self.threads = self.config.worker_threads or max(1, (os.cpu_count() or 1) // workers)
         self.slots = []
+        self.restarting = set()
         self.loading, self.error = True, None
 
     def log(self, message):
@@ -175,9 +176,11 @@ class ModelVersion:
         self.slots.extend(new)
         try:
             await asyncio.gather(*(s.start() for s in new))
-        except BaseException:
-            for s in new:
-                s.state = "failed"
+        except (RuntimeError, OSError):
+            self.slots = [s for s in self.slots if s not in new]
+            await asyncio.gather(*(asyncio.get_running_loop().run_in_executor(None, s.worker.kill)
+                                   for s in new if s.worker is not None))
+            self.update_gauges()
             raise
         for s in new:
             s.task = asyncio.create_task(s.serve())
@@ -198,7 +201,10 @@ class ModelVersion:
     async def stop(self):
         slots, self.slots = self.slots, []
         await self._retire(slots)
-        fail(list(self.batcher.held), ServeError(503, f"model {self.name!r} was unloaded"))
+        waiting = list(self.batcher.held)
+        while not self.batcher.queue.empty():
+            waiting.append(self.batcher.queue.get_nowait())
+        fail(waiting, ServeError(503, f"model {self.name!r} version {self.version!r} was unloaded"))
 
     async def watch(self):
         """Replace workers that died while idle, so health tells the truth before the next request."""
@@ -206,7 +212,9 @@ class ModelVersion:
             if s.state == "ready" and s.worker is not None and not s.worker.alive():
                 s.state = "dead"
                 self.update_gauges()
-                asyncio.create_task(s.replace(s.worker))
+                task = asyncio.create_task(s.replace(s.worker))
+                self.restarting.add(task)   # keep a reference until it is done
+                task.add_done_callback(self.restarting.discard)
 
     def describe(self):
         m = self.manifest

@@ -14,6 +14,7 @@ class ModelRegistry:
         self.models = {}     # name -> {version -> ModelVersion}
         self.defaults = {}   # name -> version
         self.failed = {}     # name -> why, for models given at startup whose archive could not be read
+        self.pending = set() # names given at startup not yet registered (their archive is being read)
         self._watcher = None
 
     def log(self, message):
@@ -39,7 +40,7 @@ class ModelRegistry:
         return self.defaults.get(mv.name) == mv.version
 
     def ready(self):
-        return not self.failed and all(mv.ready for mv in self.all())
+        return not self.failed and not self.pending and all(mv.ready for mv in self.all())
 
     # --- changes -----------------------------------------------------------------------------------------
     async def register(self, path, workers=None, max_batch_size=None, max_batch_delay_ms=None,
@@ -51,6 +52,8 @@ class ModelRegistry:
                 self, path, workers or self.config.workers, max_batch_size, max_batch_delay_ms, name))
         except (ArchiveError, OSError) as e:
             raise ServeError(400, f"cannot register {os.path.basename(os.fspath(path))!r}: {e}") from None
+        finally:
+            self.pending.discard(name)
         if mv.version in self.models.get(mv.name, {}):
             raise ServeError(409, f"model {mv.name!r} version {mv.version!r} is already registered")
         self.models.setdefault(mv.name, {})[mv.version] = mv

@@ -56,8 +56,7 @@ def ensure_token(config, log):
     if config.token:
         return config.token
     token = secrets.token_urlsafe(32)
-    folder = config.model_store or tempfile.gettempdir()
-    fd, path = tempfile.mkstemp(prefix="ember-serve-", suffix=".token", dir=folder)
+    fd, path = tempfile.mkstemp(prefix="ember-serve-", suffix=".token")
     with os.fdopen(fd, "w") as f:   # mkstemp creates the file readable by its owner only
         f.write(token + "\n")
     log(f"management token written to {path}")
@@ -69,6 +68,7 @@ async def serve(config, port_file=None, ready_callback=None):
     config.check()
     metrics = Metrics()
     registry = ModelRegistry(config, metrics)
+    registry.pending.update(config.models)   # not ready until these have loaded, or failed by name
     token = ensure_token(config, registry.log)
     inference_token = "" if is_loopback(config.host) else token
     apps = {"inference": (inference_app(registry, metrics, config, inference_token), config.port),

@@ -154,3 +154,20 @@ def test_rnn_backward_side_channels_replay():
     out.sum().backward()
     for k, p in m.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), expected[k], atol=1e-10, err_msg=k)
+
+
+def test_noncontiguous_inputs_keep_their_layout_in_capture():
+    """Ops choose a view or a copy by the input's layout: capture must see the caller's layout."""
+    from ember.export.program import Program, capture
+    base = t(4, 3)
+    x = base.t()  # (3, 4), not contiguous: reshape must copy
+
+    def f(a):
+        return a.reshape(12) * 2
+
+    graph, state, spec, _ = capture(f, (x,))
+    got = Program(graph, state, spec)(x)
+    np.testing.assert_array_equal(got.numpy(), f(x).numpy())
+    y = x.detach().requires_grad_()
+    Program(graph, state, spec)(y).sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), np.full((3, 4), 2.0))

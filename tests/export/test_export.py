@@ -141,3 +141,32 @@ def test_save_load_keeps_dynamic_dims_and_guards(tmp_path):
 def test_export_requires_tuple_args():
     with pytest.raises(TypeError, match="tuple"):
         export(Net(), ember.randn(2, 3, 6))
+
+
+def test_failed_capture_leaves_no_observer_behind():
+    from ember import _tensor
+    from ember.ops import dispatch
+
+    class Broken(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        export(Broken(), (ember.randn(2),))
+    assert dispatch.observer is None and _tensor.value_observer is None
+    assert (ember.ones(2) + 1).sum().item() == 4.0
+
+
+def test_structured_inputs_and_outputs():
+    class Dicty(nn.Module):
+        def forward(self, pair, scale=None):
+            a, b = pair
+            return {"sum": a + b, "both": (a * scale, b)}
+
+    a, b, s = ember.randn(2), ember.randn(2), ember.randn(2)
+    ep = export(Dicty(), ((a, b),), {"scale": s})
+    out = ep.module()((a, b), scale=s)
+    np.testing.assert_allclose(out["sum"].numpy(), (a + b).numpy())
+    np.testing.assert_allclose(out["both"][0].numpy(), (a * s).numpy())
+    with pytest.raises(TypeError, match="structured as"):
+        ep.module()(a, scale=s)

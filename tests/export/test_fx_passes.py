@@ -1,4 +1,6 @@
 """ember.fx (symbolic_trace, GraphModule) and the graph passes."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,24 @@ def test_graph_code_prints_ops_shapes_and_modules():
     code = traced.code
     assert code.startswith("def forward(self, input):")
     assert "float32[4, 3]" in code and "0 (Linear)" in code and "return " in code
+
+
+def test_constant_folding_never_folds_random_ops():
+    def f(x):
+        return x + ember.zeros_like(x).uniform_()  # a fresh draw on every run (a recorded random op)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a recorded random op: nothing to report
+        graph, state, spec, _ = capture(f, (ember.zeros(3),))
+    assert fold_constants(graph, state) == 0
+    program = Program(graph, state, spec)
+    a, b = program(ember.zeros(3)), program(ember.zeros(3))
+    assert not np.array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+def test_random_draws_outside_the_graph_are_reported():
+    def f(x):
+        return x + ember.rand(3)  # drawn by a creation function: the graph can only hold its value
+
+    with pytest.warns(ember.jit.TracerWarning, match="random numbers outside its ops"):
+        capture(f, (ember.zeros(3),))

@@ -122,7 +122,7 @@ def test_bad_metadata_refused(meta_change, message):
 def test_container_corruption_refused():
     header, body = _split(DATA)
     key = next(k for k in header if k != "__metadata__")
-    for change, message in [(lambda h: h[key].update(data_offsets=[0, 10 ** 9]), "outside"),
+    for change, message in [(lambda h: h[key].update(data_offsets=[0, 10 ** 9]), "data_offsets"),
                             (lambda h: h[key].update(dtype="F99"), "unknown or missing dtype"),
                             (lambda h: h[key].update(shape=[10 ** 6]), "needs")]:
         h = copy.deepcopy(header)
@@ -212,3 +212,39 @@ def test_json_mutation_loop():
             target[path[-1]] = copy.deepcopy(value)
         refused += _outcome(_with_program(change)) == "refused"
     assert refused > 150
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"$scalar": 10 ** 30, "dtype": "int8"}, "hostile.ep"),
+    ({"$tuple": [{"$tuple": [{"$tuple": []}]}]}, "hostile.ep"),
+])
+def test_hostile_literals_refused(value, message):
+    def change(p):
+        _call(p)["kwargs"]["groups"] = value
+    data = _with_program(change)
+    try:
+        program = _load(data)
+    except FormatError as e:
+        assert message in str(e)
+        return
+    with pytest.raises(GraphRunError):  # loaded: a wrong parameter fails when the op runs, naming the node
+        program.module()(X)
+
+
+def test_deeply_nested_program_refused():
+    with pytest.raises(FormatError, match="hostile.ep"):
+        _load(_deeply_nested())
+
+
+def _deeply_nested():
+    """The file with an op parameter nested 100000 lists deep (JSON text built by hand)."""
+    header, body = _split(DATA)
+    meta = header.pop("__metadata__")
+    program = json.loads(meta["program"])
+    _call(program)["kwargs"]["groups"] = "@@DEEP@@"
+    meta["program"] = json.dumps(program).replace('"@@DEEP@@"', "[" * 100000 + "]" * 100000)
+    arrays = {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]],
+                               dtype={"F32": np.float32}[v["dtype"]]).reshape(v["shape"]) for k, v in header.items()}
+    buf = io.BytesIO()
+    write_container(buf, arrays, meta)
+    return buf.getvalue()

@@ -56,8 +56,15 @@ class TensorInput:
         return leaf
 
     def __repr__(self):
-        mark = {"transposed": "T", "sliced": "S"}.get(self.layout, "") if self.values.ndim else ""
+        applies = self.values.ndim >= (2 if self.layout == "transposed" else 1)
+        mark = {"transposed": "T", "sliced": "S"}.get(self.layout, "") if applies else ""
         return f"{tuple(self.values.shape)}{mark}".replace(",)", ")")
+
+
+@dataclass(frozen=True)
+class DType:
+    """A dtype argument (``dtype=DType("float64")``): ``ember.float64`` or ``torch.float64``."""
+    name: str
 
 
 def tensors_in(obj):

@@ -1,5 +1,7 @@
 """The primitive registry: one record per computation, each under a unique name."""
 import gc
+import inspect
+import pathlib
 
 import pytest
 
@@ -45,3 +47,9 @@ def test_node_name_follows_the_call_form():
     assert x.sum().grad_fn.name() == "SumBackward0"
     assert x.sum(0).grad_fn.name() == "SumBackward1"
     assert (2 - x).grad_fn.name() == "RsubBackward1"
+
+
+def test_every_primitive_is_declared_under_ember_ops():
+    ops_dir = pathlib.Path(ember.ops.__file__).parent
+    outside = [p.name for p in PRIMITIVES.values() if ops_dir not in pathlib.Path(inspect.getsourcefile(p.forward)).parents]
+    assert not outside

@@ -1,4 +1,4 @@
-"""Archives and real server processes for the serve tests: each server is ``python -m ember.serve.cli serve``
+"""Archives and real server processes for the serve tests: each server is ``python -m ember serve``
 on free loopback ports (bound by the server itself and reported in its port file), talked to over HTTP."""
 import json
 import os
@@ -15,6 +15,7 @@ import pytest
 
 import ember
 from ember.examples.char_gpt import GPT
+from ember.export import Dim, export
 from ember.serve import save_archive
 from ember.vision.models import LeNet5
 
@@ -42,6 +43,10 @@ def write_archives(folder):
     save_archive(folder / "lenet_v2.emar", name="lenet", version="2.0", model=lenet(), inputs=[IMAGE], outputs=logits)
     save_archive(folder / "digits.emar", name="digits", model=lenet(), handler="image", inputs=[IMAGE], outputs=logits,
                  labels=LABELS, image={"mean": [0.5], "std": [0.25], "top_k": 3})
+    program = export(lenet().eval(), (ember.randn(2, 1, 28, 28),), dynamic_shapes={"x": {0: Dim("batch", min=1, max=64)}})
+    ember.export.save(program, folder / "lenet.ep")
+    save_archive(folder / "lenet_program.emar", name="lenet_program", program=folder / "lenet.ep", inputs=[IMAGE],
+                 outputs=logits)
     vector = [{"name": "x", "datatype": "float32", "shape": [4]}]
     save_archive(folder / "double.emar", name="double", model_class="serve_testmodels:Doubler",
                  model_kwargs={"delay": 0.05}, inputs=vector, outputs=[{"name": "y", "datatype": "float32", "shape": [4]}])
@@ -62,14 +67,14 @@ def archives(tmp_path_factory):
 class Server:
     """One ``ember serve`` process; ``url``, ``mgmt`` and ``metrics_url`` are its base URLs."""
 
-    def __init__(self, folder, models, *args, expect=None):
+    def __init__(self, folder, models, *args, wait=True):
         self.folder = Path(folder)
         self.token = secrets.token_urlsafe(24)
         token_file = self.folder / f"token-{secrets.token_hex(4)}"
         token_file.write_text(self.token)
         self.port_file = self.folder / f"ports-{secrets.token_hex(4)}.json"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
-        cmd = [sys.executable, "-m", "ember.serve.cli", "serve", "--port", "0", "--management-port", "0",
+        cmd = [sys.executable, "-m", "ember", "serve", "--port", "0", "--management-port", "0",
                "--metrics-port", "0", "--port-file", str(self.port_file), "--token-file", str(token_file),
                "--model-store", str(self.folder), "--allow-module", "serve_testmodels", "--worker-threads", "1",
                *[f"--model={m}={self.folder / (m + '.emar')}" for m in models], *args]
@@ -80,7 +85,8 @@ class Server:
         self.mgmt = f"http://127.0.0.1:{ports['management']}"
         self.metrics_url = f"http://127.0.0.1:{ports['metrics']}/metrics"
         self.auth = {"Authorization": f"Bearer {self.token}"}
-        self.wait_loaded(len(models))
+        if wait:
+            self.wait_loaded(len(models))
 
     def _ports(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -130,7 +136,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(archives):
-    s = Server(archives, ["lenet", "digits", "double", "gpt", "broken"], "--max-batch-delay-ms", "20")
+    s = Server(archives, ["lenet", "lenet_program", "digits", "double", "gpt", "broken"], "--max-batch-delay-ms", "20")
     yield s
     s.terminate()
 

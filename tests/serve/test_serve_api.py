@@ -29,6 +29,20 @@ def test_predictions_match_the_model_for_one_sample_and_a_batch(server):
     np.testing.assert_allclose(batch.json(), local(model, sample(2, 3)), rtol=1e-5, atol=1e-6)
 
 
+def test_a_saved_program_serves_batched_requests(server):
+    model = lenet().eval()
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda seed: httpx.post(server.url + "/predictions/lenet_program",
+                                                        json=sample(seed).tolist(), timeout=30), range(6)))
+    for seed, r in enumerate(answers):
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(r.json(), local(model, sample(seed)[None])[0], rtol=1e-5, atol=1e-6)
+    x = sample(7, 3)
+    r = httpx.post(server.url + "/v2/models/lenet_program/infer", json={"inputs": [
+        {"name": "x", "shape": [3, 1, 28, 28], "datatype": "FP32", "data": x.reshape(-1).tolist()}]})
+    np.testing.assert_allclose(np.reshape(r.json()["outputs"][0]["data"], (3, 10)), local(model, x), rtol=1e-5, atol=1e-6)
+
+
 def test_v2_metadata_and_infer(server):
     assert httpx.get(server.url + "/v2/health/live").json() == {"live": True}
     assert httpx.get(server.url + "/v2").json()["name"] == "ember"
@@ -127,7 +141,8 @@ def test_malformed_input_gets_400_with_a_clear_message(server, path, body, needl
 def test_unknown_models_versions_routes_and_traversal(server):
     for path, code, needle in [
         ("/predictions/nosuch", 404, "not registered"), ("/predictions/lenet/9.9", 404, "no version '9.9'"),
-        ("/predictions/..%2F..%2Fetc%2Fpasswd", 404, "no such endpoint"), ("/predictions/..%2Fx", 400, "invalid"), ("/predictions/lenet/%2e%2e", 400, "invalid model version"),
+        ("/predictions/..%2F..%2Fetc%2Fpasswd", 404, "no such endpoint"), ("/predictions/..%2Fx", 400, "invalid"),
+        ("/predictions/lenet/%2e%2e", 400, "invalid model version"),
         ("/predictions/%2e%2e/x", 400, "invalid model name"), ("/v2/models/a%00b/infer", 400, "invalid model name"),
         ("/nothing/here", 404, "no such endpoint"),
     ]:
@@ -166,4 +181,5 @@ def test_metrics(server):
     assert server.metric("ember_serve_workers_ready", model="lenet", version="1.0") == 1
     text = httpx.get(server.metrics_url).text
     assert "ember_serve_queue_depth" in text and "ember_serve_worker_restarts_total" in text
+    assert server.metric("ember_serve_requests_in_flight", model="lenet") == 0
     assert httpx.get(server.url + "/metrics").status_code == 404   # metrics live on their own port only

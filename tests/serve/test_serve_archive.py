@@ -13,11 +13,13 @@ from safetensors import safe_open
 import ember
 from ember.serve import ArchiveError, read_archive, save_archive
 from ember.serve.archive import build_model
-from ember.serve.cli import main
+from ember.cli import main
+from ember.export import Dim, export
 from ember.serve.config import ServeConfig
 from ember.serve.errors import ServeError
 from ember.serve.handlers import make_handler
 from ember.serve.tensors import array_from_json, json_depth
+from ember.vision.models import resnet18
 
 X = [{"name": "x", "datatype": "float32", "shape": [1, 28, 28]}]
 
@@ -91,13 +93,21 @@ def test_files_that_are_not_archives_are_refused(tmp_path):
         read_archive(io.BytesIO(b"\x00" * 64))
 
 
-def test_program_archives_need_ember_export(tmp_path):
-    path = tmp_path / "prog.emar"
-    save_archive(path, name="prog", program=b"not really a program", inputs=X)
-    archive = read_archive(path)
-    assert archive.manifest["model"] == {"kind": "program"} and archive.program == b"not really a program"
-    with pytest.raises(ArchiveError, match="requires ember.export"):
-        build_model(archive, ("ember",))
+def test_program_archive_runs_the_saved_program_without_the_class(tmp_path):
+    model = lenet().eval()
+    program = export(model, (ember.randn(2, 1, 28, 28),), dynamic_shapes={"x": {0: Dim("batch", min=1, max=64)}})
+    ember.export.save(program, tmp_path / "lenet.ep")
+    save_archive(tmp_path / "prog.emar", name="prog", program=tmp_path / "lenet.ep", inputs=X)
+    archive = read_archive(tmp_path / "prog.emar")
+    assert archive.manifest["model"] == {"kind": "program"} and archive.state_dict == {}
+    assert archive.program == (tmp_path / "lenet.ep").read_bytes()
+    rebuilt = build_model(archive, allowed_prefixes=())   # a program needs no importable class
+    x = ember.randn(5, 1, 28, 28)
+    with ember.no_grad():
+        np.testing.assert_allclose(rebuilt(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    save_archive(tmp_path / "bad.emar", name="bad", program=b"not really a program", inputs=X)
+    with pytest.raises(ArchiveError, match="saved program in archive 'bad' cannot be loaded"):
+        build_model(read_archive(tmp_path / "bad.emar"), ("ember",))
 
 
 def test_archive_command_packs_weights_labels_and_image_settings(tmp_path, capsys):
@@ -147,3 +157,14 @@ def test_import_ember_does_not_load_the_server():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_factory_function_builds_the_model(tmp_path):
+    kwargs = {"num_classes": 3, "width": 8}
+    model = resnet18(**kwargs).eval()
+    save_archive(tmp_path / "r.emar", name="r", model=model, model_class="ember.vision.models.resnet:resnet18",
+                 model_kwargs=kwargs, inputs=[{"name": "x", "datatype": "float32", "shape": [3, 32, 32]}])
+    rebuilt = build_model(read_archive(tmp_path / "r.emar"), ("ember",))
+    x = ember.randn(2, 3, 32, 32)
+    with ember.no_grad():
+        np.testing.assert_allclose(rebuilt(x).numpy(), model(x).numpy(), rtol=1e-6)

@@ -42,11 +42,16 @@ def watch_until_ready(server, model):
 def test_a_worker_killed_mid_request_is_replaced_and_health_tells(troubled):
     wait_ready(troubled, "slow")
     (before,) = troubled.describe("slow")[0]["workers"]
+    batches = troubled.metric("ember_serve_batch_size_count", model="slow")
     result = {}
     request = threading.Thread(target=lambda: result.update(r=httpx.post(troubled.url + "/predictions/slow",
                                                                           json=[1, 2, 3, 4], timeout=60)))
     request.start()
-    time.sleep(0.15)   # the model sleeps 0.4 s per batch: the request is inside the worker now
+    deadline = time.monotonic() + 30
+    while troubled.metric("ember_serve_batch_size_count", model="slow") == batches:   # until its batch is sent
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.05)   # the model sleeps 0.4 s per batch: the request is inside the worker now
     os.kill(before["pid"], signal.SIGKILL)
     seen = watch_until_ready(troubled, "slow")
     assert (503, "UNAVAILABLE", 503) in seen   # while the only worker is replaced, nobody claims to be ready
@@ -96,18 +101,33 @@ def test_a_stalled_model_times_out_with_504_and_its_worker_is_replaced(troubled)
     assert httpx.post(troubled.url + "/predictions/slow", json=[3, 0, 0, 0], timeout=30).json() == [6, 0, 0, 0]
 
 
-def test_sigterm_drains_accepted_requests(archives):
-    s = Server(archives, ["slow"], "--max-batch-size", "2")
+def test_not_ready_until_loaded_and_sigterm_drains_accepted_requests(archives):
+    s = Server(archives, ["slow"], "--max-batch-size", "1", wait=False)
     try:
+        # the ports are bound before the models load: alive at once, ready only after the warm-up batch
+        assert httpx.get(s.url + "/v2/health/live").status_code == 200
+        ping = httpx.get(s.url + "/ping")
+        assert ping.status_code == 503 and list(ping.json()["models"].values()) == [{"status": "LOADING"}], ping.text
+        assert httpx.get(s.url + "/v2/health/ready").status_code == 503
+        s.wait_loaded(1)
+        assert httpx.get(s.url + "/v2/health/ready").status_code == 200
         with ThreadPoolExecutor(6) as pool:
             futures = [pool.submit(httpx.post, s.url + "/predictions/slow", json=[i, 1, 1, 1], timeout=30)
                        for i in range(6)]
-            time.sleep(0.3)   # all six accepted; three batches of two take ~1.2 s
-            s.proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 60   # until the server has received all six (answered or not)
+
+            def received():
+                waiting = s.metric("ember_serve_requests_in_flight", model="slow")
+                return waiting, waiting + s.metric("ember_serve_requests_total", model="slow", code="200")
+            while received()[1] < 6:
+                assert time.monotonic() < deadline, s.output()
+                time.sleep(0.01)
+            s.proc.send_signal(signal.SIGTERM)   # six batches of one take ~2.4 s: most are still waiting
+            assert received()[0] >= 1
             answers = [f.result() for f in futures]
-        assert [r.status_code for r in answers] == [200] * 6
+        assert [r.status_code for r in answers] == [200] * 6, [r.text for r in answers]
         assert [r.json()[0] for r in answers] == [0, 2, 4, 6, 8, 10]
-        assert s.proc.wait(30) == 0
+        assert s.proc.wait(60) == 0, s.output()
         assert "draining" in s.output()
         with pytest.raises(httpx.ConnectError):
             httpx.get(s.url + "/ping")

@@ -8,11 +8,11 @@ Size([2, 3, 6])
 import math
 
 from ember._tensor import Size
-from ember.backend.dtype import bool_
+from ember.backend.dtype import CPP_NAMES as _CPP, bool_
 from ember.creation import full, zeros
 from ember.nn.functional.dropouts import dropout
 from ember.ops import join, pointwise
-from ember.ops.linalg import _CPP, bmm, matmul
+from ember.ops.linalg import bmm, matmul
 from ember.ops.linear import linear
 
 

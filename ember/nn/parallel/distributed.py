@@ -63,7 +63,7 @@ class DistributedDataParallel(Module):
         syncing = grad_mode.is_grad_enabled() and self.require_backward_grad_sync
         if syncing and self.reducer.started:
             self.reducer.prepare(None)  # raises: the previous backward left gradients unreduced
-        if self.broadcast_buffers and self.training:
+        if self.broadcast_buffers:
             buffers = list(self.module.buffers())
             if buffers:
                 broadcast_coalesced(buffers, self.process_group)

@@ -48,6 +48,19 @@ def default_convert(data):
     return data
 
 
+def _numbers(batch, dtype):
+    """Python ints (int64) or floats (float64) as one tensor; NumPy converts a plain list of them at once,
+    and anything else in the list (a bool, a bigger int, a tensor) takes ``tensor``'s general path."""
+    try:
+        arr = np.array(batch)
+    except (OverflowError, ValueError):
+        arr = None
+    kind = "f" if dtype is float64 else "i"
+    if arr is not None and arr.ndim == 1 and arr.dtype.kind == kind and all(type(v) in (int, float) for v in batch):
+        return as_tensor(arr.astype(np.float64 if kind == "f" else np.int64, copy=False))
+    return tensor(batch, dtype=dtype)
+
+
 def _collate_sequence(batch, elem):
     size = len(elem)
     if any(len(e) != size for e in batch):
@@ -69,10 +82,10 @@ def default_collate(batch):
         return default_collate([as_tensor(b) for b in batch])
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
         return as_tensor(np.array(batch))
-    if isinstance(elem, float):
-        return tensor(batch, dtype=float64)
-    if isinstance(elem, int):
+    if isinstance(elem, bool):
         return tensor(batch)
+    if isinstance(elem, (int, float)):
+        return _numbers(batch, float64 if isinstance(elem, float) else None)
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):

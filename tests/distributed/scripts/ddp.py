@@ -78,6 +78,23 @@ results["plain"] = gap(distributed(0, data), reference(0, data))
 results["buckets"] = gap(distributed(1, data, bucket_cap_mb=0.0005, gradient_as_bucket_view=True), reference(1, data))
 results["no_sync"] = gap(distributed(2, data, micro=2), reference(2, data, micro=2))
 
+# overlap: with one bucket per layer, the last layers' all-reduces are started while backward has yet
+# to reach the first layer (a hook registered before DDP's runs before it on the same parameter)
+ember.manual_seed(5)
+layers = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 3))
+launched_early = []
+layers[0].weight.register_post_accumulate_grad_hook(
+    lambda p: launched_early.append(sum(b.work is not None for b in probe.reducer.buckets)))
+probe = DistributedDataParallel(layers, bucket_cap_mb=16 * 17 * 4 / 2**20)
+probe(data[0][0]).sum().backward()
+assert len(probe.reducer.buckets) == 3 and launched_early == [2], (len(probe.reducer.buckets), launched_early)
+
+# broadcast_buffers: every forward starts from rank 0's buffers
+synced = DistributedDataParallel(make(6))
+synced.module.norm.running_mean.fill_(float(rank))
+synced.eval()(data[0][0])
+assert synced.module.norm.running_mean.tolist() == [0.0] * 16, synced.module.norm.running_mean
+
 # state_dict keys are the module's under "module."
 ddp = DistributedDataParallel(make(3))
 assert list(ddp.state_dict()) == ["module." + k for k in ddp.module.state_dict()], list(ddp.state_dict())

@@ -42,6 +42,10 @@ def _symmetric(lib, op, **kw):
     return fn
 
 
+def _powers(make):
+    return [Sample(_square(make, 3), n) for n in (0, 1, 3, -2)]
+
+
 def _matmuls(make):
     return [Sample(make(3, 4), make(4, 5)), Sample(make(4), make(4, 2)), Sample(make(3, 4), make(4)), Sample(make(4), make(4)),
             Sample(make(2, 3, 4), make(4, 2)), Sample(make(2, 1, 3, 4, layout="transposed"), make(3, 4, 2, layout="sliced")),
@@ -110,14 +114,13 @@ ENTRIES = [
                                     Sample("...j,j", make(2, 3, 4), make(4))],
             skips=MATMUL + (xfail("values", "ember computes bool einsum products where torch raises NotImplementedError",
                                   ("bool",)),)),
-    OpEntry("det", _squares, dtypes=LINALG_DTYPES, aliases=("linalg.det",)),
+    OpEntry("det", _squares, dtypes=LINALG_DTYPES), OpEntry("linalg.det", _squares, dtypes=LINALG_DTYPES),
     OpEntry("logdet", lambda make: [Sample(_square(make, 3)), Sample(_square(make, 2, 2))], dtypes=LINALG_DTYPES),
     OpEntry("slogdet", _squares, dtypes=LINALG_DTYPES),
     OpEntry("linalg.slogdet", _squares, dtypes=LINALG_DTYPES),
     OpEntry("inverse", _squares, dtypes=LINALG_DTYPES), OpEntry("linalg.inv", _squares, dtypes=LINALG_DTYPES),
     OpEntry("pinverse", _squares, dtypes=LINALG_DTYPES), OpEntry("linalg.pinv", _squares, dtypes=LINALG_DTYPES),
-    OpEntry("matrix_power", lambda make: [Sample(_square(make, 3), n) for n in (0, 1, 3, -2)], dtypes=LINALG_DTYPES,
-            aliases=("linalg.matrix_power",)),
+    OpEntry("matrix_power", _powers, dtypes=LINALG_DTYPES), OpEntry("linalg.matrix_power", _powers, dtypes=LINALG_DTYPES),
     OpEntry("linalg.solve", lambda make: [Sample(_square(make, 3), make(3, 2)), Sample(_square(make, 3, 2), make(3)),
                                           Sample(_square(make, 3), make(2, 3), left=False)], dtypes=LINALG_DTYPES),
     OpEntry("cholesky", _squares, op=lambda lib: _symmetric(lib, lambda lib: lib.cholesky), dtypes=LINALG_DTYPES,
@@ -131,6 +134,9 @@ ENTRIES = [
     OpEntry("qr", _squares, dtypes=LINALG_DTYPES), OpEntry("linalg.qr", _squares, dtypes=LINALG_DTYPES),
     OpEntry("svd", _squares, op=lambda lib: _abs_vectors(lib.svd, 0, 2), dtypes=LINALG_DTYPES),
     OpEntry("linalg.svd", _squares, op=lambda lib: _abs_vectors(lib.linalg.svd, 0, 2), dtypes=LINALG_DTYPES),
+    OpEntry("Tensor.cholesky", _squares, op=lambda lib: _symmetric(lib, lambda lib: lib.Tensor.cholesky),
+            dtypes=LINALG_DTYPES, skips=(NOT_IMPLEMENTED,)),
+    OpEntry("Tensor.svd", _squares, op=lambda lib: _abs_vectors(lib.Tensor.svd, 0, 2), dtypes=LINALG_DTYPES),
     OpEntry("linalg.svdvals", _squares, dtypes=LINALG_DTYPES),
     OpEntry("linalg.matrix_rank", _squares, dtypes=LINALG_DTYPES, differentiable=False),
     OpEntry("linalg.vector_norm", lambda make: [Sample(make(3, 4)), Sample(make(3, 4), 1, 1), Sample(make(3, 4), 3.0, (0, 1)),

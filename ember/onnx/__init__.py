@@ -1,0 +1,5 @@
+"""``ember.onnx``: PyTorch's ONNX export entry points, a face over ``ember.export`` (the ``onnx``
+package, the ``onnx`` extra, loads on the first export)."""
+from ember.export.onnx import TrainingMode, coverage, export, is_in_onnx_export
+
+__all__ = ["TrainingMode", "coverage", "export", "is_in_onnx_export"]
