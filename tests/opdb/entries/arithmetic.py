@@ -49,9 +49,7 @@ ENTRIES = [
                    skip("grad", "torch's ldexp gradient takes 2**other in integer arithmetic, 0 for negative exponents: "
                                 "torch.ldexp(x, torch.tensor([-1])) has gradient 0 (ember 0.5; gradcheck checks ember)"))),
     OpEntry("nextafter", binary(scalar=False), dtypes=("float32", "float64"), **NON_DIFF),
-    OpEntry("float_power", binary(low=0.5, high=2.0),
-            skips=(xfail("variants", "ember's float_power_ writes a float64 result into a float32 tensor where torch raises "
-                                     "RuntimeError (the result requires dtype Double)"),)),
+    OpEntry("float_power", binary(low=0.5, high=2.0)),
     OpEntry("positive", unary(), dtypes=FLOATS + INTS),
     OpEntry("isneginf", unary(), **NON_DIFF), OpEntry("isposinf", unary(), **NON_DIFF),
     OpEntry("frexp", unary(), dtypes=("float32", "float64"), **NON_DIFF),
