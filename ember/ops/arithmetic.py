@@ -9,9 +9,10 @@ import numpy as np
 
 from ember._tensor import Tensor
 from ember.backend import PROMOTE
-from ember.backend.dtype import float64, get_default_dtype, int32, int64
+from ember.backend.dtype import float64, get_default_dtype, int32, int64, torch_name
 from ember.creation import arange, tensor
 from ember.ops.dispatch import Primitive, binary
+from ember.ops.inplace import inplace
 from ember.ops.join import cat
 from ember.ops.linalg import matmul
 from ember.ops.pointwise import where
@@ -76,7 +77,7 @@ def logaddexp2(input, other):
     return binary(_logaddexp2, input, other, float_result=True)
 
 
-@public(inplace=True)
+@public
 def float_power(input, exponent):
     """``input ** exponent`` computed in double precision (complex128 for complex operands)."""
     complex_ = any(isinstance(t, Tensor) and t.is_complex() or isinstance(t, complex) for t in (input, exponent))
@@ -84,6 +85,17 @@ def float_power(input, exponent):
     a = input.to(dtype) if isinstance(input, Tensor) else input
     b = exponent.to(dtype) if isinstance(exponent, Tensor) else exponent
     return a ** b
+
+
+def float_power_(self, exponent):
+    """In place: only a double (or complex double) tensor can hold float_power's result."""
+    if self.dtype not in (float64, float64.to_complex()):
+        raise RuntimeError(f"the base given to float_power_ has dtype {torch_name(self.dtype)} but the operation's "
+                           f"result requires dtype Double")
+    return inplace(self, float_power, exponent)
+
+
+Tensor.float_power_ = float_power_
 
 
 @public(inplace=True)

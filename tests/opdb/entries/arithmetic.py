@@ -25,6 +25,10 @@ def _dist(make):
             Sample(make(3, 4, layout="transposed"), make(3, 4), float("inf"))]
 
 
+def _cdist(make):
+    return [Sample(make(3, 4), make(5, 4)), Sample(make(2, 3, 4), make(2, 5, 4), 1.0), Sample(make(3, 2), make(4, 2), 3.0)]
+
+
 def _isin(make):
     m = lambda *shape: make(*shape, low=-3, high=3)  # noqa: E731
     return [Sample(m(3, 4), m(5)), Sample(m(6), m(2, 2), invert=True)]
@@ -35,6 +39,8 @@ def _mvlgamma(make):
 
 
 ENTRIES = [
+    OpEntry("logaddexp", binary(scalar=False), dtypes=FLOATS),
+    OpEntry("logaddexp2", binary(scalar=False), dtypes=FLOATS),
     OpEntry("gcd", binary(low=-9, high=9, scalar=False), dtypes=INTS, **NON_DIFF),
     OpEntry("lcm", binary(low=-9, high=9, scalar=False), dtypes=INTS, **NON_DIFF),
     OpEntry("ldexp", lambda make: [Sample(make(3, 4), make(3, 4, dtype="int64", low=-3, high=3, grad=False)),
@@ -43,9 +49,7 @@ ENTRIES = [
                    skip("grad", "torch's ldexp gradient takes 2**other in integer arithmetic, 0 for negative exponents: "
                                 "torch.ldexp(x, torch.tensor([-1])) has gradient 0 (ember 0.5; gradcheck checks ember)"))),
     OpEntry("nextafter", binary(scalar=False), dtypes=("float32", "float64"), **NON_DIFF),
-    OpEntry("float_power", binary(low=0.5, high=2.0),
-            skips=(xfail("variants", "ember's float_power_ writes a float64 result into a float32 tensor where torch raises "
-                                     "RuntimeError (the result requires dtype Double)"),)),
+    OpEntry("float_power", binary(low=0.5, high=2.0)),
     OpEntry("positive", unary(), dtypes=FLOATS + INTS),
     OpEntry("isneginf", unary(), **NON_DIFF), OpEntry("isposinf", unary(), **NON_DIFF),
     OpEntry("frexp", unary(), dtypes=("float32", "float64"), **NON_DIFF),
@@ -59,5 +63,6 @@ ENTRIES = [
             skips=(xfail("values", "ember computes addr of integer tensors with a float beta where torch raises "
                                    "RuntimeError", ("int64",), sample="beta=0.5"),)),
     OpEntry("dist", _dist, dtypes=("float32", "float64")),
+    OpEntry("cdist", _cdist, dtypes=("float32", "float64")),
     OpEntry("isin", _isin, dtypes=("float32", "int64"), **NON_DIFF),
 ]

@@ -31,10 +31,6 @@ def _along(make):
     return [Sample(make(5), 0), Sample(make(3, 4), 1), Sample(make(3, 4, layout="transposed"), 0)]
 
 
-def _pairs(make):
-    return [Sample(make(4, 3), make(5, 3)), Sample(make(2, 4, 3), make(2, 6, 3)), Sample(make(30, 3), make(28, 3))]
-
-
 def _as_real(name):
     """The transform with its complex result viewed as (real, imaginary) pairs: the database compares real tensors."""
     def recipe(lib):
@@ -72,10 +68,7 @@ SPECIAL += [OpEntry(f"special.{name}", _positive(-3, 3), dtypes=F, differentiabl
 
 OTHERS = [
     OpEntry("cummax", _along, dtypes=F), OpEntry("cummin", _along, dtypes=F),
-    OpEntry("logaddexp", lambda make: [Sample(make(3, 4), make(3, 4)), Sample(make(4), make(2, 1))], dtypes=F),
-    OpEntry("logaddexp2", lambda make: [Sample(make(3, 4), make(4))], dtypes=F),
     OpEntry("hardshrink", _positive(-2, 2), dtypes=F),
-    OpEntry("cdist", _pairs, dtypes=F, **TOL),
     OpEntry("diff", _along, dtypes=F),
     OpEntry("rot90", lambda make: [Sample(make(3, 4)), Sample(make(2, 3, 4), 3, (1, 2))], dtypes=F),
     OpEntry("trapezoid", lambda make: [Sample(make(3, 5)), Sample(make(4, 3), dim=0)], dtypes=F),
