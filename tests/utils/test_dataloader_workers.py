@@ -14,7 +14,7 @@ import torch.utils.data as tdata
 
 import ember
 import ember.utils.data as edata
-from ember.utils.data import dataloader as dl_module
+from ember.utils.data import _loader_iter
 from tests.utils.data_common import Mixed, Squares, assert_same_batches
 from tests.utils.plain_datasets import check_worker_id
 
@@ -145,7 +145,7 @@ def test_timeout():
 
 
 def test_stall_warning_names_worker_and_indices(monkeypatch):
-    monkeypatch.setattr(dl_module, "STALL_WARNING_SECONDS", 0.2)
+    monkeypatch.setattr(_loader_iter, "STALL_WARNING_SECONDS", 0.2)
     loader = edata.DataLoader(Faulty(6, bad=3, mode="sleep", seconds=0.8), batch_size=1, num_workers=2)
     with pytest.warns(RuntimeWarning, match=r"worker 1 \(pid \d+\), which is loading sample indices \[3\]"):
         assert [b.tolist() for b in loader] == [[i * i] for i in range(6)]

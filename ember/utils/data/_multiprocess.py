@@ -4,7 +4,7 @@ Tasks ``(task_id, epoch, indices)`` go round-robin to the live workers, at most
 ``prefetch_factor`` per worker ahead; replies land in one result queue and are handed out
 in task order (a reorder buffer). While waiting the loader polls the workers' liveness, so
 a killed worker raises instead of hanging, and reports a stalled worker after
-``dataloader.STALL_WARNING_SECONDS``. Workers are shut down when the epoch ends, or when
+``_loader_iter.STALL_WARNING_SECONDS``. Workers are shut down when the epoch ends, or when
 the iterator is garbage-collected (an early ``break``), by a ``weakref.finalize``.
 """
 import itertools
@@ -14,7 +14,7 @@ import time
 import warnings
 import weakref
 
-from ember.utils.data import dataloader as _dl
+from ember.utils.data import _loader_iter
 from ember.utils.data._worker import ExceptionWrapper, Exhausted, SendFailure, worker_loop
 
 _POLL_SECONDS = 0.05
@@ -44,7 +44,7 @@ def _shutdown(workers, index_queues, result_queue):
         q.close()
 
 
-class MultiProcessIter(_dl._LoaderIter):
+class MultiProcessIter(_loader_iter.LoaderIter):
     def __init__(self, loader):
         self._loader, n = loader, loader.num_workers
         ctx = _context(loader.multiprocessing_context)
@@ -122,7 +122,7 @@ class MultiProcessIter(_dl._LoaderIter):
                 if timeout > 0 and waited > timeout:
                     self._shutdown()
                     raise RuntimeError(f"DataLoader timed out after {timeout} seconds") from None
-                if not warned and waited > _dl.STALL_WARNING_SECONDS:
+                if not warned and waited > _loader_iter.STALL_WARNING_SECONDS:
                     warned = True
                     self._warn_stall(task_id, waited)
                 continue

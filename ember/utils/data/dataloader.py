@@ -10,12 +10,13 @@ import itertools
 import math
 
 from ember.random import randint
+from ember.utils.data._loader_iter import LoaderIter
+from ember.utils.data._multiprocess import MultiProcessIter
 from ember.utils.data._worker import Fetcher
 from ember.utils.data.collate import default_collate, default_convert
 from ember.utils.data.dataset import IterableDataset
 from ember.utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
-STALL_WARNING_SECONDS = 30.0
 
 
 def _check_iterable_options(shuffle, sampler, batch_sampler):
@@ -126,7 +127,6 @@ class DataLoader:
         return randint(0, 2**62, (), generator=self.generator).item()
 
     def __iter__(self):
-        from ember.utils.data._multiprocess import MultiProcessIter
         if self.num_workers == 0:
             return _SingleProcessIter(self)
         if not self.persistent_workers:
@@ -193,25 +193,7 @@ class _Plan:
         return list(self._unseen)[len(self._unseen) - unseen:] + later
 
 
-class _LoaderIter:
-    """What both DataLoader iterators share: the iterator protocol, the loader's length, and the
-    resume bookkeeping (skip the batches a restored state had already yielded, count the rest)."""
-
-    def __iter__(self):
-        return self
-
-    def __len__(self):
-        return len(self._loader)
-
-    def _should_yield(self):
-        if self._skip:
-            self._skip -= 1
-            return False
-        self._progress["yielded"] += 1
-        return True
-
-
-class _SingleProcessIter(_LoaderIter):
+class _SingleProcessIter(LoaderIter):
     def __init__(self, loader):
         self._loader = loader
         loader._base_seed()
