@@ -193,6 +193,18 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     return _finish(pg.ops.reduce_scatter_into(pg, output, flat, op, what, seq), async_op)
 
 
+def _check_root_list(pg, root, tensors, tensor, op, role):
+    """The root rank of ``gather``/``scatter`` gives one tensor per rank, shaped as ``tensor``; the others give none."""
+    list_name = f"{op}_list"
+    if pg.rank() == root:
+        _check_list(tensors, list_name)
+        if len(tensors) != pg.size():
+            raise ValueError(f"{op}: {list_name} has {len(tensors)} tensors for a group of {pg.size()} ranks")
+        _check_same_shapes(tensors, tensor, op)
+    elif tensors:
+        raise ValueError(f"{op}: {list_name} must be given on the {role} rank only")
+
+
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
     """Every rank's ``tensor`` into ``dst``'s ``gather_list``."""
     _check_tensor(tensor)
@@ -201,13 +213,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
         return None
     pg, what, seq = begun
     root = group_dst if group_dst is not None else pg.group_rank(0 if dst is None else dst, "dst")
-    if pg.rank() == root:
-        _check_list(gather_list, "gather_list")
-        if len(gather_list) != pg.size():
-            raise ValueError(f"gather: gather_list has {len(gather_list)} tensors for a group of {pg.size()} ranks")
-        _check_same_shapes(gather_list, tensor, "gather")
-    elif gather_list:
-        raise ValueError("gather: gather_list must be given on the destination rank only")
+    _check_root_list(pg, root, gather_list, tensor, "gather", "destination")
     return _finish(pg.ops.gather(pg, tensor, gather_list, root, what, seq), async_op)
 
 
@@ -219,13 +225,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
         return None
     pg, what, seq = begun
     root = group_src if group_src is not None else pg.group_rank(0 if src is None else src, "src")
-    if pg.rank() == root:
-        _check_list(scatter_list, "scatter_list")
-        if len(scatter_list) != pg.size():
-            raise ValueError(f"scatter: scatter_list has {len(scatter_list)} tensors for a group of {pg.size()} ranks")
-        _check_same_shapes(scatter_list, tensor, "scatter")
-    elif scatter_list:
-        raise ValueError("scatter: scatter_list must be given on the source rank only")
+    _check_root_list(pg, root, scatter_list, tensor, "scatter", "source")
     return _finish(pg.ops.scatter(pg, tensor, scatter_list, root, what, seq), async_op)
 
 
