@@ -101,14 +101,29 @@ def _(ctx, g):
 
 # argument handling ------------------------------------------------------------------------
 
-def _dims_and_sizes(name, x, s, dim, default_all=True):
-    """PyTorch's rules: ``dim`` defaults to the last ``len(s)`` dims (or all), ``s[i] == -1`` keeps a size."""
+def _normalised_dims(x, s, dim):
+    """The transformed dims, non-negative: ``dim``, or by default the last ``len(s)`` dims (or all)."""
     nd = x.dim()
     if dim is None:
         dims = list(range(nd - len(s), nd)) if s is not None else list(range(nd))
     else:
         dims = [dim] if isinstance(dim, int) else list(dim)
-    dims = [d + nd if d < 0 else d for d in dims]
+    return [d + nd if d < 0 else d for d in dims]
+
+
+def _shape_list(s, dims):
+    """``s`` as a list with one size per transformed dim."""
+    s = [s] if isinstance(s, int) else list(s)
+    if len(s) != len(dims):
+        raise RuntimeError(f"When given, dim and shape arguments must have the same length (got {len(s)} and "
+                           f"{len(dims)})")
+    return s
+
+
+def _dims_and_sizes(name, x, s, dim):
+    """PyTorch's rules: ``dim`` defaults to the last ``len(s)`` dims (or all), ``s[i] == -1`` keeps a size."""
+    nd = x.dim()
+    dims = _normalised_dims(x, s, dim)
     for d in dims:
         if not 0 <= d < max(nd, 1):
             raise IndexError(f"Dimension out of range (expected to be in range of [{-max(nd, 1)}, {max(nd, 1) - 1}], "
@@ -116,11 +131,7 @@ def _dims_and_sizes(name, x, s, dim, default_all=True):
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"{name} dims must be unique")
     if s is not None:
-        s = [s] if isinstance(s, int) else list(s)
-        if len(s) != len(dims):
-            raise RuntimeError(f"When given, dim and shape arguments must have the same length (got {len(s)} and "
-                               f"{len(dims)})")
-        sizes = [x.shape[d] if n == -1 else n for d, n in zip(dims, s)]
+        sizes = [x.shape[d] if n == -1 else n for d, n in zip(dims, _shape_list(s, dims))]
     else:
         sizes = [x.shape[d] for d in dims]
     for n in sizes:
@@ -173,17 +184,9 @@ def r2c(name, x, s, dim, norm, forward=True):
 def c2r(name, x, s, dim, norm, forward=False):
     """irfftn, or hfftn (``forward``: the transform of a conjugated half spectrum with dual scaling)."""
     norm = check_norm(norm)
-    nd = x.dim()
-    if dim is None:
-        dims = list(range(nd - len(s), nd)) if s is not None else list(range(nd))
-    else:
-        dims = [dim] if isinstance(dim, int) else list(dim)
-    dims = [d + nd if d < 0 else d for d in dims]
+    dims = _normalised_dims(x, s, dim)
     if s is not None:
-        s = [s] if isinstance(s, int) else list(s)
-        if len(s) != len(dims):
-            raise RuntimeError(f"When given, dim and shape arguments must have the same length (got {len(s)} and "
-                               f"{len(dims)})")
+        s = _shape_list(s, dims)
     last_out = (2 * (x.shape[dims[-1]] - 1)) if s is None or s[-1] == -1 else s[-1]
     if last_out < 1:
         raise RuntimeError(f"Invalid number of data points ({last_out}) specified")
