@@ -69,15 +69,19 @@ def all_gather_into(pg, output, tensor, what, seq):
     return Work(pg, [req], what, seq, lambda: store(output, recv), [output])
 
 
+def _store_rows(tensors, rows):
+    """The finishing step of a gather: row ``r`` of the received block into ``tensors[r]``."""
+    def finish():
+        for out, row in zip(tensors, rows):
+            store(out, row)
+    return finish
+
+
 def all_gather(pg, tensor_list, tensor, what, seq):
     send = wire_array(tensor._data, False).reshape(-1)
     recv = np.empty((pg.size(), send.size), dtype=send.dtype)
     req = pg.comm.Iallgather(send, recv)
-
-    def finish():
-        for out, row in zip(tensor_list, recv):
-            store(out, row)
-    return Work(pg, [req], what, seq, finish, [tensor_list])
+    return Work(pg, [req], what, seq, _store_rows(tensor_list, recv), [tensor_list])
 
 
 def reduce_scatter_into(pg, output, flat_input, op, what, seq):
@@ -98,11 +102,7 @@ def gather(pg, tensor, gather_list, dst, what, seq):
         return Work(pg, [pg.comm.Igather(send, None, root=dst)], what, seq)
     recv = np.empty((pg.size(), send.size), dtype=send.dtype)
     req = pg.comm.Igather(send, recv, root=dst)
-
-    def finish():
-        for out, row in zip(gather_list, recv):
-            store(out, row)
-    return Work(pg, [req], what, seq, finish, [gather_list])
+    return Work(pg, [req], what, seq, _store_rows(gather_list, recv), [gather_list])
 
 
 def scatter(pg, tensor, scatter_list, src, what, seq):
