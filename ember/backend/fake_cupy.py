@@ -113,6 +113,11 @@ class ndarray:
         return Device(self._device_id)
 
     @property
+    def data(self):
+        """CuPy's memory pointer (``.ptr``: the address of the first element)."""
+        return types.SimpleNamespace(ptr=self._a.ctypes.data, device_id=self._device_id)
+
+    @property
     def __cuda_array_interface__(self):
         return {"shape": self._a.shape, "typestr": self._a.dtype.str, "data": (self._a.ctypes.data, False),
                 "strides": self._a.strides, "version": 3}
@@ -190,8 +195,13 @@ class ndarray:
 
 
 def _binary(name):
-    def op(self, other):
-        return _call(getattr(self._a.__class__, name), (self, other), {})
+    if name.startswith("__i"):  # in place: the array itself comes back, as in CuPy
+        def op(self, other):
+            _call(getattr(self._a.__class__, name), (self, other), {})
+            return self
+    else:
+        def op(self, other):
+            return _call(getattr(self._a.__class__, name), (self, other), {})
     op.__name__ = name
     return op
 
