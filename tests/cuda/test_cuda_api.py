@@ -158,4 +158,4 @@ def test_zero_copy_exchange_through_dlpack_and_the_cuda_array_interface(fake_cud
     info = t.__cuda_array_interface__
     assert info["shape"] == (4,) and info["data"][0] == t.data_ptr() and info["typestr"] == "<f4"
     with pytest.raises(AttributeError, match="non-CUDA tensor"):
-        ember.ones(2).__cuda_array_interface__
+        ember.ones(2).__cuda_array_interface__  # noqa: B018
