@@ -45,6 +45,45 @@ class Jvp:
         return self.prim(*inputs, **self.params)
 
 
+def linear(*positions):
+    """The rule of an op linear in the inputs at ``positions`` together (all floating tensor
+    and Python number inputs when none are named): the op itself on their tangents."""
+    def rule(j):
+        args = list(j.inputs)
+        for i in positions or [i for i, x in enumerate(args) if _operand(x)]:
+            args[i] = j.tangent(i)
+        return j.call(*args)
+    return rule
+
+
+def _operand(x):
+    if isinstance(x, Tensor):
+        return x._dtype.category >= 2
+    return isinstance(x, (int, float, complex)) and not isinstance(x, bool)
+
+
+def product(*positions):
+    """The rule of an op linear in each input at ``positions`` separately (matmul, conv):
+    the sum over the dual ones of the op with that input replaced by its tangent."""
+    def rule(j):
+        total = None
+        for i in positions:
+            if j.tangents[i] is not None:
+                args = list(j.inputs)
+                args[i] = j.tangents[i]
+                term = j.call(*args)
+                total = term if total is None else total + term
+        return total
+    return rule
+
+
+def differentiable(t):
+    """Whether an op on ``t`` needs a derivative: ``t`` requires grad while recording, or is dual."""
+    if t._requires_grad and grad_mode.state.enabled:
+        return True
+    return any(tangent_of(t, level) is not None for level in _fw.active)
+
+
 def run(prim, inputs, arrays, dev, params):
     active = _fw.active
     found = []
@@ -137,16 +176,14 @@ def transposed_vjp(j):
     with grad_mode.enable_grad():
         ins, wrt, tangents = [], [], []
         for x, t in zip(j.inputs, j.tangents):
-            if isinstance(x, Tensor) and x._dtype.category >= 2:
-                a = forward_ad.alias(x, "AliasBackward0")
-                if not a._requires_grad:
-                    a._requires_grad = True
-                ins.append(a)
-                if t is not None:
-                    wrt.append(a)
-                    tangents.append(t)
-            else:
+            if t is None:
                 ins.append(x)
+                continue
+            a = forward_ad.alias(x, "AliasBackward0")
+            a._requires_grad = True
+            ins.append(a)
+            wrt.append(a)
+            tangents.append(t)
         out = j.call(*ins)
         outs = out if type(out) is tuple else (out,)
         diff = [o for o in outs if isinstance(o, Tensor) and o._requires_grad]

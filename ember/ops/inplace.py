@@ -19,6 +19,7 @@ from ember.autograd import forward_ad, grad_mode
 from ember.creation import zeros
 from ember.ops import dispatch, dual
 from ember.ops.dispatch import primitive, xp_of
+from ember.ops.dual import linear
 
 _state = grad_mode.state
 _dual = forward_ad.state
@@ -195,3 +196,7 @@ def _write(self, out):
     if dispatch.observer is not None:
         dispatch.observer.wrote(self, out)
 
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_gather.jvp(linear())
+_copy_slices.jvp(lambda j: _copy_slices(j.tangent(0), j.tangent(1), idx=j.params["idx"]))
