@@ -333,3 +333,19 @@ def _(j):
     x, dims, keepdim = j.inputs[0], j.params["dims"], j.params["keepdim"]
     y = j.out if keepdim or not dims else j.out.reshape(_keep_shape(x.shape, dims))
     return (j.tangents[0] * where(y.isfinite(), (x - y).exp(), 0.0)).sum(dims, keepdim=keepdim)
+
+@_var.jvp
+def _(j):
+    x, t = j.inputs[0], j.tangents[0]
+    dof = j.ctx.dof
+    return (_centred(j.ctx, x) * t).sum(j.params["dims"], keepdim=j.params["keepdim"]) * (
+        2.0 / dof if dof else float("inf"))
+
+
+@_std.jvp
+def _(j):
+    x, t, y = j.inputs[0], j.tangents[0], j.out
+    dof = j.ctx.dof
+    var_t = (_centred(j.ctx, x) * t).sum(j.params["dims"], keepdim=j.params["keepdim"]) * (
+        1.0 / dof if dof else float("inf"))
+    return where(y == 0, 0.0, var_t / y)
