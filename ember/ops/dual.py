@@ -83,26 +83,28 @@ def elementwise(j):
     complex values the generic rule runs instead."""
     if any(isinstance(x, Tensor) and x._dtype.category == 3 for x in j.inputs):
         return transposed_vjp(j)
-    ctx, shape, total = _DerivativeCtx(j), j.out.shape, None
+    shape, total = j.out.shape, None
     for i, t in enumerate(j.tangents):
         if t is not None:
-            grads = j.prim.backward(ctx, t.expand(shape) if t.shape != shape else t)
+            grads = j.prim.backward(DerivativeCtx(j, i), t.expand(shape) if t.shape != shape else t)
             term = grads[i] if type(grads) is tuple else grads
             if term is not None:
                 total = term if total is None else total + term
     return total
 
 
-class _DerivativeCtx:
+class DerivativeCtx:
     """A ctx to run a primitive's derivative from a forward rule: what the forward stashed, the
-    tensors the record saves (read from the call), and every input needing its gradient."""
+    tensors the record saves (read from the call), and the input ``wanted`` (all when None)
+    needing its gradient."""
 
-    def __init__(self, j):
+    def __init__(self, j, wanted=None):
         prim, outs = j.prim, j.out if type(j.out) is tuple else (j.out,)
         saved = list(j.inputs) if prim.save is True else [j.inputs[i] for i in prim.save]
         if prim.save_output:
             saved += outs if prim.save_output is True else [outs[i] for i in prim.save_output]
-        self.saved_tensors, self.needs_input_grad = tuple(saved), (True,) * len(j.inputs)
+        self.saved_tensors = tuple(saved)
+        self.needs_input_grad = tuple(wanted is None or i == wanted for i in range(len(j.inputs)))
         self._stash = j.ctx
 
     def __getattr__(self, name):

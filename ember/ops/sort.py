@@ -440,7 +440,7 @@ def _picked_jvp(j):
 
 def _even_split_jvp(j):
     """Ties share: the mean of the tangent over the elements equal to the extreme."""
-    x, t, y, dims, keepdim = j.inputs[0], j.tangents[0], j.out, j.params["dims"], j.params["keepdim"]
+    x, t, y, dims, keepdim = j.inputs[0], j.tangents[0], j.out, j.ctx.dims, j.ctx.keepdim
     full = y if keepdim or not dims else y.reshape(_keep_shape(x.shape, dims))
     hit = (x == full).to(t.dtype)
     return (t * hit).sum(dims, keepdim=keepdim) / hit.sum(dims, keepdim=keepdim)
@@ -448,7 +448,7 @@ def _even_split_jvp(j):
 
 for _prim in (_max_dim, _min_dim, _sort, _topk, _kthvalue, _median_dim, _nanmedian_dim, _mode):
     _prim.jvp(_picked_jvp)
-for _prim in (_max_all, _min_all, _amax, _amin):
+for _prim in (_max_all, _min_all, _amax, _amin, _median_full, _nanmedian_full):
     _prim.jvp(_even_split_jvp)
 _take.jvp(linear())
 _put.jvp(linear())

@@ -166,5 +166,6 @@ def multigammaln(input, p, *, out=None):
 
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
-for _name in ("i0", "i0e", "i1", "i1e", "sinc", "entr", "erfcx", "ndtri", "log_ndtr", "xlog1py"):
+for _name in ("i0", "i0e", "i1", "i1e", "sinc", "entr", "erfcx", "ndtri", "log_ndtr", "xlog1py", "gammainc",
+              "gammaincc", "zeta"):
     PRIMITIVES[f"special_{_name}"].jvp(elementwise)

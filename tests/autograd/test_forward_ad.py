@@ -79,6 +79,21 @@ def test_mlp_tangents():
     both(mlp, atol=1e-10, rtol=1e-8)
 
 
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_recurrent_layers_match_torch(cell):
+    xs, ts = RNG.standard_normal((5, 2, 3)), RNG.standard_normal((5, 2, 3))
+    torch.manual_seed(0)
+    ref = getattr(torch.nn, cell)(3, 4).double()
+    state = {k: v.detach().numpy().copy() for k, v in ref.state_dict().items()}
+
+    def run(lib):
+        net = ref if lib is torch else getattr(ember.nn, cell)(3, 4).double()
+        if lib is ember:
+            net.load_state_dict({k: ember.tensor(v) for k, v in state.items()})
+        return jvp(lib, lambda lib, x: net(x)[0], (xs, ts))
+    both(run, atol=1e-10, rtol=1e-8)
+
+
 def test_tangent_of_weights_through_functional_linear():
     both(lambda lib: jvp(lib, lambda lib, x, w: lib.nn.functional.linear(x, w).relu(), (X, T), (W.T, W.T * 0.5)),
          atol=1e-10, rtol=1e-8)
@@ -214,3 +229,20 @@ def test_dual_level_is_a_decorator():
         return f.unpack_dual(f.make_dual(ember.tensor(X), ember.tensor(T)) * 3).tangent
     assert_same(tangent(), torch.tensor(3 * T), 1e-12, 0)
     assert not f.state.levels
+
+
+# Primitives whose forward rule is the generic one (ember.ops.dual.transposed_vjp: exact, from the
+# reverse derivative, at the cost of a reverse pass through the derivative): decompositions whose
+# tangents need the full spectral formulas, fused recurrent and CTC kernels, and internal helpers.
+GENERIC_RULE = {
+    "qr", "svd", "eig", "lu", "matrix_exp", "lstm_cell", "gru_cell", "lstm_seq", "gru_seq",
+    "projection_with_recurrent_grad", "ctc_nll", "ctc_grad", "gelu_backward", "others", "scatter_reduce_extreme",
+}
+
+
+def test_every_differentiable_primitive_has_a_forward_rule():
+    from ember.ops.registry import PRIMITIVES
+    generic = {p.name for p in PRIMITIVES.values() if p.backward is not None and p.jvp_rule is None}
+    assert generic == GENERIC_RULE, (
+        f"primitives without a forward rule: {sorted(generic - GENERIC_RULE)} (declare one with @prim.jvp next to "
+        f"the derivative, or list them here); listed but ruled now: {sorted(GENERIC_RULE - generic)}")
