@@ -27,9 +27,9 @@ def is_acceptable(tensor):
 
 
 def flags(enabled=False, benchmark=False, benchmark_limit=10, deterministic=False, allow_tf32=True):
-    """Set the flags for a ``with`` block (PyTorch's defaults: every flag not given is reset too)."""
-    return temporarily(sys.modules[__name__], dict(enabled=enabled, benchmark=benchmark,
-                                                   benchmark_limit=benchmark_limit, deterministic=deterministic,
+    """Set the flags for a ``with`` block (PyTorch's defaults: every flag not given is reset too;
+    ``benchmark_limit`` stays None, as PyTorch's does without cuDNN)."""
+    return temporarily(sys.modules[__name__], dict(enabled=enabled, benchmark=benchmark, deterministic=deterministic,
                                                    allow_tf32=allow_tf32))
 
 
