@@ -5,9 +5,10 @@ from ember._tensor import Tensor
 from ember.ops.dispatch import PRIMITIVES
 from ember.ops.inplace import inplace as run_inplace
 
-__all__ = ["PRIMITIVES", "PUBLIC", "method", "public"]
+__all__ = ["NAMESPACES", "PRIMITIVES", "PUBLIC", "method", "public"]
 
 PUBLIC = {}
+NAMESPACES = {}  # custom-op namespace -> its ops (``ember.ops.<namespace>``; ember.library fills it)
 
 
 def public(fn=None, *, method=True, inplace=False, aliases=(), namespace=True):
