@@ -2,7 +2,8 @@
 (ember.library) an emitter. ``fn(g, *inputs, **params)`` receives the ONNX names of the op's tensor
 inputs and its other arguments, adds nodes with ``g.op("Mul", a, b, attr_f=1.0)`` (PyTorch's
 suffixes ``_f``/``_i``/``_s``/``_t``/``_fs``/``_is`` on attribute names are accepted and dropped;
-constants: ``g.op("Constant", value_t=tensor)``) and returns the output name(s). Importing this module does not import ``onnx``."""
+constants: ``g.op("Constant", value_t=tensor)``) and returns the output name(s). Importing this
+module does not import ``onnx``."""
 import re
 
 import numpy as np
