@@ -130,6 +130,15 @@ def xp_of(device):
     return xp
 
 
+def _forward_on(dev, prim, ctx, arrays, params):
+    """The forward on a device other than the CPU: a GPU's work runs with that GPU current."""
+    xp = xp_of(dev)
+    if dev.type != "cuda":
+        return prim.forward(ctx, xp, *arrays, **params)
+    with xp.cuda.Device(dev.index):
+        return prim.forward(ctx, xp, *arrays, **params)
+
+
 def device_mismatch(op, a, b):
     return RuntimeError(
         f"Expected all tensors to be on the same device, but found at least two devices, {a} and {b}! "
@@ -165,7 +174,8 @@ def run(prim, inputs, arrays, dev, params):
                 break
     if not needs_grad:
         try:
-            out = prim.forward(_NO_CTX, np if dev is CPU else xp_of(dev), *arrays, **params)
+            out = prim.forward(_NO_CTX, np, *arrays, **params) if dev is CPU else \
+                _forward_on(dev, prim, _NO_CTX, arrays, params)
         except ValueError:
             check_broadcast(arrays)
             raise
@@ -180,7 +190,7 @@ def run(prim, inputs, arrays, dev, params):
 
     ctx = OpNode()
     try:
-        out = prim.forward(ctx, xp_of(dev), *arrays, **params)
+        out = prim.forward(ctx, np, *arrays, **params) if dev is CPU else _forward_on(dev, prim, ctx, arrays, params)
     except ValueError:
         check_broadcast(arrays)
         raise
