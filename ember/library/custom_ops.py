@@ -20,7 +20,7 @@ from ember.creation import zeros_like
 from ember.library.schema import parse_schema, schema_from_function
 from ember.ops import dispatch
 from ember.ops.dispatch import PRIMITIVES, Primitive
-from ember.ops.registry import NAMESPACES
+from ember.ops.registry import CUSTOM_OPS, NAMESPACES
 
 _META = device("meta")
 _RESERVED = {"aten", "prim", "prims", "ember", "torch"}
@@ -69,6 +69,18 @@ def namespace(name):
     return ns
 
 
+class CustomRecord(Primitive):
+    """A custom op's dispatcher record: a ``Primitive`` kept in ``registry.CUSTOM_OPS`` under
+    ``"namespace.name"`` rather than among the built-in records (a later definition replaces it)."""
+
+    __slots__ = ()
+
+    def __init__(self, forward, node_name, name):
+        super().__init__(forward, node_name, save=True, save_output=True, name=name)
+        del PRIMITIVES[name]  # registered by Primitive.__init__; custom ops live apart from the built-ins
+        CUSTOM_OPS[name] = self
+
+
 class CustomOpDef:
     """A custom op: call it like a function (or as ``ember.ops.<ns>.<name>``), add kernels, a fake
     (shape) function and an autograd formula with the ``register_*`` methods."""
@@ -82,14 +94,10 @@ class CustomOpDef:
         self._autocast = {}
         self._composite = None  # a function run directly on tensors (Library.impl "CompositeImplicitAutograd")
         key = f"{namespace_name}.{name}"
-        old = PRIMITIVES.get(key)
-        if old is not None:
-            if not replace:
-                raise RuntimeError(f"Tried to register an operator ({self._qualname}{schema}) with the same name "
-                                   "multiple times: it is already defined")
-            del PRIMITIVES[key]
-        self._prim = Primitive(self._forward, f"GeneratedBackwardFor_{namespace_name}_{name}_defaultBackward",
-                               save=True, save_output=True, name=key)
+        if key in CUSTOM_OPS and not replace:
+            raise RuntimeError(f"Tried to register an operator ({self._qualname}{schema}) with the same name "
+                               "multiple times: it is already defined")
+        self._prim = CustomRecord(self._forward, f"GeneratedBackwardFor_{namespace_name}_{name}_defaultBackward", key)
         self._prim.derivative(self._derivative)
         namespace(namespace_name)._ops[name] = self
         if fn is not None:
@@ -160,8 +168,8 @@ class CustomOpDef:
 
     def remove(self):
         """Forget the op (its name becomes free; graphs that call it no longer load)."""
-        if PRIMITIVES.get(self._prim.name) is self._prim:
-            del PRIMITIVES[self._prim.name]
+        if CUSTOM_OPS.get(self._prim.name) is self._prim:
+            del CUSTOM_OPS[self._prim.name]
         ns = NAMESPACES.get(self._namespace)
         if ns is not None and ns._ops.get(self._name) is self:
             del ns._ops[self._name]
@@ -197,10 +205,10 @@ class CustomOpDef:
                                 f"Declaration: {self._qualname}{self._schema}")
         if any(s != _SINGLE for s in slots):  # recorded only where the layout isn't one tensor per argument
             params["_tensor_slots"] = slots
-        if not inputs:
+        if not inputs:  # nothing for the dispatcher to follow: run the CPU kernel directly
+            args, kw = _call_args(self._schema, values)
             with no_grad():
-                out = self._kernel(CPU)(*_call_args(self._schema, values))
-            return out
+                return self._kernel(CPU)(*args, **kw)
         if self._schema.mutated and dispatch.observer is not None:
             dispatch.observer.report(f"custom op {self._qualname} writes its argument(s) {self._schema.mutated}; "
                                      "a captured graph can't replay that write")
@@ -248,7 +256,7 @@ class CustomOpDef:
             fn = _in_fake_context(self._fake)
         else:
             fn = self._kernel(dev)
-        args, kwargs = _call_args(schema, values, split=True)
+        args, kwargs = _call_args(schema, values)
         with no_grad():
             try:
                 out = fn(*args, **kwargs)
@@ -389,12 +397,11 @@ def _slots_by_arg(schema, slots):
     return [next(it) if a.is_tensor else None for a in schema.arguments]
 
 
-def _call_args(schema, values, split=False):
+def _call_args(schema, values):
+    """The kernel's positional and keyword arguments, in the schema's order."""
     args = [values[a.name] for a in schema.arguments if not a.kwarg_only]
     kwargs = {a.name: values[a.name] for a in schema.arguments if a.kwarg_only}
-    if split:
-        return args, kwargs
-    return args + list(kwargs.values()) if not kwargs else args
+    return args, kwargs
 
 
 def _as_tensor(array, dev, writable):

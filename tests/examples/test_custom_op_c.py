@@ -55,3 +55,11 @@ def test_exports_as_one_call_and_round_trips(tmp_path):
 def test_meta_device_uses_the_fake():
     out = custom_op_c.swish(ember.empty(3, 7, device="meta"))
     assert out.is_meta and out.shape == ember.Size([3, 7])
+
+
+def test_dynamic_batch_export_replays_at_other_sizes():
+    model = custom_op_c.SwishMLP()
+    ep = ember.export.export(model, (ember.randn(8, 4),), dynamic_shapes=({0: ember.export.Dim("batch")},))
+    for n in (1, 5):
+        x = ember.randn(n, 4)
+        assert ember.allclose(ep.module()(x), model(x))
