@@ -9,7 +9,8 @@ call (replayed and saved by name), and runs on the meta device through its fake 
     ... def scale(x: ember.Tensor, k: float) -> ember.Tensor:
     ...     return x * k
 """
-from ember.library.custom_ops import CustomOpDef, custom_op, get_ctx
+from ember.library.contexts import get_ctx
+from ember.library.custom_ops import CustomOpDef, custom_op
 from ember.library.library import (
     Library, define, fallthrough_kernel, get_kernel, impl, impl_abstract, register_autocast, register_autograd,
     register_fake, register_kernel, register_torch_dispatch, register_vmap, triton_op, wrap_triton,

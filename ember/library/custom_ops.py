@@ -8,65 +8,21 @@ that replays and saves like any op (in a process where the op is registered), an
 the ``register_fake`` function computes the result's shape and dtype. ``ember.ops.<namespace>.<name>``
 is the op, as ``torch.ops.<namespace>.<name>`` is in PyTorch.
 """
-import keyword
-
 import numpy as np
 
-from ember import ops as _ops_package
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import no_grad
 from ember.backend import CPU, device, from_numpy_dtype, meta
 from ember.creation import zeros_like
+from ember.library.contexts import BackwardContext, in_fake_context
+from ember.library.namespaces import namespace, split_qualname
 from ember.library.schema import parse_schema, schema_from_function
 from ember.ops import dispatch
 from ember.ops.dispatch import PRIMITIVES, Primitive
 from ember.ops.registry import CUSTOM_OPS, NAMESPACES
 
 _META = device("meta")
-_RESERVED = {"aten", "prim", "prims", "ember", "torch"}
 _ABSENT, _SINGLE = -1, -2  # tensor-slot codes; n >= 0 is a list of n tensors
-
-
-class OpNamespace:
-    """``ember.ops.<namespace>``: its ops as attributes."""
-
-    def __init__(self, name):
-        self.__dict__["_name"], self.__dict__["_ops"] = name, {}
-
-    def __getattr__(self, op):
-        try:
-            return self.__dict__["_ops"][op]
-        except KeyError:
-            raise AttributeError(f"'_OpNamespace' '{self._name}' object has no attribute '{op}'") from None
-
-    def __dir__(self):
-        return sorted(self._ops)
-
-    def __repr__(self):
-        return f"ember.ops.{self._name}"
-
-
-def split_qualname(qualname):
-    """``("mylib", "swish")`` of ``"mylib::swish"``; ValueError for anything else."""
-    if not isinstance(qualname, str) or qualname.count("::") != 1:
-        raise ValueError(f"expected a qualified op name 'namespace::name', got {qualname!r}")
-    namespace, name = qualname.split("::")
-    for part, what in ((namespace, "namespace"), (name, "name")):
-        if not part.isidentifier() or keyword.iskeyword(part):
-            raise ValueError(f"invalid op {what} {part!r} in {qualname!r}: it must be a Python identifier")
-    if namespace in _RESERVED or (namespace not in NAMESPACES and hasattr(_ops_package, namespace)):
-        raise ValueError(f"the namespace {namespace!r} is reserved (ember's own ops live there); "
-                         f"pick another, e.g. 'mylib::{name}'")
-    if name == "default":
-        raise ValueError(f"{qualname!r}: 'default' names an op's overload, not an op")
-    return namespace, name
-
-
-def namespace(name):
-    ns = NAMESPACES.get(name)
-    if ns is None:
-        ns = NAMESPACES[name] = OpNamespace(name)
-    return ns
 
 
 class CustomRecord(Primitive):
@@ -253,7 +209,7 @@ class CustomOpDef:
                 raise RuntimeError(f"There was no fake impl registered for {self!r}. This is necessary for the meta "
                                    f"device, export and opcheck to work. Please use "
                                    f"`{self._name}.register_fake` to add a fake impl.")
-            fn = _in_fake_context(self._fake)
+            fn = in_fake_context(self._fake)
         else:
             fn = self._kernel(dev)
         args, kwargs = _call_args(schema, values)
@@ -340,56 +296,6 @@ class CustomOpDef:
             elif slot >= 0:
                 flat.extend([None] * slot if g is None else g)
         return tuple(flat)
-
-
-_FAKE = []  # the FakeImplCtx of each fake function running
-
-
-class FakeImplCtx:
-    """What ``get_ctx()`` returns inside a fake function."""
-
-    def new_dynamic_size(self, *, min=0, max=None):  # noqa: A002 - PyTorch's keyword names
-        raise RuntimeError("new_dynamic_size(): an output whose size depends on the input values has no size on "
-                           "the meta device; ember's capture runs the real kernel, so such ops export as is, but "
-                           "they can't run on meta tensors")
-
-
-def get_ctx():
-    """The context of the fake function now running (``get_ctx().new_dynamic_size()``)."""
-    if not _FAKE:
-        raise RuntimeError("get_ctx() must be called inside a fake implementation (register_fake)")
-    return _FAKE[-1]
-
-
-def _in_fake_context(fn):
-    def run(*args, **kwargs):
-        _FAKE.append(FakeImplCtx())
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _FAKE.pop()
-    return run
-
-
-class BackwardContext:
-    """The ``ctx`` that ``setup_context`` fills and ``backward`` reads."""
-
-    def __init__(self, needs_input_grad):
-        self.needs_input_grad = needs_input_grad
-        self._saved = ()
-
-    def save_for_backward(self, *tensors):
-        self._saved = tensors
-
-    @property
-    def saved_tensors(self):
-        return self._saved
-
-    def mark_non_differentiable(self, *tensors):
-        """Accepted for PyTorch compatibility: integer outputs get no gradient anyway."""
-
-    def set_materialize_grads(self, value):
-        """Accepted: missing output gradients are always materialized as zeros."""
 
 
 def _slots_by_arg(schema, slots):

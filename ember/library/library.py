@@ -1,7 +1,8 @@
 """PyTorch's lower-level registration API over custom ops: ``Library`` objects (``define``/``impl``
 by dispatch key), the module-level ``define``/``impl``/``register_*`` functions that take an op or
 its name, and the kernel queries."""
-from ember.library.custom_ops import CustomOpDef, custom_op, define_op, lookup_op, split_qualname
+from ember.library.custom_ops import CustomOpDef, custom_op, define_op, lookup_op
+from ember.library.namespaces import split_qualname
 from ember.library.schema import parse_schema
 
 _KINDS = ("DEF", "IMPL", "FRAGMENT")
