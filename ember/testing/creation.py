@@ -12,6 +12,7 @@ from ember._tensor import Tensor
 from ember.backend import CPU
 from ember.backend.device import to_device
 from ember.backend.dtype import bool_
+from ember.backend.typeinfo import finfo, iinfo
 
 _NUMPY = np.random.default_rng()
 
@@ -35,7 +36,7 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
         raise ValueError(f"`requires_grad=True` is not supported for boolean and integral dtypes, but got dtype={dtype}")
     values = _draw(shape, dtype, low, high)
     if exclude_zero:
-        values[values == 0] = 1 if dtype.category < 2 else np.finfo(_real(dtype)).tiny
+        values[values == 0] = 1 if dtype.category < 2 else finfo(dtype.to_real()).tiny
     if noncontiguous and values.size > 1:
         wide = np.empty(shape[:-1] + (2 * shape[-1],), values.dtype)
         wide[..., ::2] = values
@@ -49,21 +50,17 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
     return t.requires_grad_(requires_grad)
 
 
-def _real(dtype):
-    return dtype.to_real().np
-
-
 def _draw(shape, dtype, low, high):
     if dtype is bool_:
         return _NUMPY.integers(0, 2, shape).astype(np.bool_)
     if dtype.category == 1:
-        info = np.iinfo(dtype.np)
+        info = iinfo(dtype)
         low, high = _bounds(low, high, -9, 10, info.min, info.max)
         low, high = math.ceil(low), math.ceil(high)
         if low == high:
             return np.full(shape, low, dtype.np)
         return _NUMPY.integers(low, high, shape, dtype=np.int64).astype(dtype.np)
-    info = np.finfo(np.float32 if dtype.to_real().itemsize <= 2 else _real(dtype))
+    info = finfo(dtype.to_real())
     low, high = _bounds(low, high, -9, 9, float(info.min), float(info.max))
     if low == high:
         warnings.warn("Passing `low==high` to `make_tensor` for floating or complex types is deprecated "
