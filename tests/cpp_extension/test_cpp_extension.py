@@ -88,3 +88,10 @@ def test_bad_arguments_and_cuda():
         load_inline("cu", SCALE, with_cuda=True)
     with pytest.raises(ValueError, match="no definition of function 'missing'"):
         load_inline("missing_fn", SCALE, functions=["missing"], language="c")
+
+
+def test_cpp_auto_export_skips_methods_and_static_functions():
+    src = SCALE + "\nstruct Acc {\n    double total = 0;\n    void add(double v) {\n        total += v;\n    }\n};\n"
+    ext = load_inline("auto_cpp", src)
+    assert {"scale", "dtype_code", "ndim_of"} <= set(vars(ext))
+    assert not hasattr(ext, "add") and not hasattr(ext, "helper")

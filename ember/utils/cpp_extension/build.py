@@ -30,7 +30,8 @@ def load_inline(name, cpp_sources, cuda_sources=None, functions=None, extra_cfla
                 is_python_module=True, with_pytorch_error_handling=True, keep_intermediates=True,
                 use_pch=False, *, language=None):
     """Compile ``cpp_sources`` (a string or list of strings; C++ unless ``language="c"``) and return
-    a module with ``functions`` (names, or a dict name -> docstring; None: every non-static function).
+    a module with ``functions`` (names, or a dict name -> docstring; None: every non-static function
+    defined at the start of a line).
 
     >>> ext = load_inline("twice", "void twice(ember_tensor *x) { float *p = (float *)x->data; "
     ...                   "for (int64_t i = 0; i < x->shape[0]; i++) p[i] *= 2; }", functions=["twice"])
@@ -90,7 +91,8 @@ def _declarations(name, source, functions):
     """``[(name, C prototype, tensor-parameter positions)]`` of the exported functions, read off the source."""
     names = list(functions) if functions is not None else [
         m.group("name") for m in re.finditer(_DEFINITION.format(name=r"[A-Za-z_]\w*"), source)
-        if "static" not in m.group("ret") and m.group("name") not in ("if", "for", "while", "switch", "return")]
+        if not m.group(0).lstrip("\n")[:1].isspace()  # top-level definitions only (not methods, not nested)
+        and "static" not in m.group("ret") and m.group("name") not in ("if", "for", "while", "switch", "return")]
     found = []
     for fn in names:
         m = re.search(_DEFINITION.format(name=re.escape(fn)), source)
