@@ -1,12 +1,12 @@
 """Custom ops: a user function made into an op that behaves like a built-in one.
 
-A ``CustomOpDef`` wraps one dispatcher record (``ember.ops.dispatch.Primitive``) named
+A ``CustomOpDef`` wraps one dispatcher record (a ``Primitive`` kept in ``registry.CUSTOM_OPS``) named
 ``<namespace>.<name>``: its tensor arguments are the record's inputs, its other arguments the record's
 parameters. So a call is one dispatcher call: autograd records one node (whose derivative runs the
 backward given to ``register_autograd``), graph capture records one ``ops.<namespace>.<name>`` call
-that replays and saves like any op (in a process where the op is registered), and on the meta device
-the ``register_fake`` function computes the result's shape and dtype. ``ember.ops.<namespace>.<name>``
-is the op, as ``torch.ops.<namespace>.<name>`` is in PyTorch.
+that replays and saves like any op (in a process where the op is registered; a capture also checks
+the fake function against the kernel), and on the meta device the ``register_fake`` function computes
+the result's shape and dtype. ``ember.ops.<namespace>.<name>`` is the op, as ``torch.ops.<ns>.<name>``.
 """
 import numpy as np
 
@@ -169,6 +169,8 @@ class CustomOpDef:
             dispatch.observer.report(f"custom op {self._qualname} writes its argument(s) {self._schema.mutated}; "
                                      "a captured graph can't replay that write")
         out = dispatch.apply(self._prim, inputs, params)
+        if dispatch.observer is not None and self._fake is not None:
+            self._check_fake(values, out)
         for a, v in zip(self._schema.arguments, (values[a.name] for a in self._schema.arguments)):
             if a.mutable and v is not None:
                 for t in (v if isinstance(v, (list, tuple)) else (v,)):
@@ -179,6 +181,29 @@ class CustomOpDef:
         if returns == ["Tensor[]"]:
             return list(out)
         return out
+
+    def _check_fake(self, values, out):
+        """While a graph is captured, the fake function must agree with the kernel on the result's shapes
+        and dtypes (the captured program runs it on the meta device): a mismatch is reported like any
+        other capture problem (an ExportError in strict export, a warning in tracing)."""
+        observer, dispatch.observer = dispatch.observer, None  # the fake's own ops are not part of the graph
+        try:
+            meta_values = {k: _to_meta(v) for k, v in values.items()}
+            args, kwargs = _call_args(self._schema, meta_values)
+            with no_grad():
+                fake = in_fake_context(self._fake)(*args, **kwargs)
+        finally:
+            dispatch.observer = observer
+        real = out if isinstance(out, tuple) else (out,)
+        fake = tuple(fake) if isinstance(fake, (tuple, list)) else (fake,)
+        for i, (r, f) in enumerate(zip(real, fake)):
+            if not isinstance(f, Tensor) or tuple(f.shape) != tuple(r.shape) or f.dtype is not r.dtype:
+                got = f"{f.dtype.name}{list(f.shape)}" if isinstance(f, Tensor) else type(f).__name__
+                observer.report(f"custom op {self._qualname}: its fake function gives {got} for output {i}, the "
+                                f"kernel {r.dtype.name}{list(r.shape)}; fix the register_fake function")
+        if len(real) != len(fake):
+            observer.report(f"custom op {self._qualname}: its fake function returns {len(fake)} tensors, the "
+                            f"kernel {len(real)}")
 
     def _kernel(self, dev):
         fn = self._kernels.get(dev.type, self._kernels.get(None))
@@ -315,6 +340,15 @@ def _as_tensor(array, dev, writable):
         array = array.view()
         array.flags.writeable = False
     return Tensor._make(array, from_numpy_dtype(array.dtype), dev)
+
+
+def _to_meta(value):
+    """A meta tensor like ``value`` (made without running an op), or ``value`` itself if not a tensor."""
+    if isinstance(value, Tensor):
+        return Tensor._make(meta.stand_in(value.shape, value.dtype.np), value.dtype, _META)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_meta(v) for v in value)
+    return value
 
 
 def _device_of(xp, arrays):

@@ -145,3 +145,24 @@ def test_library_define_impl_and_errors():
         ember.ops.emlib._ops.clear()
     with pytest.raises(ValueError, match="Unsupported kind: XXX"):
         Library("emlib2", "XXX")
+
+
+def test_strict_export_checks_the_fake_against_the_kernel():
+    @custom_op("emexport::halve_rows", mutates_args=())
+    def halve_rows(x: Tensor) -> Tensor:
+        return x[: x.shape[0] // 2].clone()
+
+    halve_rows.register_fake(lambda x: ember.empty_like(x))  # wrong: keeps every row
+
+    class M(nn.Module):
+        def forward(self, x):
+            return ember.ops.emexport.halve_rows(x) + 1
+
+    try:
+        with pytest.raises(ember.export.ExportError, match=r"fake function gives float32\[4, 3\].*float32\[2, 3\]"):
+            ember.export.export(M(), (ember.randn(4, 3),))
+        halve_rows.register_fake(lambda x: ember.empty(x.shape[0] // 2, x.shape[1]))
+        ep = ember.export.export(M(), (ember.randn(4, 3),))
+        assert [n.target for n in ep.graph.nodes if n.op == "call_function"] == ["emexport.halve_rows", "add"]
+    finally:
+        halve_rows.remove()
