@@ -37,11 +37,29 @@ def fft(xp):
 
 
 def add_at(xp, out, key, values):
-    """``out[key] += values`` where repeated positions add up (unbuffered)."""
-    if xp is np:
+    """``out[key] += values`` where repeated positions add up (unbuffered); booleans add as a logical or."""
+    if out.dtype == np.bool_:
+        counts = out.astype(np.int64)
+        add_at(xp, counts, key, values.astype(np.int64) if hasattr(values, "astype") else int(values))
+        out[...] = counts != 0
+    elif xp is np:
         np.add.at(out, key, values)
     else:
         cupyx(xp).scatter_add(out, key, values)
+
+
+def accumulate(xp, name, x, axis):
+    """``xp.<name>.accumulate(x, axis=axis)``. CuPy accumulates only ``add`` and ``multiply``; other
+    ufuncs run there as a scan of log2(n) whole-array steps."""
+    ufunc = getattr(xp, name)
+    if xp is np or name in ("add", "multiply"):
+        return ufunc.accumulate(x, axis=axis)
+    out = xp.moveaxis(x, axis, 0).copy()
+    shift = 1
+    while shift < out.shape[0]:
+        out[shift:] = ufunc(out[shift:], out[:-shift])
+        shift *= 2
+    return xp.moveaxis(out, 0, axis)
 
 
 def to_host(a):

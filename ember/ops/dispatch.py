@@ -12,6 +12,7 @@ from ember.autograd import anomaly, grad_mode
 from ember.autograd.graph import OpNode, accumulator
 from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
 from ember.backend.dtype import _from_np, bool_, get_default_dtype, int64
+from ember.backend.gpu_memory import out_of_memory
 
 _state = grad_mode.state
 _anomaly = anomaly.state
@@ -136,7 +137,10 @@ def _forward_on(dev, prim, ctx, arrays, params):
     if dev.type != "cuda":
         return prim.forward(ctx, xp, *arrays, **params)
     with xp.cuda.Device(dev.index):
-        return prim.forward(ctx, xp, *arrays, **params)
+        try:
+            return prim.forward(ctx, xp, *arrays, **params)
+        except MemoryError as e:
+            raise out_of_memory(e, dev.index, xp.get_default_memory_pool()) from None
 
 
 def device_mismatch(op, a, b):
