@@ -16,7 +16,7 @@ import itertools
 import math
 import warnings
 
-from ember.creation import linspace, ones, ones_like, tensor
+from ember.creation import linspace, ones, tensor
 from ember.ops import binary, pointwise, unary
 from ember.ops.join import stack
 
@@ -177,7 +177,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         return _bicubic(flat, spatial, coords, padding_mode, align_corners).reshape(out_shape)
     coords = [_pad_coords(x, s, padding_mode, align_corners) for x, s in zip(coords, spatial)]
     if mode == "nearest":
-        taps = [([unary.round(x) for x in coords], ones_like(coords[0]))]
+        weight = coords[0] * 0 + 1  # the grid gets a zero gradient, as torch gives it
+        taps = [([unary.round(x) for x in coords], weight)]
         return _gather(flat, spatial, taps).reshape(out_shape)
     lows = [unary.floor(x) for x in coords]
     fracs = [x - lo for x, lo in zip(coords, lows)]
