@@ -10,7 +10,7 @@ import torch
 
 import ember
 from ember import nn
-from ember.nn.utils import parametrize as P
+from ember.nn.utils import parametrize as P  # noqa: N812 (short, like F)
 
 
 def _e(t):
@@ -105,7 +105,7 @@ def test_cached_computes_each_parametrized_tensor_once():
         assert e.weight is e.weight
         e(ember.ones(1, 2))
     assert len(calls) == 1
-    e.weight, e.weight
+    _ = e.weight, e.weight
     assert len(calls) == 3
 
 

@@ -3,14 +3,15 @@
 >>> import ember
 >>> from ember import nn
 >>> layer = nn.Linear(2, 1, bias=False)
->>> nn.utils.stateless.functional_call(layer, {"weight": ember.ones(1, 2)}, (ember.ones(1, 2),)).tolist()
+>>> nn.utils.stateless.call_with(layer, {"weight": ember.ones(1, 2)}, (ember.ones(1, 2),)).tolist()
 [[2.0]]
 """
 import contextlib
+import warnings
 
 from ember._tensor import Tensor
 
-__all__ = ["functional_call"]
+__all__ = ["functional_call"]  # call_with: the same without the deprecation warning, for func.functional_call
 
 
 def _owner(module, name):
@@ -80,6 +81,14 @@ _ABSENT = object()
 
 
 def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, tie_weights=True, strict=False):
+    """Deprecated as in torch (use ``func.functional_call``): ``call_with(...)`` with a FutureWarning."""
+    warnings.warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 and will be removed in a "
+                  "future version of PyTorch. Please use `torch.func.functional_call` instead which is a drop-in "
+                  "replacement.", FutureWarning, stacklevel=2)
+    return call_with(module, parameters_and_buffers, args, kwargs, tie_weights=tie_weights, strict=strict)
+
+
+def call_with(module, parameters_and_buffers, args=None, kwargs=None, *, tie_weights=True, strict=False):
     """``module(*args, **kwargs)`` with the tensors of ``parameters_and_buffers`` (by dotted name, a dict or a
     sequence of dicts) in place of its own; the module is unchanged afterwards. Tied weights follow a
     replaced one unless ``tie_weights=False``; ``strict`` requires every parameter and buffer."""
