@@ -115,3 +115,22 @@ def test_data_parallel_and_container_are_nn_names():
     with pytest.warns(FutureWarning, match="`nn.Container` is deprecated"):
         box = nn.Container(a=layer)
     assert box.a is layer and [n for n, _ in box.named_parameters()] == ["a.weight", "a.bias"]
+
+
+def test_sync_batchnorm_in_one_process_is_batchnorm_and_converts_like_torch():
+    t_mod = torch.nn.Sequential(torch.nn.BatchNorm2d(3), torch.nn.Sequential(torch.nn.BatchNorm1d(2)))
+    e_mod = nn.Sequential(nn.BatchNorm2d(3), nn.Sequential(nn.BatchNorm1d(2)))
+    t_conv = torch.nn.SyncBatchNorm.convert_sync_batchnorm(t_mod)
+    e_conv = nn.SyncBatchNorm.convert_sync_batchnorm(e_mod)
+    assert repr(e_conv) == repr(t_conv)
+    assert e_conv[0].weight is e_mod[0].weight
+    x = rand(4, 3, 2, 2, seed=7)
+    tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
+    t_out, e_out = t_conv[0](tx), e_conv[0](ex)
+    assert np.allclose(e_out.detach().numpy(), t_out.detach().numpy(), atol=1e-5)
+    t_out.sum().backward()
+    e_out.sum().backward()
+    assert np.allclose(ex.grad.numpy(), tx.grad.numpy(), atol=1e-5)
+    assert np.allclose(e_conv[0].running_var.numpy(), t_conv[0].running_var.numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match=r"expected at least 2D input \(got 1D input\)"):
+        nn.SyncBatchNorm(3)(ember.zeros(3))
