@@ -20,7 +20,7 @@ for m in (whole, synced):
         m.weight.copy_(ember.tensor([1.0, 2.0, 0.5], dtype=ember.float64))
         m.bias.copy_(ember.tensor([0.0, -1.0, 0.3], dtype=ember.float64))
 gaps = []
-for step in range(2):
+for _ in range(2):
     xw, xs = ember.tensor(x, requires_grad=True), ember.tensor(x[rows], requires_grad=True)
     ow, os_ = whole(xw), synced(xs)
     (ow * ember.tensor(up)).sum().backward()
