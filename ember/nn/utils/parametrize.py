@@ -56,7 +56,7 @@ def _set(dst, src):
     dst._bump()
 
 
-def _check_result(value, shape, dtype, what):
+def _check_result(value, shape, dtype):
     if not isinstance(value, Tensor):
         raise ValueError(f"A parametrization must return a tensor. Got {type(value).__name__}.")
     if value.dtype != dtype:
@@ -107,7 +107,7 @@ class ParametrizationList(ModuleList):
                     part = Parameter(part.detach(), original.requires_grad)
                 _register(self, f"original{i}", part)
         if not self.unsafe:
-            _check_result(self(), shape, dtype, "register")
+            _check_result(self(), shape, dtype)
 
     def right_inverse(self, value):
         """Store ``value`` as the parametrized tensor: invert each parametrization, last to first."""
@@ -193,7 +193,7 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
         if not unsafe:
             y = getattr(module, tensor_name)
             x = parametrization(y)
-            _check_result(x, y.shape, y.dtype, "register")
+            _check_result(x, y.shape, y.dtype)
             if hasattr(parametrization, "right_inverse"):
                 z = parametrization.right_inverse(x)
                 if not isinstance(z, Tensor):
