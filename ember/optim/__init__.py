@@ -14,7 +14,7 @@ from ember.optim.radam import RAdam
 from ember.optim.rmsprop import RMSprop
 from ember.optim.rprop import Rprop
 from ember.optim.sgd import SGD
-from ember.optim import lr_scheduler  # noqa: F401  (ember.optim.lr_scheduler)
+from ember.optim import lr_scheduler, swa_utils  # noqa: F401  (ember.optim.lr_scheduler, .swa_utils)
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD",
            "Adafactor", "Optimizer",
