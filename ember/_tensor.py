@@ -242,6 +242,8 @@ class Tensor:
             value_observer(self)
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.is_sparse:
+            raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")
         if self._device.type != "cpu":
             if not force:
                 raise TypeError(

@@ -167,10 +167,10 @@ class AccumulateGrad(Node):
         if var.grad is None:
             if not create_graph:
                 grad = grad.detach()
-                if not _owns_memory(grad._data):
+                if grad.is_sparse or not _owns_memory(grad._data):
                     grad = grad.clone()
             var.grad = grad
-        elif create_graph or var.grad.requires_grad:
+        elif create_graph or var.grad.requires_grad or grad.is_sparse or var.grad.is_sparse:
             var.grad = var.grad + grad
         else:
             var.grad._data += grad._data
