@@ -146,12 +146,8 @@ def _add(a, b, sign=1):
         dtype = np.result_type(a.dtype, b.dtype)
         values = np.concatenate([a.values.astype(dtype, copy=False), sign * b.values.astype(dtype, copy=False)])
         return CooArray(np.concatenate([a.indices, b.indices], axis=1), values, a.shape)
-    if isinstance(a, CooArray):  # sparse +- dense: the dense result
-        _same_shape(op, a, b)
-        out = np.array(b, dtype=np.result_type(a.dtype, b), copy=True) * sign
-        flat = out.reshape((-1,) + a.shape[a.sparse_dim:])
-        np.add.at(flat, a.linear_index(), a.values)
-        return out
+    if isinstance(a, CooArray):  # sparse +- dense: PyTorch takes only dense +- sparse
+        raise RuntimeError(f"{op}(sparse, dense) is not supported. Use {op}(dense, sparse) instead.")
     _same_shape(op, b, a)
     out = np.array(a, dtype=np.result_type(a, b.dtype), copy=True)
     flat = out.reshape((-1,) + b.shape[b.sparse_dim:])
@@ -184,7 +180,7 @@ _UFUNCS = {
     "add": _add,
     "subtract": lambda a, b: _add(a, b, -1),
     "multiply": _multiply,
-    "true_divide": _divide,
+    "divide": _divide,
     "negative": lambda a: a.with_values(-a.values),
     "positive": lambda a: a,
 }

@@ -86,6 +86,8 @@ _coalesce.derivative(lambda ctx, g: g)  # PyTorch passes the (coalesced-pattern)
 @primitive("ToSparseBackward0")
 def _to_sparse(ctx, xp, dense, sparse_dim):
     """The nonzero entries of ``dense`` (rows of its first ``sparse_dim`` dims with any nonzero)."""
+    if sparse_dim == 0:
+        return CooArray(np.zeros((0, 1), dtype=np.int64), dense[None].copy(), dense.shape, True)
     if sparse_dim == dense.ndim:
         where = np.nonzero(dense)
         return CooArray(np.stack(where).astype(np.int64).reshape(dense.ndim, -1), dense[where], dense.shape, True)
@@ -188,11 +190,13 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     if layout not in (None, sparse_coo):
         if layout is sparse_csr or str(layout).startswith("ember.sparse_"):
             raise NotImplementedError(f"to_sparse(layout={layout}): ember builds sparse COO tensors only "
-                                      "(compressed layouts are not built)")
+                                      "(the compressed layouts CSR, CSC, BSR and BSC are not built)")
         raise RuntimeError(f"to_sparse: unexpected layout {layout}")
     if self.is_sparse:
         return self
     n = self.dim() if sparse_dim is None else int(sparse_dim)
+    if n == 0 and self.dim() > 0:
+        raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when self.dim()>0")
     if not 0 <= n <= self.dim():
         raise RuntimeError(f"sparse_dim must be between 0 and {self.dim()}, got {n}")
     return _to_sparse(self, sparse_dim=n)
