@@ -145,7 +145,12 @@ def _add(a, b, sign=1):
         _same_shape(op, a, b)
         dtype = np.result_type(a.dtype, b.dtype)
         values = np.concatenate([a.values.astype(dtype, copy=False), sign * b.values.astype(dtype, copy=False)])
-        return CooArray(np.concatenate([a.indices, b.indices], axis=1), values, a.shape)
+        out = CooArray(np.concatenate([a.indices, b.indices], axis=1), values, a.shape)
+        if not (a.coalesced or b.coalesced):  # PyTorch concatenates two uncoalesced operands ...
+            return out
+        merged = out.coalesce()  # ... and merges when either is coalesced (flagged so only when both are)
+        merged.coalesced = a.coalesced and b.coalesced
+        return merged
     if isinstance(a, CooArray):  # sparse +- dense: PyTorch takes only dense +- sparse
         raise RuntimeError(f"{op}(sparse, dense) is not supported. Use {op}(dense, sparse) instead.")
     _same_shape(op, b, a)

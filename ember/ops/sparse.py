@@ -43,15 +43,21 @@ def _(ctx, g):
     return None, dense[tuple(index[i] for i in range(index.shape[0]))]
 
 
-@primitive("ToDenseBackward0", save=(0,))
+def coalesced_pattern(x):
+    """A sparse tensor holding ``x``'s coalesced pattern: where PyTorch puts a sparse input's gradient."""
+    return Tensor._make(x._data.coalesce(), x.dtype, x.device)
+
+
+@primitive("ToDenseBackward0")
 def _to_dense(ctx, xp, coo):
+    ctx.pattern = coo.coalesce()
     return coo.to_dense()
 
 
 @_to_dense.derivative
 def _(ctx, g):
-    (x,) = ctx.saved_tensors
-    return sparse_mask(g.to_dense() if g.is_sparse else g, x)
+    pattern = Tensor._make(ctx.pattern, g.dtype, g.device)
+    return _sparse_mask(g.to_dense() if g.is_sparse else g, pattern)
 
 
 @primitive("SparseMaskBackward0")
@@ -247,8 +253,9 @@ def indices(self):
 
 @method("_values")
 def _values_method(self):
+    """The stored values of any sparse tensor, outside autograd (as PyTorch's ``_values``)."""
     require_sparse(self, "_values")
-    return _values(self)
+    return Tensor._make(self._data.values, self.dtype, self.device)
 
 
 @method("values")

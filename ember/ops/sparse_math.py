@@ -12,7 +12,7 @@ from ember.backend.layout import sparse_coo
 from ember.backend.sparse_coo import CooArray
 from ember.creation import as_tensor, zeros
 from ember.ops.dispatch import primitive
-from ember.ops.sparse import _coo, _values, coalesce, require_sparse, sparse_mask
+from ember.ops.sparse import _coo, _values, coalesce, coalesced_pattern, require_sparse, sparse_mask
 
 
 def _indices_tensor(s):
@@ -41,9 +41,10 @@ def _(ctx, g):
     s, d = ctx.saved_tensors
     need_s, need_d = ctx.needs_input_grad
     gs = gd = None
-    if need_s:  # (g @ d.T) read only at s's stored positions
-        rows, cols = _indices_tensor(s)
-        gs = _with_values(s, (g[rows] * d[cols]).sum(-1))
+    if need_s:  # (g @ d.T) read only at s's (coalesced) stored positions
+        pattern = coalesced_pattern(s)
+        rows, cols = _indices_tensor(pattern)
+        gs = _with_values(pattern, (g[rows] * d[cols]).sum(-1))
     if need_d:
         st = _coo(_indices_tensor(s).flip(0), _values(s.detach()), shape=s._data.shape[::-1], coalesced=False)
         gd = _spmm(st, g)
@@ -89,7 +90,8 @@ def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
 @primitive("SparseSumBackward0")
 def _sparse_sum(ctx, xp, s, sparse_dims, dense_dims):
     """Sum over the given sparse and dense dims (dense-dim numbers count within the values' trailing dims)."""
-    ctx.shape, ctx.sparse_dims, ctx.dense_dims, ctx.indices = s.shape, sparse_dims, dense_dims, s.indices
+    ctx.shape, ctx.sparse_dims, ctx.dense_dims = s.shape, sparse_dims, dense_dims
+    ctx.indices = s.coalesce().indices  # the gradient's pattern
     values = s.values.sum(axis=tuple(1 + d for d in dense_dims)) if dense_dims else s.values
     keep = [d for d in range(s.sparse_dim) if d not in sparse_dims]
     if not keep:
@@ -108,7 +110,7 @@ def _(ctx, g):
         rows = rows.unsqueeze(1 + d)
     values_shape = (index.shape[1],) + tuple(ctx.shape[len(ctx.indices):])
     values = rows.expand(*values_shape)
-    return _coo(index, values, shape=ctx.shape, coalesced=False)
+    return _coo(index, values, shape=ctx.shape, coalesced=True)
 
 
 def sum(input, dim=None, dtype=None):  # noqa: A001  (PyTorch's name: ember.sparse.sum)
