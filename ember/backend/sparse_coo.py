@@ -123,6 +123,14 @@ class CooArray(NDArrayOperatorsMixin):
             np.add.at(flat, self.linear_index(), self.values)
         return out
 
+    def rows_of(self, dense):
+        """View of ``dense`` with the sparse dims flattened: row ``linear_index()[k]`` is entry k's block."""
+        return dense.reshape((-1,) + self.shape[self.sparse_dim:])
+
+    def add_into(self, dense, values=None):
+        """``dense[indices[:, k]] += values[k]`` for every stored entry, in place (repeats add up)."""
+        np.add.at(self.rows_of(dense), self.linear_index(), self.values if values is None else values)
+
     def mask_dense(self, dense):
         """``dense``'s entries at this array's stored positions, as a CooArray of the same pattern."""
         if self.sparse_dim == 0:

@@ -1,5 +1,5 @@
 """Optimizers: ``ember.optim.SGD``, ``Adam``, ``AdamW``, ``RMSprop``, ``Adagrad``, ``Adadelta``, ``Adamax``,
-``NAdam``, ``RAdam``, ``Rprop``, ``ASGD``, ``Adafactor`` and the ``Optimizer`` base."""
+``NAdam``, ``RAdam``, ``Rprop``, ``ASGD``, ``Adafactor``, ``SparseAdam`` and the ``Optimizer`` base."""
 from ember.optim.adadelta import Adadelta
 from ember.optim.adafactor import Adafactor
 from ember.optim.adagrad import Adagrad
@@ -14,8 +14,9 @@ from ember.optim.radam import RAdam
 from ember.optim.rmsprop import RMSprop
 from ember.optim.rprop import Rprop
 from ember.optim.sgd import SGD
+from ember.optim.sparse_adam import SparseAdam
 from ember.optim import lr_scheduler, swa_utils  # noqa: F401  (ember.optim.lr_scheduler, .swa_utils)
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS", "Rprop", "ASGD",
-           "Adafactor", "Optimizer",
+           "Adafactor", "SparseAdam", "Optimizer",
            "required"]

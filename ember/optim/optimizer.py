@@ -8,6 +8,7 @@ import warnings
 
 from ember._tensor import Tensor
 from ember.backend import array_module
+from ember.backend.sparse_coo import CooArray
 from ember.autograd import enable_grad
 from ember.creation import tensor
 from ember.optim._hooks import (  # noqa: F401  (PyTorch spells them ember.optim.optimizer.register_...)
@@ -135,7 +136,11 @@ class Optimizer(OptimizerHooks):
                     grad = p.grad
                     if grad.grad_fn is not None:
                         grad = p.grad = grad.detach()
-                    grad._data[...] = 0
+                    if grad.is_sparse:  # no stored entries left, as PyTorch's zero_()
+                        coo = grad._data
+                        grad._data = CooArray(coo.indices[:, :0], coo.values[:0], coo.shape, True)
+                    else:
+                        grad._data[...] = 0
                     grad._bump()
 
     @hooked_step
