@@ -8,7 +8,7 @@ from optim_oracle import assert_matches_torch
 import ember
 
 NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS", "Rprop",
-         "ASGD", "Adafactor"]
+         "ASGD", "Adafactor", "SparseAdam", "Muon"]
 
 
 def _params(cls):
