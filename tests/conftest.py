@@ -6,7 +6,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-pytest_plugins = ["opdb.plugin"]  # the op database's options and summary, active in the xdist controller too
+pytest_plugins = [
+    "opdb.plugin",  # the op database's options and summary, active in the xdist controller too
+    "cuda_fixtures",  # fake_cuda and no_cuda (a plugin, not a conftest: tests import other dirs' conftests by name)
+]
 
 
 def pytest_addoption(parser):
