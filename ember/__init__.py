@@ -62,6 +62,7 @@ from ember.nn.functional import (  # PyTorch's top-level names for these functio
 from ember import serialization
 from ember.serialization import load, save
 from ember import utils  # ember.utils.data: datasets, samplers, DataLoader
+from ember import distributions
 from ember import distributed, multiprocessing  # the top of the stack; mpi4py loads only with a process group
 from ember.nn import parallel as _nn_parallel  # binds ember.nn.parallel (DistributedDataParallel)
 from ember import export, fx, jit, onnx

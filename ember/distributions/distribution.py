@@ -32,7 +32,7 @@ class Distribution:
             raise ValueError
         Distribution._validate_args = value
 
-    def __init__(self, batch_shape=Size(), event_shape=Size(), validate_args=None):
+    def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         self._batch_shape = Size(batch_shape)
         self._event_shape = Size(event_shape)
         if validate_args is not None:
@@ -47,7 +47,7 @@ class Distribution:
         except NotImplementedError:
             arg_constraints = {}
             warnings.warn(f"{type(self)} does not define `arg_constraints`. Please set `arg_constraints = {{}}` "
-                          "or initialize the distribution with `validate_args=False` to turn off validation.")
+                          "or initialize the distribution with `validate_args=False` to turn off validation.", stacklevel=2)
         for param, constraint in arg_constraints.items():
             if constraints.is_dependent(constraint):
                 continue
@@ -97,17 +97,17 @@ class Distribution:
     def stddev(self):
         return self.variance.sqrt()
 
-    def sample(self, sample_shape=Size()):
+    def sample(self, sample_shape=()):
         """Samples of shape ``sample_shape + batch_shape + event_shape``, outside the graph."""
         with no_grad():
             return self.rsample(sample_shape)
 
-    def rsample(self, sample_shape=Size()):
+    def rsample(self, sample_shape=()):
         """Reparameterised samples: differentiable w.r.t. the parameters (where ``has_rsample``)."""
         raise NotImplementedError
 
     def sample_n(self, n):
-        warnings.warn("sample_n will be deprecated. Use .sample((n,)) instead", UserWarning)
+        warnings.warn("sample_n will be deprecated. Use .sample((n,)) instead", UserWarning, stacklevel=2)
         return self.sample(Size((n,)))
 
     def log_prob(self, value):
@@ -129,7 +129,7 @@ class Distribution:
     def perplexity(self):
         return self.entropy().exp()
 
-    def _extended_shape(self, sample_shape=Size()):
+    def _extended_shape(self, sample_shape=()):
         if not isinstance(sample_shape, Size):
             sample_shape = Size(sample_shape)
         return Size(tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape))
@@ -150,7 +150,7 @@ class Distribution:
             support = self.support
         except NotImplementedError:
             warnings.warn(f"{type(self)} does not define `support` to enable sample validation. Please initialize "
-                          "the distribution with `validate_args=False` to turn off validation.")
+                          "the distribution with `validate_args=False` to turn off validation.", stacklevel=2)
             return
         if not support.check(value).all():
             raise ValueError(f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) "

@@ -9,7 +9,7 @@ from ember._tensor import Tensor
 from ember.autograd import enable_grad
 from ember.backend.typeinfo import finfo
 from ember.creation import tensor
-from ember.nn import functional as F
+from ember.nn.functional import softmax
 from ember.ops.grids import broadcast_tensors
 
 euler_constant = 0.57721566490153286060  # Euler-Mascheroni
@@ -37,7 +37,7 @@ def _sum_rightmost(value, dim):
 
 def logits_to_probs(logits, is_binary=False):
     """Probabilities from logits: sigmoid for a binary variable, softmax over the last dim otherwise."""
-    return logits.sigmoid() if is_binary else F.softmax(logits, dim=-1)
+    return logits.sigmoid() if is_binary else softmax(logits, dim=-1)
 
 
 def clamp_probs(probs):
