@@ -178,7 +178,7 @@ class Distribution:
         return self.__new__(type(self)) if _instance is None else _instance
 
     def __repr__(self):
-        names = [k for k in self.arg_constraints if k in self.__dict__]
-        args = ", ".join(f"{p}: {self.__dict__[p] if self.__dict__[p].numel() == 1 else self.__dict__[p].shape}"
-                         for p in names)
+        def show(v):  # a one-element parameter by value (0-d ones as a number, as a formatted torch tensor is)
+            return (v.item() if v.dim() == 0 else v) if v.numel() == 1 else v.shape
+        args = ", ".join(f"{p}: {show(self.__dict__[p])}" for p in self.arg_constraints if p in self.__dict__)
         return f"{type(self).__name__}({args})"
