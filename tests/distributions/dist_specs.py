@@ -133,5 +133,6 @@ SPECS = {
         mixture_distribution=Dist("Categorical", probs=simplex(2, 3)),
         component_distribution=Dist("Normal", loc=real(2, 3), scale=pos(2, 3))))],
     "TransformedDistribution": [("TransformedDistribution", dict(
-        base_distribution=Dist("Normal", loc=real(2, 3), scale=pos(2, 3)), transforms=[Tr("AffineTransform", 0.5, 2.0), Tr("ExpTransform")]))],
+        base_distribution=Dist("Normal", loc=real(2, 3), scale=pos(2, 3)),
+        transforms=[Tr("AffineTransform", 0.5, 2.0), Tr("ExpTransform")]))],
 }

@@ -6,7 +6,7 @@ import scipy.stats
 import torch
 
 import ember
-from distributions.dist_specs import SPECS, build, dtype_of
+from distributions.dist_specs import SPECS, build
 
 N = 100_000
 CASES = [(name, spec) for name, specs in SPECS.items() for spec in specs[:1]]

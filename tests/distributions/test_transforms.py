@@ -3,12 +3,12 @@ transform_to against torch."""
 import numpy as np
 import pytest
 import torch
-import torch.distributions.transforms as TT
+import torch.distributions.transforms as torch_tf
 
 import ember
-import ember.distributions.transforms as ET
-from ember.distributions import constraints as EC
-from torch.distributions import constraints as TC
+import ember.distributions.transforms as ember_tf
+from ember.distributions import constraints as ember_con
+from torch.distributions import constraints as torch_con
 
 rng = np.random.default_rng(7)
 X = rng.normal(size=(4, 6))
@@ -42,19 +42,19 @@ TRANSFORMS = {
 
 
 def m_tensor(m, a):
-    lib = ember if m is ET else torch
+    lib = ember if m is ember_tf else torch
     return lib.tensor(a)
 
 
 def m_normal(m):
-    lib = ember if m is ET else torch
+    lib = ember if m is ember_tf else torch
     return lib.distributions.Normal(lib.tensor(0.3), lib.tensor(1.7))
 
 
 @pytest.mark.parametrize("name", sorted(TRANSFORMS))
 def test_transform_matches_torch(name):
     make, x = TRANSFORMS[name]
-    te, tt = make(ET), make(TT)
+    te, tt = make(ember_tf), make(torch_tf)
     xe, xt = ember.tensor(x), torch.tensor(x)
     ye, yt = te(xe), tt(xt)
     np.testing.assert_allclose(ye.numpy(), yt.numpy(), rtol=1e-6, atol=1e-10)
@@ -74,7 +74,7 @@ def test_log_abs_det_jacobian_gradients_match_torch():
     xe, xt = ember.tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
     for make in (lambda m: m.StickBreakingTransform(), lambda m: m.CorrCholeskyTransform(),
                  lambda m: m.TanhTransform(), lambda m: m.SigmoidTransform()):
-        te, tt = make(ET), make(TT)
+        te, tt = make(ember_tf), make(torch_tf)
         te.log_abs_det_jacobian(xe, te(xe)).sum().backward()
         tt.log_abs_det_jacobian(xt, tt(xt)).sum().backward()
         np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-8)
@@ -82,24 +82,24 @@ def test_log_abs_det_jacobian_gradients_match_torch():
 
 
 def test_cache_returns_the_original_input():
-    t = ET.ExpTransform(cache_size=1)
+    t = ember_tf.ExpTransform(cache_size=1)
     x = ember.tensor(X)
     y = t(x)
     assert t(x) is y and t.inv(y) is x
-    assert ET.ExpTransform().with_cache(1)._cache_size == 1
+    assert ember_tf.ExpTransform().with_cache(1)._cache_size == 1
     with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
-        ET.ExpTransform(cache_size=2)
+        ember_tf.ExpTransform(cache_size=2)
 
 
 def test_inverse_and_equality():
-    t = ET.AffineTransform(1.0, 2.0)
+    t = ember_tf.AffineTransform(1.0, 2.0)
     assert t.inv.inv is t and t.inv.sign == 1
-    assert ET.ExpTransform() == ET.ExpTransform() and ET.ExpTransform() != ET.SigmoidTransform()
-    assert ET.AffineTransform(1.0, 2.0) == ET.AffineTransform(1.0, 2.0) != ET.AffineTransform(1.0, 3.0)
-    assert ET.ComposeTransform([ET.ExpTransform()]).inv.parts[0] == ET.ExpTransform().inv
-    assert ET.identity_transform(ember.tensor(X)).numpy().tolist() == X.tolist()
+    assert ember_tf.ExpTransform() == ember_tf.ExpTransform() and ember_tf.ExpTransform() != ember_tf.SigmoidTransform()
+    assert ember_tf.AffineTransform(1.0, 2.0) == ember_tf.AffineTransform(1.0, 2.0) != ember_tf.AffineTransform(1.0, 3.0)
+    assert ember_tf.ComposeTransform([ember_tf.ExpTransform()]).inv.parts[0] == ember_tf.ExpTransform().inv
+    assert ember_tf.identity_transform(ember.tensor(X)).numpy().tolist() == X.tolist()
     with pytest.raises(ValueError, match="different numbers of elements"):
-        ET.ReshapeTransform((6,), (4,))
+        ember_tf.ReshapeTransform((6,), (4,))
 
 
 CONSTRAINTS = {
@@ -127,7 +127,7 @@ CONSTRAINTS = {
 @pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
 def test_registry_maps_into_the_constraint(name, registry):
     make, x = CONSTRAINTS[name]
-    ce, ct = make(EC), make(TC)
+    ce, ct = make(ember_con), make(torch_con)
     try:
         tt = getattr(torch.distributions, registry)(ct)
     except NotImplementedError:
@@ -150,7 +150,7 @@ CHECKS = ["real", "positive", "nonnegative", "boolean", "unit_interval", "nonneg
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_constraint_checks_match_torch(name):
-    ce, ct = getattr(EC, name), getattr(TC, name)
+    ce, ct = getattr(ember_con, name), getattr(torch_con, name)
     assert repr(ce) == repr(ct) and ce.is_discrete == ct.is_discrete and ce.event_dim == ct.event_dim
     for v in VALUES:
         if v.ndim < ct.event_dim:
@@ -159,8 +159,8 @@ def test_constraint_checks_match_torch(name):
 
 
 def test_dependent_constraints():
-    assert EC.is_dependent(EC.dependent) and not EC.is_dependent(EC.real)
+    assert ember_con.is_dependent(ember_con.dependent) and not ember_con.is_dependent(ember_con.real)
     with pytest.raises(ValueError, match="Cannot determine validity of dependent constraint"):
-        EC.dependent.check(ember.zeros(2))
-    assert EC.dependent(is_discrete=True, event_dim=1).event_dim == 1
-    assert repr(EC.integer_interval(0, 3)) == repr(TC.integer_interval(0, 3))
+        ember_con.dependent.check(ember.zeros(2))
+    assert ember_con.dependent(is_discrete=True, event_dim=1).event_dim == 1
+    assert repr(ember_con.integer_interval(0, 3)) == repr(torch_con.integer_interval(0, 3))
