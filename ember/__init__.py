@@ -50,7 +50,7 @@ from ember.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, rand, rand_like, randint,
     randint_like, randn, randn_like, randperm, seed, set_rng_state,
 )
-from ember.ops.random import bernoulli, normal, poisson
+from ember.ops.random import bernoulli, binomial, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
 from ember import cuda, fft, linalg, special
