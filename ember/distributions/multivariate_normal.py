@@ -21,24 +21,28 @@ def _batch_mv(mat, vec):
 
 
 def _batch_mahalanobis(L, x):
-    """``|L^-1 x|^2`` over the last dim, for a batch of lower-triangular ``L``. Batch dims of
-    ``x`` in front of ``L``'s (samples) go into the columns of one triangular solve, so ``L``
-    is never copied per sample."""
+    """``|L^-1 x|^2`` over the last dim, for a batch of lower-triangular ``L``. When ``x`` has
+    batch dims in front of ``L``'s (samples), ``L`` is inverted once (n x n) and applied by
+    one matmul over all samples, never copied per sample."""
     lb = L.dim() - 2
     outer = x.dim() - 1 - lb
-    if outer >= 0 and tuple(x.shape[outer:-1]) == tuple(L.shape[:-2]):
+    if outer > 0 and tuple(x.shape[outer:-1]) == tuple(L.shape[:-2]):
         cols = x.reshape(-1, *x.shape[outer:]).movedim(0, -1)  # L's batch, n, samples
-        m = solve_triangular(L, cols, upper=False).pow(2).sum(-2)
+        identity = eye(L.shape[-1], dtype=L.dtype, device=L.device).expand(L.shape)  # (a broadcast B solves wrongly)
+        l_inv = solve_triangular(L, identity, upper=False)
+        m = (l_inv @ cols).pow(2).sum(-2)
         return m.movedim(-1, 0).reshape(x.shape[:-1])
-    L, x = broadcast_tensors(L, x.unsqueeze(-1))
-    return solve_triangular(L, x, upper=False).squeeze(-1).pow(2).sum(-1)
+    n = x.shape[-1]
+    batch = broadcast_shapes(L.shape[:-2], x.shape[:-1])
+    y = solve_triangular(L.expand(*batch, n, n), x.expand(*batch, n).unsqueeze(-1), upper=False)
+    return y.squeeze(-1).pow(2).sum(-1)
 
 
 def _precision_to_scale_tril(P):
     """The lower Cholesky factor of ``P^-1``, without inverting ``P`` (flip, factor, flip back)."""
     Lf = cholesky(P.flip(-2, -1))
     L_inv = Lf.flip(-2, -1).transpose(-2, -1)
-    return solve_triangular(L_inv, eye(P.shape[-1], dtype=P.dtype, device=P.device), upper=False)
+    return solve_triangular(L_inv, eye(P.shape[-1], dtype=P.dtype, device=P.device).expand(L_inv.shape), upper=False)
 
 
 class MultivariateNormal(Distribution):
