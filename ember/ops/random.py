@@ -235,6 +235,7 @@ for _fn in (bernoulli, multinomial, poisson):  # binomial is a function only, li
 
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
-for _prim in (_normal, _bernoulli, _poisson, *(PRIMITIVES[f"sample_{n}"] for n in
+for _prim in (_normal, _bernoulli, _poisson, _binomial, *(PRIMITIVES[f"sample_{n}"] for n in
                                                ("uniform", "normal", "bernoulli", "exponential", "random"))):
     _prim.jvp(lambda j: zeros_like(j.out))
+_standard_gamma.jvp(lambda j: j.tangent(0) * _standard_gamma_grad(j.inputs[0], j.out))

@@ -197,3 +197,14 @@ def test_straight_through_gradient_is_the_probabilities():
     tl = torch.tensor(logits, requires_grad=True)
     (torch.softmax(tl, -1) * torch.tensor(w)).sum().backward()
     np.testing.assert_allclose(el.grad.numpy(), tl.grad.numpy(), rtol=1e-6)
+
+
+def test_standard_gamma_forward_mode_tangent_is_the_implicit_gradient():
+    import ember.autograd.forward_ad as fwAD
+    from ember.ops.random import _standard_gamma_grad, standard_gamma
+    alpha = ember.tensor([0.5, 2.0, 7.0], dtype=ember.float64)
+    direction = ember.tensor([1.0, -2.0, 0.5], dtype=ember.float64)
+    with fwAD.dual_level():
+        out = standard_gamma(fwAD.make_dual(alpha, direction))
+        primal, tangent = fwAD.unpack_dual(out)
+    np.testing.assert_allclose(tangent.numpy(), (direction * _standard_gamma_grad(alpha, primal)).numpy())
