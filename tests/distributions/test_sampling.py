@@ -200,11 +200,11 @@ def test_straight_through_gradient_is_the_probabilities():
 
 
 def test_standard_gamma_forward_mode_tangent_is_the_implicit_gradient():
-    import ember.autograd.forward_ad as fwAD
+    import ember.autograd.forward_ad as fwad
     from ember.ops.random import _standard_gamma_grad, standard_gamma
     alpha = ember.tensor([0.5, 2.0, 7.0], dtype=ember.float64)
     direction = ember.tensor([1.0, -2.0, 0.5], dtype=ember.float64)
-    with fwAD.dual_level():
-        out = standard_gamma(fwAD.make_dual(alpha, direction))
-        primal, tangent = fwAD.unpack_dual(out)
+    with fwad.dual_level():
+        out = standard_gamma(fwad.make_dual(alpha, direction))
+        primal, tangent = fwad.unpack_dual(out)
     np.testing.assert_allclose(tangent.numpy(), (direction * _standard_gamma_grad(alpha, primal)).numpy())
