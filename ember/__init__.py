@@ -54,7 +54,7 @@ from ember.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, multinomial, rand, rand_like, randint,
     randint_like, randn, randn_like, randperm, seed, set_rng_state,
 )
-from ember.ops.random import bernoulli, normal, poisson
+from ember.ops.random import bernoulli, binomial, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
 from ember import cuda, fft, linalg, sparse, special
@@ -67,6 +67,7 @@ from ember.nn.functional import (  # PyTorch's top-level names for these functio
 from ember import serialization
 from ember.serialization import load, save
 from ember import utils  # ember.utils.data: datasets, samplers, DataLoader
+from ember import distributions
 from ember import distributed, multiprocessing  # the top of the stack; mpi4py loads only with a process group
 from ember.nn import parallel as _nn_parallel  # binds ember.nn.parallel (DistributedDataParallel)
 from ember import export, fx, jit, onnx

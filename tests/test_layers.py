@@ -31,7 +31,7 @@ LAYERS = [
     ("nn", ["ember.nn"]),
     # ember.cuda seeds each GPU's generator (tensor core) and sits with the other user-facing services.
     ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint",
-                                          "ember.cuda", "ember.hub"]),
+                                          "ember.cuda", "ember.distributions", "ember.hub"]),
     ("export", ["ember.export", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
     ("vision, examples", ["ember.vision", "ember.examples"]),
     # DistributedDataParallel lives at PyTorch's address (ember.nn.parallel) but is built on ember.distributed,

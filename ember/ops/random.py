@@ -7,7 +7,7 @@ parameters. Generators and the sampling factories (``rand``, ``randn``...) are i
 import numpy as np
 
 from ember._tensor import Tensor
-from ember.backend.arrays import to_host
+from ember.backend.arrays import special as scipy_special, to_host
 from ember.backend.dtype import TORCH_NAMES, by_name
 from ember.creation import _finish, zeros_like
 from ember.ops.dispatch import PRIMITIVES, Primitive, apply, primitive
@@ -102,6 +102,66 @@ def poisson(input, generator=None):
     return apply(_poisson, (input,), {"generator": generator})
 
 
+# Gamma (reparameterised) and binomial ------------------------------------------------------
+
+def _gamma_grad_forward(ctx, xp, alpha, x):
+    """d sample / d alpha of a standard-gamma sample ``x`` held at its CDF value (implicit
+    reparameterisation): ``-(dF/dalpha) / (dF/dx)``, with dF/dalpha by a central difference."""
+    special = scipy_special(np)
+    a, v = to_host(alpha).astype(np.float64), to_host(x).astype(np.float64)
+    h = 1e-5 * np.maximum(a, 1e-3)
+    dcdf_da = (special.gammainc(a + h, v) - special.gammainc(a - h, v)) / (2 * h)
+    log_pdf = special.xlogy(a - 1, v) - v - special.gammaln(a)
+    return xp.asarray(-dcdf_da / np.exp(log_pdf)).astype(alpha.dtype)
+
+
+_standard_gamma_grad = Primitive(_gamma_grad_forward, "StandardGammaGradBackward0", name="standard_gamma_grad")
+
+
+@primitive("StandardGammaBackward0", save=(0,), save_output=True)
+def _standard_gamma(ctx, xp, alpha, generator):
+    """Samples of Gamma(alpha, 1); the gradient w.r.t. alpha is the implicit reparameterisation."""
+    draws = _rng(generator).standard_gamma(to_host(alpha).astype(np.float64))
+    return xp.asarray(draws).astype(alpha.dtype)
+
+
+@_standard_gamma.derivative
+def _standard_gamma_backward(ctx, g):
+    alpha, x = ctx.saved_tensors
+    return (g * _standard_gamma_grad(alpha, x),)
+
+
+def standard_gamma(alpha, generator=None):
+    """Gamma(alpha, 1) samples, differentiable w.r.t. ``alpha`` (``torch._standard_gamma``)."""
+    if not alpha.dtype.is_floating_point:
+        raise _not_for(alpha.dtype, "gamma_cpu")
+    return apply(_standard_gamma, (alpha,), {"generator": generator})
+
+
+@primitive("BinomialBackward0")
+def _binomial(ctx, xp, count, prob, generator):
+    if bool(((prob < 0) | (prob > 1)).any()):
+        raise RuntimeError("binomial: probabilities must be in [0, 1]")
+    n, p = np.broadcast_arrays(to_host(count), to_host(prob))
+    return xp.asarray(_rng(generator).binomial(n.astype(np.int64), p)).astype(count.dtype)
+
+
+_binomial.derivative(_zero_grads)
+
+
+def binomial(count, prob, generator=None):
+    """Binomial samples: successes in ``count`` trials of probability ``prob``.
+
+    >>> ember.binomial(ember.full((3,), 10.0), ember.full((3,), 0.5))
+    """
+    if count.shape != prob.shape:
+        raise RuntimeError(f"binomial: count and prob must have the same shape, got {tuple(count.shape)} "
+                           f"and {tuple(prob.shape)}")
+    if not count.dtype.is_floating_point:
+        raise _not_for(count.dtype, "binomial_cpu")
+    return apply(_binomial, (count, prob), {"generator": generator})
+
+
 # in-place samplers ----------------------------------------------------------------------
 
 def _sampler(node_name, draw):
@@ -170,11 +230,12 @@ method("normal_")(_sampler("NormalBackward0", _draw_normal))
 method("bernoulli_")(_sampler("BernoulliBackward2", _draw_bernoulli))
 method("exponential_")(_sampler("ExponentialBackward0", _draw_exponential))
 method("random_")(_sampler("RandomBackward0", _draw_random))
-for _fn in (bernoulli, multinomial, poisson):
+for _fn in (bernoulli, multinomial, poisson):  # binomial is a function only, like torch.binomial
     method(_fn.__name__)(_fn)
 
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
-for _prim in (_normal, _bernoulli, _poisson, *(PRIMITIVES[f"sample_{n}"] for n in
+for _prim in (_normal, _bernoulli, _poisson, _binomial, *(PRIMITIVES[f"sample_{n}"] for n in
                                                ("uniform", "normal", "bernoulli", "exponential", "random"))):
     _prim.jvp(lambda j: zeros_like(j.out))
+_standard_gamma.jvp(lambda j: j.tangent(0) * _standard_gamma_grad(j.inputs[0], j.out))

@@ -36,6 +36,12 @@ def _multinomial(make):
     return [Sample(make(5, low=0.1, high=1.0), 3), Sample(make(2, 5, low=0.1, high=1.0), 4, True)]
 
 
+def _binomial(make):
+    counts = make.rng.integers(0, 12, size=(3, 4)).astype(float)
+    return [Sample(make(3, 4, values=counts), make(3, 4, low=0.0, high=1.0)),
+            Sample(make(0, 2), make(0, 2, low=0.0, high=1.0))]
+
+
 def _self(*calls):
     """In-place samplers ``x.op_(*args)`` on a fresh tensor."""
     return lambda make: [Sample(make(3, 4), *args) for args in calls] + [Sample(make(0, 3), *calls[0])]
@@ -63,6 +69,7 @@ ENTRIES = [
     OpEntry("bernoulli", _probabilities, dtypes=("float32", "float64"), skips=IGNORED_OUT, **RANDOM),
     OpEntry("poisson", lambda make: [Sample(make(3, 4, low=0.5, high=5.0)), Sample(make(0, 2))],
             dtypes=("float32", "float64"), **RANDOM),
+    OpEntry("binomial", _binomial, dtypes=("float32", "float64"), **RANDOM),
     OpEntry("multinomial", _multinomial, dtypes=("float32", "float64"), skips=IGNORED_OUT, **RANDOM),
     OpEntry("Tensor.bernoulli_", _self((0.3,), ()), dtypes=("float32", "float64"), **RANDOM),
     OpEntry("Tensor.uniform_", _self((), (-1.0, 2.0)), dtypes=FLOATS, **RANDOM),
