@@ -52,6 +52,7 @@ class Tensor:
     _hooks = None
     _post_acc_hooks = None
     _grad_acc = None
+    _fw_grads = None  # forward AD: {level: tangent} while the tensor is dual (ember.autograd.forward_ad)
 
     @classmethod
     def _make(cls, data, dtype, device, requires_grad=False, grad_fn=None, output_nr=0, base=None):

@@ -11,6 +11,7 @@ from ember._tensor import Tensor
 from ember.backend.dtype import bool_, get_default_dtype
 from ember.creation import ones
 from ember.ops.dispatch import apply, primitive
+from ember.ops.dual import linear
 from ember.ops.out import write_out
 from ember.ops.pointwise import where
 from ember.ops.registry import public
@@ -223,3 +224,8 @@ def isreal(input):
 def adjoint(input):
     """The conjugate transpose of the last two dimensions."""
     return input.transpose(-2, -1).conj()
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_real, _imag, _conj, _conj_physical, _view_as_real, _view_as_complex, _complex):
+    _prim.jvp(linear())

@@ -2,6 +2,7 @@
 from ember._tensor import Tensor
 from ember.backend import dtype as ember_dtype, to_device, to_dtype
 from ember.ops.dispatch import check_broadcast, primitive, xp_of
+from ember.ops.dual import linear
 from ember.ops.inplace import inplace
 from ember.ops.registry import method, public
 
@@ -124,3 +125,9 @@ def input_alias(ctx, xp, x):
 
 
 input_alias.derivative(lambda ctx, g: g)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_to_copy, _clone, input_alias):
+    _prim.jvp(linear())
+_copy.jvp(linear(1))  # the result is src, broadcast and cast to dst's shape and dtype

@@ -9,6 +9,7 @@ from collections import namedtuple
 
 from ember._tensor import Tensor
 from ember.ops.dispatch import apply, primitive, xp_of
+from ember.ops.dual import differentiable
 from ember.ops.linalg import _scalar_name
 
 SlogdetResult = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -356,7 +357,7 @@ def _svdvals(ctx, xp, a):
 def linalg_svdvals(A):  # noqa: N803 - PyTorch's argument names
     """The singular values of ``A``, descending."""
     check_matrix(A, "svdvals", square=False)
-    if A._requires_grad:
+    if differentiable(A):
         return linalg_svd(A, full_matrices=False)[1]
     return apply(_svdvals, (A,), {})
 
@@ -393,7 +394,7 @@ def _eigvalsh(ctx, xp, a, uplo):
 
 def linalg_eigvalsh(A, UPLO="L"):  # noqa: N803 - PyTorch's argument names
     """The eigenvalues of a symmetric matrix, ascending."""
-    if A._requires_grad:
+    if differentiable(A):
         return linalg_eigh(A, UPLO)[0]
     check_matrix(A, "eigvalsh")
     return apply(_eigvalsh, (A,), {"uplo": UPLO})

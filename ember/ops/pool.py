@@ -9,10 +9,10 @@ vectorised step. Adaptive pools, ``max_unpool`` and ``lp_pool`` live in ``adapti
 import itertools
 import math
 
-from ember.autograd.grad_mode import state as _grad
 from ember.backend.dtype import bool_
 from ember.ops._im2col import _windows, window_slices
 from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dual import differentiable
 from ember.ops.registry import public
 
 
@@ -305,7 +305,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         padding = _lift(padding, 0)
         nd = 2
     k, s, p, d, out = geometry(op, input, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    if not return_indices and not (input.requires_grad and _grad.enabled):
+    if not return_indices and not differentiable(input):
         values = _max_pool_values(input, k=k, s=s, p=p, d=d, out=out)
         return values.squeeze(-2) if squeeze else values
     prim = max_pool2d_with_indices if nd == 2 else max_pool3d_with_indices

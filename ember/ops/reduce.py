@@ -4,6 +4,7 @@ from ember.backend.dtype import bool_, get_default_dtype, int64, to_dtype, uint8
 from ember.creation import eye
 from ember.ops._dims import wrap_dims
 from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dual import linear
 from ember.ops.pointwise import where
 from ember.ops.registry import public
 
@@ -319,3 +320,16 @@ def any(input, dim=None, keepdim=False):
 def count_nonzero(input, dim=None):
     """The number of non-zero elements (over ``dim``) as int64: ``ember.count_nonzero(x, 0)``."""
     return (input != 0).sum(dim)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_sum, _mean):
+    _prim.jvp(linear())
+_nansum.jvp(lambda j: j.call(where(j.inputs[0] == j.inputs[0], j.tangents[0], 0.0)))
+
+
+@_logsumexp.jvp
+def _(j):
+    x, dims, keepdim = j.inputs[0], j.params["dims"], j.params["keepdim"]
+    y = j.out if keepdim or not dims else j.out.reshape(_keep_shape(x.shape, dims))
+    return (j.tangents[0] * where(y.isfinite(), (x - y).exp(), 0.0)).sum(dims, keepdim=keepdim)

@@ -5,6 +5,7 @@ from ember.backend.dtype import int64, to_dtype
 from ember.creation import arange
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear
 from ember.ops.pointwise import where
 from ember.ops.rearrange import flip
 from ember.ops.registry import public
@@ -112,4 +113,16 @@ def logcumsumexp(input, dim):
         raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{input.type()[6:-6]}'")
     return _logcumsumexp(input, dim=_scan_dim(input, dim))
 
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
+_cumsum.jvp(linear())
+
+
+@_logcumsumexp.jvp
+def _(j):
+    x, t, y, d = j.inputs[0], j.tangents[0], j.out, j.params["dim"]
+    if d is None:
+        return t
+    m = x.amax(d, keepdim=True).detach()
+    m = where(m.isfinite(), m, 0.0)
+    return (t * (x - m).exp()).cumsum(d) * (m - y).exp()

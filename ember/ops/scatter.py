@@ -14,6 +14,7 @@ from ember.backend.dtype import bool_, torch_name
 from ember.ops._dims import wrap_dim
 from ember.creation import zeros
 from ember.ops.dispatch import apply, primitive, xp_of
+from ember.ops.dual import linear
 from ember.ops.indexing import _scatter_zeros
 from ember.ops.join import cat
 from ember.ops.pointwise import where
@@ -433,3 +434,8 @@ def masked_scatter(input, mask, source):
     if int(mask.expand(mask.shape if mask.dim() >= input.dim() else input.shape).sum()) > source.numel():
         raise RuntimeError("Number of elements of source < number of ones in mask")
     return _masked_scatter(input, mask, source)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_gather, _scatter, _scatter_add, _index_select, _index_add, _index_copy, _masked_scatter):
+    _prim.jvp(linear())
