@@ -84,6 +84,14 @@ class BatchedTensor(Tensor):
     def grad_fn(self, node):
         self._value.grad_fn = node
 
+    @property
+    def _fw_grads(self):  # forward-mode tangents live on the physical tensor as well
+        return self._value._fw_grads
+
+    @_fw_grads.setter
+    def _fw_grads(self, grads):
+        self._value._fw_grads = grads
+
     def detach(self):
         return wrap(self._value.detach(), self._level)
 

@@ -3,9 +3,10 @@ import functools
 
 from ember._tensor import Tensor
 from ember.creation import eye
-from ember.func._batched import LEVELS
-from ember.func._physical import DEPTH, create_graph, prepare, vjp_physical
+from ember.func._batched import to_physical
+from ember.func._physical import DEPTH, by_id, create_graph, prepare, vjp_physical
 from ember.func._pytree import tree_flatten, tree_unflatten
+from ember.func.forward import jacfwd
 from ember.func.vmap import vmap
 
 
@@ -25,16 +26,23 @@ class _Traced:
     """One run of ``func`` with its differentiated inputs prepared: the pieces a vjp needs."""
 
     def __init__(self, func, args, argnums, has_aux, name):
-        nums = _check_argnums(argnums, len(args))
-        self.levels = list(LEVELS)
-        self.specs, self.leaves, args = [], [], list(args)
-        for i in nums:
+        self.nums = _check_argnums(argnums, len(args))
+        self.single = isinstance(argnums, int)
+        flat_args = tree_flatten(args)[0]
+        levels = by_id(lv for x in flat_args if isinstance(x, Tensor) for lv in to_physical(x)[1])
+        self._run(func, args, levels, has_aux, name)
+        seen = by_id(lv for o in tree_flatten(self.output)[0] if isinstance(o, Tensor) for lv in to_physical(o)[1])
+        if any(lv not in levels for lv in seen):  # a closed-over batched tensor: per-sample inputs needed there too
+            self._run(func, args, by_id(levels + seen), has_aux, name)
+
+    def _run(self, func, args, levels, has_aux, name):
+        self.levels, self.specs, self.leaves, args = levels, [], [], list(args)
+        for i in self.nums:
             flat, spec = tree_flatten(args[i])
-            pairs = [prepare(x, name) for x in flat]
+            pairs = [prepare(x, levels, name) for x in flat]
             self.specs.append(spec)
             self.leaves.extend(p for p, _ in pairs)
             args[i] = tree_unflatten([lg for _, lg in pairs], spec)
-        self.single = isinstance(argnums, int)
         DEPTH[0] += 1
         try:
             out = func(*args)
@@ -128,7 +136,6 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     ``O`` and ``I`` the result has shape ``O + I``."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        nums = _check_argnums(argnums, len(args))
         t = _Traced(lambda *a: func(*a, **kwargs), args, argnums, has_aux, "jacrev")
         out_flat, out_spec = tree_flatten(t.output)
         sizes = [o.numel() for o in out_flat]
@@ -150,7 +157,6 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
                 j += spec.num_leaves
             per_out.append(trees[0] if isinstance(argnums, int) else tuple(trees))
             k += n
-        del nums
         jac = tree_unflatten(per_out, out_spec)
         if has_aux:
             return jac, t.aux
@@ -163,5 +169,6 @@ def _flat_grads(t, outputs, cotangents):
 
 
 def hessian(func, argnums=0):
-    """The matrix of second derivatives of a scalar function: ``hessian(f)(x)`` has shape ``x.shape * 2``."""
-    return jacrev(jacrev(func, argnums), argnums)
+    """The matrix of second derivatives of a scalar function, forward over reverse:
+    ``hessian(f)(x)`` has shape ``x.shape * 2``."""
+    return jacfwd(jacrev(func, argnums), argnums)
