@@ -66,6 +66,7 @@ from ember import distributed, multiprocessing  # the top of the stack; mpi4py l
 from ember.nn import parallel as _nn_parallel  # binds ember.nn.parallel (DistributedDataParallel)
 from ember import export, fx, jit, onnx
 from ember import func
+from ember.autograd import functional as _autograd_functional  # noqa: F401  (binds ember.autograd.functional)
 from ember.func import vmap
 
 # --- ops namespace: generated from ember.ops.registry.PUBLIC by tests/test_public_names.py; do not edit ---
