@@ -36,6 +36,12 @@ class Level:
         self.id, self.size, self.randomness = Level._count, size, randomness
 
 
+_ITEM = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over calling .item() on a "
+         "Tensor, please try to rewrite what you're doing with other operations.")
+_CONTROL = ("vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow. We don't "
+            "support that yet.")
+
+
 _CHECKS = {np.minimum, np.maximum, np.logical_or, np.logical_and, np.fmin, np.fmax}
 
 
@@ -51,15 +57,14 @@ class LogicalArray(np.ndarray):
         raise RuntimeError("vmap: an operation read the values of a batched tensor directly (not through a "
                            "primitive); it cannot run under vmap")
 
+    def _one_value(self, *args):
+        raise RuntimeError(_ITEM)
+
+    __int__ = __float__ = __index__ = __complex__ = item = tolist = _one_value
+
 
 def _logical(shape, np_dtype):
     return stand_in(shape, np_dtype).view(LogicalArray)
-
-
-_ITEM = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over calling .item() on a "
-         "Tensor, please try to rewrite what you're doing with other operations.")
-_CONTROL = ("vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow. We don't "
-            "support that yet.")
 
 
 class BatchedTensor(Tensor):
@@ -105,6 +110,10 @@ class BatchedTensor(Tensor):
     def tolist(self):
         raise RuntimeError(_ITEM.replace(".item()", ".tolist()"))
 
+    def _host(self):
+        raise RuntimeError("vmap: an operation read the values of a batched tensor on the host; it cannot run "
+                           "under vmap")
+
     def numpy(self, *, force=False):
         raise RuntimeError("vmap: a batched tensor has no single array: .numpy() is not supported inside vmap")
 
@@ -148,6 +157,7 @@ def wrap(value, level):
     t._value, t._level = value, level
     t._data = data = _logical(value._data.shape[1:], value._data.dtype)
     data.phys = getattr(value._data, "phys", value._data)
+    data.level, data.value = level, value  # an index built from this array (x[batched]) finds its batch here
     t._dtype, t._device, t._version = value._dtype, value._device, value._version
     return t
 
@@ -207,13 +217,13 @@ _RANDOM_ERROR = ("vmap: called random operation while in randomness error mode. 
 class Batching:
     """Installed as ``dispatch.batching`` while a vmap runs."""
 
-    def claims(self, prim, inputs):
+    def claims(self, prim, inputs, params):
         if prim.name in RANDOM:
             return True
         for x in inputs:
             if type(x) is BatchedTensor:
                 return True
-        return False
+        return "key" in params and any(type(k) is LogicalArray for k in params["key"])
 
     def run(self, prim, inputs, arrays, params):
         top = None
@@ -222,6 +232,9 @@ class Batching:
                 top = x._level
         if prim.name in RANDOM:
             return _random(prim, inputs, arrays, params, top)
+        keys = [k for k in params.get("key", ()) if type(k) is LogicalArray]
+        if keys and (top is None or max(k.level.id for k in keys) >= top.id):
+            return _indexed_by_batch(prim, inputs, params, max((k.level for k in keys), key=lambda lv: lv.id))
         args, batched = [], []
         for x, a in zip(inputs, arrays):
             if isinstance(x, Tensor):
@@ -264,6 +277,21 @@ def fallback(prim, args, batched, size, params):
         return tuple(_stack([r[k] for r in results]) if isinstance(first[k], Tensor) else first[k]
                      for k in range(len(first)))
     return _stack(results)
+
+
+def _indexed_by_batch(prim, inputs, params, level):
+    """``x[idx]`` with an index tensor batched at ``level``: indexed sample by sample (the index values
+    differ per sample), re-entering the dispatcher with each sample's index tensor."""
+    if prim.name != "getitem":
+        raise RuntimeError(f"vmap: {prim.name} with a batched index tensor is not supported; index with gather, "
+                           "index_select or take_along_dim instead")
+    x = inputs[0]
+    rows = []
+    for i in range(level.size):
+        xi = x._value[i] if type(x) is BatchedTensor and x._level is level else x
+        key = tuple(k.value[i] if type(k) is LogicalArray and k.level is level else k for k in params["key"])
+        rows.append(xi[key])
+    return wrap(stack(rows), level)
 
 
 def _stack(tensors):

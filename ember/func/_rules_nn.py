@@ -41,13 +41,18 @@ def _linear(prim, args, batched, size, params):
 
 
 def _addmm(prim, args, batched, size, params):
+    """addmm, addmv, baddbmm (one record): beta * c + alpha * (a @ b), c broadcast to the product."""
     c, a, b = args
     prod = _matmul(PRIMITIVES["matmul"], [a, b], batched[1:], size, {})
     if not (batched[1] or batched[2]):
         prod = batch(prod, False, size)
-    if batched[0] and c.ndim - 1 < 2:
-        c = c.reshape(size, *([1] * (3 - c.ndim)), *c.shape[1:])
-    return params["beta"] * c + params["alpha"] * prod
+    if params["alpha"] != 1:
+        prod = params["alpha"] * prod
+    if params["beta"] == 0:  # c is ignored (its NaNs too), as in the op itself
+        return prod
+    if batched[0] and c.ndim < prod.ndim:
+        c = c.reshape(size, *([1] * (prod.ndim - c.ndim)), *c.shape[1:])
+    return params["beta"] * c + prod
 
 
 def _conv(prim, args, batched, size, params):
@@ -66,7 +71,7 @@ def _conv(prim, args, batched, size, params):
     wg = wg.reshape(size * wg.shape[1], *wg.shape[2:])
     bg = None if b is None else batch(b, bb, size).reshape(-1)
     out = prim(xg, wg, bg, **{**params, "groups": params["groups"] * size})
-    return out.reshape(n, size, -1, *out.shape[2:]).transpose(0, 1)
+    return out.reshape(n, size, out.shape[1] // size, *out.shape[2:]).transpose(0, 1)
 
 
 def _embedding(prim, args, batched, size, params):

@@ -1,5 +1,7 @@
 """Batching rules of elementwise and broadcasting primitives: operands are aligned so that
 their batch dims sit first and their logical dims broadcast as they would per sample."""
+import numpy as np
+
 from ember._tensor import Tensor
 from ember.func._rules_common import call, rank, register
 
@@ -12,6 +14,14 @@ def broadcasting(prim, args, batched, size, params):
             a = a.reshape(size, *([1] * (nd - a.ndim + 1)), *a.shape[1:])
         aligned.append(a)
     return prim(*aligned, **params)
+
+
+def _expanded(prim, args, batched, size, params):
+    """For kernels that write into an array shaped like one operand: every operand at the full shape."""
+    nd = max(rank(a, b) for a, b in zip(args, batched))
+    full = [a.reshape(size, *([1] * (nd - a.ndim + 1)), *a.shape[1:]) if b else a for a, b in zip(args, batched)]
+    shape = np.broadcast_shapes(*(tuple(a.shape) for a in full if isinstance(a, Tensor)))
+    return prim(*[a.expand(*shape) if isinstance(a, Tensor) else a for a in full], **params)
 
 
 def _single_or_broadcast(prim, args, batched, size, params):
@@ -36,8 +46,9 @@ BROADCASTING = """add sub mul div div_rounded pow atan2 bitwise_and bitwise_or b
 bitwise_right_shift eq ne lt le gt ge fmax fmin fmod remainder maximum minimum logical_and logical_or logical_xor
 copysign hypot heaviside nextafter gcd lcm logaddexp logaddexp2 xlogy isclose addcdiv addcmul lerp_scalar
 lerp_tensor clamp_tensor where complex polar special_gammainc special_gammaincc special_xlog1py special_zeta
-masked_fill masked_fill_tensor copy gelu_backward"""
+masked_fill masked_fill_tensor copy"""
 
 register(UNARY, _single_or_broadcast)
 register(BROADCASTING, broadcasting)
+register("gelu_backward", _expanded)
 register("tril triu cholesky det inv eigh eigvalsh qr svd svdvals slogdet lu matrix_exp eig", call)

@@ -34,6 +34,15 @@ def _joined(prim, args, batched, size, params):
     return prim(*args, **{**params, "dim": shift(params["dim"], nd)})
 
 
+def _arg_extreme(prim, args, batched, size, params):
+    """argmax/argmin: dim None indexes the flattened sample."""
+    if params["dim"] is None:
+        x = args[0].reshape(size, -1)
+        out = prim(x, **{**params, "dim": 1})
+        return out.reshape(size, *([1] * (args[0].ndim - 1))) if params["keepdim"] else out
+    return _dim_param("dim")(prim, args, batched, size, params)
+
+
 def _squeeze(prim, args, batched, size, params):
     x, dims = args[0], params["dims"]
     if dims is None:
@@ -104,7 +113,8 @@ def _unique(prim, args, batched, size, params):
 
 register("all amax amin logsumexp max_all min_all mean nansum prod std sum var vector_norm flip c2c c2r r2c",
          _dims_param("dims"))
-register("""arg_extreme cummax cummin cumprod cumsum logcumsumexp kthvalue max min median mode nanmedian sort topk
+register("arg_extreme", _arg_extreme)
+register("""cummax cummin cumprod cumsum logcumsumexp kthvalue max min median mode nanmedian sort topk
 softmax log_softmax unbind split""", _dim_param("dim"))
 register("softmax_grad gather scatter scatter_add scatter_multiply scatter_value take_along_dim cross",
          _dim_param("dim"))
