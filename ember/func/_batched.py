@@ -305,10 +305,23 @@ def _stack(tensors):
 def _random(prim, inputs, arrays, params, top):
     """A sampling primitive under vmap, by the randomness of its level: 'error' refuses, 'same' draws one
     sample's values for the whole batch, 'different' draws every sample's own."""
+    if top is None and _DRAWING[0]:  # the physical draw of a batched sampling call decided above
+        return dispatch.run_unbatched(prim, inputs, arrays, inputs[0]._device, params)
     level = top or LEVELS[-1]
     mode = level.randomness
     if mode == "error":
         raise RuntimeError(_RANDOM_ERROR)
+    _DRAWING[0] += 1
+    try:
+        return _draw(prim, inputs, arrays, params, top, level, mode)
+    finally:
+        _DRAWING[0] -= 1
+
+
+_DRAWING = [0]
+
+
+def _draw(prim, inputs, arrays, params, top, level, mode):
     if top is None:
         if mode == "same":
             return dispatch.run_unbatched(prim, inputs, arrays, inputs[0]._device, params)
