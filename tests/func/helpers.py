@@ -4,7 +4,7 @@ import torch
 
 import ember
 import ember.nn as enn
-import ember.nn.functional as EF
+import ember.nn.functional as ef
 
 
 def close(e, t, atol=1e-5, rtol=1e-4):
@@ -47,8 +47,8 @@ class EmberCNN(enn.Module):
         self.fc = enn.Linear(6 * 3 * 3, 5)
 
     def forward(self, x):
-        x = EF.max_pool2d(ember.relu(self.c2(ember.relu(self.c1(x)))), 2)
-        return self.fc(EF.gelu(self.norm(x.flatten(1))))
+        x = ef.max_pool2d(ember.relu(self.c2(ember.relu(self.c1(x)))), 2)
+        return self.fc(ef.gelu(self.norm(x.flatten(1))))
 
 
 def mlp_pair():

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 import ember
-import ember.nn.functional as EF
+import ember.nn.functional as ef
 from ember.func import functional_call, grad, grad_and_value, hessian, jacrev, stack_module_state, vmap
 
 from func.helpers import close, close_tree, cnn_pair, mlp_pair, pair
@@ -21,7 +21,7 @@ def test_per_sample_gradients_of_an_mlp():
     (ex, tx), (ey, ty) = pair(RNG.standard_normal((5, 6))), pair(RNG.integers(0, 3, 5))
 
     def e_loss(p, x, y):
-        return EF.cross_entropy(functional_call(em, p, (x.unsqueeze(0),)), y.unsqueeze(0))
+        return ef.cross_entropy(functional_call(em, p, (x.unsqueeze(0),)), y.unsqueeze(0))
 
     def t_loss(p, x, y):
         return torch.nn.functional.cross_entropy(torch.func.functional_call(tm, p, (x.unsqueeze(0),)), y.unsqueeze(0))
@@ -39,7 +39,7 @@ def test_per_sample_gradients_and_losses_of_a_cnn():
     (ex, tx), (ey, ty) = pair(RNG.standard_normal((4, 1, 8, 8))), pair(RNG.integers(0, 5, 4))
 
     def e_loss(p, x, y):
-        return EF.cross_entropy(functional_call(em, p, (x.unsqueeze(0),)), y.unsqueeze(0))
+        return ef.cross_entropy(functional_call(em, p, (x.unsqueeze(0),)), y.unsqueeze(0))
 
     def t_loss(p, x, y):
         return torch.nn.functional.cross_entropy(torch.func.functional_call(tm, p, (x.unsqueeze(0),)), y.unsqueeze(0))
