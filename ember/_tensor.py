@@ -12,6 +12,7 @@ import numpy as np
 from ember._printing import tensor_repr
 from ember.backend import CPU, array_module, device as _device_cls, to_device
 from ember.backend.dtype import by_name, float32, float64, get_default_dtype, int64, torch_name
+from ember.backend.device import place
 
 
 value_observer = None  # graph capture sets a function(tensor) told when Python reads a tensor's values
@@ -405,4 +406,4 @@ def shape_arg(args):
 
 def _rebuild(array, dtype_name, device, requires_grad):
     dev = to_device(device)
-    return Tensor._make(array_module(dev).asarray(array), by_name(dtype_name), dev, requires_grad)
+    return Tensor._make(place(array_module(dev).asarray(array), dev), by_name(dtype_name), dev, requires_grad)

@@ -9,6 +9,7 @@ import numpy as np
 from ember._tensor import Size, Tensor
 from ember.backend import PROMOTE, array_module, from_numpy_dtype, get_default_dtype, to_device, to_dtype
 from ember.backend.dtype import bool_, by_name, int64
+from ember.backend.device import place
 from ember.backend.size import allocator_errors, check_count, check_fill, check_range, check_size
 
 
@@ -61,7 +62,7 @@ def _scan(data):
 
 
 def _finish(data, dtype, device, requires_grad):
-    t = Tensor._make(data, dtype, device, False)
+    t = Tensor._make(place(data, device), dtype, device, False)
     if requires_grad:
         t.requires_grad_(True)
     return t

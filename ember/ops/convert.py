@@ -1,20 +1,26 @@
 """Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``, ``copy_``."""
 from ember._tensor import Tensor
 from ember.backend import dtype as ember_dtype, to_device, to_dtype
+<<<<<<< HEAD
 from ember.ops.dispatch import check_broadcast, primitive, xp_of
 from ember.ops.dual import linear
+=======
+from ember.backend.arrays import to_host
+from ember.ops.dispatch import check_broadcast, primitive, run, xp_of
+>>>>>>> main
 from ember.ops.inplace import inplace
 from ember.ops.registry import method, public
 
 
 @primitive("ToCopyBackward0")
 def _to_copy(ctx, xp, x, dtype, device, src_dtype, src_device):
+    """``xp`` is the destination's array module: ``to_copy`` runs this record on the destination."""
     if device is not src_device:
         if device.type == "cpu":
-            x = x.get()
+            x = to_host(x)
         else:
-            with xp_of(device).cuda.Device(device.index or 0):
-                x = xp_of(device).asarray(x)
+            with xp.cuda.Device(device.index):
+                x = xp.array(x)
     ctx.src_dtype, ctx.src_device = src_dtype, src_device
     if src_dtype.category == 3 and dtype.category < 3:  # PyTorch drops the imaginary part
         x = x.real
@@ -48,7 +54,8 @@ def to_copy(x, dtype, device, copy=False):
         if "meta" in (device.type, x._device.type):
             return _meta_copy(x, dtype, device)
         xp_of(device)  # raises a clear error when the device is unavailable
-    return _to_copy(x, dtype=dtype, device=device, src_dtype=x._dtype, src_device=x._device)
+    params = {"dtype": dtype, "device": device, "src_dtype": x._dtype, "src_device": x._device}
+    return run(_to_copy, (x,), [x._data], device, params)
 
 
 def _meta_copy(x, dtype, device):

@@ -12,6 +12,7 @@ from ember.autograd import anomaly, forward_ad, grad_mode
 from ember.autograd.graph import OpNode, accumulator
 from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
 from ember.backend.dtype import _from_np, bool_, get_default_dtype, int64
+from ember.backend.gpu_memory import out_of_memory
 
 _state = grad_mode.state
 _anomaly = anomaly.state
@@ -142,6 +143,18 @@ def xp_of(device):
     return xp
 
 
+def _forward_on(dev, prim, ctx, arrays, params):
+    """The forward on a device other than the CPU: a GPU's work runs with that GPU current."""
+    xp = xp_of(dev)
+    if dev.type != "cuda":
+        return prim.forward(ctx, xp, *arrays, **params)
+    with xp.cuda.Device(dev.index):
+        try:
+            return prim.forward(ctx, xp, *arrays, **params)
+        except MemoryError as e:
+            raise out_of_memory(e, dev.index, xp.get_default_memory_pool()) from None
+
+
 def device_mismatch(op, a, b):
     return RuntimeError(
         f"Expected all tensors to be on the same device, but found at least two devices, {a} and {b}! "
@@ -186,7 +199,8 @@ def run_unbatched(prim, inputs, arrays, dev, params):
                 break
     if not needs_grad:
         try:
-            out = prim.forward(_NO_CTX, np if dev is CPU else xp_of(dev), *arrays, **params)
+            out = prim.forward(_NO_CTX, np, *arrays, **params) if dev is CPU else \
+                _forward_on(dev, prim, _NO_CTX, arrays, params)
         except ValueError:
             check_broadcast(arrays)
             raise
@@ -201,7 +215,7 @@ def run_unbatched(prim, inputs, arrays, dev, params):
 
     ctx = OpNode()
     try:
-        out = prim.forward(ctx, xp_of(dev), *arrays, **params)
+        out = prim.forward(ctx, np, *arrays, **params) if dev is CPU else _forward_on(dev, prim, ctx, arrays, params)
     except ValueError:
         check_broadcast(arrays)
         raise

@@ -154,7 +154,7 @@ def _others(ctx, xp, x):
 def _(ctx, g):
     (x,) = ctx.saved_tensors
     n = x.shape[-1]
-    diag = eye(n, dtype=bool_)
+    diag = eye(n, dtype=bool_, device=x.device)
     pairs = _others(where(diag, 1.0, x.unsqueeze(-2).expand(x.shape[:-1] + (n, n))))
     return (where(diag, 0.0, pairs) * g.unsqueeze(-2)).sum(-1)
 

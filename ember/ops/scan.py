@@ -1,6 +1,7 @@
 """Scans along one dim: cumsum, cumprod and logcumsumexp."""
 import math
 
+from ember.backend.arrays import accumulate
 from ember.backend.dtype import int64, to_dtype
 from ember.creation import arange
 from ember.ops._dims import wrap_dim
@@ -83,7 +84,7 @@ def cumprod(input, dim, *, dtype=None):
 @primitive("LogcumsumexpBackward0", save=(0,), save_output=True)
 def _logcumsumexp(ctx, xp, x, dim):
     ctx.dim = dim
-    return xp.logaddexp.accumulate(_axis(x, dim), axis=dim or 0).reshape(x.shape)
+    return accumulate(xp, "logaddexp", _axis(x, dim), dim or 0).reshape(x.shape)
 
 
 def _log_part(g, positive):

@@ -242,7 +242,11 @@ def _index_add(ctx, xp, x, index, src, dim, alpha):
 def add_along(xp, out, dim, index, src):
     """``out[index] += src`` along ``dim``, repeated indices summed: whole slices by ``_add_slices`` on
     the CPU, anything else by ``add_at``."""
-    if is_numpy(xp) and src.ndim > 1 and index.size:
+    if out.dtype == xp.bool_:  # booleans add as a logical or
+        counts = out.astype(xp.int64)
+        add_along(xp, counts, dim, index, src.astype(xp.int64))
+        out[...] = counts != 0
+    elif is_numpy(xp) and src.ndim > 1 and index.size:
         _add_slices(out, dim, index, src)
     else:
         add_at(xp, out, _dim_key(dim, index), src)

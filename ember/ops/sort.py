@@ -5,6 +5,7 @@ Every op that picks values along a dim returns ``(values, indices)``; its gradie
 ``g`` back at the picked indices with one shared primitive (``_put``)."""
 from ember import return_types
 from ember._tensor import Tensor
+from ember.backend.arrays import accumulate
 from ember.ops._dims import wrap_dim
 from ember.ops.binary import maximum, minimum
 from ember.ops.dispatch import Primitive, primitive
@@ -357,7 +358,7 @@ def _mode_forward(ctx, xp, x, dim, keepdim):
     start = xp.concatenate([xp.ones(s.shape[:-1] + (1,), dtype=bool), s[..., 1:] != s[..., :-1]], axis=-1)
     run_id = xp.cumsum(start, axis=-1) - 1
     first = xp.where(start, xp.arange(n), 0)
-    run_start = xp.maximum.accumulate(first, axis=-1)
+    run_start = accumulate(xp, "maximum", first, -1)
     length = xp.arange(n) - run_start + 1
     # the longest run, smallest value first: the last element of that run is its last occurrence
     best = xp.argmax(length * (n + 1) - run_id, axis=-1)[..., None]

@@ -86,11 +86,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = matmul(query * scale, key.transpose(-2, -1))  # scaling q is cheaper than scaling q k^T
     if is_causal:  # every row keeps at least its first key: the plain softmax is safe
-        weights = pointwise.softmax(scores + _causal_mask(query.shape[-2], key.shape[-2], scores.dtype), -1)
+        mask = _causal_mask(query.shape[-2], key.shape[-2], scores.dtype, scores.device)
+        weights = pointwise.softmax(scores + mask, -1)
     elif attn_mask is None:
         weights = pointwise.softmax(scores, -1)
     elif attn_mask.dtype == bool_:
-        blocked = zeros(attn_mask.shape, dtype=scores.dtype).masked_fill(~attn_mask, float("-inf"))
+        blocked = zeros(attn_mask.shape, dtype=scores.dtype, device=scores.device).masked_fill(~attn_mask, float("-inf"))
         weights = _softmax_masked(scores, blocked)
     else:
         weights = _softmax_masked(scores, attn_mask)
