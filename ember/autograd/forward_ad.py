@@ -38,6 +38,9 @@ class Level:
     def __repr__(self):
         return f"<forward AD level {self.index}>"
 
+    def __deepcopy__(self, memo):  # a deep-copied dual tensor stays dual at the same level
+        return self
+
 
 class _State:
     """``levels``: the entered levels, innermost last. ``active``: those the dispatcher

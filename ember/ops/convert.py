@@ -1,13 +1,9 @@
 """Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``, ``copy_``."""
 from ember._tensor import Tensor
 from ember.backend import dtype as ember_dtype, to_device, to_dtype
-<<<<<<< HEAD
-from ember.ops.dispatch import check_broadcast, primitive, xp_of
-from ember.ops.dual import linear
-=======
 from ember.backend.arrays import to_host
 from ember.ops.dispatch import check_broadcast, primitive, run, xp_of
->>>>>>> main
+from ember.ops.dual import linear
 from ember.ops.inplace import inplace
 from ember.ops.registry import method, public
 
@@ -132,6 +128,7 @@ def input_alias(ctx, xp, x):
 
 
 input_alias.derivative(lambda ctx, g: g)
+
 
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 

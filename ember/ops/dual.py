@@ -77,6 +77,40 @@ def product(*positions):
     return rule
 
 
+def elementwise(j):
+    """The rule of a real elementwise op (its Jacobian in each input is diagonal, so equal to its
+    transpose): the derivative applied to each input's tangent gives that input's term. On
+    complex values the generic rule runs instead."""
+    if any(isinstance(x, Tensor) and x._dtype.category == 3 for x in j.inputs):
+        return transposed_vjp(j)
+    shape, total = j.out.shape, None
+    for i, t in enumerate(j.tangents):
+        if t is not None:
+            grads = j.prim.backward(DerivativeCtx(j, i), t.expand(shape) if t.shape != shape else t)
+            term = grads[i] if type(grads) is tuple else grads
+            if term is not None:
+                total = term if total is None else total + term
+    return total
+
+
+class DerivativeCtx:
+    """A ctx to run a primitive's derivative from a forward rule: what the forward stashed, the
+    tensors the record saves (read from the call), and the input ``wanted`` (all when None)
+    needing its gradient."""
+
+    def __init__(self, j, wanted=None):
+        prim, outs = j.prim, j.out if type(j.out) is tuple else (j.out,)
+        saved = list(j.inputs) if prim.save is True else [j.inputs[i] for i in prim.save]
+        if prim.save_output:
+            saved += outs if prim.save_output is True else [outs[i] for i in prim.save_output]
+        self.saved_tensors = tuple(saved)
+        self.needs_input_grad = tuple(wanted is None or i == wanted for i in range(len(j.inputs)))
+        self._stash = j.ctx
+
+    def __getattr__(self, name):
+        return getattr(self._stash, name)
+
+
 def differentiable(t):
     """Whether an op on ``t`` needs a derivative: ``t`` requires grad while recording, or is dual."""
     if t._requires_grad and grad_mode.state.enabled:

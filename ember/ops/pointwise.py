@@ -4,7 +4,7 @@ from ember.autograd.grad_mode import is_grad_enabled
 from ember.backend.dtype import PROMOTE, bool_, torch_name
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import Primitive, apply, binary, device_mismatch, primitive, result_type
-from ember.ops.dual import linear
+from ember.ops.dual import elementwise, linear
 from ember.ops.registry import method, public
 
 
@@ -482,3 +482,7 @@ def _(j):
 def _(j):
     y, t, dim = j.out, j.tangents[0], j.params["dim"]
     return t - (y.exp() * t).sum(dim, keepdim=True) if y.dim() else t * 0
+
+for _prim in (_clamp_scalar, _clamp_tensor, _lerp_scalar, _lerp_tensor, _addcmul, _addcdiv, _nan_to_num, _hypot,
+              _xlogy, _copysign):
+    _prim.jvp(elementwise)

@@ -12,6 +12,7 @@ import math
 from ember.backend.dtype import bool_
 from ember.ops._im2col import _windows, window_slices
 from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dual import linear
 from ember.ops.dual import differentiable
 from ember.ops.registry import public
 
@@ -426,3 +427,15 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """Mean over sliding 3-d windows of (N, C, D, H, W) or (C, D, H, W): ``ember.avg_pool3d(x, 2)``."""
     return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_plane_scatter, _gather, _avg_pool_prim, _avg_adjoint_prim):
+    _prim.jvp(linear())
+
+
+def max_with_indices_jvp(j):
+    """Max pools: the tangent at each window's picked position."""
+    return _gather(j.tangents[0], j.out[1], nd=len(j.ctx.size)), None
+
+
+max_pool2d_with_indices.jvp(max_with_indices_jvp)

@@ -227,3 +227,5 @@ def roll(input, shifts, dims=None):
 
 for _prim in (_diagonal, _diag_copy, _trace, _tril, _triu, _repeat, _flip, _roll):
     _prim.jvp(linear())
+
+_diag_scatter.jvp(linear())

@@ -6,7 +6,7 @@ from ember.backend.dtype import int64, to_dtype
 from ember.creation import arange
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import primitive
-from ember.ops.dual import linear
+from ember.ops.dual import linear, transposed_vjp
 from ember.ops.pointwise import where
 from ember.ops.rearrange import flip
 from ember.ops.registry import public
@@ -127,3 +127,13 @@ def _(j):
     m = x.amax(d, keepdim=True).detach()
     m = where(m.isfinite(), m, 0.0)
     return (t * (x - m).exp()).cumsum(d) * (m - y).exp()
+
+
+@_cumprod.jvp
+def _(j):
+    x, t, y, dim = j.inputs[0], j.tangents[0], j.out, j.params["dim"]
+    if dim is None:
+        return t
+    if bool((x == 0).any()):
+        return transposed_vjp(j)
+    return y * (t / x).cumsum(dim)

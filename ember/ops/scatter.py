@@ -443,3 +443,13 @@ def masked_scatter(input, mask, source):
 
 for _prim in (_gather, _scatter, _scatter_add, _index_select, _index_add, _index_copy, _masked_scatter):
     _prim.jvp(linear())
+
+def _fill_jvp(j):
+    """Filled positions hold a constant (tangent 0) or the value tensor's tangent."""
+    if "value" in j.params:
+        return j.prim(j.tangents[0], *j.inputs[1:], **dict(j.params, value=0.0))
+    return linear()(j)
+
+
+for _prim in (_scatter_value, _index_fill, _index_fill_tensor, _masked_fill, _masked_fill_tensor):
+    _prim.jvp(_fill_jvp)

@@ -39,6 +39,15 @@ OPS = {
     "cat_stack": lambda lib, x: (lib.cat([x, x * 2], 1), lib.stack([x, x.exp()])),
     "softmax": lambda lib, x: (lib.softmax(x, 1), lib.log_softmax(x, 0)),
     "norms": lambda lib, x: (lib.nn.functional.layer_norm(x, (4,)), x.norm(), lib.linalg.vector_norm(x, dim=1)),
+    "batch_group_norm": lambda lib, x: (lib.nn.functional.batch_norm(x, None, None, training=True),
+                                        lib.nn.functional.group_norm(x.reshape(3, 4, 1), 2)),
+    "activations": lambda lib, x: (lib.nn.functional.gelu(x), lib.nn.functional.silu(x), lib.nn.functional.elu(x),
+                                   lib.nn.functional.softplus(x), lib.nn.functional.leaky_relu(x, 0.1)),
+    "pool_conv": lambda lib, x: (lib.nn.functional.max_pool1d(x.unsqueeze(0), 2),
+                                 lib.nn.functional.avg_pool1d(x.unsqueeze(0), 2),
+                                 lib.nn.functional.conv1d(x.unsqueeze(0), x[:2, :3].unsqueeze(1).expand(2, 3, 3))),
+    "sort_cumulative": lambda lib, x: (x.sort(1).values, x.topk(2).values, x.cumsum(0), x.cumprod(1),
+                                       x.cummax(1).values, x.median(1).values, x.var(1), x.std()),
     "max_where": lambda lib, x: (x.max(1).values, lib.where(x > 0, x, x * x), x.clamp(-0.5, 0.5)),
     "index": lambda lib, x: (x[lib.tensor([2, 0])], x.gather(1, lib.tensor([[0], [3], [1]])), x.masked_fill(x > 1, 0.0)),
     "losses": lambda lib, x: (lib.nn.functional.mse_loss(x, lib.tensor(T)),
@@ -68,6 +77,21 @@ def test_mlp_tangents():
             net[2].bias.zero_()
         return jvp(lib, lambda lib, x: lib.nn.functional.gelu(net(x)).sum(), (X, T))
     both(mlp, atol=1e-10, rtol=1e-8)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_recurrent_layers_match_torch(cell):
+    xs, ts = RNG.standard_normal((5, 2, 3)), RNG.standard_normal((5, 2, 3))
+    torch.manual_seed(0)
+    ref = getattr(torch.nn, cell)(3, 4).double()
+    state = {k: v.detach().numpy().copy() for k, v in ref.state_dict().items()}
+
+    def run(lib):
+        net = ref if lib is torch else getattr(ember.nn, cell)(3, 4).double()
+        if lib is ember:
+            net.load_state_dict({k: ember.tensor(v) for k, v in state.items()})
+        return jvp(lib, lambda lib, x: net(x)[0], (xs, ts))
+    both(run, atol=1e-10, rtol=1e-8)
 
 
 def test_tangent_of_weights_through_functional_linear():
@@ -205,3 +229,20 @@ def test_dual_level_is_a_decorator():
         return f.unpack_dual(f.make_dual(ember.tensor(X), ember.tensor(T)) * 3).tangent
     assert_same(tangent(), torch.tensor(3 * T), 1e-12, 0)
     assert not f.state.levels
+
+
+# Primitives whose forward rule is the generic one (ember.ops.dual.transposed_vjp: exact, from the
+# reverse derivative, at the cost of a reverse pass through the derivative): decompositions whose
+# tangents need the full spectral formulas, fused recurrent and CTC kernels, and internal helpers.
+GENERIC_RULE = {
+    "qr", "svd", "eig", "lu", "matrix_exp", "lstm_cell", "gru_cell", "lstm_seq", "gru_seq",
+    "projection_with_recurrent_grad", "ctc_nll", "ctc_grad", "gelu_backward", "others", "scatter_reduce_extreme",
+}
+
+
+def test_every_differentiable_primitive_has_a_forward_rule():
+    from ember.ops.registry import PRIMITIVES
+    generic = {p.name for p in PRIMITIVES.values() if p.backward is not None and p.jvp_rule is None}
+    assert generic == GENERIC_RULE, (
+        f"primitives without a forward rule: {sorted(generic - GENERIC_RULE)} (declare one with @prim.jvp next to "
+        f"the derivative, or list them here); listed but ruled now: {sorted(GENERIC_RULE - generic)}")
