@@ -93,6 +93,14 @@ def _native_norm(prim, args, batched, size, params):
     return prim(x, w, b, rm, rv, **p)
 
 
+def _einsum(prim, args, batched, size, params):
+    """A letter of its own for the batch, on the batched operands and the output."""
+    used = "".join(params["subs"]) + params["out"]
+    letter = next(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in used)
+    subs = [letter + s if b else s for s, b in zip(params["subs"], batched)]
+    return prim(*args, subs=subs, out=letter + params["out"], sizes={**params["sizes"], letter: size})
+
+
 def _all_batched(prim, args, batched, size, params):
     return prim(*[batch(a, bt, size) for a, bt in zip(args, batched)], **params)
 
@@ -105,3 +113,5 @@ register("embedding", _embedding)
 register("native_norm", _native_norm)
 register("max_pool max_pool_values avg_pool adaptive_max", call)
 register("plane_gather", _all_batched)
+register("einsum", _einsum)
+register("constant_pad pixel_shuffle pixel_unshuffle", call)
