@@ -87,6 +87,7 @@ class Tensor:
     _data: Any
     _device: Any
     _dtype: Any
+    _fw_grads: Any
     _grad_acc: Any
     _hooks: Any
     def _host(self) -> Any: ...
