@@ -24,7 +24,8 @@ DATA_DEPENDENT_SHAPES = {"nonzero", "argwhere", "masked_select", "unique", "uniq
 # composites that read their input's values outside any primitive (a Python int of a tensor, NumPy on the
 # host array): under vmap they raise (for some samples at least) rather than run on a stand-in
 READS_VALUES = {"frexp", "isin", "repeat_interleave", "masked_scatter", "nn.functional.one_hot",
-                "nn.functional.max_unpool1d", "nn.functional.max_unpool2d", "nn.functional.max_unpool3d"}
+                "nn.functional.max_unpool1d", "nn.functional.max_unpool2d", "nn.functional.max_unpool3d",
+                "nn.functional.grouped_mm"}
 
 
 def _batched_samples(entry):
