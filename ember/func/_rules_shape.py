@@ -107,10 +107,6 @@ def _transpose(prim, args, batched, size, params):
     return prim(args[0], dim0=shift(params["dim0"], nd), dim1=shift(params["dim1"], nd))
 
 
-def _unique(prim, args, batched, size, params):
-    return fallback(prim, args, batched, size, params)
-
-
 register("all amax amin logsumexp max_all min_all mean nansum prod std sum var vector_norm flip c2c c2r r2c",
          _dims_param("dims"))
 register("arg_extreme", _arg_extreme)
