@@ -183,8 +183,8 @@ def _attach(outs, tangents, level):
         set_tangent(o, level, fit(t, o))
         node = o.grad_fn
         if type(node) is OpNode and node._saved:  # a saved output is rebuilt from its data: give it the tangents
-            node._saved = [(s, v, out + (o._fw_grads,)) if out is not None and out[0] is o._data else (s, v, out)
-                           for s, v, out in node._saved]
+            node._saved = [(s, v, out + (o._fw_grads,)) if out is not None and len(out) == 5 and out[0] is o._data
+                           else (s, v, out) for s, v, out in node._saved]
 
 
 def fit(tangent, like):
