@@ -71,6 +71,9 @@ from ember import distributions
 from ember import distributed, multiprocessing  # the top of the stack; mpi4py loads only with a process group
 from ember.nn import parallel as _nn_parallel  # binds ember.nn.parallel (DistributedDataParallel)
 from ember import export, fx, jit, onnx
+from ember import func
+from ember.autograd import functional as _autograd_functional  # noqa: F401  (binds ember.autograd.functional)
+from ember.func import vmap
 
 # --- ops namespace: generated from ember.ops.registry.PUBLIC by tests/test_public_names.py; do not edit ---
 from ember.linalg import (  # noqa: F401

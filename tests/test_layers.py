@@ -30,8 +30,10 @@ LAYERS = [
              "ember.sparse"]),
     ("nn", ["ember.nn"]),
     # ember.cuda seeds each GPU's generator (tensor core) and sits with the other user-facing services.
+    # ember.func transforms modules (functional_call) and ember.autograd.functional is built on it.
     ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint",
-                                          "ember.cuda", "ember.distributions", "ember.hub"]),
+                                          "ember.cuda", "ember.distributions", "ember.hub", "ember.func",
+                                          "ember.autograd.functional"]),
     ("export", ["ember.export", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
     ("vision, examples", ["ember.vision", "ember.examples"]),
     # DistributedDataParallel lives at PyTorch's address (ember.nn.parallel) but is built on ember.distributed,

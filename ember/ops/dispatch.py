@@ -132,6 +132,7 @@ _SCRATCH = _NO_CTX.__dict__  # emptied after each such forward: stashed intermed
 _generic = np.generic
 _new_tensor = object.__new__
 observer = None  # graph capture (ember.export) sets an object with run(...) and wrote(dst, src); None otherwise
+batching = None  # ember.func.vmap sets an object with claims(prim, inputs, params), run(...), write(dst, src) while it runs
 
 
 def xp_of(device):
@@ -180,6 +181,13 @@ def apply(prim, inputs, params):
 
 def run(prim, inputs, arrays, dev, params):
     """Run the forward, wrap the result, and record a node when a gradient is needed."""
+    if batching is not None and batching.claims(prim, inputs, params):
+        return batching.run(prim, inputs, arrays, params)
+    return run_unbatched(prim, inputs, arrays, dev, params)
+
+
+def run_unbatched(prim, inputs, arrays, dev, params):
+    """``run`` for inputs that hold no batched tensor (vmap's batching rules end here)."""
     if observer is not None:
         return observer.run(prim, inputs, arrays, dev, params)
     if _dual.active:  # a forward AD level is on: tangents too (ember.ops.dual)

@@ -195,6 +195,8 @@ def fit(tangent, like):
             tangent = tangent.contiguous()
     if tangent._dtype is not like._dtype:
         tangent = tangent.to(like._dtype)
+    if hasattr(tangent, "_level"):  # batched by ember.func.vmap (jacfwd's basis): no memory layout of its own
+        return tangent
     if like._base is None and tangent._data.strides != like._data.strides and like._data.size > 1:
         xp = xp_of(like._device)
         laid = Tensor._make(xp.empty_like(like._data), like._dtype, like._device)

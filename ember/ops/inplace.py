@@ -176,6 +176,9 @@ def inplace(self, fn, *args, **kwargs):
 def _write(self, out):
     if not isinstance(out, Tensor):
         raise TypeError("in-place op produced no tensor")
+    if dispatch.batching is not None and dispatch.batching.write(self, out):  # vmap: into the batched memory
+        self._bump()
+        return
     if out._dtype.category > self._dtype.category:
         raise RuntimeError(f"result type {out._dtype.name} can't be cast to the desired output type {self._dtype.name}")
     if out._data.shape != self._data.shape:
