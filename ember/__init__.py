@@ -177,8 +177,9 @@ from ember.ops.statistics import (  # noqa: F401
     nanquantile, quantile, searchsorted, trapezoid, trapz,
 )
 from ember.ops.strided import (  # noqa: F401
-    as_strided, as_strided_scatter, empty_strided, frombuffer, get_device, index_reduce, is_inference, range,
-    resize_as_fn as resize_as_, scalar_tensor, split_with_sizes, unsafe_chunk, unsafe_split, unsafe_split_with_sizes,
+    as_strided, as_strided_, as_strided_scatter, empty_strided, frombuffer, get_device, index_reduce, is_inference,
+    range, resize_as_fn as resize_as_, scalar_tensor, split_with_sizes, unsafe_chunk, unsafe_split,
+    unsafe_split_with_sizes,
 )
 from ember.ops.tensor_methods import (  # noqa: F401
     index_put, scatter_reduce,

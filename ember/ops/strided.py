@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ember._tensor import Tensor
+from ember.autograd.grad_mode import is_grad_enabled
 from ember.backend import from_numpy_dtype, to_device, to_dtype
 from ember.backend.dtype import get_default_dtype, int64
 from ember.creation import arange, empty, tensor
@@ -24,7 +25,7 @@ def _storage(t):
     return base
 
 
-@public(inplace=True)
+@public
 def as_strided(input, size, stride, storage_offset=None):
     """A tensor of ``size`` reading the storage at ``offset + sum(i_k * stride_k)`` (element units).
 
@@ -41,19 +42,47 @@ def as_strided(input, size, stride, storage_offset=None):
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
                            f"itemsize {item} requiring a storage size of {(last + 1) * item} are out of bounds for "
                            f"storage of size {base.numel() * item}")
-    if not (base._requires_grad or input._requires_grad):
+    if not input._requires_grad:
         flat = base._data.reshape(-1)
         view = np.lib.stride_tricks.as_strided(flat[offset:], size, [s * flat.itemsize for s in stride])
         return Tensor._make(view, input._dtype, input._device, base=base)
-    index = tensor(offset, dtype=int64, device=input.device)
+    # the gradient flows into ``input`` only (as PyTorch's does): the storage elements outside
+    # its geometry are read as constants
+    own = _positions(input.shape, input.stride(), input.storage_offset(), input.device)
+    storage = base.detach().reshape(-1).index_put((own.reshape(-1),), input.reshape(-1))
+    return storage[_positions(size, stride, offset, input.device)]
+
+
+def _positions(size, stride, offset, device):
+    """The storage index of every element of a ``size``/``stride``/``offset`` geometry."""
+    index = tensor(offset, dtype=int64, device=device)
     for d, (n, s) in enumerate(zip(size, stride)):
         shape = [1] * len(size)
         shape[d] = n
-        index = index + arange(n, device=input.device).reshape(shape) * s
-    return base.reshape(-1)[index]
+        index = index + arange(n, device=device).reshape(shape) * s
+    return index
 
 
-@public(method=False)
+def as_strided_(input, size, stride, storage_offset=None):
+    """Make ``input`` itself the ``as_strided`` view of its storage (its shape and strides change)."""
+    if input._requires_grad and input.grad_fn is None and is_grad_enabled():
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    out = as_strided(input, size, stride, storage_offset)
+    if input._base is None and out._base is input:  # input owned the storage: keep it as the new view's base
+        owner = Tensor._make(input._data, input._dtype, input._device)
+        owner._version = input._version
+        input._base = owner
+    input._data = out._data
+    if out.grad_fn is not None:
+        input.grad_fn, input._output_nr = out.grad_fn, out._output_nr
+    input._version[0] += 1
+    return input
+
+
+public(as_strided_)
+
+
+@public
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
     """A copy of ``input`` with ``src`` written where ``as_strided(size, stride, offset)`` would read."""
     out = input.clone()
@@ -93,7 +122,14 @@ def resize_as_(self, the_template, memory_format=None):
 
 @method("resize")
 def resize(self, *sizes):
-    return resize_(self.detach().clone(), *sizes)
+    """The deprecated out-of-place resize: like PyTorch's, only a reshape to as many elements."""
+    shape = _sizes(sizes)
+    if math.prod(shape) != self.numel():
+        size = "x".join(map(str, self.shape)) or "[]"
+        raise RuntimeError(f"requested resize to {shape} ({math.prod(shape)} elements in total), but the given tensor "
+                           f"has a size of {size} ({self.numel()} elements). autograd's resize can only change the "
+                           "shape of a given tensor, while preserving the number of elements.")
+    return self.reshape(shape)
 
 
 @method("resize_as")

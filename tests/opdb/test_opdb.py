@@ -4,7 +4,7 @@ gradcheck and gradgradcheck, and method / in-place / operator / ``out=`` agreeme
 import pytest
 
 from opdb import runner
-from opdb.core import DTYPES
+from opdb.core import ALL_DTYPES
 from opdb.entries import ENTRIES
 
 
@@ -18,7 +18,7 @@ def _param(entry, test, dtype):
 
 
 def _variant_dtype(entry):
-    return next(d for d in ("float32", "int64", "bool") + DTYPES if d in entry.dtypes)
+    return next(d for d in ("float32", "int64", "bool") + ALL_DTYPES if d in entry.dtypes)
 
 
 VALUES = [_param(e, "values", d) for e in ENTRIES for d in e.dtypes]
