@@ -81,11 +81,13 @@ def _ormqr(make):
             Sample(make(4, 3), make(2), make(4, 2)), Sample(make(4, 3), make(3), make(5, 2))]  # bad shapes: RuntimeError
 
 
-def _legacy_lu_solve(lib):
-    def fn(a, b):
-        lu, piv = lib.linalg.lu_factor(a)
-        return lib.lu_solve(b, lu, piv)
-    return fn
+def _legacy_lu_solve(method):
+    def recipe(lib):
+        def fn(a, b):
+            lu, piv = lib.linalg.lu_factor(a)
+            return b.lu_solve(lu, piv) if method else lib.lu_solve(b, lu, piv)
+        return fn
+    return recipe
 
 
 def _lu_unpack(lib):
@@ -124,7 +126,8 @@ ENTRIES = [
     OpEntry("linalg.lu_factor_ex", _squares, dtypes=LINALG_DTYPES, skips=(EMPTY_INT_LU,)),
     OpEntry("linalg.lu_solve", _systems, op=_factor_solve(_lu_factor, lambda lib: lib.linalg.lu_solve),
             dtypes=FLOAT_LINALG),
-    OpEntry("lu_solve", _systems, op=_legacy_lu_solve, dtypes=FLOAT_LINALG),
+    OpEntry("lu_solve", _systems, op=_legacy_lu_solve(False), dtypes=FLOAT_LINALG),
+    OpEntry("Tensor.lu_solve", _systems, op=_legacy_lu_solve(True), dtypes=FLOAT_LINALG),
     OpEntry("lu_unpack", _squares, op=_lu_unpack, dtypes=FLOAT_LINALG),
     OpEntry("linalg.ldl_factor", _squares, op=lambda lib: _ldl_factor(lib), dtypes=FLOAT_LINALG, differentiable=False),
     OpEntry("linalg.ldl_factor_ex", _squares, op=lambda lib: _symmetric(lib, lambda lib: lib.linalg.ldl_factor_ex),
@@ -138,7 +141,8 @@ ENTRIES = [
     OpEntry("chain_matmul", lambda make: [Sample(make(2, 3), make(3, 4), make(4, 2)), Sample(make(3, 3)),
                                           Sample(make(2, 3, layout="transposed"), make(3, 0)),
                                           Sample(make(2, 3), make(4, 2))], dtypes=LINALG_DTYPES),
-    OpEntry("cholesky_solve", _chol_samples, op=_on_triangle("cholesky_solve"), dtypes=LINALG_DTYPES),
+    OpEntry("cholesky_solve", _chol_samples, op=_on_triangle("cholesky_solve"), method="cholesky_solve",
+            dtypes=LINALG_DTYPES),
     OpEntry("cholesky_inverse", lambda make: [Sample(_triangular(make, 3)), Sample(_triangular(make, 3, 2)),
                                               Sample(_triangular(make, 3, upper=True), True)],
             op=lambda lib: lambda a, *args: lib.cholesky_inverse(a.triu() if args else a.tril(), *args),
