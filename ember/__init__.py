@@ -182,7 +182,7 @@ from ember.ops.strided import (  # noqa: F401
     unsafe_split_with_sizes,
 )
 from ember.ops.tensor_methods import (  # noqa: F401
-    index_put, scatter_reduce,
+    index_put, index_put_, scatter_reduce,
 )
 from ember.ops.unary import (  # noqa: F401
     abs, abs as absolute, acos, acosh, acos as arccos, acosh as arccosh, asin as arcsin, asinh as arcsinh,

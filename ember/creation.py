@@ -157,6 +157,8 @@ empty.__doc__ = "An uninitialised tensor: ``ember.empty(2, 3)``."
 @allocator_errors
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     """A tensor filled with ``fill_value``; its dtype follows the value (bool, int64 or default float)."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()

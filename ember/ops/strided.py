@@ -9,7 +9,7 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import is_grad_enabled
 from ember.backend import from_numpy_dtype, to_device, to_dtype
-from ember.backend.dtype import get_default_dtype, int64
+from ember.backend.dtype import bool_, get_default_dtype, int64
 from ember.creation import arange, empty, tensor
 from ember.ops.join import chunk, split
 from ember.ops.out import accepts_out
@@ -177,7 +177,11 @@ def range(start, end=None, step=1, *, dtype=None, layout=None, device=None,  # n
           requires_grad=False):
     """The deprecated inclusive range: ``start, start + step, ..., end`` (default float dtype)."""
     if end is None:
-        start, end = 0, start
+        raise TypeError('range() missing 1 required positional arguments: "end"')
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     n = int(math.floor((end - start) / step)) + 1
     data = start + step * np.arange(max(n, 0), dtype=np.float64)
     return tensor(data, dtype=dtype or get_default_dtype(), device=device, requires_grad=requires_grad)
@@ -208,6 +212,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """Reduce the slices of ``source`` into ``input``'s slices ``index`` along ``dim`` ('prod', 'mean', 'amax', 'amin')."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if input._dtype is bool_ and not include_self:
+        raise NotImplementedError("\"index_reduce_func_exclude_input_init\" not implemented for 'Bool'")
     d = dim % max(input.dim(), 1)
     shape = [1] * source.dim()
     shape[d] = -1
