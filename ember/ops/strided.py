@@ -234,7 +234,7 @@ def apply_(self, callable):
 def map_(self, tensor_, callable):
     """``self[i] = callable(self[i], tensor_[i])`` with ``tensor_`` broadcast to ``self``."""
     _python_only(self, "map_")
-    other = np.broadcast_to(tensor_._data, self._data.shape)
+    other = tensor_.expand(self.shape)._data  # torch's error for a shape that does not expand to self's
     self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data, other)
     self._version[0] += 1
     return self
@@ -244,7 +244,7 @@ def map_(self, tensor_, callable):
 def map2_(self, x, y, callable):
     """``self[i] = callable(self[i], x[i], y[i])`` with ``x`` and ``y`` broadcast to ``self``."""
     _python_only(self, "map2_")
-    a, b = np.broadcast_to(x._data, self._data.shape), np.broadcast_to(y._data, self._data.shape)
+    a, b = x.expand(self.shape)._data, y.expand(self.shape)._data
     self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data, a, b)
     self._version[0] += 1
     return self

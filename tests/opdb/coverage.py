@@ -54,14 +54,6 @@ EXCLUDED = {
 }
 
 
-# Ops that landed on main (the numeric and core branches) after the database was written:
-# listed, not hidden. Each still has to get an entry; the coverage test fails for any
-# public op that is neither covered nor listed here, and for a listed one that got covered.
-PENDING_REASON = "landed with the numeric/core merge after this database was built; entry still to write"
-PENDING = frozenset("""
-apply_ bartlett_window blackman_window hamming_window hann_window istft kaiser_window map2_ map_ stft
-""".split())
-
 
 def _public_functions(namespace, prefix, torch_namespace):
     """Functions of an ember namespace that torch's namespace also has or that it defines
@@ -119,12 +111,6 @@ def _inplace_alias(name, names, with_inplace):
     return name.startswith("Tensor.") and name.endswith("_") and id(names.get(name[:-1])) in with_inplace
 
 
-def is_pending(name):
-    """A name listed in PENDING (``Tensor.x`` is pending with ``x``)."""
-    return name.removeprefix("Tensor.") in PENDING
-
-
 def uncovered(entries):
-    """Public ops with no entry, split into (pending, missing)."""
-    left = sorted(set(public_names()) - covered(entries))
-    return [n for n in left if is_pending(n)], [n for n in left if not is_pending(n)]
+    """Public ops with no entry."""
+    return sorted(set(public_names()) - covered(entries))

@@ -4,20 +4,13 @@ import torch
 
 import ember
 from opdb.core import ALL_DTYPES, TESTS, resolve
-from opdb.coverage import EXCLUDED, PENDING, uncovered
+from opdb.coverage import EXCLUDED, uncovered
 from opdb.entries import ENTRIES
 
 
 def test_every_public_op_has_an_entry():
-    _, missing = uncovered(ENTRIES)
+    missing = uncovered(ENTRIES)
     assert not missing, f"{len(missing)} public ops have no opdb entry: {missing}"
-
-
-def test_pending_ops_still_lack_entries():
-    """PENDING only lists ops without an entry: one that got an entry leaves the list."""
-    pending, _ = uncovered(ENTRIES)
-    done = sorted(PENDING - {n.removeprefix("Tensor.") for n in pending})
-    assert not done, f"covered or gone, drop from coverage.PENDING: {done}"
 
 
 def test_exclusions_are_still_public_names():
