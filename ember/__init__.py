@@ -27,6 +27,7 @@ from ember.autograd import (
     enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_grad_enabled,
     is_inference_mode_enabled, no_grad, set_grad_enabled,
 )
+from ember.autograd.anomaly import set_anomaly_enabled
 from ember.backend import device, dtype, get_default_dtype, set_default_dtype
 from ember.backend.device import get_default_device, set_default_device
 from ember.backend.flags import (
@@ -36,14 +37,14 @@ from ember.backend.flags import (
     use_deterministic_algorithms,
 )
 from ember.backend.typeinfo import finfo, iinfo
-from ember.backend.threads import get_num_threads, set_num_threads
+from ember.backend.threads import get_num_threads, init_num_threads, set_num_threads
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, complex64, complex128, float16, float32, float64, int8, int16, int32, int64, uint8,
 )
 from ember.creation import (
-    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
+    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
     ShortTensor, arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
-    linspace, logspace, ones, ones_like, tensor, zeros, zeros_like,
+    linspace, logspace, ones, ones_like, set_default_tensor_type, tensor, zeros, zeros_like,
 )
 from ember import random
 from ember.random import (
@@ -58,6 +59,10 @@ from ember import nn
 from ember.nn.functional import (  # PyTorch's top-level names for these functionals
     alpha_dropout, bilinear, celu, cosine_similarity, dropout, feature_alpha_dropout, pairwise_distance, prelu,
     selu, threshold,
+)
+from ember.nn.functional.torch_forms import (
+    alpha_dropout_, celu_, dropout_, feature_alpha_dropout_, feature_dropout, feature_dropout_, max_pool1d_with_indices,
+    selu_, threshold_,
 )
 from ember import serialization
 from ember.serialization import load, save
