@@ -74,10 +74,10 @@ from ember import export, fx, jit, onnx
 # --- ops namespace: generated from ember.ops.registry.PUBLIC by tests/test_public_names.py; do not edit ---
 from ember.linalg import (  # noqa: F401
     _cholesky as cholesky, _cholesky_inverse as cholesky_inverse, _cholesky_solve as cholesky_solve, _det as det,
-    _geqrf as geqrf, _inverse as inverse, _logdet as logdet, _lu_solve as lu_solve, _lu_unpack as lu_unpack,
-    _matrix_exp as matrix_exp, _matrix_power as matrix_power, _norm as norm, _nuclear_norm as nuclear_norm,
-    _orgqr as orgqr, _ormqr as ormqr, _pinverse as pinverse, _qr as qr, _slogdet as slogdet, _svd as svd,
-    _triangular_solve as triangular_solve,
+    _geqrf as geqrf, _inverse as inverse, _logdet as logdet, _lu as lu, _lu_solve as lu_solve,
+    _lu_unpack as lu_unpack, _matrix_exp as matrix_exp, _matrix_power as matrix_power, _norm as norm,
+    _nuclear_norm as nuclear_norm, _orgqr as orgqr, _ormqr as ormqr, _pinverse as pinverse, _qr as qr,
+    _slogdet as slogdet, _svd as svd, _triangular_solve as triangular_solve,
 )
 from ember.ops.adaptive_pool import (  # noqa: F401
     adaptive_avg_pool1d, _values_and_indices as adaptive_max_pool1d,

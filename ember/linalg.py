@@ -300,6 +300,13 @@ def _lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noq
     return lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
 
 
+@_top_level("lu")
+def _lu(A, pivot=True, get_infos=False):  # noqa: N803
+    """The legacy ``ember.lu``: :func:`ember.linalg.lu_factor`'s ``(LU, pivots)``, with ``infos`` when asked."""
+    packed, pivots, infos = lu_factor_ex(A, pivot=pivot)
+    return (packed, pivots, infos) if get_infos else (packed, pivots)
+
+
 @_top_level("lu_solve")
 def _lu_solve(b, LU_data, LU_pivots):  # noqa: N803
     """The legacy ``ember.lu_solve(b, LU, pivots)``: :func:`ember.linalg.lu_solve`."""

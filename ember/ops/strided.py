@@ -11,6 +11,7 @@ from ember.autograd.grad_mode import is_grad_enabled
 from ember.backend import from_numpy_dtype, to_device, to_dtype
 from ember.backend.dtype import bool_, get_default_dtype, int64
 from ember.creation import arange, empty, tensor
+from ember.ops.convert import input_alias
 from ember.ops.join import chunk, split
 from ember.ops.out import accepts_out
 from ember.ops.registry import method, public
@@ -275,3 +276,41 @@ def is_inference(input):
 @public(method=False)
 def get_device(input):
     return input.get_device()
+
+
+@method("new_empty_strided")
+def new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, layout=None,
+                      pin_memory=False):
+    """:func:`empty_strided` with this tensor's dtype and device unless given."""
+    return empty_strided(size, stride, dtype=dtype or self._dtype, device=device or self._device,
+                         requires_grad=requires_grad)
+
+
+@method("is_set_to")
+def is_set_to(self, tensor):
+    """Whether both tensors address the same memory with the same offset, sizes and strides."""
+    a, b = self._data, tensor._data
+    return (self._device == tensor._device and a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+            and _address(a) == _address(b))
+
+
+def _address(a):
+    return a.__array_interface__["data"][0] if hasattr(a, "__array_interface__") else a.data.ptr
+
+
+@method("as_subclass")
+def as_subclass(self, cls):
+    """This tensor's data (shared) and autograd history as an instance of the Tensor subclass ``cls``."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not possible. "
+                        "Make sure your class inherits from Tensor.")
+    out = input_alias(self)
+    out.__class__ = cls
+    return out
+
+
+@method("module_load")
+def module_load(self, other, assign=False):
+    """What ``Module.load_state_dict`` stores for this parameter or buffer: ``other`` copied into this
+    tensor, or (``assign``) ``other`` itself, detached either way."""
+    return other.detach() if assign else self.copy_(other).detach()

@@ -43,7 +43,8 @@ EXCLUDED = {
         "backward", "register_hook", "register_post_accumulate_grad_hook", "retain_grad", "get_device", "is_cpu",
         "is_ipu", "is_maia", "is_meta", "is_mkldnn", "is_mps", "is_mtia", "is_nested", "is_quantized", "is_vulkan",
         "is_xla", "is_xpu", "is_pinned", "pin_memory", "is_shared", "share_memory_", "is_nonzero", "is_same_size",
-        "is_signed", "is_conj", "is_neg", "new", "new_empty", "to", "cdouble", "cfloat")},
+        "is_signed", "is_conj", "is_neg", "new", "new_empty", "to", "cdouble", "cfloat", "is_set_to")},
+    "Tensor.as_subclass": "re-types a tensor as a Tensor subclass (same data and history); tested in tests/test_tensor.py",
     # Tensor.*
     **{f"Tensor.{n}_": "an in-place form torch does not have (it would write a bool result into the input); "
                        f"ember.{n} itself is covered" for n in ("isfinite", "isinf", "isnan", "signbit")},

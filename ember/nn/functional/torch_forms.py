@@ -1,7 +1,8 @@
 """The functionals PyTorch also exposes at the top level under other signatures: the in-place
 activations and dropouts (``torch.celu_(x)``, ``torch.dropout_(x, p, train)``), channel dropout
-of any rank (``torch.feature_dropout``) and ``torch.max_pool1d_with_indices``."""
-from ember.nn.functional.activations import celu, selu, threshold
+of any rank (``torch.feature_dropout``), ``torch.max_pool1d_with_indices``, and ``Tensor.prelu``."""
+from ember._tensor import Tensor
+from ember.nn.functional.activations import celu, prelu, selu, threshold
 from ember.nn.functional.dropouts import _dropout, _feature_shape, alpha_dropout, dropout, feature_alpha_dropout
 from ember.ops.pool import max_pool1d
 
@@ -53,3 +54,6 @@ def feature_dropout_(input, p, train):
 def max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
     """``(values, indices)`` of 1-D max pooling (``stride`` defaults to ``kernel_size``)."""
     return max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode, return_indices=True)
+
+
+Tensor.prelu = prelu  # ``x.prelu(weight)``

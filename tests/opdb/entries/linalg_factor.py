@@ -124,6 +124,11 @@ ENTRIES = [
     OpEntry("linalg.solve_ex", _systems, dtypes=LINALG_DTYPES),
     OpEntry("linalg.lu", _squares, dtypes=LINALG_DTYPES, skips=(EMPTY_INT_LU,)),
     OpEntry("linalg.lu_factor_ex", _squares, dtypes=LINALG_DTYPES, skips=(EMPTY_INT_LU,)),
+    OpEntry("lu", lambda make: _squares(make) + [Sample(_square(make, 3), get_infos=True), Sample(make(3, 4)),
+                                                 Sample(_square(make, 2), False)],  # no pivoting: RuntimeError
+            dtypes=LINALG_DTYPES, skips=(EMPTY_INT_LU,) + tuple(
+                xfail(t, "ember's LU derivative is implemented for square matrices only (NotImplementedError)",
+                      sample="(3, 4)") for t in ("grad", "gradcheck", "gradgrad"))),
     OpEntry("linalg.lu_solve", _systems, op=_factor_solve(_lu_factor, lambda lib: lib.linalg.lu_solve),
             dtypes=FLOAT_LINALG),
     OpEntry("lu_solve", _systems, op=_legacy_lu_solve(False), dtypes=FLOAT_LINALG),

@@ -138,3 +138,30 @@ ENTRIES = [
     OpEntry("fill_", _filled, op=_on_copy("fill_"), **NON_DIFF),
     OpEntry("zero_", per_call(((3, 4), ()), ((), ()), ((0, 2), ())), op=_on_copy("zero_"), **NON_DIFF),
 ]
+
+
+def _new_empty_strided(lib):
+    def build(x, size, stride, **kwargs):
+        t = x.new_empty_strided(size, stride, **kwargs)
+        return t.fill_(1), t.stride()
+    return build
+
+
+def _module_load(lib):
+    def load(x, other, assign=False):
+        """``x.module_load(other)`` under no_grad (as load_state_dict calls it), with ``x`` after it."""
+        own = x.clone()
+        with lib.no_grad():
+            out = own.module_load(other, assign=assign)
+        return out, own, out.requires_grad
+    return load
+
+
+ENTRIES += [
+    OpEntry("Tensor.new_empty_strided", lambda make: [
+        Sample(make(2), (2, 3), (3, 1)), Sample(make(), (2, 3), (1, 2), dtype=DType("float64")), Sample(make(0), (0,), (1,)),
+        Sample(make(2), (2, 2), (1,))], op=_new_empty_strided, **NON_DIFF),  # lengths differ: RuntimeError
+    OpEntry("Tensor.module_load", lambda make: [Sample(make(3, 4), make(3, 4)), Sample(make(3, 4), make(4), True),
+                                                Sample(make(3, 4), make(4)), Sample(make(3, 4), make(5))],
+            op=_module_load, **NON_DIFF),  # (4) broadcasts into self; (5) does not: RuntimeError
+]
