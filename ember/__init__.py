@@ -30,6 +30,7 @@ from ember.autograd import (
 from ember.autograd.anomaly import set_anomaly_enabled
 from ember.backend import device, dtype, get_default_dtype, set_default_dtype
 from ember.backend.device import get_default_device, set_default_device
+from ember.backend.gpu_memory import OutOfMemoryError
 from ember.backend.flags import (
     are_deterministic_algorithms_enabled, get_deterministic_debug_mode, get_float32_matmul_precision,
     get_num_interop_threads, is_deterministic_algorithms_warn_only_enabled, is_warn_always_enabled,
@@ -37,6 +38,9 @@ from ember.backend.flags import (
     use_deterministic_algorithms,
 )
 from ember.backend.typeinfo import finfo, iinfo
+from ember.backend.layout import (  # noqa: F401
+    layout, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided,
+)
 from ember.backend.threads import get_num_threads, init_num_threads, set_num_threads
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, complex64, complex128, float16, float32, float64, int8, int16, int32, int64, uint8,
@@ -54,7 +58,8 @@ from ember.random import (
 from ember.ops.random import bernoulli, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
-from ember import cuda, fft, linalg, special
+from ember import cuda, fft, linalg, sparse, special
+from ember import backends, hub, library, testing
 from ember import nn
 from ember.nn.functional import (  # PyTorch's top-level names for these functionals
     alpha_dropout, bilinear, celu, cosine_similarity, dropout, feature_alpha_dropout, pairwise_distance, prelu,
@@ -170,6 +175,9 @@ from ember.ops.shape import (  # noqa: F401
 from ember.ops.sort import (  # noqa: F401
     amax, amin, argmax, argmin, argsort, kthvalue, max, median, min, mode, msort, nanmedian, sort, topk, unique,
     unique_consecutive,
+)
+from ember.ops.sparse import (  # noqa: F401
+    sparse_coo_tensor, sparse_mask,
 )
 from ember.ops.special import (  # noqa: F401
     i0, igamma, igammac, mvlgamma, sinc,

@@ -12,6 +12,7 @@ from ember.backend import PROMOTE
 from ember.backend.dtype import float64, get_default_dtype, int32, int64, torch_name
 from ember.creation import arange, tensor
 from ember.ops.dispatch import Primitive, binary
+from ember.ops.dual import elementwise
 from ember.ops.inplace import inplace
 from ember.ops.join import cat
 from ember.ops.linalg import matmul
@@ -336,3 +337,9 @@ def _gradient_along(x, d, h, edge_order):
     interior = (term(0, n - 2, -hd / (hs * (hd + hs))) + term(1, n - 2, (hd - hs) / (hd * hs))
                 + term(2, n - 2, hs / (hd * (hd + hs))))
     return cat([first, interior, last], d)
+
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_logaddexp.jvp(elementwise)
+_logaddexp2.jvp(elementwise)

@@ -12,6 +12,7 @@ from ember.backend import from_numpy_dtype, to_device, to_dtype
 from ember.backend.dtype import bool_, get_default_dtype, int64
 from ember.creation import arange, empty, tensor
 from ember.ops.convert import input_alias
+from ember.ops.dual import differentiable
 from ember.ops.join import chunk, split
 from ember.ops.out import accepts_out
 from ember.ops.registry import method, public
@@ -43,7 +44,7 @@ def as_strided(input, size, stride, storage_offset=None):
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
                            f"itemsize {item} requiring a storage size of {(last + 1) * item} are out of bounds for "
                            f"storage of size {base.numel() * item}")
-    if not input._requires_grad:
+    if not (input._requires_grad or differentiable(input)):
         flat = base._data.reshape(-1)
         view = np.lib.stride_tricks.as_strided(flat[offset:], size, [s * flat.itemsize for s in stride])
         return Tensor._make(view, input._dtype, input._device, base=base)
