@@ -44,6 +44,7 @@ from ember.backend.layout import (  # noqa: F401
 from ember.backend.threads import get_num_threads, init_num_threads, set_num_threads
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, complex64, complex128, float16, float32, float64, int8, int16, int32, int64, uint8,
+    uint16, uint32, uint64,
 )
 from ember.creation import (
     BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
