@@ -204,5 +204,6 @@ for _fn in (bernoulli, multinomial, poisson):
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
 for _prim in (_normal, _bernoulli, _poisson, *(PRIMITIVES[f"sample_{n}"] for n in
-                                               ("uniform", "normal", "bernoulli", "exponential", "random"))):
+                                               ("uniform", "normal", "bernoulli", "exponential", "random",
+                                                "cauchy", "log_normal", "geometric"))):
     _prim.jvp(lambda j: zeros_like(j.out))
