@@ -197,7 +197,9 @@ class OpEntry:
     ``method``/``inplace`` default to the Tensor method and ``x_`` form torch has for a
     top-level op; ``aliases`` are other public names bound to the same ember function.
     ``inplace_kwarg``: a functional with ``inplace=True`` (checked like an in-place method).
-    ``name_suffix`` names a second entry of the same op (other parameters).
+    ``name_suffix`` names a second entry of the same op (other parameters). ``capturable=False``:
+    the op works outside the dispatcher, so a transform that captures calls (capture_replay)
+    cannot replay it and skips the entry.
     ``random`` results are compared by shape and dtype only; ``index_ties`` marks ops whose
     index outputs may pick another of several equal values than torch does, so for the
     dtypes where samples have ties (all but float32/float64) indices are compared by shape
@@ -221,6 +223,7 @@ class OpEntry:
     index_ties: bool = False
     name_suffix: str = None
     skips: tuple = ()
+    capturable: bool = True  # False: it acts outside the dispatcher (storage metadata, Python buffers)
 
     def __post_init__(self):
         self.op = self.op or self.name

@@ -23,9 +23,10 @@ GRADGRAD_NUMEL, GRADGRAD_SAMPLES = 12, 1
 class Context:
     """Where and how the ember side runs: a device and a transform of each call."""
 
-    def __init__(self, device="cpu", transform=None):
+    def __init__(self, device="cpu", transform=None, transform_name="none"):
         self.device = device
         self.transform = transform or (lambda fn: fn)
+        self.transform_name = transform_name
 
 
 class Inputs:

@@ -109,5 +109,6 @@ ENTRIES += [
     OpEntry("Tensor.new_full", _new(2), **FACTORY), OpEntry("Tensor.new_tensor", _new_tensor, **FACTORY),
     OpEntry("range", _range, dtypes=("float32", "float64", "int64"), **FACTORY),
     OpEntry("scalar_tensor", _scalar, **FACTORY),
-    OpEntry("frombuffer", _frombuffer_samples, op=_frombuffer, dtypes=("float32", "int64", "int32"), **FACTORY),
+    OpEntry("frombuffer", _frombuffer_samples, op=_frombuffer, dtypes=("float32", "int64", "int32"), capturable=False,
+            **FACTORY),
 ]

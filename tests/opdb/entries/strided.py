@@ -107,7 +107,7 @@ def _on_copy(name, *rest):
 
 
 ENTRIES = [
-    OpEntry("as_strided", _as_strided,
+    OpEntry("as_strided", _as_strided, capturable=False,  # reads the storage through the input's base
             skips=(skip("variants", "as_strided_ runs on a clone: torch's clone keeps a transposed input's strides "
                                     "(so its storage order), ember's clone is C-contiguous", sample="(3, 4)T"),)),
     OpEntry("as_strided_scatter", _as_strided_scatter,
@@ -124,12 +124,13 @@ ENTRIES = [
                                                                     Sample(make(4), offset=1)]),
     OpEntry("detach", lambda make: views(make, (3, 4)) + [Sample(make()), Sample(make(0, 3))], **NON_DIFF),
     OpEntry("detach_", lambda make: views(make, (3, 4)) + [Sample(make())], op=_on_copy("detach_"), **NON_DIFF),
-    OpEntry("Tensor.resize_", _resize_samples, op=_resized, **NON_DIFF),
+    OpEntry("Tensor.resize_", _resize_samples, op=_resized, capturable=False, **NON_DIFF),
     OpEntry("Tensor.resize", _resize_samples),
     OpEntry("resize_as_", lambda make: [Sample(make(3, 4), make(2, 6)), Sample(make(3, 4), make(5)),
-                                        Sample(make(3, 4), make(0, 2))], op=_resize_as(False), **NON_DIFF),
+                                        Sample(make(3, 4), make(0, 2))], op=_resize_as(False), capturable=False,
+            **NON_DIFF),
     OpEntry("Tensor.resize_as_", lambda make: [Sample(make(3, 4), make(2, 6)), Sample(make(3, 4), make(5))],
-            op=_resize_as(True), **NON_DIFF),
+            op=_resize_as(True), capturable=False, **NON_DIFF),
     OpEntry("as_strided_", lambda make: [Sample(make(3, 4), (2, 2), (1, 2)), Sample(make(3, 4), (3,), (4,), 1),
                                          Sample(make(3, 4), (10,), (2,))], op=_on_copy("as_strided_"), **NON_DIFF),
     OpEntry("Tensor.resize_as", lambda make: [Sample(make(3, 4), make(2, 6)), Sample(make(3, 4), make(5))]),
