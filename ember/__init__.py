@@ -27,6 +27,7 @@ from ember.autograd import (
     enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled, is_grad_enabled,
     is_inference_mode_enabled, no_grad, set_grad_enabled,
 )
+from ember.autograd.anomaly import set_anomaly_enabled
 from ember.backend import device, dtype, get_default_dtype, set_default_dtype
 from ember.backend.device import get_default_device, set_default_device
 from ember.backend.gpu_memory import OutOfMemoryError
@@ -40,14 +41,15 @@ from ember.backend.typeinfo import finfo, iinfo
 from ember.backend.layout import (  # noqa: F401
     layout, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided,
 )
-from ember.backend.threads import get_num_threads, set_num_threads
+from ember.backend.threads import get_num_threads, init_num_threads, set_num_threads
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, complex64, complex128, float16, float32, float64, int8, int16, int32, int64, uint8,
+    uint16, uint32, uint64,
 )
 from ember.creation import (
-    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
+    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
     ShortTensor, arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like,
-    linspace, logspace, ones, ones_like, tensor, zeros, zeros_like,
+    linspace, logspace, ones, ones_like, set_default_tensor_type, tensor, zeros, zeros_like,
 )
 from ember import random
 from ember.random import (
@@ -64,6 +66,10 @@ from ember.nn.functional import (  # PyTorch's top-level names for these functio
     alpha_dropout, bilinear, celu, cosine_similarity, dropout, feature_alpha_dropout, pairwise_distance, prelu,
     selu, threshold,
 )
+from ember.nn.functional.torch_forms import (
+    alpha_dropout_, celu_, dropout_, feature_alpha_dropout_, feature_dropout, feature_dropout_, max_pool1d_with_indices,
+    selu_, threshold_,
+)
 from ember import serialization
 from ember.serialization import load, save
 from ember import utils  # ember.utils.data: datasets, samplers, DataLoader
@@ -78,10 +84,10 @@ from ember.func import vmap
 # --- ops namespace: generated from ember.ops.registry.PUBLIC by tests/test_public_names.py; do not edit ---
 from ember.linalg import (  # noqa: F401
     _cholesky as cholesky, _cholesky_inverse as cholesky_inverse, _cholesky_solve as cholesky_solve, _det as det,
-    _geqrf as geqrf, _inverse as inverse, _logdet as logdet, _lu_solve as lu_solve, _lu_unpack as lu_unpack,
-    _matrix_exp as matrix_exp, _matrix_power as matrix_power, _norm as norm, _nuclear_norm as nuclear_norm,
-    _orgqr as orgqr, _ormqr as ormqr, _pinverse as pinverse, _qr as qr, _slogdet as slogdet, _svd as svd,
-    _triangular_solve as triangular_solve,
+    _geqrf as geqrf, _inverse as inverse, _logdet as logdet, _lu as lu, _lu_solve as lu_solve,
+    _lu_unpack as lu_unpack, _matrix_exp as matrix_exp, _matrix_power as matrix_power, _norm as norm,
+    _nuclear_norm as nuclear_norm, _orgqr as orgqr, _ormqr as ormqr, _pinverse as pinverse, _qr as qr,
+    _slogdet as slogdet, _svd as svd, _triangular_solve as triangular_solve,
 )
 from ember.ops.adaptive_pool import (  # noqa: F401
     adaptive_avg_pool1d, _values_and_indices as adaptive_max_pool1d,
@@ -189,11 +195,12 @@ from ember.ops.statistics import (  # noqa: F401
     nanquantile, quantile, searchsorted, trapezoid, trapz,
 )
 from ember.ops.strided import (  # noqa: F401
-    as_strided, as_strided_scatter, empty_strided, frombuffer, get_device, index_reduce, is_inference, range,
-    resize_as_fn as resize_as_, scalar_tensor, split_with_sizes, unsafe_chunk, unsafe_split, unsafe_split_with_sizes,
+    as_strided, as_strided_, as_strided_scatter, empty_strided, frombuffer, get_device, index_reduce, is_inference,
+    range, resize_as_fn as resize_as_, scalar_tensor, split_with_sizes, unsafe_chunk, unsafe_split,
+    unsafe_split_with_sizes,
 )
 from ember.ops.tensor_methods import (  # noqa: F401
-    index_put, scatter_reduce,
+    index_put, index_put_, scatter_reduce,
 )
 from ember.ops.unary import (  # noqa: F401
     abs, abs as absolute, acos, acosh, acos as arccos, acosh as arccosh, asin as arcsin, asinh as arcsinh,

@@ -3,11 +3,14 @@ arange, linspace, logspace, the legacy ``FloatTensor``-style constructors and th
 ``Tensor.new_*`` methods. They build tensors straight from backend arrays, so they
 sit with the tensor core, below autograd and ops (which use them)."""
 import math
+import warnings
 
 import numpy as np
 
 from ember._tensor import Size, Tensor
-from ember.backend import PROMOTE, array_module, from_numpy_dtype, get_default_dtype, to_device, to_dtype
+from ember.backend import (
+    PROMOTE, array_module, from_numpy_dtype, get_default_dtype, set_default_dtype, to_device, to_dtype,
+)
 from ember.backend.dtype import bool_, by_name, int64
 from ember.backend.device import gpu_module, place
 from ember.backend.size import allocator_errors, check_count, check_fill, check_range, check_size
@@ -161,6 +164,8 @@ empty.__doc__ = "An uninitialised tensor: ``ember.empty(2, 3)``."
 @allocator_errors
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
     """A tensor filled with ``fill_value``; its dtype follows the value (bool, int64 or default float)."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
@@ -253,6 +258,23 @@ ShortTensor = _legacy("ShortTensor", "int16")
 CharTensor = _legacy("CharTensor", "int8")
 ByteTensor = _legacy("ByteTensor", "uint8")
 BoolTensor = _legacy("BoolTensor", "bool")
+BFloat16Tensor = _legacy("BFloat16Tensor", "bfloat16")
+_LEGACY = {t.__name__: t for t in (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor,
+                                   ShortTensor, CharTensor, ByteTensor, BoolTensor)}
+
+
+def set_default_tensor_type(t):
+    """PyTorch's deprecated way to set the default dtype: a legacy type (``ember.DoubleTensor``) or
+    its name (``"torch.DoubleTensor"``)."""
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.", UserWarning, stacklevel=2)
+    name = t if isinstance(t, str) else getattr(t, "__name__", "")
+    legacy = _LEGACY.get(name.removeprefix("torch.").removeprefix("ember."))
+    if legacy is None:
+        raise TypeError(f"invalid type: '{name}'")
+    if not legacy.dtype.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    set_default_dtype(legacy.dtype)
 
 
 # Tensor.new_*: a new tensor with this one's dtype and device unless told otherwise ------------

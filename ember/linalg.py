@@ -15,7 +15,7 @@ from collections import namedtuple
 from ember.autograd import no_grad
 from ember.ops.binary import maximum
 from ember.ops.decomp import (
-    EighResult, LinAlgError, QRResult, SlogdetResult, SVDResult, check_matrix,
+    EighResult, LinAlgError, QRResult, SlogdetResult, SVDResult, check_kernel_dtype, check_matrix,
     linalg_cholesky as cholesky, linalg_det as det, linalg_eigh as eigh, linalg_eigvalsh as eigvalsh,
     linalg_inv as inv, linalg_qr as qr, linalg_slogdet as slogdet, linalg_solve as solve, linalg_svd as svd,
     linalg_svdvals as svdvals, _eye,
@@ -215,11 +215,11 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):  # noqa: N803
 
 # PyTorch's top-level and Tensor names ---------------------------------------------------------------
 
-def _top_level(name):
-    """Export a function as ``ember.<name>`` and ``Tensor.<name>`` (beside the linalg one of that name)."""
+def _top_level(name, method=True):
+    """Export a function as ``ember.<name>`` and (``method``) ``Tensor.<name>``, beside the linalg one of that name."""
     def register(fn):
         fn.__name__ = fn.__qualname__ = name
-        return public(fn)
+        return public(fn, method=method)
     return register
 
 
@@ -294,10 +294,17 @@ def _matrix_exp(input):
     return matrix_exp(input)
 
 
-@_top_level("lu_unpack")
+@_top_level("lu_unpack", method=False)  # torch has no Tensor.lu_unpack
 def _lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noqa: N803 - PyTorch's names
     """``P, L, U`` from :func:`ember.linalg.lu_factor`'s compact form and pivots."""
     return lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots)
+
+
+@_top_level("lu")
+def _lu(A, pivot=True, get_infos=False):  # noqa: N803
+    """The legacy ``ember.lu``: :func:`ember.linalg.lu_factor`'s ``(LU, pivots)``, with ``infos`` when asked."""
+    packed, pivots, infos = lu_factor_ex(A, pivot=pivot)
+    return (packed, pivots, infos) if get_infos else (packed, pivots)
 
 
 @_top_level("lu_solve")
@@ -309,6 +316,7 @@ def _lu_solve(b, LU_data, LU_pivots):  # noqa: N803
 @_top_level("triangular_solve")
 def _triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):  # noqa: N803
     """The legacy ``(solution, cloned_coefficient)`` of ``A X = b``: :func:`ember.linalg.solve_triangular`."""
+    check_kernel_dtype("triangular_solve_cpu", b, A)
     a = A.mT if transpose else A
     x = solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
     return TriangularSolveResult(x, A.clone())
@@ -317,6 +325,7 @@ def _triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):  
 @_top_level("cholesky_solve")
 def _cholesky_solve(B, L, upper=False):  # noqa: N803
     """The solution of ``A X = B`` given ``A``'s Cholesky factor."""
+    check_kernel_dtype("cholesky_solve_cpu", B, L)
     low = L.mH if upper else L
     return solve_triangular(low.mH, solve_triangular(low, B, upper=False), upper=True)
 
@@ -324,6 +333,7 @@ def _cholesky_solve(B, L, upper=False):  # noqa: N803
 @_top_level("cholesky_inverse")
 def _cholesky_inverse(L, upper=False):  # noqa: N803
     """The inverse of ``A`` given its Cholesky factor."""
+    check_kernel_dtype("cholesky_inverse_out_cpu", L)
     n = L.shape[-1]
     return _cholesky_solve(_eye(L, n).expand(*L.shape[:-2], n, n) if L.dim() > 2 else _eye(L, n), L, upper)
 
@@ -331,22 +341,25 @@ def _cholesky_inverse(L, upper=False):  # noqa: N803
 @_top_level("orgqr")
 def _orgqr(input, tau):
     """``ember.orgqr``: :func:`ember.linalg.householder_product`."""
+    check_kernel_dtype("orgqr_cpu", input, tau)
     return householder_product(input, tau)
 
 
 @_top_level("geqrf")
 def _geqrf(input):
     """LAPACK's compact QR: ``(a, tau)`` (see :func:`ember.linalg.householder_product`)."""
+    check_kernel_dtype("geqrf_cpu", input)
     return _geqrf_fn(input)
 
 
 @_top_level("ormqr")
 def _ormqr(input, input2, input3, left=True, transpose=False):
     """The product of ``geqrf``'s ``Q`` (or ``Q^H``) with a matrix."""
+    check_kernel_dtype("ormqr_cpu", input, input2, input3)
     return _ormqr_fn(input, input2, input3, left, transpose)
 
 
-@_top_level("nuclear_norm")
+@_top_level("nuclear_norm", method=False)  # nor Tensor.nuclear_norm
 def _nuclear_norm(input, dim=None, keepdim=False):
     """The sum of singular values (over ``dim``, default the last two dims)."""
     return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)

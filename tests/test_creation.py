@@ -80,6 +80,22 @@ def test_default_dtype():
         ember.set_default_dtype(ember.int64)
 
 
+@pytest.mark.parametrize("lib", [ember, torch])
+@pytest.mark.filterwarnings("ignore:torch.set_default_tensor_type")  # deprecated (torch warns once per process)
+def test_set_default_tensor_type(lib):
+    lib.set_default_tensor_type(lib.DoubleTensor)
+    try:
+        assert lib.get_default_dtype() is lib.float64 and lib.tensor([1.0]).dtype is lib.float64
+        lib.set_default_tensor_type("torch.FloatTensor")
+        assert lib.get_default_dtype() is lib.float32
+        with pytest.raises(TypeError, match="floating-point"):
+            lib.set_default_tensor_type(lib.LongTensor)
+    finally:
+        lib.set_default_dtype(lib.float32)
+    with pytest.warns(UserWarning, match="deprecated"):
+        ember.set_default_tensor_type(ember.FloatTensor)
+
+
 # sharing memory -------------------------------------------------------------------------------
 
 def test_from_numpy_shares_both_ways():

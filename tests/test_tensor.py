@@ -209,3 +209,20 @@ def test_pickle_round_trip(code):
     back = pickle.loads(pickle.dumps(e))
     assert back.dtype is e.dtype and back.shape == e.shape and back.tolist() == e.tolist()
     assert back.requires_grad == e.requires_grad and back.device == e.device
+
+
+@pytest.mark.parametrize("lib", [ember, torch])
+def test_as_subclass_shares_data_and_history(lib):
+    class Marked(lib.Tensor):
+        pass
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 2).as_subclass(Marked)
+    assert type(y) is Marked and y.grad_fn.name() == "AliasBackward0" and y.requires_grad
+    (y * 3).sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+    base = lib.zeros(3)
+    view = base.as_subclass(Marked)
+    view[0] = 5.0
+    assert base[0].item() == 5.0
+    with pytest.raises(TypeError, match="does not inherit from Tensor"):
+        base.as_subclass(int)

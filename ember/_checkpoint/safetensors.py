@@ -17,7 +17,7 @@ from ember.backend.dtype import ALL
 
 _CODES = {"bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64",
           "float16": "F16", "bfloat16": "BF16", "float32": "F32", "float64": "F64", "complex64": "C64",
-          "complex128": "C128"}
+          "complex128": "C128", "uint16": "U16", "uint32": "U32", "uint64": "U64"}
 CODE_OF = {d.np: _CODES[d.name] for d in ALL}
 NP_OF = {_CODES[d.name]: d.np for d in ALL}
 MAX_HEADER = 100 * 1024 * 1024

@@ -26,6 +26,11 @@ def set_detect_anomaly(mode, check_nan=True):
     state.enabled, state.check_nan = bool(mode), bool(check_nan)
 
 
+def set_anomaly_enabled(enabled, check_nan=True):
+    """``torch.set_anomaly_enabled``: :func:`set_detect_anomaly` under its top-level name."""
+    set_detect_anomaly(enabled, check_nan)
+
+
 class detect_anomaly:  # noqa: N801 - PyTorch's name
     """Context manager (or decorator): record forward stack traces and check backward for NaN::
 

@@ -129,6 +129,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         ins, gouts = args[:n], args[n:]
         outs = _outputs(func, ins)
         diff_ins = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
+        pairs = [(o, g) for o, g in zip(outs, gouts) if o.requires_grad] or list(zip(outs, gouts))
+        outs, gouts = [o for o, _ in pairs], [g for _, g in pairs]  # outputs without a gradient are left out
         return grad(outs, diff_ins, gouts, create_graph=True, allow_unused=True, materialize_grads=True)
 
     if not diff:

@@ -10,6 +10,11 @@ import ml_dtypes
 import numpy as np
 
 
+_UNSIGNED = ("uint8", "uint16", "uint32", "uint64")
+# PyTorch's limited-support unsigned types: they promote only with themselves and with floating types
+_LIMITED = ("uint16", "uint32", "uint64")
+
+
 class dtype:
     __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "category", "_rank")
 
@@ -19,7 +24,7 @@ class dtype:
         self.itemsize = self.np.itemsize
         self.category = category  # 0 bool, 1 integer, 2 floating, 3 complex
         self.is_floating_point = category == 2
-        self.is_signed = name not in ("bool", "uint8")
+        self.is_signed = name not in ("bool",) + _UNSIGNED
         self._rank = rank
 
     @property
@@ -57,10 +62,14 @@ float32 = dtype("float32", np.float32, 2, 7)
 float64 = dtype("float64", np.float64, 2, 8)
 complex64 = dtype("complex64", np.complex64, 3, 9)
 complex128 = dtype("complex128", np.complex128, 3, 10)
+uint16 = dtype("uint16", np.uint16, 1, 3)
+uint32 = dtype("uint32", np.uint32, 1, 4)
+uint64 = dtype("uint64", np.uint64, 1, 5)
 _TO_REAL = {complex64: float32, complex128: float64}
 _TO_COMPLEX = {float16: complex64, bfloat16: complex64, float32: complex64, float64: complex128}
 
-ALL = [bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128]
+ALL = [bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128,
+       uint16, uint32, uint64]
 _from_np = {d.np: d for d in ALL}
 
 
@@ -70,10 +79,12 @@ _BY_NAME = {d.name: d for d in ALL}
 # and kernel errors) and its C++ type (``float``, as in matmul's dtype errors).
 TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+               "complex64": "ComplexFloat", "complex128": "ComplexDouble", "uint16": "UInt16", "uint32": "UInt32",
+               "uint64": "UInt64"}
 CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-             "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+             "bool": "bool", "complex64": "c10::complex<float>", "complex128": "c10::complex<double>",
+             "uint16": "unsigned short", "uint32": "unsigned int", "uint64": "unsigned long"}
 
 
 def by_name(name):
@@ -101,8 +112,13 @@ def from_numpy_dtype(np_dtype):
 
 
 def _promote_pair(a, b):
+    """The promoted dtype of two tensor dtypes; None where PyTorch refuses (a limited unsigned type
+    with anything but itself or a floating type)."""
     if a is b:
         return a
+    if a.name in _LIMITED or b.name in _LIMITED:
+        other = b if a.name in _LIMITED else a
+        return other if other.category == 2 else None
     if a.category != b.category:
         high, low = (a, b) if a.category > b.category else (b, a)
         if high.category == 3 and low.category == 2:  # complex64 with float64 widens to complex128
@@ -115,7 +131,17 @@ def _promote_pair(a, b):
     return a if a._rank > b._rank else b
 
 
-PROMOTE = {(a, b): _promote_pair(a, b) for a in ALL for b in ALL}
+class _Promotions(dict):
+    """``PROMOTE[a, b]``: the promoted dtype, or PyTorch's RuntimeError for pairs it does not promote."""
+
+    def __missing__(self, pair):
+        if isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(d, dtype) for d in pair):
+            raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+                               f"{TORCH_NAMES[pair[0].name]} and {TORCH_NAMES[pair[1].name]}")
+        raise KeyError(pair)
+
+
+PROMOTE = _Promotions({(a, b): p for a in ALL for b in ALL if (p := _promote_pair(a, b)) is not None})
 
 
 _state = threading.local()

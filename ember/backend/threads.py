@@ -57,6 +57,12 @@ def set_num_threads(n):
     _num_threads = n
 
 
+def init_num_threads():
+    """Start the worker threads of ember's split CPU kernels now rather than on their first use."""
+    if _num_threads > 1:
+        _workers()
+
+
 def _forget_pool_after_fork():
     """A forked child (a DataLoader worker) has none of the parent's threads; it starts its own pool on demand."""
     global _pool

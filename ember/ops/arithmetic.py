@@ -293,30 +293,51 @@ def pdist(input, p=2):
 
 @public(method=False)
 def gradient(input, *, spacing=1, dim=None, edge_order=1):
-    """Estimated derivatives along each of ``dim`` by central differences (one-sided at the edges),
-    for uniform ``spacing`` given as a number or one number per dim."""
-    if edge_order != 1:
-        raise NotImplementedError(f"gradient: edge_order={edge_order} is not supported by ember (only 1)")
+    """Estimated derivatives along each of ``dim`` by second-order central differences and one-sided
+    differences of order ``edge_order`` (1 or 2) at the edges. ``spacing``: a number, one number per
+    dim, or one tensor of coordinates per dim (non-uniform samples)."""
+    if edge_order not in (1, 2):
+        raise RuntimeError(f"torch.gradient only supports edge_order=1 and edge_order=2, but got {edge_order}")
     dims = list(builtins.range(input.dim())) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
     steps = spacing if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
     if len(steps) != len(dims):
         raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or a list of length "
                            f"{len(dims)} but got a list of length {len(steps)}")
     x = input if input._dtype.category >= 2 else input.to(get_default_dtype())
-    out = []
-    for d, h in zip(dims, steps):
-        h = float(h.item()) if isinstance(h, Tensor) else float(h)
-        n = x.shape[d]
-        if n < 2:
-            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
-        first = (x.narrow(d, 1, 1) - x.narrow(d, 0, 1)) / h
-        last = (x.narrow(d, n - 1, 1) - x.narrow(d, n - 2, 1)) / h
-        parts = [first]
-        if n > 2:
-            parts.append((x.narrow(d, 2, n - 2) - x.narrow(d, 0, n - 2)) / (2 * h))
-        parts.append(last)
-        out.append(cat(parts, d))
-    return tuple(out)
+    return tuple(_gradient_along(x, d % max(x.dim(), 1), h, edge_order) for d, h in zip(dims, steps))
+
+
+def _gradient_along(x, d, h, edge_order):
+    n = x.shape[d]
+    if n < edge_order + 1:
+        raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    if isinstance(h, Tensor) and h.dim() == 1:  # coordinates
+        c = h if h._dtype.category >= 2 else h.to(x.dtype)
+    else:
+        c = arange(n, dtype=x.dtype, device=x.device) * float(h.item() if isinstance(h, Tensor) else h)
+    shape = [1] * x.dim()
+    shape[d] = -1
+
+    def term(start, length, coefficient):
+        return x.narrow(d, start, length) * coefficient.reshape(shape)
+
+    if edge_order == 1:
+        first = (x.narrow(d, 1, 1) - x.narrow(d, 0, 1)) / (c[1:2] - c[0:1]).reshape(shape)
+        last = (x.narrow(d, n - 1, 1) - x.narrow(d, n - 2, 1)) / (c[n - 1:n] - c[n - 2:n - 1]).reshape(shape)
+    else:
+        a, b = c[1:2] - c[0:1], c[2:3] - c[1:2]
+        first = (term(0, 1, -(2 * a + b) / (a * (a + b))) + term(1, 1, (a + b) / (a * b))
+                 + term(2, 1, -a / (b * (a + b))))
+        a, b = c[n - 2:n - 1] - c[n - 3:n - 2], c[n - 1:n] - c[n - 2:n - 1]
+        last = (term(n - 3, 1, b / (a * (a + b))) + term(n - 2, 1, -(a + b) / (a * b))
+                + term(n - 1, 1, (2 * b + a) / (b * (a + b))))
+    if n == 2:
+        return cat([first, last], d)
+    hs, hd = c[1:n - 1] - c[0:n - 2], c[2:n] - c[1:n - 1]
+    interior = (term(0, n - 2, -hd / (hs * (hd + hs))) + term(1, n - 2, (hd - hs) / (hd * hs))
+                + term(2, n - 2, hs / (hd * (hd + hs))))
+    return cat([first, interior, last], d)
+
 
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 

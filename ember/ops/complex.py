@@ -223,6 +223,9 @@ def isreal(input):
 @public
 def adjoint(input):
     """The conjugate transpose of the last two dimensions."""
+    if input.dim() < 2:
+        raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of matrices. "
+                           f"Got {input.dim()}-D tensor.")
     return input.transpose(-2, -1).conj()
 
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------

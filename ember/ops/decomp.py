@@ -34,6 +34,13 @@ def check_matrix(a, op, square=True, floating=True):
         )
 
 
+def check_kernel_dtype(kernel, *tensors):
+    """PyTorch's NotImplementedError for an integer or bool input of a LAPACK-backed kernel."""
+    for t in tensors:
+        if t._dtype.category < 2:
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{_scalar_name(t)}\'')
+
+
 def _const(like, array):
     return Tensor._make(array, like._dtype, like._device)
 

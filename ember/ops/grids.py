@@ -8,7 +8,7 @@ import numpy as np
 
 from ember._tensor import Tensor
 from ember.backend import PROMOTE
-from ember.backend.dtype import int64
+from ember.backend.dtype import int64, to_dtype, torch_name
 from ember.creation import tensor, zeros
 from ember.ops.join import cat, stack, tensor_split
 from ember.ops.registry import public
@@ -82,7 +82,7 @@ def combinations(input, r=2, with_replacement=False):
         raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     idx = list(pick(range(input.shape[0]), r))
-    if not idx:
+    if not idx or r == 0:
         return input[:0].reshape(0, r) if r else input[:0]
     return input[tensor(idx, dtype=int64, device=input.device)]
 
@@ -173,7 +173,10 @@ def ravel(input):
     return input.reshape(-1)
 
 
-def _triangle_indices(row, col, offset, device, lower):
+def _triangle_indices(row, col, offset, device, lower, dtype):
+    if dtype is not None and to_dtype(dtype).category != 1:
+        name = "tril_indices" if lower else "triu_indices"
+        raise NotImplementedError(f"\"{name}\" not implemented for '{torch_name(to_dtype(dtype))}'")
     r, c = np.tril_indices(row, offset, col) if lower else np.triu_indices(row, offset, col)
     return tensor(np.stack([r, c]).astype(np.int64).reshape(2, -1), dtype=int64, device=device)
 
@@ -181,14 +184,14 @@ def _triangle_indices(row, col, offset, device, lower):
 @public(method=False)
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     """The (2, N) coordinates of the lower triangle of a ``row x col`` matrix."""
-    out = _triangle_indices(row, col, offset, device, True)
+    out = _triangle_indices(row, col, offset, device, True, dtype)
     return out if dtype is None else out.to(dtype)
 
 
 @public(method=False)
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
     """The (2, N) coordinates of the upper triangle of a ``row x col`` matrix."""
-    out = _triangle_indices(row, col, offset, device, False)
+    out = _triangle_indices(row, col, offset, device, False, dtype)
     return out if dtype is None else out.to(dtype)
 
 
@@ -199,10 +202,7 @@ def unravel_index(indices, shape):
     idx = indices if isinstance(indices, Tensor) else tensor(indices)
     if idx._dtype.category != 1:
         raise TypeError(f"expected 'indices' to be integer dtype, but got {idx.dtype}")
-    total = math.prod(shape)
-    if bool(((idx < -total) | (idx >= max(total, 1))).any()):
-        raise RuntimeError("'indices' must be in range [-prod(shape), prod(shape) - 1]")
-    flat = idx % max(total, 1)
+    flat = idx % max(math.prod(shape), 1)  # like PyTorch's, out-of-range indices wrap around
     out = []
     for size in reversed(shape):
         out.append(flat % size)

@@ -101,7 +101,7 @@ def lstsq(A, B, rcond=None, *, driver=None):  # noqa: N803
     b = B.unsqueeze(-1) if vector else B
     m, n = A.shape[-2:]
     s = linalg_svdvals(A)
-    eps = np.finfo(A._dtype.to_real().np).eps
+    eps = float(np.finfo(A._dtype.to_real().np).eps)
     cutoff = (eps * max(m, n) if rcond is None else rcond) * s[..., :1]
     keep = s > cutoff
     rank = keep.sum(-1).to(int64)
@@ -196,6 +196,11 @@ def geqrf(input):
 
 def ormqr(input, tau, other, left=True, transpose=False):
     """``Q @ other`` (or ``other @ Q``; ``Q^H`` with ``transpose``) for the ``Q`` of ``geqrf``'s output."""
+    side = -2 if left else -1
+    if other.shape[side] != input.shape[-2]:
+        raise RuntimeError(f"torch.ormqr: other.shape[{side}] must be equal to input.shape[-2]")
+    if tau.shape[-1] != min(other.shape[side], input.shape[-1]):
+        raise RuntimeError(f"torch.ormqr: tau.shape[-1] must be equal to min(other.shape[{side}], input.shape[-1])")
     q = _householder_q(input, tau)
     if transpose:
         q = q.mH
@@ -236,14 +241,18 @@ def ldl_factor(A, *, hermitian=False):  # noqa: N803
 
 def ldl_solve(LD, pivots, B, *, hermitian=False):  # noqa: N803
     """The solution of ``A X = B`` from ``ldl_factor``'s output (LAPACK's sytrs)."""
+    if B.dim() < 2 or B.shape[-2] != LD.shape[-1]:
+        raise RuntimeError(f"Incompatible matrix sizes for torch.linalg.ldl_solve: each A matrix is {LD.shape[-2]} by "
+                           f"{LD.shape[-1]} but each b matrix is " + " by ".join(map(str, B.shape[-2:])))
     ld, piv, b = (t.detach().contiguous()._data for t in (LD, pivots, B))
     batch = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
-    ld = np.broadcast_to(ld, batch + ld.shape[-2:]).reshape(-1, *ld.shape[-2:])
-    piv = np.broadcast_to(piv, batch + piv.shape[-1:]).reshape(-1, piv.shape[-1])
-    bb = np.broadcast_to(b, batch + b.shape[-2:]).reshape(-1, *b.shape[-2:])
+    count = math.prod(batch)
+    ld = np.broadcast_to(ld, batch + ld.shape[-2:]).reshape(count, *ld.shape[-2:])
+    piv = np.broadcast_to(piv, batch + piv.shape[-1:]).reshape(count, piv.shape[-1])
+    bb = np.broadcast_to(b, batch + b.shape[-2:]).reshape(count, *b.shape[-2:])
     outs = []
     for m, p, rhs in zip(ld, piv, bb):
         fn = _lapack("hetrs" if hermitian and m.dtype.kind == "c" else "sytrs", m)
         outs.append(fn(m, p, rhs, lower=1)[0])
-    data = np.stack(outs).reshape(batch + b.shape[-2:]) if outs else np.zeros(batch + b.shape[-2:], b.dtype)
+    data = np.stack(outs).reshape(batch + b.shape[-2:]) if outs and b.size else np.zeros(batch + b.shape[-2:], b.dtype)
     return Tensor._make(data, B.dtype, B.device)

@@ -13,7 +13,7 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.backend.dtype import int32
 from ember.creation import eye
-from ember.ops.decomp import LinAlgError, check_matrix, linalg_solve
+from ember.ops.decomp import LinAlgError, check_kernel_dtype, check_matrix, linalg_solve
 from ember.ops.dispatch import apply, primitive
 from ember.ops.pad import constant_pad_nd
 from ember.ops.out import accepts_out
@@ -40,6 +40,11 @@ def getrf(a):
     m, n = a.shape[-2:]
     k = min(m, n)
     flat = a.reshape((-1, m, n))
+    batch = a.shape[:-2]
+    if flat.shape[0] == 0:  # an empty batch: empty factors
+        def empty(*shape, dtype=a.dtype):
+            return np.zeros(batch + shape, dtype=dtype)
+        return empty(m, m), empty(m, k), empty(k, n), empty(k, dtype=np.int32), empty(dtype=np.int32)
     ps, ls, us, pivs, infos = [], [], [], [], []
     for mat in flat:
         lu, piv, info = sl.lapack.get_lapack_funcs("getrf", (mat,))(mat)
@@ -54,7 +59,6 @@ def getrf(a):
         us.append(np.triu(lu[:k, :]))
         pivs.append(piv[:k] + 1)
         infos.append(info)
-    batch = a.shape[:-2]
     return (np.stack(ps).reshape(batch + (m, m)), np.stack(ls).reshape(batch + (m, k)),
             np.stack(us).reshape(batch + (k, n)), np.stack(pivs).astype(np.int32).reshape(batch + (k,)),
             np.asarray(infos, dtype=np.int32).reshape(batch))
@@ -72,6 +76,8 @@ def _(ctx, gp, gl, gu):
     low, up = ctx.saved_tensors
     if low.shape[-2] != up.shape[-1]:
         raise NotImplementedError("linalg.lu: the derivative is implemented for square matrices only")
+    if gl is None and gu is None:  # only P was used: it is piecewise constant
+        return None
     p = Tensor._make(ctx.p, low._dtype, low._device)
     inner = 0
     if gl is not None:
@@ -85,6 +91,7 @@ def _(ctx, gp, gl, gu):
 
 def lu(A, *, pivot=True):  # noqa: N803 - PyTorch's argument names
     """``P, L, U`` with ``A == P @ L @ U``, ``L`` unit lower triangular and ``U`` upper triangular."""
+    check_kernel_dtype("lu_cpu", A)
     check_matrix(A, "lu", square=False)
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
@@ -93,6 +100,7 @@ def lu(A, *, pivot=True):  # noqa: N803 - PyTorch's argument names
 
 def lu_factor_ex(A, *, pivot=True, check_errors=False):  # noqa: N803
     """The compact LU (``L`` below the diagonal, ``U`` on and above it), LAPACK's 1-based pivots and ``info``."""
+    check_kernel_dtype("lu_cpu", A)
     check_matrix(A, "lu_factor", square=False)
     _, _, _, pivots, info = getrf(A._data)
     if check_errors and info.any():

@@ -8,7 +8,7 @@ import numpy as np
 
 from ember._tensor import Tensor
 from ember.backend.arrays import special as scipy_special, to_host
-from ember.backend.dtype import TORCH_NAMES, by_name
+from ember.backend.dtype import CPP_NAMES, TORCH_NAMES, by_name
 from ember.creation import _finish, zeros_like
 from ember.ops.dispatch import PRIMITIVES, Primitive, apply, primitive
 from ember.ops.inplace import inplace
@@ -217,6 +217,31 @@ def _draw_random(rng, x, low=None, high=None):
     return _integers(rng, int(low), int(high), x.shape, by_name(_name_of(x)))
 
 
+def _draw_cauchy(rng, x, median=0.0, sigma=1.0):
+    if sigma <= 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    if x.dtype.kind not in "f" and x.dtype.name != "bfloat16":
+        raise RuntimeError("Cauchy distribution is a continuous probability distribution. dtype must be a floating "
+                           f"point but you specified {CPP_NAMES[_name_of(x)]}")
+    return (median + sigma * rng.standard_cauchy(x.shape)).astype(x.dtype)
+
+
+def _draw_log_normal(rng, x, mean=1.0, std=2.0):
+    if std <= 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    if x.dtype.kind not in "f" and x.dtype.name != "bfloat16" and x.size:  # the kernel's check: none when empty
+        raise NotImplementedError(f"\"log_normal_cpu\" not implemented for '{_np_torch_name(x)}'")
+    return rng.lognormal(mean, std, x.shape).astype(x.dtype)
+
+
+def _draw_geometric(rng, x, p):
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    if x.dtype.kind == "b" and x.size:
+        raise NotImplementedError("\"geometric_cpu\" not implemented for 'Bool'")
+    return rng.geometric(p, x.shape).astype(x.dtype)
+
+
 def _name_of(x):
     return "bool" if x.dtype.kind == "b" else x.dtype.name
 
@@ -230,12 +255,16 @@ method("normal_")(_sampler("NormalBackward0", _draw_normal))
 method("bernoulli_")(_sampler("BernoulliBackward2", _draw_bernoulli))
 method("exponential_")(_sampler("ExponentialBackward0", _draw_exponential))
 method("random_")(_sampler("RandomBackward0", _draw_random))
+method("cauchy_")(_sampler("CauchyBackward0", _draw_cauchy))
+method("log_normal_")(_sampler("LogNormalBackward0", _draw_log_normal))
+method("geometric_")(_sampler("GeometricBackward0", _draw_geometric))
 for _fn in (bernoulli, multinomial, poisson):  # binomial is a function only, like torch.binomial
     method(_fn.__name__)(_fn)
 
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
 for _prim in (_normal, _bernoulli, _poisson, _binomial, *(PRIMITIVES[f"sample_{n}"] for n in
-                                               ("uniform", "normal", "bernoulli", "exponential", "random"))):
+                                               ("uniform", "normal", "bernoulli", "exponential", "random",
+                                                "cauchy", "log_normal", "geometric"))):
     _prim.jvp(lambda j: zeros_like(j.out))
 _standard_gamma.jvp(lambda j: j.tangent(0) * _standard_gamma_grad(j.inputs[0], j.out))

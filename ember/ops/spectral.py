@@ -127,6 +127,8 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         return_complex = True
     if input.dim() not in (1, 2):
         raise RuntimeError(f"stft: expected a 1D or 2D tensor, but got {input.dim()}D tensor")
+    if input._dtype.category < 2:
+        raise RuntimeError(f"stft: expected a tensor of floating point or complex values, got {input.dtype}")
     hop = n_fft // 4 if hop_length is None else hop_length
     win_length = n_fft if win_length is None else win_length
     if hop <= 0:

@@ -7,7 +7,7 @@ import numpy as np
 
 from ember._tensor import Tensor
 from ember.backend.arrays import accumulate
-from ember.backend.dtype import float64, get_default_dtype, int32, int64
+from ember.backend.dtype import float64, get_default_dtype, int32, int64, torch_name
 from ember.creation import tensor, zeros
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import primitive
@@ -180,7 +180,9 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
 @public
 def bincount(input, weights=None, minlength=0):
     """The number of occurrences of each value of a non-negative 1-D int tensor (weighted: their sum)."""
-    if input.dim() != 1 or input._dtype.category != 1:
+    if input._dtype.category != 1:
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{torch_name(input._dtype)}'")
+    if input.dim() != 1:
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     x = _host(input)
     if x.size and x.min() < 0:
@@ -199,7 +201,7 @@ def bincount(input, weights=None, minlength=0):
 def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
     """A histogram of ``bins`` equal bins over [min, max] (the data's range when both are 0)."""
     if not input.is_floating_point():
-        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{input.dtype}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{torch_name(input._dtype)}'")
     if bins <= 0:
         raise RuntimeError("torch.histogram(): bins must be > 0")
     x = _host(input).reshape(-1)
@@ -217,6 +219,11 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
 @public
 def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A002
     """``(hist, bin_edges)``: counts (or weights, or a density) over ``bins`` edges or equal bins."""
+    if not input.is_floating_point():
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{torch_name(input._dtype)}'")
+    if range is not None and range[0] > range[1]:
+        raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {range[0]} max {range[1]} "
+                           "for dimension 0")
     x = _host(input).reshape(-1)
     edges = _host(bins) if isinstance(bins, Tensor) else bins
     w = None if weight is None else _host(weight).reshape(-1)

@@ -7,9 +7,11 @@ import math
 import numpy as np
 
 from ember._tensor import Tensor
+from ember.autograd.grad_mode import is_grad_enabled
 from ember.backend import from_numpy_dtype, to_device, to_dtype
-from ember.backend.dtype import get_default_dtype, int64
+from ember.backend.dtype import bool_, get_default_dtype, int64
 from ember.creation import arange, empty, tensor
+from ember.ops.convert import input_alias
 from ember.ops.dual import differentiable
 from ember.ops.join import chunk, split
 from ember.ops.out import accepts_out
@@ -25,7 +27,7 @@ def _storage(t):
     return base
 
 
-@public(inplace=True)
+@public
 def as_strided(input, size, stride, storage_offset=None):
     """A tensor of ``size`` reading the storage at ``offset + sum(i_k * stride_k)`` (element units).
 
@@ -42,19 +44,47 @@ def as_strided(input, size, stride, storage_offset=None):
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
                            f"itemsize {item} requiring a storage size of {(last + 1) * item} are out of bounds for "
                            f"storage of size {base.numel() * item}")
-    if not (base._requires_grad or input._requires_grad or differentiable(base) or differentiable(input)):
+    if not (input._requires_grad or differentiable(input)):
         flat = base._data.reshape(-1)
         view = np.lib.stride_tricks.as_strided(flat[offset:], size, [s * flat.itemsize for s in stride])
         return Tensor._make(view, input._dtype, input._device, base=base)
-    index = tensor(offset, dtype=int64, device=input.device)
+    # the gradient flows into ``input`` only (as PyTorch's does): the storage elements outside
+    # its geometry are read as constants
+    own = _positions(input.shape, input.stride(), input.storage_offset(), input.device)
+    storage = base.detach().reshape(-1).index_put((own.reshape(-1),), input.reshape(-1))
+    return storage[_positions(size, stride, offset, input.device)]
+
+
+def _positions(size, stride, offset, device):
+    """The storage index of every element of a ``size``/``stride``/``offset`` geometry."""
+    index = tensor(offset, dtype=int64, device=device)
     for d, (n, s) in enumerate(zip(size, stride)):
         shape = [1] * len(size)
         shape[d] = n
-        index = index + arange(n, device=input.device).reshape(shape) * s
-    return base.reshape(-1)[index]
+        index = index + arange(n, device=device).reshape(shape) * s
+    return index
 
 
-@public(method=False)
+def as_strided_(input, size, stride, storage_offset=None):
+    """Make ``input`` itself the ``as_strided`` view of its storage (its shape and strides change)."""
+    if input._requires_grad and input.grad_fn is None and is_grad_enabled():
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    out = as_strided(input, size, stride, storage_offset)
+    if input._base is None and out._base is input:  # input owned the storage: keep it as the new view's base
+        owner = Tensor._make(input._data, input._dtype, input._device)
+        owner._version = input._version
+        input._base = owner
+    input._data = out._data
+    if out.grad_fn is not None:
+        input.grad_fn, input._output_nr = out.grad_fn, out._output_nr
+    input._version[0] += 1
+    return input
+
+
+public(as_strided_)
+
+
+@public
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
     """A copy of ``input`` with ``src`` written where ``as_strided(size, stride, offset)`` would read."""
     out = input.clone()
@@ -94,7 +124,14 @@ def resize_as_(self, the_template, memory_format=None):
 
 @method("resize")
 def resize(self, *sizes):
-    return resize_(self.detach().clone(), *sizes)
+    """The deprecated out-of-place resize: like PyTorch's, only a reshape to as many elements."""
+    shape = _sizes(sizes)
+    if math.prod(shape) != self.numel():
+        size = "x".join(map(str, self.shape)) or "[]"
+        raise RuntimeError(f"requested resize to {shape} ({math.prod(shape)} elements in total), but the given tensor "
+                           f"has a size of {size} ({self.numel()} elements). autograd's resize can only change the "
+                           "shape of a given tensor, while preserving the number of elements.")
+    return self.reshape(shape)
 
 
 @method("resize_as")
@@ -142,7 +179,11 @@ def range(start, end=None, step=1, *, dtype=None, layout=None, device=None,  # n
           requires_grad=False):
     """The deprecated inclusive range: ``start, start + step, ..., end`` (default float dtype)."""
     if end is None:
-        start, end = 0, start
+        raise TypeError('range() missing 1 required positional arguments: "end"')
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     n = int(math.floor((end - start) / step)) + 1
     data = start + step * np.arange(max(n, 0), dtype=np.float64)
     return tensor(data, dtype=dtype or get_default_dtype(), device=device, requires_grad=requires_grad)
@@ -173,6 +214,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     """Reduce the slices of ``source`` into ``input``'s slices ``index`` along ``dim`` ('prod', 'mean', 'amax', 'amin')."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if input._dtype is bool_ and not include_self:
+        raise NotImplementedError("\"index_reduce_func_exclude_input_init\" not implemented for 'Bool'")
     d = dim % max(input.dim(), 1)
     shape = [1] * source.dim()
     shape[d] = -1
@@ -193,7 +236,7 @@ def apply_(self, callable):
 def map_(self, tensor_, callable):
     """``self[i] = callable(self[i], tensor_[i])`` with ``tensor_`` broadcast to ``self``."""
     _python_only(self, "map_")
-    other = np.broadcast_to(tensor_._data, self._data.shape)
+    other = tensor_.expand(self.shape)._data  # torch's error for a shape that does not expand to self's
     self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data, other)
     self._version[0] += 1
     return self
@@ -203,7 +246,7 @@ def map_(self, tensor_, callable):
 def map2_(self, x, y, callable):
     """``self[i] = callable(self[i], x[i], y[i])`` with ``x`` and ``y`` broadcast to ``self``."""
     _python_only(self, "map2_")
-    a, b = np.broadcast_to(x._data, self._data.shape), np.broadcast_to(y._data, self._data.shape)
+    a, b = x.expand(self.shape)._data, y.expand(self.shape)._data
     self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data, a, b)
     self._version[0] += 1
     return self
@@ -234,3 +277,41 @@ def is_inference(input):
 @public(method=False)
 def get_device(input):
     return input.get_device()
+
+
+@method("new_empty_strided")
+def new_empty_strided(self, size, stride, *, dtype=None, device=None, requires_grad=False, layout=None,
+                      pin_memory=False):
+    """:func:`empty_strided` with this tensor's dtype and device unless given."""
+    return empty_strided(size, stride, dtype=dtype or self._dtype, device=device or self._device,
+                         requires_grad=requires_grad)
+
+
+@method("is_set_to")
+def is_set_to(self, tensor):
+    """Whether both tensors address the same memory with the same offset, sizes and strides."""
+    a, b = self._data, tensor._data
+    return (self._device == tensor._device and a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+            and _address(a) == _address(b))
+
+
+def _address(a):
+    return a.__array_interface__["data"][0] if hasattr(a, "__array_interface__") else a.data.ptr
+
+
+@method("as_subclass")
+def as_subclass(self, cls):
+    """This tensor's data (shared) and autograd history as an instance of the Tensor subclass ``cls``."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not possible. "
+                        "Make sure your class inherits from Tensor.")
+    out = input_alias(self)
+    out.__class__ = cls
+    return out
+
+
+@method("module_load")
+def module_load(self, other, assign=False):
+    """What ``Module.load_state_dict`` stores for this parameter or buffer: ``other`` copied into this
+    tensor, or (``assign``) ``other`` itself, detached either way."""
+    return other.detach() if assign else self.copy_(other).detach()

@@ -3,7 +3,7 @@ device flags), complex casts (cfloat/cdouble), in-place view changes (t_, squeez
 unfold (sliding windows), index_put, sum_to_size, fill_diagonal_, new, and scatter_reduce."""
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.backend.dtype import complex64, complex128, int64
+from ember.backend.dtype import bool_, complex64, complex128, int64
 from ember.creation import arange, empty, tensor
 from ember.ops.dispatch import Primitive, xp_of
 from ember.ops.inplace import inplace
@@ -130,6 +130,12 @@ def index_put(input, indices, values, accumulate=False):
     return input + _scatter_zeros(values.expand(input._data[key].shape), shape=input.shape, key=key)
 
 
+@public(method=False)
+def index_put_(input, indices, values, accumulate=False):
+    """:func:`index_put` written into ``input`` (``ember.index_put_(x, ...)`` is ``x.index_put_(...)``)."""
+    return input.index_put_(indices, values, accumulate)
+
+
 @method("sum_to_size")
 def sum_to_size(self, *size):
     """Sum broadcast dimensions away so the result has ``size`` (which must broadcast to ``self``)."""
@@ -181,6 +187,9 @@ def _scatter_extreme_forward(ctx, xp, x, src, dim, index, reduce, include_self):
     ctx.dim, ctx.index, ctx.reduce, ctx.include_self, ctx.src_shape = dim, index, reduce, include_self, src.shape
     ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
     neutral = {"prod": 1, "amax": -xp.inf, "amin": xp.inf}[reduce]
+    narrow = None
+    if x.dtype.kind not in "biuf":  # bfloat16: ufunc.at has no loop for it, so reduce in float32
+        narrow, x, src = x.dtype, x.astype(xp.float32), src.astype(xp.float32)
     out = x.copy()
     reached = xp.zeros(x.shape, dtype=bool)
     keys = list(xp.indices(index.shape, sparse=True))
@@ -188,10 +197,13 @@ def _scatter_extreme_forward(ctx, xp, x, src, dim, index, reduce, include_self):
     keys = tuple(keys)
     reached[keys] = True
     if not include_self:
-        out[reached] = neutral if x.dtype.kind == "f" else (1 if reduce == "prod" else xp.iinfo(x.dtype).min
-                                                            if reduce == "amax" else xp.iinfo(x.dtype).max)
+        if x.dtype.kind == "b":
+            neutral = reduce != "amax"
+        elif x.dtype.kind != "f":
+            neutral = 1 if reduce == "prod" else xp.iinfo(x.dtype).min if reduce == "amax" else xp.iinfo(x.dtype).max
+        out[reached] = neutral
     ufunc.at(out, keys, src[tuple(slice(0, n) for n in index.shape)])
-    return out
+    return out if narrow is None else out.astype(narrow)
 
 
 _scatter_extreme = Primitive(_scatter_extreme_forward, "ScatterReduceBackward0", save=(0, 1), save_output=True,
@@ -232,6 +244,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     if index._dtype is not int64:
         raise RuntimeError("scatter_reduce(): Expected dtype int64 for index")
+    if reduce == "mean" and input._dtype is bool_:
+        raise NotImplementedError("\"scatter_gather_tensor_cpu_reduce_mean\" not implemented for 'Bool'")
     d = dim % max(input.dim(), 1)
     src = src.to(input.dtype)
     if reduce in ("prod", "amax", "amin"):

@@ -76,3 +76,13 @@ def test_error_in_backward_warns_with_node_name(lib):
 def test_enabling_warns():
     with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
         ember.autograd.detect_anomaly()
+
+
+@pytest.mark.parametrize("lib", [ember, torch])
+def test_set_anomaly_enabled_top_level(lib):
+    lib.set_anomaly_enabled(True, check_nan=False)
+    try:
+        assert lib.is_anomaly_enabled() and not lib.is_anomaly_check_nan_enabled()
+    finally:
+        lib.set_anomaly_enabled(False)
+    assert not lib.is_anomaly_enabled() and lib.is_anomaly_check_nan_enabled()

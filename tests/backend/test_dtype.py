@@ -39,7 +39,7 @@ def test_to_dtype(value, expected):
 
 def test_unsupported_numpy_dtype():
     with pytest.raises(TypeError, match="can't convert np.ndarray of type"):
-        ember.from_numpy(np.zeros(2, dtype=np.uint16))
+        ember.from_numpy(np.zeros(2, dtype=np.longdouble))
 
 
 def test_dtype_equality_and_hash():

@@ -125,3 +125,14 @@ def test_openblas_spin_is_shortened_only_when_ember_loads_first():
     assert _env_after_import("") == "18"
     assert _env_after_import("import numpy") == "None"  # too late to matter: left alone
     assert _env_after_import("", env_value="25") == "25"  # the user's choice wins
+
+
+def test_init_num_threads_starts_the_worker_pool():
+    old = threads.get_num_threads()
+    threads.set_num_threads(2)
+    try:
+        threads._forget_pool_after_fork()  # no pool yet
+        ember.init_num_threads()
+        assert threads._pool is not None and threads._pool._max_workers == 1
+    finally:
+        threads.set_num_threads(old)

@@ -8,5 +8,5 @@ from opdb.runner import Context
 
 @pytest.fixture(scope="session")
 def opdb_context(pytestconfig):
-    device = pytestconfig.getoption("opdb_device")
-    return Context(device, transforms.get(pytestconfig.getoption("opdb_transform")))
+    device, name = pytestconfig.getoption("opdb_device"), pytestconfig.getoption("opdb_transform")
+    return Context(device, transforms.get(name), name)

@@ -15,12 +15,16 @@ import numpy as np
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool")
 FLOATS = ("float32", "float64", "float16", "bfloat16")
 INTS = ("int64", "int32")
+COMPLEX = ("complex64", "complex128")  # opt-in (``dtypes=``): for the ops on complex numbers
+ALL_DTYPES = DTYPES + COMPLEX
 NP_DTYPES = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
-             "bfloat16": ml_dtypes.bfloat16, "int64": np.int64, "int32": np.int32, "bool": np.bool_}
+             "bfloat16": ml_dtypes.bfloat16, "int64": np.int64, "int32": np.int32, "bool": np.bool_,
+             "complex64": np.complex64, "complex128": np.complex128}
 TESTS = ("values", "grad", "gradcheck", "gradgrad", "variants")
 # (atol, rtol) of forward values per dtype; the half types round every intermediate.
 TOLERANCES = {"float32": (1e-5, 1e-4), "float64": (1e-7, 1e-7), "float16": (1e-2, 1e-2),
-              "bfloat16": (5e-2, 5e-2), "int64": (0, 0), "int32": (0, 0), "bool": (0, 0)}
+              "bfloat16": (5e-2, 5e-2), "int64": (0, 0), "int32": (0, 0), "bool": (0, 0),
+              "complex64": (1e-5, 1e-4), "complex128": (1e-7, 1e-7)}
 AUTO = "auto"
 LAYOUTS = ("contiguous", "transposed", "sliced")
 
@@ -37,6 +41,11 @@ class TensorInput:
     @property
     def floating(self):
         return self.dtype in FLOATS
+
+    @property
+    def differentiable(self):
+        """Whether gradients flow into this input: floating and complex ones."""
+        return self.dtype in FLOATS or self.dtype in COMPLEX
 
     def base(self):
         """The contiguous array a non-contiguous input is a view of (see ``view``)."""
@@ -130,12 +139,20 @@ class Maker:
             v = self.rng.random(shape) > 0.5
         elif dtype in FLOATS:
             v = self.rng.uniform(low, high, size=shape)
+        elif dtype in COMPLEX:
+            v = self.rng.uniform(low, high, size=shape) + 1j * self.rng.uniform(low, high, size=shape)
         else:
             lo = int(np.ceil(low))
             v = self.rng.integers(lo, max(lo, int(np.floor(high))) + 1, size=shape)
         v = v.astype(NP_DTYPES[dtype])  # round to the dtype, then keep exact values in a wide type
-        v = v.astype(np.float64 if dtype in FLOATS else v.dtype)
+        v = v.astype(np.float64 if dtype in FLOATS else np.complex128 if dtype in COMPLEX else v.dtype)
         return TensorInput(v, dtype, layout, grad)
+
+    def complex(self, *shape, **kwargs):
+        """A complex input of the precision under test (complex64 for float32, complex128 for
+        float64), so that the grad and gradcheck runs of an entry see complex inputs."""
+        dtype = {"float64": "complex128"}.get(self.dtype, self.dtype if self.dtype in COMPLEX else "complex64")
+        return self(*shape, dtype=dtype, **kwargs)
 
     def index(self, *shape, high, low=0):
         """An int64 index tensor with values in [low, high)."""
@@ -180,7 +197,9 @@ class OpEntry:
     ``method``/``inplace`` default to the Tensor method and ``x_`` form torch has for a
     top-level op; ``aliases`` are other public names bound to the same ember function.
     ``inplace_kwarg``: a functional with ``inplace=True`` (checked like an in-place method).
-    ``name_suffix`` names a second entry of the same op (other parameters).
+    ``name_suffix`` names a second entry of the same op (other parameters). ``capturable=False``:
+    the op works outside the dispatcher, so a transform that captures calls (capture_replay)
+    cannot replay it and skips the entry.
     ``random`` results are compared by shape and dtype only; ``index_ties`` marks ops whose
     index outputs may pick another of several equal values than torch does, so for the
     dtypes where samples have ties (all but float32/float64) indices are compared by shape
@@ -204,6 +223,7 @@ class OpEntry:
     index_ties: bool = False
     name_suffix: str = None
     skips: tuple = ()
+    capturable: bool = True  # False: it acts outside the dispatcher (storage metadata, Python buffers)
 
     def __post_init__(self):
         self.op = self.op or self.name

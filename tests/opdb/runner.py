@@ -11,10 +11,11 @@ import torch
 import ember
 from oracle import _flatten, assert_same
 
-from opdb.core import FLOATS, TOLERANCES, DType, TensorInput, resolve
+from opdb.core import COMPLEX, FLOATS, TOLERANCES, DType, TensorInput, resolve
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16,
-                "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32, "bool": torch.bool}
+                "bfloat16": torch.bfloat16, "int64": torch.int64, "int32": torch.int32, "bool": torch.bool,
+                "complex64": torch.complex64, "complex128": torch.complex128}
 GRADCHECK_NUMEL, GRADCHECK_SAMPLES = 24, 3
 GRADGRAD_NUMEL, GRADGRAD_SAMPLES = 12, 1
 
@@ -22,9 +23,10 @@ GRADGRAD_NUMEL, GRADGRAD_SAMPLES = 12, 1
 class Context:
     """Where and how the ember side runs: a device and a transform of each call."""
 
-    def __init__(self, device="cpu", transform=None):
+    def __init__(self, device="cpu", transform=None, transform_name="none"):
         self.device = device
         self.transform = transform or (lambda fn: fn)
+        self.transform_name = transform_name
 
 
 class Inputs:
@@ -45,7 +47,7 @@ class Inputs:
             leaf = torch.tensor(base).to(TORCH_DTYPES[dt])
         else:
             leaf = ember.tensor(base, dtype=getattr(ember, dt), device=self.device)
-        if requires_grad and tin.grad and dt in FLOATS:
+        if requires_grad and tin.grad and (dt in FLOATS or dt in COMPLEX):
             leaf.requires_grad_()
         return leaf
 
@@ -181,7 +183,7 @@ def check_grad(entry, dtype, ctx, seed=0):
     """Gradients of every floating input under a random upstream gradient, against torch."""
     fn_e, fn_t = ctx.transform(resolve(ember, entry.op)), resolve(torch, entry.ref)
     atol, rtol = entry.grad_tol
-    samples = [s for s in entry.make_samples(dtype) if any(t.grad and t.floating for t in s.tensors())]
+    samples = [s for s in entry.make_samples(dtype) if any(t.grad and t.differentiable for t in s.tensors())]
 
     def body(sample):
         e, t = Inputs(sample, ember, ctx.device, requires_grad=True), Inputs(sample, torch, requires_grad=True)
@@ -196,6 +198,8 @@ def check_grad(entry, dtype, ctx, seed=0):
         for eo, to in zip(_flatten(e_out), _flatten(t_out)):
             if isinstance(to, torch.Tensor) and to.requires_grad:
                 assert isinstance(eo, ember.Tensor) and eo.requires_grad, "ember's output does not require grad"
+                if to.is_complex():  # a real loss: the upstream gradient weighs real and imaginary parts
+                    eo, to = ember.view_as_real(eo.resolve_conj()), torch.view_as_real(to.resolve_conj())
                 up = rng.standard_normal(tuple(to.shape))
                 e_roots.append((eo * ember.tensor(up, dtype=eo.dtype, device=ctx.device)).sum())
                 t_roots.append((to * torch.tensor(up, dtype=to.dtype)).sum())
@@ -218,7 +222,7 @@ def check_grad(entry, dtype, ctx, seed=0):
 
 def _small(entry, numel, count):
     samples = [s for s in entry.make_samples("float64")
-               if any(t.grad and t.floating for t in s.tensors()) and 0 < s.numel() <= numel]
+               if any(t.grad and t.differentiable for t in s.tensors()) and 0 < s.numel() <= numel]
     return sorted(samples, key=lambda s: -s.numel())[:count]
 
 

@@ -45,12 +45,20 @@ def _dot(x, u):
     return (x * ember.tensor(u[0], dtype=x.dtype, device=x.device)).sum()
 
 
+def _direction(rng, leaf):
+    """A random tangent for ``leaf``: complex for a complex input."""
+    shape = tuple(leaf.shape)
+    if leaf.is_complex():
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return rng.standard_normal(shape)
+
+
 def _check(entry, sample, seed, device):
     fn = resolve(ember, entry.op)
     rng = np.random.default_rng(seed)
     inputs = Inputs(sample, ember, device, requires_grad=True)
     diff = [i for i, leaf in enumerate(inputs.leaves) if leaf.requires_grad]
-    tangents = {i: ember.tensor(rng.standard_normal(tuple(inputs.leaves[i].shape)), device=device) for i in diff}
+    tangents = {i: ember.tensor(_direction(rng, inputs.leaves[i]), device=device) for i in diff}
 
     if entry.random:
         ember.manual_seed(0)
@@ -64,7 +72,8 @@ def _check(entry, sample, seed, device):
     if not rev.requires_grad:
         return
     grads = ember.autograd.grad(rev, [inputs.leaves[i] for i in diff], allow_unused=True)
-    expected = sum(float((g * tangents[i]).sum()) for i, g in zip(diff, grads) if g is not None)
+    expected = sum(float((g.conj() * tangents[i]).real.sum()) if g.is_complex() else float((g * tangents[i]).sum())
+                   for i, g in zip(diff, grads) if g is not None)  # <J^T u, t> over the reals
 
     with fwad.dual_level():
         leaves = [fwad.make_dual(leaf.detach(), tangents[i]) if i in tangents else leaf

@@ -64,3 +64,51 @@ ENTRIES = [
     OpEntry("eye", _eye, **FACTORY),
     OpEntry("tensor", _data, **FACTORY), OpEntry("as_tensor", _data, **FACTORY), OpEntry("asarray", _data, **FACTORY),
 ]
+
+
+def _new(*values):
+    """``x.new_*(size, ...)``: the dtype of ``x`` unless given."""
+    def gen(make):
+        return [Sample(make(2, 3), (2, 2), *values), Sample(make(), 3, *values), Sample(make(0, 3), (0,), *values),
+                Sample(make(2, 3, layout="transposed"), [1, 2], *values, dtype=DType("float64"))]
+    return gen
+
+
+def _new_tensor(make):
+    return [Sample(make(2), [[1, 2], [3, 4]]), Sample(make(), 3.5), Sample(make(3), [], dtype=DType("int64")),
+            Sample(make(2), [True, False])]
+
+
+def _range(make):
+    d = DType(make.dtype)
+    return [Sample(0, 4, dtype=d), Sample(1, 2, 0.25), Sample(5), Sample(3, 0, -1, dtype=d), Sample(2, 1, dtype=d),
+            Sample(0, 1, 0)]  # a zero step: RuntimeError
+
+
+def _scalar(make):
+    return [Sample(2.5, dtype=DType(make.dtype)), Sample(3), Sample(True), Sample(-1.5)]
+
+
+def _frombuffer(lib):
+    def fn(values, dtype, **kwargs):
+        """A tensor over a bytearray of ``values`` (the NumPy array's bytes), compared by value."""
+        return lib.frombuffer(bytearray(values.tobytes()), dtype=dtype, **kwargs).clone()
+    return fn
+
+
+def _frombuffer_samples(make):
+    import numpy as np
+    d = DType(make.dtype)
+    data = np.arange(6, dtype={"float32": np.float32, "int64": np.int64, "int32": np.int32}[make.dtype])
+    return [Sample(data, d), Sample(data, d, count=3), Sample(data, d, offset=data.itemsize * 2),
+            Sample(data, d, count=2, offset=data.itemsize), Sample(data[:0], d)]  # an empty buffer: ValueError
+
+
+ENTRIES += [
+    OpEntry("Tensor.new_zeros", _new(), **FACTORY), OpEntry("Tensor.new_ones", _new(), **FACTORY),
+    OpEntry("Tensor.new_full", _new(2), **FACTORY), OpEntry("Tensor.new_tensor", _new_tensor, **FACTORY),
+    OpEntry("range", _range, dtypes=("float32", "float64", "int64"), **FACTORY),
+    OpEntry("scalar_tensor", _scalar, **FACTORY),
+    OpEntry("frombuffer", _frombuffer_samples, op=_frombuffer, dtypes=("float32", "int64", "int32"), capturable=False,
+            **FACTORY),
+]

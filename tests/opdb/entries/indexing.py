@@ -87,3 +87,57 @@ ENTRIES = [
     OpEntry("nonzero", lambda make: views(make, (3, 4)) + [Sample(make()), Sample(make(0, 3))], **NON_DIFF),
     OpEntry("argwhere", lambda make: views(make, (3, 4)) + [Sample(make(0, 3))], **NON_DIFF),
 ]
+
+
+def _index_put(make):
+    rows = make(3, values=[0, 2, 2], dtype="int64", grad=False)
+    return [Sample(make(4, 3), (make(2, values=[3, 1], dtype="int64", grad=False),), make(2, 3)),
+            Sample(make(4, 3), (rows, make(3, values=[1, 0, 2], dtype="int64", grad=False)), make(3)),
+            Sample(make(4, 3, layout="transposed"), (rows,), make(3), accumulate=True),
+            Sample(make(4, 3), (make.mask(4, 3),), make(1)),
+            Sample(make(4, 3), (make(0, dtype="int64", grad=False),), make(0, 3)),
+            Sample(make(4, 3), (make(2, values=[4, 0], dtype="int64", grad=False),), make(2, 3))]  # out of range: IndexError
+
+
+def _reduced(dim_index, reductions):
+    """scatter_reduce/index_reduce samples: every reduction, with and without self, repeated indices."""
+    def gen(make):
+        out = []
+        for i, reduce in enumerate(reductions):
+            self_layout = ("contiguous", "transposed", "sliced")[i % 3]
+            index, src = dim_index(make)
+            out.append(Sample(make(4, 3, layout=self_layout), 0, index, src, reduce))
+            out.append(Sample(make(4, 3), 0, index, src, reduce, include_self=False))
+        index, src = dim_index(make)
+        return out + [Sample(make(4, 3), 0, index, src, "median")]  # an unknown reduction: RuntimeError
+    return gen
+
+
+def _scatter_index(make):
+    return make(2, 3, values=[[0, 1, 1], [0, 3, 1]], dtype="int64", grad=False), make(2, 3)
+
+
+def _index_index(make):
+    return make(3, values=[1, 3, 1], dtype="int64", grad=False), make(3, 3)
+
+
+def _fill_diagonal(lib):
+    def fn(x, *args, **kwargs):
+        out = x.clone()
+        return out.fill_diagonal_(*args, **kwargs)
+    return fn
+
+
+def _fill_diagonal_samples(make):
+    fill = {"bool": True, "int64": 3, "int32": 3}.get(make.dtype, 1.5)
+    return [Sample(make(3, 3), fill), Sample(make(5, 3), fill), Sample(make(5, 3), fill, wrap=True),
+            Sample(make(3, 4, layout="transposed"), fill), Sample(make(3, 3, 3), fill),
+            Sample(make(2, 3, 3), fill)]  # dims of different sizes: RuntimeError
+
+
+ENTRIES += [
+    OpEntry("index_put", _index_put),
+    OpEntry("scatter_reduce", _reduced(_scatter_index, ("sum", "prod", "mean", "amax", "amin"))),
+    OpEntry("index_reduce", _reduced(_index_index, ("prod", "mean", "amax", "amin"))),
+    OpEntry("Tensor.fill_diagonal_", _fill_diagonal_samples, op=_fill_diagonal, **NON_DIFF),
+]

@@ -6,12 +6,12 @@ import torch
 
 import ember
 from opdb.core import OpEntry, xfail
-from opdb.entries import arithmetic, binary, linalg, pointwise, pointwise_misc
+from opdb.entries import arithmetic, binary, complex_numbers, indexing, linalg, pointwise, pointwise_misc
 
 EXTRA = {n: (xfail("variants", f"ember bug: {n} accepts out= and ignores it (the result is written into the input, "
                                  "out is left as it was)"),) for n in ("i0_", "sinc_")}
-_BASES = {id(ember.__dict__.get(e.op)): e for m in (pointwise, binary, pointwise_misc, arithmetic, linalg) for e in m.ENTRIES
-          if isinstance(e.op, str) and "." not in e.op}
+_FAMILIES = (pointwise, binary, pointwise_misc, arithmetic, linalg, complex_numbers, indexing)
+_BASES = {id(ember.__dict__.get(e.op)): e for m in _FAMILIES for e in m.ENTRIES if isinstance(e.op, str) and "." not in e.op}
 
 
 def _entry(name):

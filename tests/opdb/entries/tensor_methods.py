@@ -33,3 +33,30 @@ ENTRIES = [
             skips=(xfail("values", "ember accepts +x for a bool tensor where torch raises RuntimeError", ("bool",)),)),
     OpEntry("Tensor.__invert__", _dunders(), dtypes=("int64", "int32", "bool"), differentiable=False),
 ]
+
+
+def _callable_method(name, fn):
+    """``x.<name>(*tensors, fn)`` on a copy of ``x`` with a Python callable (an element-wise loop in both)."""
+    def recipe(lib):
+        def call(x, *others):
+            out = x.clone()
+            return getattr(out, name)(*others, fn)
+        return call
+    return recipe
+
+
+def _callable_samples(count):
+    def gen(make):
+        return [Sample(make(3, 4), *[make(4) for _ in range(count)]),
+                Sample(make(3, 4, layout="transposed"), *[make(3, 1) for _ in range(count)]),
+                Sample(make(), *[make() for _ in range(count)]), Sample(make(0, 3), *[make(3) for _ in range(count)]),
+                Sample(make(3), *[make(2) for _ in range(count)])]  # not broadcastable to self: RuntimeError
+    return gen
+
+
+CALLABLE = dict(differentiable=False, dtypes=("float32", "float64", "int64"))
+ENTRIES += [
+    OpEntry("Tensor.apply_", _callable_samples(0), op=_callable_method("apply_", lambda v: v * 2 + 1), **CALLABLE),
+    OpEntry("Tensor.map_", _callable_samples(1), op=_callable_method("map_", lambda a, b: a - 2 * b), **CALLABLE),
+    OpEntry("Tensor.map2_", _callable_samples(2), op=_callable_method("map2_", lambda a, b, c: a * b + c), **CALLABLE),
+]
