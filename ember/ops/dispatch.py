@@ -184,8 +184,8 @@ def run(prim, inputs, arrays, dev, params):
         except ValueError:
             check_broadcast(arrays)
             raise
-        except LayoutError:
-            raise NotImplementedError(unsupported_message(prim.name)) from None
+        except LayoutError as err:
+            raise NotImplementedError(unsupported_message(prim.name, err.backend)) from None
         finally:
             if _SCRATCH:
                 _SCRATCH.clear()
@@ -201,8 +201,8 @@ def run(prim, inputs, arrays, dev, params):
     except ValueError:
         check_broadcast(arrays)
         raise
-    except LayoutError:
-        raise NotImplementedError(unsupported_message(prim.name)) from None
+    except LayoutError as err:
+        raise NotImplementedError(unsupported_message(prim.name, err.backend)) from None
     ctx._prim = prim
     next_functions, meta = [], []
     for x in inputs:
