@@ -58,6 +58,7 @@ from ember.ops.random import bernoulli, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
 from ember import cuda, fft, linalg, sparse, special
+from ember import backends, hub, library, testing
 from ember import nn
 from ember.nn.functional import (  # PyTorch's top-level names for these functionals
     alpha_dropout, bilinear, celu, cosine_similarity, dropout, feature_alpha_dropout, pairwise_distance, prelu,

@@ -54,6 +54,7 @@ class Tensor:
     _hooks = None
     _post_acc_hooks = None
     _grad_acc = None
+    _fw_grads = None  # forward AD: {level: tangent} while the tensor is dual (ember.autograd.forward_ad)
 
     @classmethod
     def _make(cls, data, dtype, device, requires_grad=False, grad_fn=None, output_nr=0, base=None):
@@ -312,10 +313,23 @@ class Tensor:
     def __dlpack__(self, stream=None, **kwargs):
         if self._requires_grad:
             raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
-        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}))
+        if stream is not None:
+            kwargs["stream"] = stream
+        return self._data.__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
         return self._data.__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self):
+        """The GPU memory as CuPy, Numba and JAX read it, without a copy (CUDA tensors only)."""
+        if self._device.type != "cuda":
+            raise AttributeError(f"Can't get __cuda_array_interface__ on non-CUDA tensor type: {self.type()} "
+                                 "If CUDA data is required use tensor.cuda() to copy tensor to device memory.")
+        if self._requires_grad:
+            raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires grad. If gradients "
+                               "aren't required, use var.detach() to get Variable that doesn't require grad.")
+        return self._data.__cuda_array_interface__
 
     def __repr__(self):
         return tensor_repr(self)

@@ -2,6 +2,8 @@
 ops ask these helpers instead of testing which module ``xp`` is."""
 import numpy as np
 
+from ember.backend.device import gpu_module
+
 
 def is_numpy(xp):
     """Whether ``xp`` is NumPy (host memory; NumPy-only kernels such as ``ufunc.reduceat`` apply)."""
@@ -60,6 +62,27 @@ def accumulate(xp, name, x, axis):
         out[shift:] = ufunc(out[shift:], out[:-shift])
         shift *= 2
     return xp.moveaxis(out, 0, axis)
+
+
+def pinned_empty(shape, dtype):
+    """A host array in page-locked memory, which GPUs copy from fastest (and asynchronously)."""
+    xp = gpu_module()
+    if xp is None:
+        raise RuntimeError("Cannot access accelerator device when none is available: pinned memory needs a CUDA "
+                           "device (CuPy and a visible NVIDIA GPU).")
+    return cupyx(xp).empty_pinned(shape, dtype)
+
+
+def is_pinned(a):
+    """Whether a host array lies in page-locked memory (made by ``pinned_empty``, or a view of one)."""
+    xp = gpu_module()
+    if xp is None or not isinstance(a, np.ndarray):
+        return False
+    while a is not None:
+        if isinstance(a, xp.cuda.PinnedMemoryPointer):
+            return True
+        a = getattr(a, "base", None)
+    return False
 
 
 def to_host(a):

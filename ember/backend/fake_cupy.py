@@ -113,6 +113,11 @@ class ndarray:
         return Device(self._device_id)
 
     @property
+    def data(self):
+        """CuPy's memory pointer (``.ptr``: the address of the first element)."""
+        return types.SimpleNamespace(ptr=self._a.ctypes.data, device_id=self._device_id)
+
+    @property
     def __cuda_array_interface__(self):
         return {"shape": self._a.shape, "typestr": self._a.dtype.str, "data": (self._a.ctypes.data, False),
                 "strides": self._a.strides, "version": 3}
@@ -179,6 +184,12 @@ class ndarray:
             _refuse_host(np.ndarray)
         self._a[_unwrap_key(key)] = _unwrap(value, "setitem")
 
+    def __dlpack_device__(self):
+        return 2, self._device_id  # kDLCUDA
+
+    def __dlpack__(self, stream=None, **kwargs):
+        return self._a.__dlpack__(**kwargs)
+
     def __copy__(self):
         return self.copy()
 
@@ -190,8 +201,13 @@ class ndarray:
 
 
 def _binary(name):
-    def op(self, other):
-        return _call(getattr(self._a.__class__, name), (self, other), {})
+    if name.startswith("__i"):  # in place: the array itself comes back, as in CuPy
+        def op(self, other):
+            _call(getattr(self._a.__class__, name), (self, other), {})
+            return self
+    else:
+        def op(self, other):
+            return _call(getattr(self._a.__class__, name), (self, other), {})
     op.__name__ = name
     return op
 
@@ -287,6 +303,22 @@ def asarray(a, dtype=None, order=None, *, blocking=False):
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
     src = obj._a if isinstance(obj, ndarray) else obj
     return ndarray._wrap(np.array(src, dtype=dtype, copy=True, order=order, ndmin=ndmin))
+
+
+def from_dlpack(x, *, device=None, copy=None):
+    """A device array sharing memory with a DLPack producer on the fake device (ember's CUDA tensors)."""
+    kind, device_id = x.__dlpack_device__()
+    if kind != 2:
+        raise ValueError(f"from_dlpack: the producer is not on a CUDA device (DLPack device type {kind})")
+
+    class _Host:  # the fake device's memory is host memory: let NumPy take the capsule
+        def __dlpack__(self, **kwargs):
+            return x.__dlpack__(**kwargs)
+
+        def __dlpack_device__(self):
+            return 1, 0
+
+    return ndarray._wrap(np.from_dlpack(_Host()), device_id)
 
 
 def asnumpy(a, stream=None, order="C", out=None, blocking=True):
@@ -494,11 +526,24 @@ def _set_allocator(allocator=None):
     _POOL.hook = allocator
 
 
+class PinnedMemoryPointer(bytearray):
+    """Page-locked host memory (here: ordinary memory that says it is pinned)."""
+
+
+def _empty_pinned(shape, dtype=float, order="C"):
+    dtype = np.dtype(dtype)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    mem = PinnedMemoryPointer(max(int(np.prod(shape)) * dtype.itemsize, 1))
+    return np.ndarray(shape, dtype, buffer=mem, order=order)
+
+
 cuda = types.SimpleNamespace(Device=Device, Stream=_Stream, Event=_Event, get_elapsed_time=_elapsed_time,
+                             PinnedMemoryPointer=PinnedMemoryPointer,
                              get_current_stream=lambda: _streams[-1], runtime=_Runtime, set_allocator=_set_allocator,
                              memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError))
 
 _overrides = {"ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy, "cuda": cuda,
+              "from_dlpack": from_dlpack,
               "get_default_memory_pool": lambda: _POOL}
 module = _namespace("cupy", "cupy", np, _overrides)
 module.linalg = _namespace("cupy.linalg", "cupy.linalg", np.linalg)
@@ -508,10 +553,11 @@ _MODULE_FUNCTIONS = {n: getattr(module, n) for n in NAMES["cupy"] if callable(ge
 
 
 class _Cupyx(types.ModuleType):
-    """``cupyx``: ``scatter_add``, ``scipy.special`` and ``scipy.fft`` (SciPy imported on first use, as
-    ember does)."""
+    """``cupyx``: ``scatter_add``, ``empty_pinned``, ``scipy.special`` and ``scipy.fft`` (SciPy imported
+    on first use, as ember does)."""
 
     scatter_add = staticmethod(_scatter_add)
+    empty_pinned = staticmethod(_empty_pinned)
 
     @functools.cached_property
     def scipy(self):

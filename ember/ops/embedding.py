@@ -8,6 +8,7 @@ indices become a sparse COO gradient instead (uncoalesced, in lookup order, as P
 from ember._tensor import Tensor
 from ember.creation import ones, zeros
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear, product
 from ember.ops.registry import public
 from ember.ops.scatter import add_along
 from ember.ops.sparse import _coo
@@ -135,3 +136,9 @@ def bag_argmax(ctx, xp, weight, indices, bags, nbags):
     xp.minimum.at(first, bags, pos)
     row_of = xp.concatenate([indices.astype(xp.int64), xp.array([-1], dtype=xp.int64)])[first]
     return xp.where(first < n, row_of * dim + xp.arange(dim), -1)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_embedding.jvp(linear())
+bag_sum.jvp(product(0, 1))  # sums of scale[i] * weight[indices[i]]: linear in each
+bag_pick.jvp(linear())

@@ -10,6 +10,7 @@ from ember.backend.arrays import fft as scipy_fft
 from ember.backend.dtype import get_default_dtype
 from ember.creation import tensor
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear
 from ember.ops.join import narrow
 from ember.ops.pad import constant_pad_nd
 
@@ -187,3 +188,8 @@ def c2r(name, x, s, dim, norm, forward=False):
     if forward:
         x = x.conj()
     return _c2r(x, dims=tuple(dims), n=last_out, norm=_DUAL[norm] if forward else norm)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_c2c, _r2c, _c2r):
+    _prim.jvp(linear())

@@ -6,6 +6,7 @@ from ember.backend.dtype import int64, to_dtype
 from ember.creation import arange
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear, transposed_vjp
 from ember.ops.pointwise import where
 from ember.ops.rearrange import flip
 from ember.ops.registry import public
@@ -113,4 +114,26 @@ def logcumsumexp(input, dim):
         raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{input.type()[6:-6]}'")
     return _logcumsumexp(input, dim=_scan_dim(input, dim))
 
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
+_cumsum.jvp(linear())
+
+
+@_logcumsumexp.jvp
+def _(j):
+    x, t, y, d = j.inputs[0], j.tangents[0], j.out, j.params["dim"]
+    if d is None:
+        return t
+    m = x.amax(d, keepdim=True).detach()
+    m = where(m.isfinite(), m, 0.0)
+    return (t * (x - m).exp()).cumsum(d) * (m - y).exp()
+
+
+@_cumprod.jvp
+def _(j):
+    x, t, y, dim = j.inputs[0], j.tangents[0], j.out, j.params["dim"]
+    if dim is None:
+        return t
+    if bool((x == 0).any()):
+        return transposed_vjp(j)
+    return y * (t / x).cumsum(dim)

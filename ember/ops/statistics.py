@@ -333,3 +333,12 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     step = _spacing(y, x, dx, d)
     mid = (y.narrow(d, 1, max(y.shape[d] - 1, 0)) + y.narrow(d, 0, max(y.shape[d] - 1, 0))) / 2
     return (mid * step).cumsum(d)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+@_cummax.jvp
+def _(j):
+    return j.tangents[0].clone() if j.tangents[0].dim() == 0 else j.tangents[0].gather(j.params["dim"], j.out[1]), None
+
+
+_cummin.jvp(_cummax.jvp_rule)

@@ -129,3 +129,33 @@ def test_saving_a_gpu_tensor_and_loading_it_on_the_cpu(fake_cuda, tmp_path):
     back = ember.load(tmp_path / "t.pt", map_location="cpu")["t"]
     assert back.device.type == "cpu" and back.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert ember.load(tmp_path / "t.pt")["t"].device == ember.device("cuda:0")
+
+
+def test_pinned_host_memory(fake_cuda):
+    x = ember.arange(6.0).reshape(2, 3)
+    assert not x.is_pinned()
+    p = x.pin_memory()
+    assert p.is_pinned() and p.device.type == "cpu" and p.tolist() == x.tolist()
+    assert p[1].is_pinned() and p.pin_memory() is p  # views of pinned memory are pinned; no second copy
+    assert p.cuda(non_blocking=True).cpu().tolist() == x.tolist()
+    with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
+        p.cuda().pin_memory()
+
+
+def test_pinning_without_a_gpu_fails_as_torch_does(no_cuda):
+    with pytest.raises(RuntimeError, match="Cannot access accelerator device when none is available"):
+        ember.ones(2).pin_memory()
+
+
+def test_zero_copy_exchange_through_dlpack_and_the_cuda_array_interface(fake_cuda):
+    cp = fake_cuda
+    t = ember.arange(4.0, device="cuda")
+    shared = cp.from_dlpack(t)
+    shared[0] = 42.0
+    assert t[0].item() == 42.0  # the same memory
+    back = ember.from_dlpack(shared)
+    assert back.device == t.device and back.data_ptr() == t.data_ptr()
+    info = t.__cuda_array_interface__
+    assert info["shape"] == (4,) and info["data"][0] == t.data_ptr() and info["typestr"] == "<f4"
+    with pytest.raises(AttributeError, match="non-CUDA tensor"):
+        ember.ones(2).__cuda_array_interface__  # noqa: B018

@@ -10,6 +10,7 @@ import math
 from ember._tensor import Size
 from ember.backend.dtype import CPP_NAMES as _CPP, bool_
 from ember.creation import full, zeros
+from ember.nn.attention import SDPBackend, enabled_backends
 from ember.nn.functional.dropouts import dropout
 from ember.ops import join, pointwise
 from ember.ops.linalg import bmm, matmul
@@ -80,6 +81,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     >>> F.scaled_dot_product_attention(q, q, q, is_causal=True).shape
     Size([3, 4])
     """
+    if not {SDPBackend.MATH, SDPBackend.FLASH_ATTENTION} & set(enabled_backends()):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This is likely due to "
+                           "turning off both the math kernel and the fused kernels.")
     _check_sdpa(query, key, value, attn_mask, is_causal)
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)
