@@ -267,3 +267,38 @@ def dense_dim(self):
     return self._data.dense_dim if self.is_sparse else self.dim()
 
 
+
+
+@method("sparse_resize_")
+def sparse_resize_(self, size, sparse_dim, dense_dim):
+    """Change a sparse COO tensor's size in place, keeping its entries (sizes of its dims may only grow)."""
+    if not self.is_sparse:
+        raise NotImplementedError("Could not run 'sparse_resize_' with arguments from the 'CPU' backend: it needs "
+                                  "a sparse COO tensor")
+    coo, size = self._data, tuple(int(n) for n in size)
+    if len(size) != sparse_dim + dense_dim:
+        raise RuntimeError(f"number of dimensions must be sparse_dim ({sparse_dim}) + dense_dim ({dense_dim}), but "
+                           f"got {len(size)}")
+    if coo.nnz and (sparse_dim != coo.sparse_dim or dense_dim != coo.dense_dim
+                    or any(a < b for a, b in zip(size, coo.shape))):
+        raise RuntimeError(f"shrinking the size of sparse dimensions (from {list(coo.shape[:coo.sparse_dim])} to "
+                           f"{list(size[:sparse_dim])}) on a non-empty sparse tensor is not supported")
+    if coo.nnz == 0:
+        self._data = CooArray(np.zeros((sparse_dim, 0), np.int64), np.zeros((0,) + size[sparse_dim:], coo.dtype),
+                              size, True)
+    else:
+        self._data = CooArray(coo.indices, coo.values, size, coo.coalesced)
+    return self
+
+
+@method("sparse_resize_and_clear_")
+def sparse_resize_and_clear_(self, size, sparse_dim, dense_dim):
+    """Empty a sparse COO tensor and give it ``size`` (``sparse_dim`` sparse and ``dense_dim`` dense dims)."""
+    require_sparse(self, "sparse_resize_and_clear_")
+    size = tuple(int(n) for n in size)
+    if len(size) != sparse_dim + dense_dim:
+        raise RuntimeError(f"number of dimensions must be sparse_dim ({sparse_dim}) + dense_dim ({dense_dim}), but "
+                           f"got {len(size)}")
+    self._data = CooArray(np.zeros((sparse_dim, 0), np.int64), np.zeros((0,) + size[sparse_dim:], self._data.dtype),
+                          size, True)
+    return self

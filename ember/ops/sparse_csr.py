@@ -211,3 +211,25 @@ def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0, out=None):
 
 
 Tensor.is_sparse_csr = property(is_csr)
+
+
+def _unbuilt(name, layout):
+    def query(self, *args, **kwargs):
+        raise RuntimeError(f"{name} expected sparse column compressed tensor layout but got {self.layout} (ember "
+                           f"builds COO and CSR only: the {layout} layout is not built)")
+    query.__name__ = name
+    return query
+
+
+def _unbuilt_conversion(name, layout):
+    def convert(self, *args, **kwargs):
+        raise NotImplementedError(f"{name}: ember builds sparse COO tensors and CSR matrices only (the {layout} "
+                                  "layout is not built); use to_sparse() or to_sparse_csr()")
+    convert.__name__ = name
+    return convert
+
+
+for _name in ("ccol_indices", "row_indices"):
+    setattr(Tensor, _name, _unbuilt(_name, "CSC/BSC"))
+for _name, _layout in (("to_sparse_csc", "CSC"), ("to_sparse_bsr", "BSR"), ("to_sparse_bsc", "BSC")):
+    setattr(Tensor, _name, _unbuilt_conversion(_name, _layout))

@@ -191,3 +191,24 @@ def test_unbuilt_layouts_raise_clear_errors():
         with pytest.raises(RuntimeError):
             lib.sparse.SparseSemiStructuredTensorCUTLASS.from_dense(lib.ones(32, 32))
     assert msgs[0].startswith(msgs[1])
+
+
+def test_sparse_resize_matches_torch():
+    e, t = pair([[0, 1]], [1.0, 2.0], (3,))
+    same(e.sparse_resize_((5,), 1, 0), t.sparse_resize_((5,), 1, 0))
+    for s in (e, t):
+        with pytest.raises(RuntimeError, match="shrinking the size of sparse dimensions"):
+            s.sparse_resize_((1,), 1, 0)
+    same(e.sparse_resize_and_clear_((4, 2), 2, 0), t.sparse_resize_and_clear_((4, 2), 2, 0))
+    assert e._nnz() == t._nnz() == 0
+    assert repr(e) == repr(t).replace("torch.", "ember.")
+
+
+def test_csc_and_block_layouts_raise_clear_errors():
+    x = ember.eye(2)
+    for name in ("ccol_indices", "row_indices"):
+        with pytest.raises(RuntimeError, match=f"{name} expected sparse column compressed tensor layout"):
+            getattr(x, name)()
+    for name in ("to_sparse_csc", "to_sparse_bsr", "to_sparse_bsc"):
+        with pytest.raises(NotImplementedError, match="not built"):
+            getattr(x, name)()
