@@ -184,6 +184,9 @@ from ember.ops.sort import (  # noqa: F401
 from ember.ops.sparse import (  # noqa: F401
     sparse_coo_tensor, sparse_mask,
 )
+from ember.ops.sparse_csr import (  # noqa: F401
+    sparse_csr_tensor,
+)
 from ember.ops.special import (  # noqa: F401
     i0, igamma, igammac, mvlgamma, sinc,
 )

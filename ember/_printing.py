@@ -146,14 +146,17 @@ def _meta_suffixes(t):
     return suffixes
 
 
-def tensor_repr(t):
-    """``repr(t)`` exactly as PyTorch writes it, with ``ember.`` for ``torch.``."""
+def tensor_repr(t, indent=None):
+    """``repr(t)`` exactly as PyTorch writes it, with ``ember.`` for ``torch.``; ``indent`` (the column the
+    body starts at) is given when the repr is nested in a sparse tensor's."""
     prefix = "tensor(" if type(t).__name__ in ("Tensor", "Parameter") else type(t).__name__ + "("
-    indent = len(prefix)
+    indent = len(prefix) if indent is None else indent
     if t.device.type == "meta":  # no data to show: shape and dtype only, as PyTorch writes it
         return _join_suffixes(prefix + "...", _meta_suffixes(t), indent)
     if t.is_sparse:
         return _sparse_repr(t, prefix)
+    if t.is_sparse_csr:
+        return _csr_repr(t, prefix)
     data = t._host()
     suffixes = []
     if t.device.type != "cpu":
@@ -187,11 +190,11 @@ def _sparse_repr(t, prefix):
     make = type(t)._make
     pad = " " * len(prefix)
     head = prefix + "indices="
-    indices = _indent(_no_dtype(tensor_repr(make(coo.indices, by_name("int64"), t.device))), len(head))
-    values = _no_dtype(tensor_repr(make(coo.values, t.dtype, t.device)))
+    indices = _no_dtype(tensor_repr(make(coo.indices, by_name("int64"), t.device), len(head) + 7))
+    values = _no_dtype(tensor_repr(make(coo.values, t.dtype, t.device), len(pad) + 14))
     if coo.nnz == 0:
         values = f"tensor([], size={tuple(coo.values.shape)})"
-    text = f"{head}{indices},\n{pad}values={_indent(values, len(pad) + 7)},\n{pad}size={tuple(coo.shape)}"
+    text = f"{head}{indices},\n{pad}values={values},\n{pad}size={tuple(coo.shape)}"
     suffixes = [f"nnz={coo.nnz}"]
     if t.dtype is not get_default_dtype():
         suffixes.append(f"dtype={t.dtype!r}")
@@ -203,9 +206,26 @@ def _sparse_repr(t, prefix):
     return _join_suffixes(text, suffixes, len(pad))
 
 
+def _csr_repr(t, prefix):
+    """PyTorch's CSR repr: row pointers, column indices and values, then the suffixes."""
+    csr = t._data
+    make = type(t)._make
+    pad = " " * len(prefix)
+    parts = []
+    for name, data, dtype in (("crow_indices", csr.crow_indices, by_name("int64")),
+                              ("col_indices", csr.col_indices, by_name("int64")), ("values", csr.values, t.dtype)):
+        head = (prefix if not parts else pad) + name + "="
+        parts.append(head + _no_dtype(tensor_repr(make(data, dtype, t.device), len(head) + 7)))
+    suffixes = [f"size={tuple(csr.shape)}", f"nnz={csr.nnz}"]
+    if t.dtype is not get_default_dtype():
+        suffixes.append(f"dtype={t.dtype!r}")
+    suffixes.append(f"layout={t.layout!r}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _join_suffixes(",\n".join(parts), suffixes, len(pad))
+
+
 def _no_dtype(text):
     return re.sub(r",\s*dtype=ember\.\w+\)$", ")", text)
-
-
-def _indent(text, width):
-    return text.replace("\n", "\n" + " " * width)

@@ -7,7 +7,7 @@ the inputs' nodes and the input metadata used to shape gradients.
 import weakref
 
 from ember._tensor import Tensor
-from ember.backend.sparse_coo import CooArray
+from ember.backend.sparse_coo import SparseStorage
 from ember.autograd import anomaly
 from ember.autograd.hooks import RemovableHandle
 
@@ -170,11 +170,11 @@ class AccumulateGrad(Node):
         if var.grad is None:
             if not create_graph:
                 grad = grad.detach()
-                if type(grad._data) is CooArray or not _owns_memory(grad._data):
+                if isinstance(grad._data, SparseStorage) or not _owns_memory(grad._data):
                     grad = grad.clone()
             var.grad = grad
-        elif create_graph or var.grad.requires_grad or type(grad._data) is CooArray \
-                or type(var.grad._data) is CooArray:
+        elif create_graph or var.grad.requires_grad or isinstance(grad._data, SparseStorage) \
+                or isinstance(var.grad._data, SparseStorage):
             var.grad = add_grads(var.grad, grad)
         else:
             var.grad._data += grad._data
@@ -185,7 +185,7 @@ class AccumulateGrad(Node):
 def add_grads(a, b):
     """``a + b`` for two gradients of one tensor; a sparse one joins a dense one (dense + sparse is the
     order PyTorch's add takes)."""
-    return b + a if type(a._data) is CooArray and type(b._data) is not CooArray else a + b
+    return b + a if isinstance(a._data, SparseStorage) and not isinstance(b._data, SparseStorage) else a + b
 
 
 def _owns_memory(a):

@@ -17,26 +17,25 @@ from ember.backend.layout import sparse_coo
 class LayoutError(NotImplementedError):
     """An operation that has no sparse form was given a sparse array."""
 
-    def __init__(self, op):
-        super().__init__(unsupported_message(op))
-        self.op = op
+    def __init__(self, op, backend="SparseCPU"):
+        super().__init__(unsupported_message(op, backend))
+        self.op, self.backend = op, backend
 
 
-def unsupported_message(op):
-    return (f"Could not run '{op}' with arguments from the 'SparseCPU' backend. ember implements '{op}' for "
+def unsupported_message(op, backend="SparseCPU"):
+    return (f"Could not run '{op}' with arguments from the '{backend}' backend. ember implements '{op}' for "
             "strided (dense) tensors only: convert with .to_dense() first, or use an ember.sparse function")
 
 
-class CooArray(NDArrayOperatorsMixin):
-    """Sparse COO storage (see the module docstring); ``coalesced`` promises sorted, unique indices."""
+class SparseStorage(NDArrayOperatorsMixin):
+    """What every sparse array shares: the attributes the tensor core reads off any array (``shape``,
+    ``dtype``, ``ndim``, ``size``), and ``LayoutError`` for every NumPy call or array attribute that its
+    class's ``ufunc_rules`` do not give a sparse meaning."""
 
-    __slots__ = ("indices", "values", "shape", "coalesced")
-    layout = sparse_coo
+    __slots__ = ()
+    backend = "SparseCPU"
+    ufunc_rules = {}
 
-    def __init__(self, indices, values, shape, coalesced=False):
-        self.indices, self.values, self.shape, self.coalesced = indices, values, tuple(shape), coalesced
-
-    # what the tensor core and the dispatcher read off any array -----------------------
     @property
     def dtype(self):
         return self.values.dtype
@@ -48,6 +47,42 @@ class CooArray(NDArrayOperatorsMixin):
     @property
     def size(self):
         return int(np.prod(self.shape, dtype=np.int64))
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise LayoutError(name, self.backend)
+
+    def __getitem__(self, key):
+        raise LayoutError("getitem", self.backend)
+
+    def __setitem__(self, key, value):
+        raise LayoutError("index_put_", self.backend)
+
+    def __array__(self, dtype=None, copy=None):
+        raise LayoutError("__array__", self.backend)
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise LayoutError(func.__name__, self.backend)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs.get("out") is not None:
+            name = f"{ufunc.__name__}.{method}" if method != "__call__" else f"{ufunc.__name__}_"
+            raise LayoutError(name, self.backend)
+        rule = self.ufunc_rules.get(ufunc.__name__)
+        if rule is None:
+            raise LayoutError(ufunc.__name__, self.backend)
+        return rule(*inputs)
+
+
+class CooArray(SparseStorage):
+    """Sparse COO storage (see the module docstring); ``coalesced`` promises sorted, unique indices."""
+
+    __slots__ = ("indices", "values", "shape", "coalesced")
+    layout = sparse_coo
+
+    def __init__(self, indices, values, shape, coalesced=False):
+        self.indices, self.values, self.shape, self.coalesced = indices, values, tuple(shape), coalesced
 
     @property
     def sparse_dim(self):
@@ -66,31 +101,6 @@ class CooArray(NDArrayOperatorsMixin):
 
     def copy(self):
         return CooArray(self.indices.copy(), self.values.copy(), self.shape, self.coalesced)
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise LayoutError(name)
-
-    def __getitem__(self, key):
-        raise LayoutError("index")
-
-    def __setitem__(self, key, value):
-        raise LayoutError("index_put_")
-
-    def __array__(self, dtype=None, copy=None):
-        raise LayoutError("__array__")
-
-    def __array_function__(self, func, types, args, kwargs):
-        raise LayoutError(func.__name__)
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method != "__call__" or kwargs.get("out") is not None:
-            raise LayoutError(f"{ufunc.__name__}.{method}" if method != "__call__" else f"{ufunc.__name__}_")
-        rule = _UFUNCS.get(ufunc.__name__)
-        if rule is None:
-            raise LayoutError(ufunc.__name__)
-        return rule(*inputs)
 
     # the arithmetic that stays sparse ---------------------------------------------------
     def with_values(self, values):
@@ -189,7 +199,7 @@ def _divide(a, b):
     raise LayoutError("div (only a sparse tensor divided by a scalar stays sparse)")
 
 
-_UFUNCS = {
+CooArray.ufunc_rules = {
     "add": _add,
     "subtract": lambda a, b: _add(a, b, -1),
     "multiply": _multiply,

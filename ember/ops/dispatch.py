@@ -205,8 +205,8 @@ def run_unbatched(prim, inputs, arrays, dev, params):
         except ValueError:
             check_broadcast(arrays)
             raise
-        except LayoutError:
-            raise NotImplementedError(unsupported_message(prim.name)) from None
+        except LayoutError as err:
+            raise NotImplementedError(unsupported_message(prim.name, err.backend)) from None
         finally:
             if _SCRATCH:
                 _SCRATCH.clear()
@@ -222,8 +222,8 @@ def run_unbatched(prim, inputs, arrays, dev, params):
     except ValueError:
         check_broadcast(arrays)
         raise
-    except LayoutError:
-        raise NotImplementedError(unsupported_message(prim.name)) from None
+    except LayoutError as err:
+        raise NotImplementedError(unsupported_message(prim.name, err.backend)) from None
     ctx._prim = prim
     next_functions, meta = [], []
     for x in inputs:

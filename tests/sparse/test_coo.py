@@ -67,7 +67,7 @@ def test_to_sparse_zero_sparse_dims_raises_like_torch():
     assert ember.tensor(2.0).to_sparse().to_dense().item() == 2.0
 
 
-@pytest.mark.parametrize("case", ["float64", "requires_grad", "plain", "empty", "dense_dim", "grad_fn"])
+@pytest.mark.parametrize("case", ["float64", "requires_grad", "plain", "empty", "dense_dim", "grad_fn", "long"])
 def test_repr_matches_torch(case):
     def build(lib):
         if case == "float64":
@@ -78,6 +78,10 @@ def test_repr_matches_torch(case):
             return lib.sparse_coo_tensor(lib.zeros(2, 0, dtype=lib.int64), lib.zeros(0), (2, 2))
         if case == "dense_dim":
             return lib.sparse_coo_tensor([[0, 2]], [[1.5, 2.0], [3.0, 4.0]], (3, 2))
+        if case == "long":  # rows of values and indices wrap at the nested indent
+            n = 30
+            return lib.sparse_coo_tensor([list(range(n)), [i % 7 for i in range(n)]],
+                                         [i * 1.37 - 9 for i in range(n)], (n, 7))
         if case == "grad_fn":
             return lib.sparse_coo_tensor(IDX, VAL, (3, 3), requires_grad=True) * 2
         return lib.sparse_coo_tensor(IDX, VAL, (3, 3))
@@ -174,12 +178,11 @@ def test_sparse_mask_matches_torch():
     np.testing.assert_array_equal(em._values().numpy(), tm._values().numpy())
 
 
-def test_compressed_layouts_raise_clear_errors():
+def test_unbuilt_layouts_raise_clear_errors():
     x = ember.eye(3)
-    for fn in (x.to_sparse_csr, lambda: x.to_sparse(layout=ember.sparse_csr),
-               lambda: ember.sparse.sampled_addmm(x.to_sparse(), x, x)):
-        with pytest.raises(NotImplementedError, match="CSR.*not built|not built.*CSR"):
-            fn()
+    for layout in (ember.sparse_csc, ember.sparse_bsr):
+        with pytest.raises(NotImplementedError, match="not built"):
+            x.to_sparse(layout=layout)
     msgs = []
     for lib in (ember, torch):
         with pytest.raises(RuntimeError) as err:
@@ -188,3 +191,24 @@ def test_compressed_layouts_raise_clear_errors():
         with pytest.raises(RuntimeError):
             lib.sparse.SparseSemiStructuredTensorCUTLASS.from_dense(lib.ones(32, 32))
     assert msgs[0].startswith(msgs[1])
+
+
+def test_sparse_resize_matches_torch():
+    e, t = pair([[0, 1]], [1.0, 2.0], (3,))
+    same(e.sparse_resize_((5,), 1, 0), t.sparse_resize_((5,), 1, 0))
+    for s in (e, t):
+        with pytest.raises(RuntimeError, match="shrinking the size of sparse dimensions"):
+            s.sparse_resize_((1,), 1, 0)
+    same(e.sparse_resize_and_clear_((4, 2), 2, 0), t.sparse_resize_and_clear_((4, 2), 2, 0))
+    assert e._nnz() == t._nnz() == 0
+    assert repr(e) == repr(t).replace("torch.", "ember.")
+
+
+def test_csc_and_block_layouts_raise_clear_errors():
+    x = ember.eye(2)
+    for name in ("ccol_indices", "row_indices"):
+        with pytest.raises(RuntimeError, match=f"{name} expected sparse column compressed tensor layout"):
+            getattr(x, name)()
+    for name in ("to_sparse_csc", "to_sparse_bsr", "to_sparse_bsc"):
+        with pytest.raises(NotImplementedError, match="not built"):
+            getattr(x, name)()
