@@ -11,7 +11,10 @@ A worker imports its library before NumPy, as a program that starts with
 ``import ember as torch`` does; that order lets ember shorten OpenBLAS's idle
 spin (``ember/_blas_env.py``). ``--numpy-first`` measures the other order.
 
-    python benchmarks/bench_train.py [--repeats 3] [--only cnn] [--numpy-first]
+``--device cuda`` runs both libraries on the GPU (synchronising before each clock read);
+``--cuda-graph`` then records one training step as a CUDA graph and times its replays.
+
+    python benchmarks/bench_train.py [--repeats 3] [--only cnn] [--numpy-first] [--device cuda [--cuda-graph]]
 """
 import argparse
 import json
@@ -86,7 +89,7 @@ def _rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def worker(case, name, numpy_first=False):
+def worker(case, name, numpy_first=False, device="cpu", cuda_graph=False):
     """Time STEPS training steps (best of 3 rounds after a warm-up) in this process; print JSON."""
     if numpy_first:
         import numpy  # noqa: F401
@@ -95,24 +98,41 @@ def worker(case, name, numpy_first=False):
     else:
         import ember as lib
     lib.manual_seed(0)
-    model = _models(lib, case)
+    model = _models(lib, case).to(device)
+    if case == "gpt":
+        model.mask = model.mask.to(device)
     opt = (lib.optim.AdamW(model.parameters(), lr=1e-3) if case == "gpt"
            else lib.optim.SGD(model.parameters(), lr=0.01))
-    x, y = _batch(lib, case)
+    x, y = (t.to(device) for t in _batch(lib, case))
+    sync = lib.cuda.synchronize if device != "cpu" else (lambda: None)
 
-    def step():
-        opt.zero_grad()
+    def eager_step():
+        opt.zero_grad(set_to_none=not cuda_graph)  # a recorded step keeps its gradient buffers
         out = model(x)
         lib.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y).backward()
         opt.step()
 
+    step = eager_step
+    if cuda_graph:  # warm up on a side stream (as torch asks), record one step, replay it
+        side = lib.cuda.Stream()
+        with lib.cuda.stream(side):
+            for _ in range(3):
+                eager_step()
+        sync()
+        graph = lib.cuda.CUDAGraph()
+        with lib.cuda.graph(graph):
+            eager_step()
+        step = graph.replay
+
     before = _rss_bytes()
     step()
+    sync()
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
         for _ in range(STEPS[case]):
             step()
+        sync()
         best = min(best, (time.perf_counter() - start) / STEPS[case])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
     print(json.dumps({"seconds": best, "peak_bytes": max(peak, 0)}))
@@ -123,16 +143,19 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=sorted(CASES), action="append")
     parser.add_argument("--numpy-first", action="store_true", help="import NumPy before the library")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--cuda-graph", action="store_true", help="replay each step as a CUDA graph (with --device cuda)")
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(*args.worker, numpy_first=args.numpy_first)
+        return worker(*args.worker, numpy_first=args.numpy_first, device=args.device, cuda_graph=args.cuda_graph)
     print(f"{'case':46s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s} {'ember MB':>9s} {'torch MB':>9s}")
     for case in args.only or CASES:
         best = {}
         for _ in range(args.repeats):
             for name in ("ember", "torch"):
-                flags = ["--numpy-first"] if args.numpy_first else []
+                flags = (["--numpy-first"] if args.numpy_first else []) + ["--device", args.device] + (
+                    ["--cuda-graph"] if args.cuda_graph else [])
                 out = subprocess.run([sys.executable, __file__, "--worker", case, name, *flags],
                                      capture_output=True, text=True, check=True).stdout
                 result = json.loads(out.strip().splitlines()[-1])
