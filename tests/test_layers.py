@@ -21,12 +21,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "ember"
 
 # Bottom to top. A module belongs to the layer of the longest prefix listed here.
 LAYERS = [
-    ("backend", ["ember.backend", "ember._blas_env", "ember.cuda", "ember.version"]),
+    ("backend", ["ember.backend", "ember._blas_env", "ember.cuda", "ember.cpu", "ember.version"]),
     # Tensor, dtype/device (in backend), printing, and the factories that build tensors
     # from arrays without running any op (creation, random's generators and samplers of new tensors).
     ("tensor core", ["ember._tensor", "ember._printing", "ember.creation", "ember.random", "ember.return_types"]),
     ("autograd", ["ember.autograd"]),
-    ("ops", ["ember.ops", "ember.linalg"]),
+    ("ops", ["ember.ops", "ember.linalg", "ember.amp", "ember.cuda.amp", "ember.cpu.amp", "ember.profiler"]),
     ("nn", ["ember.nn"]),
     ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint"]),
     ("export", ["ember.export", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
