@@ -17,6 +17,7 @@ import threading
 import warnings
 
 from ember._tensor import Tensor
+from ember.autograd import grad_mode
 from ember.backend import PROMOTE, cuda_is_available
 from ember.backend.dtype import bfloat16, dtype as ember_dtype, float16, float32, float64
 from ember.ops import dispatch
@@ -224,9 +225,10 @@ def _target(policy, inputs, fast):
 
 
 def cast(x, dtype):
-    """``x`` as ``dtype`` through a recorded ``to``; a parameter's cast is reused within the outer region."""
+    """``x`` as ``dtype`` through a recorded ``to``; a parameter's cast is reused within the outer region
+    (not one made under no_grad, which has no history to reuse)."""
     st = _state
-    if not (st.cache_enabled and x._requires_grad and x.grad_fn is None):
+    if not (st.cache_enabled and x._requires_grad and x.grad_fn is None and grad_mode.state.enabled):
         return to_copy(x, dtype, None)
     hit = st.cache.get(id(x))
     if hit is not None and hit[0] is x and hit[1] == x._version[0] and hit[2] is dtype:
