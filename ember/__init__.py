@@ -64,6 +64,8 @@ from ember.amp.autocast_mode import (
 from ember.amp.grad_scaler import GradScaler
 from ember.cpu import amp as _cpu_amp  # noqa: F401  binds ember.cpu.amp
 from ember.cuda import amp as _cuda_amp  # noqa: F401  binds ember.cuda.amp
+from ember import profiler
+from ember.autograd import profiler as _autograd_profiler  # noqa: F401  binds ember.autograd.profiler
 from ember import nn
 from ember.nn.functional import (  # PyTorch's top-level names for these functionals
     alpha_dropout, bilinear, celu, cosine_similarity, dropout, feature_alpha_dropout, pairwise_distance, prelu,

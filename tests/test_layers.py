@@ -26,7 +26,8 @@ LAYERS = [
     # from arrays without running any op (creation, random's generators and samplers of new tensors).
     ("tensor core", ["ember._tensor", "ember._printing", "ember.creation", "ember.random", "ember.return_types"]),
     ("autograd", ["ember.autograd"]),
-    ("ops", ["ember.ops", "ember.linalg", "ember.amp", "ember.cuda.amp", "ember.cpu.amp", "ember.profiler"]),
+    ("ops", ["ember.ops", "ember.linalg", "ember.amp", "ember.cuda.amp", "ember.cpu.amp", "ember.profiler",
+             "ember.autograd.profiler"]),
     ("nn", ["ember.nn"]),
     ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint"]),
     ("export", ["ember.export", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
