@@ -30,7 +30,7 @@ LAYERS = [
              "ember.autograd.profiler"]),
     ("nn", ["ember.nn"]),
     ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint"]),
-    ("export", ["ember.export", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
+    ("export", ["ember.export", "ember.utils.tensorboard", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
     ("vision, examples", ["ember.vision", "ember.examples"]),
     # DistributedDataParallel lives at PyTorch's address (ember.nn.parallel) but is built on ember.distributed,
     # and a data-parallel example runs on it.
