@@ -29,6 +29,7 @@ from ember.autograd import (
 )
 from ember.backend import device, dtype, get_default_dtype, set_default_dtype
 from ember.backend.device import get_default_device, set_default_device
+from ember.backend.gpu_memory import OutOfMemoryError
 from ember.backend.flags import (
     are_deterministic_algorithms_enabled, get_deterministic_debug_mode, get_float32_matmul_precision,
     get_num_interop_threads, is_deterministic_algorithms_warn_only_enabled, is_warn_always_enabled,
@@ -54,6 +55,7 @@ from ember.ops.random import bernoulli, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
 from ember import cuda, fft, linalg, special
+from ember import backends, hub, library, testing
 from ember import amp, cpu
 from ember.amp.autocast_mode import (
     autocast, autocast_decrement_nesting, autocast_increment_nesting, clear_autocast_cache, get_autocast_cpu_dtype,

@@ -12,6 +12,7 @@ import numpy as np
 from ember._printing import tensor_repr
 from ember.backend import CPU, array_module, device as _device_cls, to_device
 from ember.backend.dtype import by_name, float32, float64, get_default_dtype, int64, torch_name
+from ember.backend.device import place
 
 
 value_observer = None  # graph capture sets a function(tensor) told when Python reads a tensor's values
@@ -52,6 +53,7 @@ class Tensor:
     _hooks = None
     _post_acc_hooks = None
     _grad_acc = None
+    _fw_grads = None  # forward AD: {level: tangent} while the tensor is dual (ember.autograd.forward_ad)
 
     @classmethod
     def _make(cls, data, dtype, device, requires_grad=False, grad_fn=None, output_nr=0, base=None):
@@ -303,10 +305,23 @@ class Tensor:
     def __dlpack__(self, stream=None, **kwargs):
         if self._requires_grad:
             raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
-        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}))
+        if stream is not None:
+            kwargs["stream"] = stream
+        return self._data.__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
         return self._data.__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self):
+        """The GPU memory as CuPy, Numba and JAX read it, without a copy (CUDA tensors only)."""
+        if self._device.type != "cuda":
+            raise AttributeError(f"Can't get __cuda_array_interface__ on non-CUDA tensor type: {self.type()} "
+                                 "If CUDA data is required use tensor.cuda() to copy tensor to device memory.")
+        if self._requires_grad:
+            raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires grad. If gradients "
+                               "aren't required, use var.detach() to get Variable that doesn't require grad.")
+        return self._data.__cuda_array_interface__
 
     def __repr__(self):
         return tensor_repr(self)
@@ -404,4 +419,4 @@ def shape_arg(args):
 
 def _rebuild(array, dtype_name, device, requires_grad):
     dev = to_device(device)
-    return Tensor._make(array_module(dev).asarray(array), by_name(dtype_name), dev, requires_grad)
+    return Tensor._make(place(array_module(dev).asarray(array), dev), by_name(dtype_name), dev, requires_grad)

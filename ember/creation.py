@@ -9,6 +9,7 @@ import numpy as np
 from ember._tensor import Size, Tensor
 from ember.backend import PROMOTE, array_module, from_numpy_dtype, get_default_dtype, to_device, to_dtype
 from ember.backend.dtype import bool_, by_name, int64
+from ember.backend.device import gpu_module, place
 from ember.backend.size import allocator_errors, check_count, check_fill, check_range, check_size
 
 
@@ -61,7 +62,7 @@ def _scan(data):
 
 
 def _finish(data, dtype, device, requires_grad):
-    t = Tensor._make(data, dtype, device, False)
+    t = Tensor._make(place(data, device), dtype, device, False)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -127,8 +128,11 @@ def from_dlpack(ext_tensor):
     if dev_type == 1:
         data = np.from_dlpack(ext_tensor)
         return Tensor._make(data, from_numpy_dtype(data.dtype), to_device("cpu"))
-    import cupy
-    data = cupy.from_dlpack(ext_tensor)
+    xp = gpu_module()
+    if xp is None:
+        raise RuntimeError(f"from_dlpack: the producer's memory is on a device ember cannot reach (DLPack device "
+                           f"type {dev_type}); CUDA memory needs CuPy and a visible NVIDIA GPU")
+    data = xp.from_dlpack(ext_tensor)
     return Tensor._make(data, from_numpy_dtype(data.dtype), to_device(f"cuda:{data.device.id}"))
 
 

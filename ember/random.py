@@ -74,10 +74,24 @@ class Generator:
 
 default_generator = Generator()
 default_generator.seed()
+cuda_generators = {}  # GPU index -> its default generator, made on first use
+
+
+def device_generator(dev):
+    """The default generator of a device: each GPU has its own, seeded as torch seeds them."""
+    if dev.type != "cuda":
+        return default_generator
+    gen = cuda_generators.get(dev.index)
+    if gen is None:
+        gen = cuda_generators[dev.index] = Generator(dev)
+        gen.manual_seed(default_generator.initial_seed())
+    return gen
 
 
 def manual_seed(seed):
-    """Seed the default generator: ``ember.manual_seed(0)`` makes runs repeatable."""
+    """Seed every device's default generator: ``ember.manual_seed(0)`` makes runs repeatable."""
+    for gen in cuda_generators.values():
+        gen.manual_seed(seed)
     return default_generator.manual_seed(seed)
 
 
@@ -99,9 +113,9 @@ def set_rng_state(new_state):
     default_generator.set_state(new_state)
 
 
-def _rng(generator):
+def _rng(generator, device=None):
     if generator is None:
-        return default_generator._rng
+        return (default_generator if device is None else device_generator(device))._rng
     if not isinstance(generator, Generator):
         raise TypeError(f"expected an ember.Generator as generator, got {type(generator).__name__}")
     return generator._rng
@@ -126,12 +140,12 @@ def _factory(draw, kernel):
         dt = get_default_dtype() if dtype is None else to_dtype(dtype)
         dev = to_device(device)
         if dt.is_complex:  # real and imaginary parts drawn independently (each of variance 1/2 for randn)
-            parts = _floats(_rng(generator), draw, _size(size, make.__name__, dt.np) + (2,), dt.to_real())
+            parts = _floats(_rng(generator, dev), draw, _size(size, make.__name__, dt.np) + (2,), dt.to_real())
             host = (parts * _COMPLEX_SCALE[kernel]).view(dt.np)[..., 0]
             return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
         if not dt.is_floating_point:
             raise _not_for(dt, kernel)
-        host = _floats(_rng(generator), draw, _size(size, make.__name__, dt.np), dt)
+        host = _floats(_rng(generator, dev), draw, _size(size, make.__name__, dt.np), dt)
         return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
     return make
 
@@ -165,7 +179,7 @@ def randint(*args, size=None, generator=None, out=None, dtype=None, layout=None,
     if size is None or high is None or args:
         raise TypeError("randint() expects (high, size) or (low, high, size)")
     dt, dev = int64 if dtype is None else to_dtype(dtype), to_device(device)
-    host = _integers(_rng(generator), int(low), int(high), _size((size,), "randint", dt.np), dt)
+    host = _integers(_rng(generator, dev), int(low), int(high), _size((size,), "randint", dt.np), dt)
     return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
 
 
@@ -176,7 +190,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if check_count(n, "randperm", "n") < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dt, dev = int64 if dtype is None else to_dtype(dtype), to_device(device)
-    host = _rng(generator).permutation(int(n)).astype(dt.np)
+    host = _rng(generator, dev).permutation(int(n)).astype(dt.np)
     return _finish(array_module(dev).asarray(host), dt, dev, requires_grad)
 
 

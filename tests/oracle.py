@@ -61,11 +61,11 @@ def assert_same(e, t, atol=1e-5, rtol=1e-4, what="output"):
         assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], f"{what}: dtype {e.dtype} != {t.dtype}"
         assert tuple(e.shape) == tuple(t.shape), f"{what}: shape {tuple(e.shape)} != {tuple(t.shape)}"
         if t.is_complex():
-            ev, tv = np.asarray(e.detach().numpy(), np.complex128), t.detach().resolve_conj().cdouble().numpy()
+            ev, tv = np.asarray(e.detach().cpu().numpy(), np.complex128), t.detach().resolve_conj().cdouble().numpy()
         elif t.dtype == torch.bool:
-            ev, tv = e.detach().numpy(), t.detach().numpy(force=True)
+            ev, tv = e.detach().cpu().numpy(), t.detach().numpy(force=True)
         else:
-            ev, tv = np.asarray(e.detach().numpy(), dtype=np.float64), t.detach().double().numpy(force=True)
+            ev, tv = np.asarray(e.detach().cpu().numpy(), dtype=np.float64), t.detach().double().numpy(force=True)
         np.testing.assert_allclose(ev, tv, atol=atol, rtol=rtol, equal_nan=True, err_msg=what)
     elif isinstance(t, (bool, int, float)):
         assert e == t or np.isclose(e, t, atol=atol, rtol=rtol), f"{what}: {e} != {t}"
@@ -108,7 +108,7 @@ def check(fn, *inputs, grad=True, layout="contiguous", atol=1e-5, rtol=1e-4, gra
             continue
         e_leaf, t_leaf = p[2], p[3]
         if t_leaf.grad is None:
-            assert e_leaf.grad is None or not e_leaf.grad.numpy().any(), f"input {i}: torch has no grad, ember does"
+            assert e_leaf.grad is None or not e_leaf.grad.cpu().numpy().any(), f"input {i}: torch has no grad, ember does"
             continue
         assert e_leaf.grad is not None, f"input {i}: ember computed no gradient"
         assert_same(e_leaf.grad, t_leaf.grad, grad_atol or atol * 10, rtol * 10, what=f"grad of input {i}")

@@ -21,15 +21,17 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "ember"
 
 # Bottom to top. A module belongs to the layer of the longest prefix listed here.
 LAYERS = [
-    ("backend", ["ember.backend", "ember._blas_env", "ember.cuda", "ember.cpu", "ember.version"]),
+    ("backend", ["ember.backend", "ember._blas_env", "ember.version", "ember.backends", "ember.cpu"]),
     # Tensor, dtype/device (in backend), printing, and the factories that build tensors
     # from arrays without running any op (creation, random's generators and samplers of new tensors).
     ("tensor core", ["ember._tensor", "ember._printing", "ember.creation", "ember.random", "ember.return_types"]),
     ("autograd", ["ember.autograd"]),
-    ("ops", ["ember.ops", "ember.linalg", "ember.amp", "ember.cuda.amp", "ember.cpu.amp", "ember.profiler",
-             "ember.autograd.profiler"]),
+    ("ops", ["ember.ops", "ember.linalg", "ember.fft", "ember.special", "ember.library", "ember.testing", "ember.amp",
+             "ember.cpu.amp", "ember.profiler", "ember.autograd.profiler"]),
     ("nn", ["ember.nn"]),
-    ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint"]),
+    # ember.cuda seeds each GPU's generator (tensor core) and sits with the other user-facing services.
+    ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint",
+                                          "ember.cuda", "ember.hub"]),
     ("export", ["ember.export", "ember.utils.tensorboard", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
     ("vision, examples", ["ember.vision", "ember.examples"]),
     # DistributedDataParallel lives at PyTorch's address (ember.nn.parallel) but is built on ember.distributed,

@@ -82,9 +82,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             if materialize_grads:
                 g = zeros_like(t)
         elif not create_graph:
-            g = g.detach()
+            g = _detach_primal(g)
         result.append(g)
     return tuple(result)
+
+
+def _detach_primal(g):
+    """``g`` out of the graph, still dual where it is (a gradient computed on dual tensors has tangents)."""
+    d = g.detach()
+    if g._fw_grads is not None:
+        d._fw_grads = dict(g._fw_grads)
+    return d
 
 
 def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

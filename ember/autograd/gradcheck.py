@@ -8,6 +8,8 @@ the real (imaginary) part of a complex output as ``L``.
 import numpy as np
 
 from ember._tensor import Tensor
+from ember.backend.arrays import to_host
+from ember.creation import tensor
 from ember.autograd.functional_api import grad
 
 
@@ -23,6 +25,7 @@ def _outputs(func, inputs):
 
 def _real_flat(a):
     """An array as float64 values, a complex element giving its real and imaginary parts in turn."""
+    a = to_host(a)
     if a.dtype.kind == "c":
         return np.array(a, dtype=np.complex128).reshape(-1).view(np.float64)  # a copy: a may alias an input
     return a.astype(np.float64).reshape(-1)
@@ -62,7 +65,7 @@ def _analytical(outputs, inputs, i):
         flat = o.reshape(-1)
         for j in range(flat.numel()):
             for part in parts:
-                seed = Tensor._make(np.asarray(part, dtype=o._data.dtype), o.dtype, o.device)
+                seed = tensor(part, dtype=o.dtype, device=o.device)
                 g = grad(flat[j], x, seed, retain_graph=True, allow_unused=True)[0]
                 if g is not None and x.is_complex() and not g.is_complex():
                     g = g.to(x.dtype)
@@ -115,7 +118,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     if grad_outputs is None:
         rng = np.random.default_rng(0)
         grad_outputs = tuple(
-            Tensor._make(rng.standard_normal(o.shape).astype(o._data.dtype), o.dtype, o.device).requires_grad_()
+            tensor(rng.standard_normal(o.shape).astype(o._data.dtype), dtype=o.dtype, device=o.device).requires_grad_()
             for o in outputs
         )
     grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)

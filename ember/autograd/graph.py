@@ -62,9 +62,11 @@ class Node:
         out = []
         for t, version, output in self._saved:
             if output is not None:
-                data, dtype, device, counter, nr = output
+                data, dtype, device, counter, nr = output[:5]
                 t = Tensor._make(data, dtype, device, True, self, nr)
                 t._version = counter
+                if len(output) > 5 and output[5]:  # the output's forward AD tangents (ember.ops.dual adds them)
+                    t._fw_grads = dict(output[5])
             if version is not None and t._version[0] != version:
                 producer = t.grad_fn.name() if t.grad_fn is not None else "a leaf"
                 raise RuntimeError(

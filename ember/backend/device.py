@@ -1,7 +1,9 @@
 """Devices and the array module (``xp``) that serves each one."""
+import os
+
 import numpy as np
 
-from ember.backend import meta
+from ember.backend import gpu_memory, meta
 
 
 class device:
@@ -59,13 +61,35 @@ class device:
 CPU = device("cpu")
 
 
-def cuda_is_available():
-    """True when CuPy imports and sees at least one GPU."""
+_GPU = []  # [module or None] once looked up
+
+
+def gpu_module():
+    """The array module of CUDA devices: CuPy when it imports and sees a GPU, the strict CPU
+    stand-in (``fake_cupy``) when ``EMBER_FAKE_CUDA=1``, else None. Looked up once, on first use,
+    so ``import ember`` never imports CuPy."""
+    if not _GPU:
+        xp = _find_gpu_module()
+        if xp is not None:
+            gpu_memory.install(xp)
+        _GPU.append(xp)
+    return _GPU[0]
+
+
+def _find_gpu_module():
+    if os.environ.get("EMBER_FAKE_CUDA", "") not in ("", "0"):
+        from ember.backend import fake_cupy  # optional dependency: only with EMBER_FAKE_CUDA set
+        return fake_cupy.module
     try:
         import cupy
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+        return cupy if cupy.cuda.runtime.getDeviceCount() > 0 else None
+    except Exception:  # no CuPy, no driver, no device: all mean no GPU
+        return None
+
+
+def cuda_is_available():
+    """True when CuPy imports and sees at least one GPU (or the fake CUDA device is on)."""
+    return gpu_module() is not None
 
 
 _DEFAULT = [None]  # set_default_device's choice; None: the CPU
@@ -84,9 +108,21 @@ def to_device(value):
     if value is None:
         return _DEFAULT[0] or CPU
     if isinstance(value, device):
-        # a bare "cuda" means the current GPU, which is 0 until a CUDA backend exists
-        return device("cuda", 0) if value.type == "cuda" and value.index is None else value
+        if value.type == "cuda" and value.index is None:  # a bare "cuda" means the current GPU
+            gpu = gpu_module()
+            return device("cuda", gpu.cuda.runtime.getDevice() if gpu is not None else 0)
+        return value
     return to_device(device(value))
+
+
+def place(data, dev):
+    """``data``, an array made with ``dev``'s module, on ``dev`` itself: GPU arrays are made on the
+    current GPU, so one meant for another GPU is copied there."""
+    if dev.type == "cuda" and data.device.id != dev.index:
+        xp = gpu_module()
+        with xp.cuda.Device(dev.index):
+            return xp.array(data)
+    return data
 
 
 def array_module(dev):
@@ -94,11 +130,15 @@ def array_module(dev):
     if dev.type == "cpu":
         return np
     if dev.type == "cuda":
-        if not cuda_is_available():
+        xp = gpu_module()
+        if xp is None:
             raise RuntimeError(
                 f"Cannot use device '{dev}': ember's CUDA backend needs CuPy and a visible NVIDIA GPU, "
                 "and none was found. Install ember[cuda] on a machine with a GPU, or stay on 'cpu'."
             )
-        import cupy
-        return cupy
+        count = xp.cuda.runtime.getDeviceCount()
+        if dev.index >= count:
+            raise RuntimeError(f"CUDA error: invalid device ordinal (device '{dev}'; this machine has {count} "
+                               f"CUDA device{'s' if count != 1 else ''})")
+        return xp
     return meta

@@ -11,6 +11,9 @@ import operator
 
 import numpy as np
 
+from ember.backend.device import gpu_module
+from ember.backend.gpu_memory import out_of_memory
+
 INT64_MAX = 2**63 - 1
 _C_TYPES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
             "float32": "float"}
@@ -109,6 +112,9 @@ def allocator_errors(factory, name=None):
         try:
             return factory(*args, **kwargs)
         except MemoryError as e:
+            gpu = gpu_module()
+            if gpu is not None and isinstance(e, gpu.cuda.memory.OutOfMemoryError):
+                raise out_of_memory(e, gpu.cuda.runtime.getDevice(), gpu.get_default_memory_pool()) from None
             wanted = getattr(e, "_total_size", None)
             raise RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate "
                                f"{wanted if wanted is not None else 'more'} bytes.") from None

@@ -1,66 +1,50 @@
-"""``ember.cuda``: what PyTorch programs ask about GPUs, and the helpers they call either way.
+"""``ember.cuda``: GPUs, through CuPy.
 
-Without a GPU the seeding and memory helpers do nothing, as torch's do, so a CPU-only program with a
-``set_seed`` that also calls ``torch.cuda.manual_seed_all`` runs unchanged. ember draws random numbers on
-the host for every device, so ``ember.manual_seed`` alone decides them; the CUDA seeds have nothing to seed.
+Without CuPy or a GPU, ``is_available()`` is False, the seeding and memory helpers do nothing (as
+torch's do, so a CPU-only program that also calls ``torch.cuda.manual_seed_all`` runs unchanged),
+and any request for a CUDA tensor raises one clear error. ``EMBER_FAKE_CUDA=1`` turns on a strict
+CPU stand-in for CuPy (``ember.backend.fake_cupy``) that the test suite runs the CUDA paths on.
 
 >>> ember.cuda.is_available()
 False
 >>> ember.cuda.manual_seed_all(0)
 """
-from ember.backend import cuda_is_available
+from ember.backend.device import cuda_is_available, gpu_module
+from ember.cuda.devices import (
+    current_device, device, device_count, device_of, get_device_capability, get_device_name,
+    get_device_properties, init, is_initialized, set_device, synchronize,
+)
+from ember.cuda.memory import (
+    OutOfMemoryError, empty_cache, max_memory_allocated, max_memory_reserved, mem_get_info, memory_allocated,
+    memory_reserved, memory_stats, reset_max_memory_allocated, reset_peak_memory_stats,
+    set_per_process_memory_fraction,
+)
+from ember.cuda.rng import (
+    get_rng_state, get_rng_state_all, initial_seed, manual_seed, manual_seed_all, seed, seed_all, set_rng_state,
+    set_rng_state_all,
+)
+from ember.cuda.streams import Event, Stream, current_stream, default_stream, stream
+from ember.cuda import graphs
+from ember.cuda.graphs import CUDAGraph, graph
 
 
 def is_available():
-    """True when CuPy imports and sees a GPU."""
+    """True when CuPy imports and sees a GPU (or the fake CUDA device is on)."""
     return cuda_is_available()
 
 
-def device_count():
-    if not cuda_is_available():
-        return 0
-    import cupy
-    return cupy.cuda.runtime.getDeviceCount()
-
-
-def is_initialized():
+def is_bf16_supported(including_emulation=True):
+    """bfloat16 tensors work on every device ember drives (CuPy stores them through ml_dtypes)."""
     return cuda_is_available()
 
 
-def manual_seed(seed):
-    """Nothing to do: ``ember.manual_seed`` seeds every device's draws."""
-
-
-def manual_seed_all(seed):
-    """Nothing to do: ``ember.manual_seed`` seeds every device's draws."""
-
-
-def seed():
-    """Nothing to do (torch: seed the current GPU randomly)."""
-
-
-def seed_all():
-    """Nothing to do (torch: seed every GPU randomly)."""
-
-
-def synchronize(device=None):
-    """Wait for the GPU's queued work; without a GPU there is none."""
-    if cuda_is_available():
-        import cupy
-        cupy.cuda.Device(0 if device is None else getattr(device, "index", device) or 0).synchronize()
-
-
-def empty_cache():
-    """Give cached GPU memory back; without a GPU there is none."""
-    if cuda_is_available():
-        import cupy
-        cupy.get_default_memory_pool().free_all_blocks()
-
-
-def memory_allocated(device=None):
-    """Bytes of GPU memory held by tensors (0 without a GPU)."""
-    if not cuda_is_available():
-        return 0
-    import cupy
-    return cupy.get_default_memory_pool().used_bytes()
-
+__all__ = [
+    "CUDAGraph", "Event", "OutOfMemoryError", "Stream", "current_device", "current_stream", "default_stream",
+    "device", "device_count", "device_of", "empty_cache", "get_device_capability", "get_device_name",
+    "get_device_properties", "get_rng_state", "get_rng_state_all", "gpu_module", "graph", "graphs", "init",
+    "initial_seed", "is_available", "is_bf16_supported", "is_initialized", "manual_seed", "manual_seed_all",
+    "max_memory_allocated", "max_memory_reserved", "mem_get_info", "memory_allocated", "memory_reserved",
+    "memory_stats", "reset_max_memory_allocated", "reset_peak_memory_stats", "seed", "seed_all",
+    "set_device", "set_per_process_memory_fraction", "set_rng_state", "set_rng_state_all", "stream",
+    "synchronize",
+]

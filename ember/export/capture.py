@@ -36,7 +36,7 @@ class ExportError(RuntimeError):
 
 _EMBER = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CORE = tuple(os.path.join(_EMBER, p) for p in (
-    "ops", "export", "jit", "fx", "onnx", "autograd", "backend", "_tensor.py", "creation.py",
+    "ops", "export", "jit", "fx", "onnx", "autograd", "backend", "library", "_tensor.py", "creation.py",
     os.path.join("nn", "modules", "module.py")))
 
 _ACCESSORS = {

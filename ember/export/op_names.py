@@ -1,17 +1,19 @@
 """Registry names of primitives: how a call node names its op, and the op a name means on load.
 
-A call node's ``target`` is the record's unique name in ``ember.ops.registry.PRIMITIVES``.
+A call node's ``target`` is the record's unique name in ``ember.ops.registry.PRIMITIVES`` (or, for a
+custom op of ``ember.library``, its ``"namespace.name"`` in ``ember.ops.registry.CUSTOM_OPS``).
 A record used in one of its variants (the same forward and derivative recorded under
 another PyTorch node name, ``MmBackward0``/``BmmBackward0``) also keeps that node name in
 ``meta["node_name"]``, and replay uses that variant (made on load where the op makes it
 lazily: variants made on first use keep their record's flags).
 """
-from ember.ops.registry import PRIMITIVES
+from ember.ops.registry import CUSTOM_OPS, PRIMITIVES
 
 
 def name_of(prim):
     """The registry name a call node stores for ``prim`` (a record or a variant of one)."""
-    if PRIMITIVES.get(prim.name) is not getattr(prim, "base", prim):
+    record = getattr(prim, "base", prim)
+    if PRIMITIVES.get(prim.name) is not record and CUSTOM_OPS.get(prim.name) is not record:
         raise RuntimeError(f"op {prim.name} ({prim.node_name}) is not in the op registry, so a graph can't name it")
     return prim.name
 
@@ -23,7 +25,7 @@ def variant_name(prim):
 
 def lookup(name, node_name=None):
     """The record (or its variant) a call node names, or None."""
-    prim = PRIMITIVES.get(name)
+    prim = PRIMITIVES.get(name) or CUSTOM_OPS.get(name)
     if prim is None or node_name is None:
         return prim
     try:

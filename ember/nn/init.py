@@ -6,7 +6,7 @@ from ember.autograd import no_grad
 from ember.creation import eye
 from ember.linalg import qr
 from ember.nn.modules._state import copy_into
-from ember.random import randn
+from ember.random import randn, randperm
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
            "sigmoid")
@@ -161,3 +161,61 @@ def orthogonal_(tensor, gain=1, generator=None):
         if rows < cols:
             q = q.t()
         return copy_into(tensor, (q * gain).reshape(tensor.shape))
+
+
+def dirac_(tensor, groups=1):
+    """Fill a 3/4/5-d conv weight with the identity (Dirac delta at the kernel centre), per group.
+
+    >>> w = dirac_(ember.empty(2, 2, 3)); w[:, :, 1].tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if tensor.dim() not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if tensor.shape[0] % groups:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = tensor.shape[0] // groups
+    centre = tuple(n // 2 for n in tensor.shape[2:])
+    with no_grad():
+        tensor.zero_()
+        for g in range(groups):
+            for d in range(min(per_group, tensor.shape[1])):
+                tensor[(g * per_group + d, d) + centre] = 1
+    return tensor
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Fill a 2-D tensor from N(0, std²), then zero ``ceil(sparsity * rows)`` random rows of each column."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros_per_col = math.ceil(sparsity * rows)
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for col in range(cols):
+            tensor[randperm(rows, generator=generator)[:zeros_per_col], col] = 0
+    return tensor
+
+
+def _deprecated(method):
+    """The pre-underscore name of ``method`` (``nn.init.uniform``), warning as torch does."""
+    old = method.__name__[:-1]
+
+    def init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{method.__name__}`.",
+                      FutureWarning, stacklevel=2)
+        return method(*args, **kwargs)
+    init.__name__ = old
+    init.__doc__ = f"Deprecated: use ``nn.init.{method.__name__}``."
+    return init
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)
+dirac = _deprecated(dirac_)

@@ -10,6 +10,14 @@ from ember.ops import linear  # noqa: F401
 from ember.ops import rnn  # noqa: F401
 from ember.ops import rnn_seq  # noqa: F401
 from ember.ops import inplace_forms  # noqa: F401  (last: it reads the methods the others attached)
-from ember.ops.registry import PUBLIC
+from ember.ops.registry import NAMESPACES, PUBLIC
 
 __all__ = ["PUBLIC"]
+
+
+def __getattr__(name):
+    """``ember.ops.<namespace>``: the custom ops defined in that namespace (``ember.library``)."""
+    try:
+        return NAMESPACES[name]
+    except KeyError:
+        raise AttributeError(f"module 'ember.ops' has no attribute {name!r}") from None

@@ -90,3 +90,12 @@ def gelu(input):
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"GeluKernelImpl\" not implemented for '{input.type().split('.')[-1][:-6]}'")
     return _gelu(input)[0]
+
+
+# forward-mode rule (run by ember.ops.dual) --------------------------------------------------------
+
+@_gelu.jvp
+def _(j):
+    x, t, cdf = j.inputs[0], j.tangents[0], j.out[1]
+    pdf_t = _pdf(x) * t
+    return cdf * t + x * pdf_t, pdf_t

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ember.ops.dispatch import Primitive
-from ember.ops.pool import as_tuple, avg_pool1d, avg_pool2d, avg_pool3d, scatter
+from ember.ops.pool import as_tuple, avg_pool1d, avg_pool2d, avg_pool3d, max_with_indices_jvp, scatter
 from ember.ops.registry import public
 from ember.ops.resample import adaptive_avg_pool, adaptive_windows
 
@@ -199,3 +199,7 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum over each 3-d window of x**p) ** (1/p): ``F.lp_pool3d(x, 2, 2)``."""
     return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_adaptive_max2d.jvp(max_with_indices_jvp)

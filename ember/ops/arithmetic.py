@@ -12,6 +12,7 @@ from ember.backend import PROMOTE
 from ember.backend.dtype import float64, get_default_dtype, int32, int64, torch_name
 from ember.creation import arange, tensor
 from ember.ops.dispatch import Primitive, binary
+from ember.ops.dual import elementwise
 from ember.ops.inplace import inplace
 from ember.ops.join import cat
 from ember.ops.linalg import matmul
@@ -316,3 +317,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
         parts.append(last)
         out.append(cat(parts, d))
     return tuple(out)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_logaddexp.jvp(elementwise)
+_logaddexp2.jvp(elementwise)

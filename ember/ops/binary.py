@@ -6,7 +6,8 @@ shape by the node, so the derivatives below are written for equal shapes.
 """
 from ember._tensor import Tensor
 from ember.backend.dtype import torch_name
-from ember.ops.dispatch import Primitive, binary, primitive, result_type
+from ember.ops.dispatch import PRIMITIVES, Primitive, binary, primitive, result_type
+from ember.ops.dual import linear, product
 from ember.ops.registry import public
 
 
@@ -390,3 +391,60 @@ for _name, _method in [("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", 
                        ("__iand__", "bitwise_and_"), ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_"),
                        ("__ilshift__", "bitwise_left_shift_"), ("__irshift__", "bitwise_right_shift_")]:
     setattr(Tensor, _name, _inplace_op(_method))
+
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_add.jvp(linear())
+_sub.jvp(linear())
+_mul.jvp(product(0, 1))
+_div_rounded.jvp(lambda j: j.out * 0)
+
+
+@_div.jvp
+def _(j):
+    tb = j.tangents[1]
+    return (j.tangent(0) - (j.out * tb if tb is not None else 0)) / j.inputs[1]
+
+
+@_pow_scalar.jvp
+def _(j):
+    a, e = j.inputs
+    return j.tangents[0] * 0 if e == 0 else j.tangents[0] * e * a ** (e - 1)
+
+
+@_pow_tensor.jvp
+def _(j):
+    (a, b), (ta, tb) = j.inputs, j.tangents
+    total = 0
+    if ta is not None:
+        total = (ta * b * a ** (b - 1)).where(b != 0, 0.0)
+    if tb is not None:
+        base = a if isinstance(a, Tensor) else b.new_tensor(a)
+        total = total + (tb * j.out * base.log()).where(~((base == 0) & (b >= 0)), 0.0)
+    return total
+
+
+@_atan2.jvp
+def _(j):
+    a, b = j.inputs
+    return (j.tangent(0) * b - a * j.tangent(1)) / (a * a + b * b)
+
+
+def _select_jvp(j):
+    (a, b), out = j.inputs, j.out
+    a_wins, b_wins = (a == out).to(out.dtype), (b == out).to(out.dtype)
+    return (j.tangent(0) * a_wins + j.tangent(1) * b_wins) / (a_wins + b_wins)
+
+
+def _modulus_jvp(rounding):
+    def rule(j):
+        a, b = j.inputs
+        return j.tangent(0) - (j.tangents[1] * getattr(a / b, rounding)() if j.tangents[1] is not None else 0)
+    return rule
+
+
+for _name in ("maximum", "minimum", "fmax", "fmin"):
+    PRIMITIVES[_name].jvp(_select_jvp)
+PRIMITIVES["remainder"].jvp(_modulus_jvp("floor"))
+PRIMITIVES["fmod"].jvp(_modulus_jvp("trunc"))

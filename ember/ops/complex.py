@@ -11,6 +11,7 @@ from ember._tensor import Tensor
 from ember.backend.dtype import bool_, get_default_dtype
 from ember.creation import ones
 from ember.ops.dispatch import apply, primitive
+from ember.ops.dual import elementwise, linear
 from ember.ops.out import write_out
 from ember.ops.pointwise import where
 from ember.ops.registry import public
@@ -223,3 +224,20 @@ def isreal(input):
 def adjoint(input):
     """The conjugate transpose of the last two dimensions."""
     return input.transpose(-2, -1).conj()
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_real, _imag, _conj, _conj_physical, _view_as_real, _view_as_complex, _complex):
+    _prim.jvp(linear())
+
+_angle.jvp(elementwise)
+
+
+@_polar.jvp
+def _(j):
+    theta, (tr, ttheta) = j.inputs[1], j.tangents
+    total = None if tr is None else _polar(tr, theta)
+    if ttheta is not None:
+        term = j.out * _complex(ttheta * 0, ttheta)
+        total = term if total is None else total + term
+    return total

@@ -10,6 +10,7 @@ from ember.autograd import grad_mode
 from ember.backend.dtype import torch_name
 from ember.ops import _im2col as k
 from ember.ops.dispatch import primitive
+from ember.ops.dual import product
 from ember.ops.linalg import in_dtype_of
 from ember.ops.pad import pad as pad_op
 from ember.ops.registry import public
@@ -234,3 +235,24 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 3-d convolution: ``ember.conv_transpose3d(ember.ones(1, 1, 2, 2, 2), ember.ones(1, 1, 2, 2, 2))``."""
     return _conv_transposend(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,
                              groups, dilation)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+@_conv.jvp
+def _(j):
+    x, w, b = j.inputs
+    params = dict(j.params, keep_cols=False)
+    total = None
+    if j.tangents[0] is not None:
+        total = _conv(j.tangents[0], w, None, **params)
+    if j.tangents[1] is not None:
+        term = _conv(x, j.tangents[1], None, **params)
+        total = term if total is None else total + term
+    tb = j.tangents[2]
+    if tb is not None:
+        tb = tb.reshape((-1,) + (1,) * (j.out.dim() - 2))
+        total = tb if total is None else total + tb
+    return total
+
+
+_conv_weight.jvp(product(0, 1))

@@ -1,19 +1,22 @@
 """Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``, ``copy_``."""
 from ember._tensor import Tensor
 from ember.backend import dtype as ember_dtype, to_device, to_dtype
-from ember.ops.dispatch import check_broadcast, primitive, xp_of
+from ember.backend.arrays import is_pinned, pinned_empty, to_host
+from ember.ops.dispatch import check_broadcast, primitive, run, xp_of
+from ember.ops.dual import linear
 from ember.ops.inplace import inplace
 from ember.ops.registry import method, public
 
 
 @primitive("ToCopyBackward0")
 def _to_copy(ctx, xp, x, dtype, device, src_dtype, src_device):
+    """``xp`` is the destination's array module: ``to_copy`` runs this record on the destination."""
     if device is not src_device:
         if device.type == "cpu":
-            x = x.get()
+            x = to_host(x)
         else:
-            with xp_of(device).cuda.Device(device.index or 0):
-                x = xp_of(device).asarray(x)
+            with xp.cuda.Device(device.index):
+                x = xp.array(x)
     ctx.src_dtype, ctx.src_device = src_dtype, src_device
     if src_dtype.category == 3 and dtype.category < 3:  # PyTorch drops the imaginary part
         x = x.real
@@ -47,7 +50,8 @@ def to_copy(x, dtype, device, copy=False):
         if "meta" in (device.type, x._device.type):
             return _meta_copy(x, dtype, device)
         xp_of(device)  # raises a clear error when the device is unavailable
-    return _to_copy(x, dtype=dtype, device=device, src_dtype=x._dtype, src_device=x._device)
+    params = {"dtype": dtype, "device": device, "src_dtype": x._dtype, "src_device": x._device}
+    return run(_to_copy, (x,), [x._data], device, params)
 
 
 def _meta_copy(x, dtype, device):
@@ -60,11 +64,17 @@ def _meta_copy(x, dtype, device):
 
 @method("pin_memory")
 def pin_memory(self, device=None):
-    """A copy in page-locked memory for fast GPU transfers; on the CPU alone, a plain copy."""
-    return to_copy(self, None, None, copy=True)
+    """A CPU copy in page-locked memory, which GPUs copy from fastest (self if it is pinned already)."""
+    if self._device.type != "cpu":
+        raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+    if is_pinned(self._data):
+        return self
+    out = pinned_empty(self.shape, self._data.dtype)
+    out[...] = self._data
+    return Tensor._make(out, self._dtype, self._device, self._requires_grad)
 
 
-method("is_pinned")(lambda self, device=None: False)
+method("is_pinned")(lambda self, device=None: self._device.type == "cpu" and is_pinned(self._data))
 
 
 @primitive("CloneBackward0")
@@ -124,3 +134,10 @@ def input_alias(ctx, xp, x):
 
 
 input_alias.derivative(lambda ctx, g: g)
+
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_to_copy, _clone, input_alias):
+    _prim.jvp(linear())
+_copy.jvp(linear(1))  # the result is src, broadcast and cast to dst's shape and dtype

@@ -9,6 +9,7 @@ from collections import namedtuple
 
 from ember._tensor import Tensor
 from ember.ops.dispatch import apply, primitive, xp_of
+from ember.ops.dual import differentiable, transposed_vjp
 from ember.ops.linalg import _scalar_name
 
 SlogdetResult = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -356,7 +357,7 @@ def _svdvals(ctx, xp, a):
 def linalg_svdvals(A):  # noqa: N803 - PyTorch's argument names
     """The singular values of ``A``, descending."""
     check_matrix(A, "svdvals", square=False)
-    if A._requires_grad:
+    if differentiable(A):
         return linalg_svd(A, full_matrices=False)[1]
     return apply(_svdvals, (A,), {})
 
@@ -393,7 +394,50 @@ def _eigvalsh(ctx, xp, a, uplo):
 
 def linalg_eigvalsh(A, UPLO="L"):  # noqa: N803 - PyTorch's argument names
     """The eigenvalues of a symmetric matrix, ascending."""
-    if A._requires_grad:
+    if differentiable(A):
         return linalg_eigh(A, UPLO)[0]
     check_matrix(A, "eigvalsh")
     return apply(_eigvalsh, (A,), {"uplo": UPLO})
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_inv.jvp(lambda j: -(j.out @ j.tangents[0] @ j.out))
+_det.jvp(lambda j: j.out * linalg_solve(j.inputs[0], j.tangents[0]).diagonal(0, -2, -1).sum(-1))
+_slogdet.jvp(lambda j: (None, linalg_solve(j.inputs[0], j.tangents[0]).diagonal(0, -2, -1).sum(-1)))
+
+
+@_solve.jvp
+def _(j):
+    a, ta, x = j.inputs[0], j.tangents[0], j.out
+    left, vector = j.params["left"], j.params["vector"]
+    rhs = j.tangent(1)
+    if ta is not None:
+        if vector:
+            rhs = rhs - (ta @ x.unsqueeze(-1)).squeeze(-1)
+        else:
+            rhs = rhs - (ta @ x if left else x @ ta)
+    return apply(_solve, (a, rhs), {"left": left, "vector": vector})
+
+
+@_cholesky.jvp
+def _(j):
+    low, t = j.out, j.tangents[0]
+    if j.params["upper"]:
+        low = low.mT
+    n = low.shape[-1]
+    xp = xp_of(low._device)
+    phi = _const(low, xp.tril(xp.ones((n, n), dtype=low._dtype.np)) - 0.5 * xp.eye(n, dtype=low._dtype.np))
+    inner = linalg_solve(low, linalg_solve(low, t.mT).mT)  # L^-1 tA L^-T
+    tl = low @ (inner * phi)
+    return tl.mT if j.params["upper"] else tl
+
+
+@_eigh.jvp
+def _(j):
+    (w, v), t = j.out, j.tangents[0]
+    if t.is_complex():
+        return transposed_vjp(j)
+    inner = v.mT @ t @ v
+    tw = inner.diagonal(0, -2, -1)
+    tv = v @ (_off_diagonal_inverse(w.unsqueeze(-2) - w.unsqueeze(-1)) * inner)
+    return tw, tv

@@ -8,13 +8,15 @@ Un-broadcasting gradients happens when the node runs (``graph.Node._apply``).
 import numpy as np
 
 from ember._tensor import Tensor
-from ember.autograd import anomaly, grad_mode
+from ember.autograd import anomaly, forward_ad, grad_mode
 from ember.autograd.graph import OpNode, accumulator
 from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
 from ember.backend.dtype import _from_np, bool_, get_default_dtype, int64
+from ember.backend.gpu_memory import out_of_memory
 
 _state = grad_mode.state
 _anomaly = anomaly.state
+_dual = forward_ad.state
 _XP = {CPU: np}
 
 
@@ -32,15 +34,17 @@ class Primitive:
     (``grad_fn.name()``). Where PyTorch names the same computation differently by how it
     was called (``MmBackward0``, ``BmmBackward0``, ...), the caller picks one of the
     record's ``variant``\s: the same forward and derivative under another node name.
+    ``jvp_rule`` is the forward-mode rule (``@prim.jvp``, run by ``ember.ops.dual``).
     """
 
-    __slots__ = ("name", "forward", "backward", "node_name", "save", "save_output", "view", "variants")
+    __slots__ = ("name", "forward", "backward", "jvp_rule", "node_name", "save", "save_output", "view", "variants")
 
     def __init__(self, forward, node_name, save=(), save_output=False, view=False, *, name=None):
         self.name = name or _record_name(forward)
         self.forward = forward
         self.node_name = node_name
         self.backward = None
+        self.jvp_rule = None
         self.save = save
         self.save_output = save_output
         self.view = view
@@ -54,6 +58,14 @@ class Primitive:
         self.backward = fn
         for v in self.variants.values():
             v.backward = fn
+        return fn
+
+    def jvp(self, fn):
+        """Declare the forward-mode rule ``fn(j)`` (``j``: an ``ember.ops.dual.Jvp``), written in
+        ember ops; it returns the output's tangent (a tuple for a tuple result, None where none)."""
+        self.jvp_rule = fn
+        for v in self.variants.values():
+            v.jvp_rule = fn
         return fn
 
     def variant(self, node_name, *, save=None, save_output=None, view=None):
@@ -84,11 +96,11 @@ class Variant:
     """A primitive's forward and derivative recorded under another node name; the
     dispatcher reads the same attributes off it as off its ``base``."""
 
-    __slots__ = ("base", "name", "forward", "backward", "node_name", "save", "save_output", "view")
+    __slots__ = ("base", "name", "forward", "backward", "jvp_rule", "node_name", "save", "save_output", "view")
 
     def __init__(self, base, node_name, save, save_output, view):
         self.base, self.name, self.node_name = base, base.name, node_name
-        self.forward, self.backward = base.forward, base.backward
+        self.forward, self.backward, self.jvp_rule = base.forward, base.backward, base.jvp_rule
         self.save = base.save if save is None else save
         self.save_output = base.save_output if save_output is None else save_output
         self.view = base.view if view is None else view
@@ -130,6 +142,18 @@ def xp_of(device):
     return xp
 
 
+def _forward_on(dev, prim, ctx, arrays, params):
+    """The forward on a device other than the CPU: a GPU's work runs with that GPU current."""
+    xp = xp_of(dev)
+    if dev.type != "cuda":
+        return prim.forward(ctx, xp, *arrays, **params)
+    with xp.cuda.Device(dev.index):
+        try:
+            return prim.forward(ctx, xp, *arrays, **params)
+        except MemoryError as e:
+            raise out_of_memory(e, dev.index, xp.get_default_memory_pool()) from None
+
+
 def device_mismatch(op, a, b):
     return RuntimeError(
         f"Expected all tensors to be on the same device, but found at least two devices, {a} and {b}! "
@@ -157,6 +181,8 @@ def execute(prim, inputs, arrays, dev, params):
     """Run the forward, wrap the result, and record a node when a gradient is needed."""
     if observer is not None:
         return observer.run(prim, inputs, arrays, dev, params)
+    if _dual.active:  # a forward AD level is on: tangents too (ember.ops.dual)
+        return dual_run(prim, inputs, arrays, dev, params)
     needs_grad = False
     if _state.enabled and prim.backward is not None:
         for x in inputs:
@@ -165,7 +191,8 @@ def execute(prim, inputs, arrays, dev, params):
                 break
     if not needs_grad:
         try:
-            out = prim.forward(_NO_CTX, np if dev is CPU else xp_of(dev), *arrays, **params)
+            out = prim.forward(_NO_CTX, np, *arrays, **params) if dev is CPU else \
+                _forward_on(dev, prim, _NO_CTX, arrays, params)
         except ValueError:
             check_broadcast(arrays)
             raise
@@ -180,7 +207,7 @@ def execute(prim, inputs, arrays, dev, params):
 
     ctx = OpNode()
     try:
-        out = prim.forward(ctx, xp_of(dev), *arrays, **params)
+        out = prim.forward(ctx, np, *arrays, **params) if dev is CPU else _forward_on(dev, prim, ctx, arrays, params)
     except ValueError:
         check_broadcast(arrays)
         raise
@@ -303,6 +330,10 @@ def _refresh_view(x):
     made = getattr(x, "_view_version", None)
     if made is not None and made != x._version[0]:
         regenerate_view(x)
+
+
+# ``ember.ops.dual`` sets this when it loads: the forward-mode half of ``run``, which runs ``run``.
+dual_run = None
 
 
 # ``ember.ops.inplace`` sets this when it loads: rebuilding a view's history runs primitives

@@ -3,6 +3,7 @@ derivative for each operand is another einsum, so gradients of any order come fo
 from ember._tensor import Tensor
 from ember.backend.dtype import bfloat16, float32
 from ember.ops.dispatch import Primitive, apply, xp_of
+from ember.ops.dual import product
 from ember.ops.linalg import _same_dtype
 from ember.ops.registry import public
 
@@ -113,3 +114,7 @@ def einsum(equation, *operands):
     for t in operands[1:]:
         _same_dtype(operands[0], t)
     return apply(_einsum, operands, {"subs": subs, "out": out, "sizes": sizes})
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_einsum.jvp(lambda j: product(*range(len(j.inputs)))(j))

@@ -7,6 +7,7 @@ gradient, written with ember ops so second derivatives work.
 from ember._tensor import Tensor
 from ember.creation import ones, zeros
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear, product
 from ember.ops.registry import public
 from ember.ops.scatter import add_along
 
@@ -118,3 +119,9 @@ def bag_argmax(ctx, xp, weight, indices, bags, nbags):
     xp.minimum.at(first, bags, pos)
     row_of = xp.concatenate([indices.astype(xp.int64), xp.array([-1], dtype=xp.int64)])[first]
     return xp.where(first < n, row_of * dim + xp.arange(dim), -1)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_embedding.jvp(linear())
+bag_sum.jvp(product(0, 1))  # sums of scale[i] * weight[indices[i]]: linear in each
+bag_pick.jvp(linear())

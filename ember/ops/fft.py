@@ -6,9 +6,11 @@ Every transform of ``torch.fft`` is one of these three, composed with conjugatio
 The derivative of each is its adjoint: a transform in the other direction with the
 dual scaling (``"backward"`` <-> ``"forward"``, ``"ortho"`` for itself).
 """
+from ember.backend.arrays import fft as scipy_fft
 from ember.backend.dtype import get_default_dtype
 from ember.creation import tensor
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear
 from ember.ops.join import narrow
 from ember.ops.pad import constant_pad_nd
 
@@ -35,16 +37,6 @@ def resize(t, dims, sizes):
     return t
 
 
-def _fft(xp):
-    """scipy.fft on the CPU (several times faster than numpy.fft, and it keeps single precision),
-    cupyx.scipy.fft on the GPU; loaded on first use, not with ember."""
-    if xp.__name__ == "numpy":
-        import scipy.fft
-        return scipy.fft
-    import cupyx.scipy.fft
-    return cupyx.scipy.fft
-
-
 def _cast(out, like):
     """NumPy's transforms keep single precision; CuPy's may not: results follow the input's precision."""
     want = like.dtype.char in "fF"
@@ -55,7 +47,7 @@ def _cast(out, like):
 @primitive("FftC2CBackward0")
 def _c2c(ctx, xp, x, dims, forward, norm):
     ctx.dims, ctx.forward, ctx.norm = dims, forward, norm
-    run = _fft(xp).fftn if forward else _fft(xp).ifftn
+    run = scipy_fft(xp).fftn if forward else scipy_fft(xp).ifftn
     return _cast(run(x, axes=dims, norm=norm), x)
 
 
@@ -67,7 +59,7 @@ def _(ctx, g):
 @primitive("FftR2CBackward0")
 def _r2c(ctx, xp, x, dims, norm, onesided=True):
     ctx.dims, ctx.norm, ctx.n = dims, norm, x.shape[dims[-1]]
-    run = _fft(xp).rfftn if onesided else _fft(xp).fftn
+    run = scipy_fft(xp).rfftn if onesided else scipy_fft(xp).fftn
     return _cast(run(x, axes=dims, norm=norm), x.astype(x.dtype.char.upper()))
 
 
@@ -81,7 +73,7 @@ def _(ctx, g):
 def _c2r(ctx, xp, x, dims, n, norm):
     ctx.dims, ctx.norm, ctx.n = dims, norm, n
     sizes = [x.shape[d] for d in dims[:-1]] + [n]
-    return _cast(_fft(xp).irfftn(x, s=sizes, axes=dims, norm=norm), x)
+    return _cast(scipy_fft(xp).irfftn(x, s=sizes, axes=dims, norm=norm), x)
 
 
 @_c2r.derivative
@@ -196,3 +188,8 @@ def c2r(name, x, s, dim, norm, forward=False):
     if forward:
         x = x.conj()
     return _c2r(x, dims=tuple(dims), n=last_out, norm=_DUAL[norm] if forward else norm)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_c2c, _r2c, _c2r):
+    _prim.jvp(linear())

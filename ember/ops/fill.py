@@ -48,3 +48,9 @@ def fill_(self, value):
 def zero_(self):
     """Set every element to zero: ``x.zero_()``."""
     return inplace(self, _zero)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_fill.jvp(lambda j: zeros_like(j.out))
+_zero.jvp(lambda j: zeros_like(j.out))
+_fill_with_tensor.jvp(lambda j: j.tangent(1))

@@ -13,7 +13,7 @@ import math
 
 from ember.ops.dispatch import Primitive
 from ember.random import rand
-from ember.ops.pool import scatter
+from ember.ops.pool import max_with_indices_jvp, scatter
 
 _DIMS = {2: ("height", "width"), 3: ("time", "height", "width")}
 
@@ -132,3 +132,7 @@ def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, out
                                        _random_samples=None):
     """``fractional_max_pool3d`` returning (values, indices)."""
     return _fractional_max_pool(3, input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_fractional_max2d.jvp(max_with_indices_jvp)

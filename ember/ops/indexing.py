@@ -4,6 +4,7 @@ from ember._tensor import Tensor
 from ember.backend.arrays import add_at
 from ember.backend.dtype import torch_name
 from ember.ops.dispatch import Primitive, apply, primitive, xp_of
+from ember.ops.dual import linear
 from ember.ops.inplace import inplace
 from ember.ops.registry import public
 
@@ -313,3 +314,8 @@ def nonzero(input, *, as_tuple=False):
 def argwhere(input):
     """``nonzero(input)``: the index of each non-zero element as a row."""
     return _nonzero(input, as_tuple=False)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_select, _index_put, _take, _put, _masked_select, _scatter_zeros_prim):
+    _prim.jvp(linear())

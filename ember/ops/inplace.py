@@ -15,12 +15,14 @@ elements, found from the two arrays' memory layouts, so any chain of views
 import sys
 
 from ember._tensor import Tensor
-from ember.autograd import grad_mode
+from ember.autograd import forward_ad, grad_mode
 from ember.creation import zeros
-from ember.ops import dispatch
+from ember.ops import dispatch, dual
 from ember.ops.dispatch import primitive, xp_of
+from ember.ops.dual import linear
 
 _state = grad_mode.state
+_dual = forward_ad.state
 
 
 @primitive("AsStridedBackward0", name="flat_gather")
@@ -107,6 +109,8 @@ def inplace_on_view(view, fn, args, kwargs, write):
     base = view._base
     idx = flat_index(xp_of(base._device), base._data, view._data)
     old = _gather(_history_alias(base), idx=idx)
+    if _dual.active:
+        dual.copy_tangents(view, old)
     out = fn(old, *[old if a is view else a for a in args], **kwargs)
     write(view, out)
     if not out._requires_grad:
@@ -156,6 +160,8 @@ def inplace(self, fn, *args, **kwargs):
         return inplace_on_view(self, fn, args, kwargs, _write)
     old = Tensor._make(self._data, self._dtype, self._device, self._requires_grad, self.grad_fn, self._output_nr)
     old._version = self._version
+    if self._fw_grads is not None:
+        old._fw_grads = dict(self._fw_grads)
     refs = sys.getrefcount(old)
     out = fn(old, *args, **kwargs)
     if sys.getrefcount(old) > refs:
@@ -185,6 +191,12 @@ def _write(self, out):
             f"operation. ({e})"
         ) from None
     self._bump()
+    if _dual.active:
+        dual.write_tangents(self, out)
     if dispatch.observer is not None:
         dispatch.observer.wrote(self, out)
 
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_gather.jvp(linear())
+_copy_slices.jvp(lambda j: _copy_slices(j.tangent(0), j.tangent(1), idx=j.params["idx"]))

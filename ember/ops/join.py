@@ -10,6 +10,7 @@ from ember.backend.dtype import PROMOTE
 from ember.creation import zeros
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import Primitive, apply, primitive
+from ember.ops.dual import linear
 from ember.ops.registry import public
 from ember.ops.shape import atleast_1d, atleast_2d, atleast_3d
 
@@ -258,3 +259,8 @@ def select(input, dim, index):
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} "
                          f"at dimension {d}")
     return input[(slice(None),) * d + (index,)]
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_cat, _stack, _split, _unbind):
+    _prim.jvp(linear())

@@ -11,6 +11,7 @@ from ember.amp.autocast_mode import cast_entry
 from ember._tensor import Tensor
 from ember.backend.dtype import CPP_NAMES, bool_, torch_name
 from ember.ops.dispatch import Primitive, apply, primitive
+from ember.ops.dual import product
 from ember.ops.registry import public
 
 def _scalar_name(t):
@@ -429,3 +430,23 @@ def cross(input, other, dim=None):
         )
     _same_dtype(input, other)
     return apply(_cross, (input, other), {"dim": dim - n})
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_mm.jvp(product(0, 1))
+_cross.jvp(product(0, 1))
+
+
+def _addmm_jvp(j):
+    """beta * tc + alpha * (ta @ b + a @ tb), with the primitive's own product structure."""
+    (_, a, b), (tc, ta, tb) = j.inputs, j.tangents
+    total = None
+    for args in ((ta, b) if ta is not None else None, (a, tb) if tb is not None else None):
+        if args is not None:
+            term = j.call(j.tangent(0) if total is None else 0, *args)
+            total = term if total is None else total + term
+    return total if total is not None else tc * j.params["beta"]
+
+
+_addmm.jvp(_addmm_jvp)
+_addbmm.jvp(_addmm_jvp)

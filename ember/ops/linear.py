@@ -13,6 +13,7 @@ import math
 
 from ember.amp.autocast_mode import cast_entry
 from ember.ops.dispatch import Primitive, apply
+from ember.ops.dual import Jvp, product
 from ember.ops.linalg import (
     _no_bool, _scalar_name, check_add_dtypes, check_input, check_mm_dtypes, in_dtype_of, matmul,
 )
@@ -77,3 +78,13 @@ def linear(input, weight, bias=None):
         return linear_matrix(rows, weight, bias).view(*input.shape[:-1], out_f)
     out = matmul(input, weight.t())
     return out + bias if bias is not None else out
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+@_with_bias.jvp
+def _(j):
+    (x, w), (tx, tw, *tb) = j.inputs[:2], j.tangents
+    total = product(0, 1)(Jvp(_without_bias, j.ctx, (x, w), (tx, tw), j.out, {}))
+    if tb and tb[0] is not None:
+        total = tb[0] if total is None else total + tb[0]
+    return total

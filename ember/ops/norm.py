@@ -240,3 +240,35 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     dims = tuple(range(input.dim() - k, input.dim()))
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
     return out * weight if weight is not None else out
+
+
+# forward-mode rule (run by ember.ops.dual) --------------------------------------------------------
+
+@_native_norm.jvp
+def _(j):
+    """The closed form: with xhat = (x - mean) * rstd, while training d rstd = -rstd^2 mean(xhat t) and
+    d xhat = rstd (t - mean t) - xhat rstd mean(xhat t) (rstd t in eval); out = xhat * w + b."""
+    (x, w), (tx, tw, tb) = j.inputs[:2], j.tangents[:3]
+    out, mean, rstd = j.out
+    axes, group_shape, param_shape = j.ctx.axes, j.ctx.group_shape, j.ctx.param_shape
+    xhat = (x.reshape(group_shape) - mean) * rstd
+    t_out = t_mean = t_rstd = None
+    if tx is not None:
+        tg = tx.reshape(group_shape)
+        if j.ctx.training:
+            t_mean = tg.mean(axes, keepdim=True)
+            spread = (xhat * tg).mean(axes, keepdim=True) * rstd
+            t_rstd = -rstd * spread
+            t_xhat = (tg - t_mean) * rstd - xhat * spread
+        else:
+            t_xhat = tg * rstd
+        t_out = t_xhat.reshape(x.shape)
+        if w is not None:
+            t_out = t_out * w.reshape(param_shape)
+    if tw is not None:
+        term = xhat.reshape(x.shape) * tw.reshape(param_shape)
+        t_out = term if t_out is None else t_out + term
+    if tb is not None:
+        term = tb.reshape(param_shape)
+        t_out = term if t_out is None else t_out + term
+    return t_out, t_mean, t_rstd

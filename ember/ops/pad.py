@@ -97,3 +97,7 @@ def pad(input, pad, mode="constant", value=None):
         idx = _indices(mode, n, lo, hi, dim, input.shape)
         out = index_select(out, dim, tensor(idx, device=input.device))
     return out
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_constant_pad.jvp(lambda j: _constant_pad(j.tangents[0], pads=j.params["pads"], value=0))

@@ -4,6 +4,7 @@ from ember.autograd.grad_mode import is_grad_enabled
 from ember.backend.dtype import PROMOTE, bool_, torch_name
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import Primitive, apply, binary, device_mismatch, primitive, result_type
+from ember.ops.dual import elementwise, linear
 from ember.ops.registry import method, public
 
 
@@ -465,3 +466,23 @@ def heaviside(input, values):
     if input._dtype is not values._dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return apply(_heaviside, (input, values), {})
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_where.jvp(linear())
+
+
+@_softmax.jvp
+def _(j):
+    y, t, dim = j.out, j.tangents[0], j.params["dim"]
+    return y * (t - (y * t).sum(dim, keepdim=True)) if y.dim() else t * 0
+
+
+@_log_softmax.jvp
+def _(j):
+    y, t, dim = j.out, j.tangents[0], j.params["dim"]
+    return t - (y.exp() * t).sum(dim, keepdim=True) if y.dim() else t * 0
+
+for _prim in (_clamp_scalar, _clamp_tensor, _lerp_scalar, _lerp_tensor, _addcmul, _addcdiv, _nan_to_num, _hypot,
+              _xlogy, _copysign):
+    _prim.jvp(elementwise)

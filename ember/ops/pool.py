@@ -9,10 +9,11 @@ vectorised step. Adaptive pools, ``max_unpool`` and ``lp_pool`` live in ``adapti
 import itertools
 import math
 
-from ember.autograd.grad_mode import state as _grad
 from ember.backend.dtype import bool_
 from ember.ops._im2col import _windows, window_slices
 from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dual import linear
+from ember.ops.dual import differentiable
 from ember.ops.registry import public
 
 
@@ -305,7 +306,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
         padding = _lift(padding, 0)
         nd = 2
     k, s, p, d, out = geometry(op, input, nd, kernel_size, stride, padding, dilation, ceil_mode)
-    if not return_indices and not (input.requires_grad and _grad.enabled):
+    if not return_indices and not differentiable(input):
         values = _max_pool_values(input, k=k, s=s, p=p, d=d, out=out)
         return values.squeeze(-2) if squeeze else values
     prim = max_pool2d_with_indices if nd == 2 else max_pool3d_with_indices
@@ -426,3 +427,15 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """Mean over sliding 3-d windows of (N, C, D, H, W) or (C, D, H, W): ``ember.avg_pool3d(x, 2)``."""
     return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_plane_scatter, _gather, _avg_pool_prim, _avg_adjoint_prim):
+    _prim.jvp(linear())
+
+
+def max_with_indices_jvp(j):
+    """Max pools: the tangent at each window's picked position."""
+    return _gather(j.tangents[0], j.out[1], nd=len(j.ctx.size)), None
+
+
+max_pool2d_with_indices.jvp(max_with_indices_jvp)

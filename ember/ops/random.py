@@ -10,7 +10,7 @@ from ember._tensor import Tensor
 from ember.backend.arrays import to_host
 from ember.backend.dtype import TORCH_NAMES, by_name
 from ember.creation import _finish, zeros_like
-from ember.ops.dispatch import Primitive, apply, primitive
+from ember.ops.dispatch import PRIMITIVES, Primitive, apply, primitive
 from ember.ops.inplace import inplace
 from ember.ops.registry import method
 from ember.random import _integers, _not_for, _rng, multinomial, randn
@@ -172,3 +172,9 @@ method("exponential_")(_sampler("ExponentialBackward0", _draw_exponential))
 method("random_")(_sampler("RandomBackward0", _draw_random))
 for _fn in (bernoulli, multinomial, poisson):
     method(_fn.__name__)(_fn)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_normal, _bernoulli, _poisson, *(PRIMITIVES[f"sample_{n}"] for n in
+                                               ("uniform", "normal", "bernoulli", "exponential", "random"))):
+    _prim.jvp(lambda j: zeros_like(j.out))

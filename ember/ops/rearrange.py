@@ -4,6 +4,7 @@ from ember.backend.dtype import int64
 from ember.creation import eye
 from ember.ops._dims import shape_arg, wrap_dim, wrap_dims
 from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dual import linear
 from ember.ops.registry import public
 
 
@@ -221,3 +222,10 @@ def roll(input, shifts, dims=None):
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
     return _roll(input, shifts=shifts, dims=tuple(wrap_dim(d, max(input.dim(), 1)) for d in dims))
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_diagonal, _diag_copy, _trace, _tril, _triu, _repeat, _flip, _roll):
+    _prim.jvp(linear())
+
+_diag_scatter.jvp(linear())

@@ -1,9 +1,10 @@
 """Reductions over dims: sum, mean, nansum, nanmean, prod, var/std, logsumexp,
 all/any and count_nonzero. Max/min and the value-selecting ops live in ``sort.py``."""
 from ember.backend.dtype import bool_, get_default_dtype, int64, to_dtype, uint8
-from ember.creation import eye
+from ember.creation import eye, ones_like
 from ember.ops._dims import wrap_dims
 from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dual import DerivativeCtx, linear
 from ember.ops.pointwise import where
 from ember.ops.registry import public
 
@@ -153,7 +154,7 @@ def _others(ctx, xp, x):
 def _(ctx, g):
     (x,) = ctx.saved_tensors
     n = x.shape[-1]
-    diag = eye(n, dtype=bool_)
+    diag = eye(n, dtype=bool_, device=x.device)
     pairs = _others(where(diag, 1.0, x.unsqueeze(-2).expand(x.shape[:-1] + (n, n))))
     return (where(diag, 0.0, pairs) * g.unsqueeze(-2)).sum(-1)
 
@@ -319,3 +320,38 @@ def any(input, dim=None, keepdim=False):
 def count_nonzero(input, dim=None):
     """The number of non-zero elements (over ``dim``) as int64: ``ember.count_nonzero(x, 0)``."""
     return (input != 0).sum(dim)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_sum, _mean):
+    _prim.jvp(linear())
+_nansum.jvp(lambda j: j.call(where(j.inputs[0] == j.inputs[0], j.tangents[0], 0.0)))
+
+
+@_logsumexp.jvp
+def _(j):
+    x, dims, keepdim = j.inputs[0], j.params["dims"], j.params["keepdim"]
+    y = j.out if keepdim or not dims else j.out.reshape(_keep_shape(x.shape, dims))
+    return (j.tangents[0] * where(y.isfinite(), (x - y).exp(), 0.0)).sum(dims, keepdim=keepdim)
+
+@_var.jvp
+def _(j):
+    x, t = j.inputs[0], j.tangents[0]
+    dof = j.ctx.dof
+    return (_centred(j.ctx, x) * t).sum(j.params["dims"], keepdim=j.params["keepdim"]) * (
+        2.0 / dof if dof else float("inf"))
+
+
+@_std.jvp
+def _(j):
+    x, t, y = j.inputs[0], j.tangents[0], j.out
+    dof = j.ctx.dof
+    var_t = (_centred(j.ctx, x) * t).sum(j.params["dims"], keepdim=j.params["keepdim"]) * (
+        1.0 / dof if dof else float("inf"))
+    return where(y == 0, 0.0, var_t / y)
+
+
+@_prod_all.jvp
+def _(j):
+    others = _prod_backward(DerivativeCtx(j), ones_like(j.out))  # each element's product of the others
+    return (j.tangents[0] * others).sum(j.params["dims"], keepdim=j.params["keepdim"])

@@ -5,9 +5,11 @@ from ember._tensor import Tensor
 from ember.ops.dispatch import PRIMITIVES
 from ember.ops.inplace import inplace as run_inplace
 
-__all__ = ["PRIMITIVES", "PUBLIC", "method", "public"]
+__all__ = ["CUSTOM_OPS", "NAMESPACES", "PRIMITIVES", "PUBLIC", "method", "public"]
 
 PUBLIC = {}
+NAMESPACES = {}  # custom-op namespace -> its ops (``ember.ops.<namespace>``; ember.library fills it)
+CUSTOM_OPS = {}  # "namespace.name" -> a custom op's dispatcher record (kept apart from the built-in PRIMITIVES)
 
 
 def public(fn=None, *, method=True, inplace=False, aliases=(), namespace=True):

@@ -15,6 +15,7 @@ import numpy as np
 
 from ember.backend.dtype import float32
 from ember.ops.dispatch import Primitive, primitive
+from ember.ops.dual import linear
 from ember.ops.registry import public
 
 _CUBIC_A = -0.75
@@ -376,3 +377,8 @@ def pixel_unshuffle(input, downscale_factor):
             raise RuntimeError(f"pixel_unshuffle expects {name} to be divisible by downscale_factor, but "
                                f"input.size({d})={input.shape[d]} is not divisible by {r}")
     return _pixel_unshuffle(input, r=r)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_map, _map_transpose, _pixel_shuffle, _pixel_unshuffle):
+    _prim.jvp(linear())

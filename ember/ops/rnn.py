@@ -157,3 +157,18 @@ def _(ctx, g):
     need_x, need_w_ih, need_bias, need_w_hh = ctx.needs_input_grad
     return (g.mm(w_ih) if need_x else None, g.t().mm(x) if need_w_ih else None, g if need_bias else None,
             g.t().mm(ctx.h_prev[0]) if need_w_hh else None)
+
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+@hidden_mm.jvp
+def _(j):
+    """tc + th @ w^T + h @ tw^T."""
+    (h, w), (tc, th, tw) = j.inputs[1:3], j.tangents[:3]
+    total = tc
+    if th is not None:
+        total = hidden_mm(j.tangent(0), th, w)
+    if tw is not None:
+        term = hidden_mm(j.tangent(0) if th is None else 0, h, tw)
+        total = term if th is None else total + term
+    return total

@@ -1,10 +1,12 @@
 """Scans along one dim: cumsum, cumprod and logcumsumexp."""
 import math
 
+from ember.backend.arrays import accumulate
 from ember.backend.dtype import int64, to_dtype
 from ember.creation import arange
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear, transposed_vjp
 from ember.ops.pointwise import where
 from ember.ops.rearrange import flip
 from ember.ops.registry import public
@@ -82,7 +84,7 @@ def cumprod(input, dim, *, dtype=None):
 @primitive("LogcumsumexpBackward0", save=(0,), save_output=True)
 def _logcumsumexp(ctx, xp, x, dim):
     ctx.dim = dim
-    return xp.logaddexp.accumulate(_axis(x, dim), axis=dim or 0).reshape(x.shape)
+    return accumulate(xp, "logaddexp", _axis(x, dim), dim or 0).reshape(x.shape)
 
 
 def _log_part(g, positive):
@@ -112,4 +114,26 @@ def logcumsumexp(input, dim):
         raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{input.type()[6:-6]}'")
     return _logcumsumexp(input, dim=_scan_dim(input, dim))
 
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
+_cumsum.jvp(linear())
+
+
+@_logcumsumexp.jvp
+def _(j):
+    x, t, y, d = j.inputs[0], j.tangents[0], j.out, j.params["dim"]
+    if d is None:
+        return t
+    m = x.amax(d, keepdim=True).detach()
+    m = where(m.isfinite(), m, 0.0)
+    return (t * (x - m).exp()).cumsum(d) * (m - y).exp()
+
+
+@_cumprod.jvp
+def _(j):
+    x, t, y, dim = j.inputs[0], j.tangents[0], j.out, j.params["dim"]
+    if dim is None:
+        return t
+    if bool((x == 0).any()):
+        return transposed_vjp(j)
+    return y * (t / x).cumsum(dim)

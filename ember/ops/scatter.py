@@ -14,6 +14,7 @@ from ember.backend.dtype import bool_, torch_name
 from ember.ops._dims import wrap_dim
 from ember.creation import zeros
 from ember.ops.dispatch import apply, primitive, xp_of
+from ember.ops.dual import linear
 from ember.ops.indexing import _scatter_zeros
 from ember.ops.join import cat
 from ember.ops.pointwise import where
@@ -241,7 +242,11 @@ def _index_add(ctx, xp, x, index, src, dim, alpha):
 def add_along(xp, out, dim, index, src):
     """``out[index] += src`` along ``dim``, repeated indices summed: whole slices by ``_add_slices`` on
     the CPU, anything else by ``add_at``."""
-    if is_numpy(xp) and src.ndim > 1 and index.size:
+    if out.dtype == xp.bool_:  # booleans add as a logical or
+        counts = out.astype(xp.int64)
+        add_along(xp, counts, dim, index, src.astype(xp.int64))
+        out[...] = counts != 0
+    elif is_numpy(xp) and src.ndim > 1 and index.size:
         _add_slices(out, dim, index, src)
     else:
         add_at(xp, out, _dim_key(dim, index), src)
@@ -433,3 +438,18 @@ def masked_scatter(input, mask, source):
     if int(mask.expand(mask.shape if mask.dim() >= input.dim() else input.shape).sum()) > source.numel():
         raise RuntimeError("Number of elements of source < number of ones in mask")
     return _masked_scatter(input, mask, source)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_gather, _scatter, _scatter_add, _index_select, _index_add, _index_copy, _masked_scatter):
+    _prim.jvp(linear())
+
+def _fill_jvp(j):
+    """Filled positions hold a constant (tangent 0) or the value tensor's tangent."""
+    if "value" in j.params:
+        return j.prim(j.tangents[0], *j.inputs[1:], **dict(j.params, value=0.0))
+    return linear()(j)
+
+
+for _prim in (_scatter_value, _index_fill, _index_fill_tensor, _masked_fill, _masked_fill_tensor):
+    _prim.jvp(_fill_jvp)

@@ -3,6 +3,7 @@ from ember._tensor import Tensor
 from ember.backend.dtype import to_dtype, torch_name
 from ember.ops._dims import infer_shape, shape_arg, wrap_dim, wrap_dims
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear
 from ember.ops.registry import public
 
 
@@ -296,3 +297,8 @@ def _atleast(tensors, lift):
     if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
         return tuple(lift(x) for x in tensors[0])
     return lift(tensors[0]) if len(tensors) == 1 else tuple(lift(x) for x in tensors)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _prim in (_view, _reshape_copy, _expand, _permute, _transpose, _t, _unsqueeze, _squeeze):
+    _prim.jvp(linear())

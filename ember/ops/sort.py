@@ -5,10 +5,12 @@ Every op that picks values along a dim returns ``(values, indices)``; its gradie
 ``g`` back at the picked indices with one shared primitive (``_put``)."""
 from ember import return_types
 from ember._tensor import Tensor
+from ember.backend.arrays import accumulate
 from ember.ops._dims import wrap_dim
 from ember.ops.binary import maximum, minimum
 from ember.ops.dispatch import Primitive, primitive
-from ember.ops.reduce import _expand_back, _reduction_ctx, reduce_dims
+from ember.ops.dual import linear
+from ember.ops.reduce import _expand_back, _keep_shape, _reduction_ctx, reduce_dims
 from ember.ops.registry import public
 
 
@@ -357,7 +359,7 @@ def _mode_forward(ctx, xp, x, dim, keepdim):
     start = xp.concatenate([xp.ones(s.shape[:-1] + (1,), dtype=bool), s[..., 1:] != s[..., :-1]], axis=-1)
     run_id = xp.cumsum(start, axis=-1) - 1
     first = xp.where(start, xp.arange(n), 0)
-    run_start = xp.maximum.accumulate(first, axis=-1)
+    run_start = accumulate(xp, "maximum", first, -1)
     length = xp.arange(n) - run_start + 1
     # the longest run, smallest value first: the last element of that run is its last occurrence
     best = xp.argmax(length * (n + 1) - run_id, axis=-1)[..., None]
@@ -422,3 +424,31 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """Collapse runs of equal consecutive values: ``ember.unique_consecutive(ember.tensor([1, 1, 2, 1]))``."""
     return _unique_result(input, dim, True, return_inverse, return_counts)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+def _picked_jvp(j):
+    """The tangent of picked values: the input's tangent at the picked indices."""
+    t, idx = j.tangents[0], j.out[1]
+    if t.dim() == 0:
+        return t.clone(), None
+    dim = j.ctx.dim
+    if idx.dim() < t.dim():
+        return _take(t, idx.unsqueeze(dim), dim=dim).squeeze(dim), None
+    return _take(t, idx, dim=dim), None
+
+
+def _even_split_jvp(j):
+    """Ties share: the mean of the tangent over the elements equal to the extreme."""
+    x, t, y, dims, keepdim = j.inputs[0], j.tangents[0], j.out, j.ctx.dims, j.ctx.keepdim
+    full = y if keepdim or not dims else y.reshape(_keep_shape(x.shape, dims))
+    hit = (x == full).to(t.dtype)
+    return (t * hit).sum(dims, keepdim=keepdim) / hit.sum(dims, keepdim=keepdim)
+
+
+for _prim in (_max_dim, _min_dim, _sort, _topk, _kthvalue, _median_dim, _nanmedian_dim, _mode):
+    _prim.jvp(_picked_jvp)
+for _prim in (_max_all, _min_all, _amax, _amin, _median_full, _nanmedian_full):
+    _prim.jvp(_even_split_jvp)
+_take.jvp(linear())
+_put.jvp(linear())

@@ -7,7 +7,8 @@ are primitives without one: their results do not require grad, as in PyTorch.
 import math
 
 from ember.backend.dtype import get_default_dtype
-from ember.ops.dispatch import Primitive, apply, binary
+from ember.ops.dispatch import PRIMITIVES, Primitive, apply, binary
+from ember.ops.dual import elementwise
 from ember.ops.out import write_out
 from ember.ops.pointwise import where
 from ember.ops.registry import public
@@ -162,3 +163,9 @@ def ndtr(input, *, out=None):
 
 def multigammaln(input, p, *, out=None):
     return _out("multigammaln", out, mvlgamma(input, p), input)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+for _name in ("i0", "i0e", "i1", "i1e", "sinc", "entr", "erfcx", "ndtri", "log_ndtr", "xlog1py", "gammainc",
+              "gammaincc", "zeta"):
+    PRIMITIVES[f"special_{_name}"].jvp(elementwise)

@@ -16,6 +16,7 @@ from ember.ops.complex import view_as_complex, view_as_real
 from ember.ops.fft import c2c, c2r, r2c
 from ember.ops.join import narrow
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear
 from ember.ops.pad import pad as pad_op
 from ember.ops.registry import public
 from ember.ops.scatter import index_add
@@ -203,3 +204,7 @@ def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tr
     if length is not None and signal.shape[-1] < length:
         signal = pad_op(signal, (0, length - signal.shape[-1]))
     return signal if input.dim() == 3 else signal.squeeze(0)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_frames.jvp(linear())

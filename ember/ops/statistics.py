@@ -6,6 +6,7 @@ from collections import namedtuple
 import numpy as np
 
 from ember._tensor import Tensor
+from ember.backend.arrays import accumulate
 from ember.backend.dtype import float64, get_default_dtype, int32, int64
 from ember.creation import tensor, zeros
 from ember.ops._dims import wrap_dim
@@ -27,13 +28,12 @@ def _cum_extreme(ctx, xp, x, dim, largest):
     ctx.dim, ctx.shape = dim, x.shape
     if x.ndim == 0:
         return x.copy(), xp.zeros((), dtype=xp.int64)
-    acc = xp.maximum if largest else xp.minimum
-    values = acc.accumulate(x, axis=dim)
+    values = accumulate(xp, "maximum" if largest else "minimum", x, dim)
     shape = [1] * x.ndim
     shape[dim] = x.shape[dim]
     pos = xp.arange(x.shape[dim]).reshape(shape)
     hit = (x == values) | (x != x) if x.dtype.kind in "fc" else x == values
-    indices = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=dim)
+    indices = accumulate(xp, "maximum", xp.where(hit, pos, 0), dim)
     return values, indices.astype(xp.int64)
 
 
@@ -333,3 +333,12 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     step = _spacing(y, x, dx, d)
     mid = (y.narrow(d, 1, max(y.shape[d] - 1, 0)) + y.narrow(d, 0, max(y.shape[d] - 1, 0))) / 2
     return (mid * step).cumsum(d)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+@_cummax.jvp
+def _(j):
+    return j.tangents[0].clone() if j.tangents[0].dim() == 0 else j.tangents[0].gather(j.params["dim"], j.out[1]), None
+
+
+_cummin.jvp(_cummax.jvp_rule)

@@ -10,6 +10,7 @@ from ember._tensor import Tensor
 from ember.backend import from_numpy_dtype, to_device, to_dtype
 from ember.backend.dtype import get_default_dtype, int64
 from ember.creation import arange, empty, tensor
+from ember.ops.dual import differentiable
 from ember.ops.join import chunk, split
 from ember.ops.out import accepts_out
 from ember.ops.registry import method, public
@@ -41,7 +42,7 @@ def as_strided(input, size, stride, storage_offset=None):
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
                            f"itemsize {item} requiring a storage size of {(last + 1) * item} are out of bounds for "
                            f"storage of size {base.numel() * item}")
-    if not (base._requires_grad or input._requires_grad):
+    if not (base._requires_grad or input._requires_grad or differentiable(base) or differentiable(input)):
         flat = base._data.reshape(-1)
         view = np.lib.stride_tricks.as_strided(flat[offset:], size, [s * flat.itemsize for s in stride])
         return Tensor._make(view, input._dtype, input._device, base=base)

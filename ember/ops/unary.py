@@ -7,20 +7,26 @@ from ember._tensor import Tensor
 from ember.backend.arrays import special
 from ember.backend.dtype import from_numpy_dtype, get_default_dtype, torch_name
 from ember.ops.dispatch import Primitive, apply, primitive
+from ember.ops.dual import transposed_vjp
 from ember.ops.inplace import inplace
 from ember.ops.pointwise import where
 from ember.ops.registry import public
 
 
-def unary(name, node, forward, derivative=None, save="x", float_only=True, aliases=(), no_bool=None):
+def unary(name, node, forward, derivative=None, save="x", float_only=True, aliases=(), no_bool=None,
+          holomorphic=True):
     """Declare an elementwise op ``name`` from ``forward(xp, x)`` and ``derivative(saved, g)``.
 
     Integer inputs of a ``float_only`` op compute in the default float dtype; ``no_bool``
-    is the (exception type, message) raised for bool inputs."""
+    is the (exception type, message) raised for bool inputs. The forward-mode rule is the
+    derivative applied to the tangent (with the saved value unconjugated); a function that
+    is not ``holomorphic`` takes the generic rule on complex inputs."""
     prim = Primitive(lambda ctx, xp, x: forward(xp, x), node,
                      save=(0,) if save == "x" else (), save_output=save == "y", name=name)
     if derivative is not None:
         prim.derivative(lambda ctx, g: derivative(_conj(ctx.saved_tensors[0]), g) if save else derivative(None, g))
+        prim.jvp(lambda j: transposed_vjp(j) if not holomorphic and j.inputs[0]._dtype.category == 3 else
+                 derivative(j.inputs[0] if save == "x" else j.out if save == "y" else None, j.tangents[0]))
 
     def op(input):
         if no_bool is not None and input._dtype.name == "bool":
@@ -56,7 +62,8 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 neg = unary("neg", "NegBackward0", lambda xp, x: -x, lambda _, g: -g, save=None, float_only=False, aliases=("negative",),
             no_bool=_NEG_BOOL)
 abs = unary("abs", "AbsBackward0", lambda xp, x: xp.abs(x), lambda x, g: g * x.conj().sgn(), float_only=False,
-            aliases=("absolute",), no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"))
+            aliases=("absolute",), no_bool=(NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"),
+            holomorphic=False)
 sqrt = unary("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), lambda y, g: g / (2 * y), save="y")
 rsqrt = unary("rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), lambda y, g: -0.5 * g * y ** 3, save="y")
 exp = unary("exp", "ExpBackward0", lambda xp, x: xp.exp(x), lambda y, g: g * y, save="y")
@@ -122,7 +129,7 @@ def _sgn_derivative(z_conj, g):
     return where(r == 0, 0.0, (g - s * (s.conj() * g).real) / r)
 
 
-sgn = unary("sgn", "SgnBackward0", _sign_of_ints, _sgn_derivative, float_only=False)
+sgn = unary("sgn", "SgnBackward0", _sign_of_ints, _sgn_derivative, float_only=False, holomorphic=False)
 floor = unary("floor", "FloorBackward0", _keep_ints(lambda xp, x: xp.floor(x)), _zero, save=None, float_only=False)
 ceil = unary("ceil", "CeilBackward0", _keep_ints(lambda xp, x: xp.ceil(x)), _zero, save=None, float_only=False)
 trunc = unary("trunc", "TruncBackward0", _keep_ints(lambda xp, x: xp.trunc(x)), _zero, save=None, float_only=False,
@@ -151,6 +158,7 @@ def _round_forward(ctx, xp, x, decimals):
 
 _round = Primitive(_round_forward, "RoundBackward0")
 _round.derivative(lambda ctx, g: g * 0)
+_round.jvp(lambda j: j.tangents[0] * 0)
 _round_decimals = _round.variant("RoundBackward1")
 
 
@@ -183,6 +191,15 @@ def _(ctx, g):
     return where((x < ctx.eps) | (x > 1 - ctx.eps), 0.0, grad)
 
 
+@_logit.jvp
+def _(j):
+    x, eps, t = j.inputs[0], j.params["eps"], j.tangents[0]
+    tangent = t / (x * (1 - x))
+    if eps is None:
+        return where((x < 0) | (x > 1), math.nan, tangent)
+    return where((x < eps) | (x > 1 - eps), 0.0, tangent)
+
+
 @public(inplace=True)
 def logit(input, eps=None):
     """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when eps is given: ``p.logit()``."""
@@ -198,6 +215,7 @@ def _polygamma(ctx, xp, x, n):
 
 
 _polygamma.derivative(lambda ctx, g: g * polygamma(ctx.n + 1, ctx.saved_tensors[0]))
+_polygamma.jvp(lambda j: j.tangents[0] * polygamma(j.params["n"] + 1, j.inputs[0]))
 
 
 @public(method=False)

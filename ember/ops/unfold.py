@@ -7,6 +7,7 @@ import math
 
 from ember.ops import _im2col as k
 from ember.ops.dispatch import primitive
+from ember.ops.dual import linear
 
 
 def _pair(value, name):
@@ -92,3 +93,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                            f"input.size(2)={cols.shape[2]}.")
     out = _fold(cols, output_size=output_size, kernel=kernel, dilation=dilation, padding=padding, stride=stride)
     return out if input.dim() == 3 else out.squeeze(0)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+_unfold.jvp(linear())
+_fold.jvp(linear())

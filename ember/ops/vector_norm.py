@@ -2,6 +2,7 @@
 import math
 
 from ember.ops.dispatch import primitive
+from ember.ops.dual import transposed_vjp
 
 _INF = math.inf
 
@@ -41,3 +42,20 @@ def _(ctx, g):
         hit = (x.abs() == n).to(x.dtype)
         return g * x.sign() * hit / hit.sum(ctx.dims, keepdim=True)
     return g * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1)
+
+# forward-mode rules (run by ember.ops.dual) --------------------------------------------------
+
+@_vector_norm.jvp
+def _(j):
+    x, t, n, p = j.inputs[0], j.tangents[0], j.out, j.params["ord"]
+    dims, keepdim = j.params["dims"], j.params["keepdim"]
+    if x.is_complex() or p in (_INF, -_INF):
+        return transposed_vjp(j)
+    if p == 0:
+        return n * 0
+    if p == 1:
+        return (t * x.sign()).sum(dims, keepdim=keepdim)
+    safe = n + (n == 0)
+    if p == 2:
+        return (t * x).sum(dims, keepdim=keepdim) / safe
+    return (t * x.sign() * x.abs() ** (p - 1)).sum(dims, keepdim=keepdim) / safe ** (p - 1)

@@ -115,7 +115,7 @@ def _mha_pair(*args, **kw):
         for p in t.parameters():
             p.add_(torch.rand_like(p) * 0.2)
     e = ember.nn.MultiheadAttention(*args, **kw)
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
     return e, t
 
 
@@ -211,7 +211,7 @@ def test_mha_batch_first_path_dropout_matches_sequence_first():
     slow, _ = ember.nn.functional.multi_head_attention_forward(
         xs, xs, xs, 8, 2, e.in_proj_weight, e.in_proj_bias, None, None, False, 0.5, e.out_proj.weight,
         e.out_proj.bias, training=True, need_weights=False)
-    np.testing.assert_allclose(fast.detach().numpy(), slow.transpose(0, 1).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fast.detach().cpu().numpy(), slow.transpose(0, 1).detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kw, match", [({"x": (2, 4, 5)}, "was expecting embedding dimension of 6, but got 5"),
@@ -282,7 +282,7 @@ def test_mha_state_repr_and_init():
     m = ember.nn.MultiheadAttention(16, 4)
     assert float(m.in_proj_bias.abs().sum()) == 0 and float(m.out_proj.bias.abs().sum()) == 0
     bound = (6 / (16 + 48)) ** 0.5  # xavier_uniform_ over the packed (48, 16) weight
-    w = m.in_proj_weight.detach().numpy()
+    w = m.in_proj_weight.detach().cpu().numpy()
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
 
 
@@ -332,11 +332,11 @@ def test_sdpa_dropout():
     ember.manual_seed(0)
     q, k = ember.tensor(rand(4, 16, 8, seed=30)), ember.tensor(rand(4, 16, 8, seed=31))
     v = ember.ones(4, 16, 1)
-    out = ember.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy()
+    out = ember.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=0.5).cpu().numpy()
     assert not np.allclose(out, 1.0) and abs(out.mean() - 1.0) < 0.15
-    np.testing.assert_allclose(ember.nn.functional.scaled_dot_product_attention(q, k, v).numpy(), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(ember.nn.functional.scaled_dot_product_attention(q, k, v).cpu().numpy(), 1.0, rtol=1e-5)
     mha = ember.nn.MultiheadAttention(8, 2, dropout=0.5)
     x = ember.tensor(rand(5, 2, 8, seed=32))
-    train = mha(x, x, x)[1].detach().numpy()
+    train = mha(x, x, x)[1].detach().cpu().numpy()
     mha.eval()
-    assert not np.allclose(train, mha(x, x, x)[1].detach().numpy())
+    assert not np.allclose(train, mha(x, x, x)[1].detach().cpu().numpy())

@@ -31,7 +31,7 @@ def _make(lib, kind):
 
 
 def _sync(e, t):
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
 
 
 def _run(lib, m, kind, log, grad_a=True, grad_b=True):
@@ -47,7 +47,7 @@ def _run(lib, m, kind, log, grad_a=True, grad_b=True):
 
 
 def _np(g):
-    return None if g is None else np.asarray(g.detach().numpy() if hasattr(g, "detach") else g)
+    return None if g is None else np.asarray(g.detach().cpu().numpy() if hasattr(g, "detach") else g)
 
 
 def _recorder(log, scale=None, replace_pre=False):

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning
 def _pair(name, *args, **kwargs):
     t = getattr(torch.nn, name)(*args, **kwargs)
     e = getattr(ember.nn, name)(*args, **kwargs)
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
     return e, t
 
 
@@ -74,7 +74,7 @@ def test_conv_default_init_bounds(name, args, kwargs):
     ember.manual_seed(0)
     m = getattr(ember.nn, name)(*args, **kwargs)
     t = getattr(torch.nn, name)(*args, **kwargs)
-    w, b = m.weight.detach().numpy(), m.bias.detach().numpy()
+    w, b = m.weight.detach().cpu().numpy(), m.bias.detach().cpu().numpy()
     fan_in = t.weight.shape[1] * math.prod(t.weight.shape[2:])
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5)) and the bias share this bound
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
@@ -110,7 +110,7 @@ def test_small_cnn_trains_like_torch():
         return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3, stride=2), nn.ReLU(), nn.Flatten(),
                              nn.Linear(8 * 4 * 4, 3))
     t_model, e_model = build(torch.nn), build(ember.nn)
-    e_model.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_model.state_dict().items()})
+    e_model.load_state_dict({k: ember.tensor(v.cpu().numpy()) for k, v in t_model.state_dict().items()})
     x, y = rand(6, 1, 11, 11, seed=3), np.arange(6) % 3
     losses = {}
     for lib, model in ((ember, e_model), (torch, t_model)):

@@ -17,7 +17,7 @@ ALPHA = 1.7580993408473766
 def test_dropout_statistics_and_scale(p):
     ember.manual_seed(0)
     x = ember.ones(200, 100)
-    y = F.dropout(x, p).numpy()
+    y = F.dropout(x, p).cpu().numpy()
     kept = y != 0
     assert abs(kept.mean() - (1 - p)) < 0.02
     np.testing.assert_allclose(y[kept], 1 / (1 - p), rtol=1e-6)
@@ -28,20 +28,20 @@ def test_dropout_gradient_is_mask_times_scale():
     x = ember.tensor(np.random.default_rng(0).uniform(1, 2, (50, 40)).astype(np.float32), requires_grad=True)
     y = F.dropout(x, 0.3)
     y.sum().backward()
-    mask = (y.detach().numpy() != 0).astype(np.float32)
-    np.testing.assert_allclose(x.grad.numpy(), mask / 0.7, rtol=1e-6)
+    mask = (y.detach().cpu().numpy() != 0).astype(np.float32)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), mask / 0.7, rtol=1e-6)
     assert y.grad_fn.name() == F.dropout(x, 0.3).grad_fn.name() == \
         torch.nn.functional.dropout(torch.ones(2, requires_grad=True)).grad_fn.name()
 
 
 def test_seed_reproduces():
     ember.manual_seed(5)
-    a = F.dropout(ember.ones(100), 0.5).numpy()
-    b = F.dropout2d(ember.ones(4, 8, 3, 3), 0.5).numpy()
+    a = F.dropout(ember.ones(100), 0.5).cpu().numpy()
+    b = F.dropout2d(ember.ones(4, 8, 3, 3), 0.5).cpu().numpy()
     ember.manual_seed(5)
-    np.testing.assert_array_equal(a, F.dropout(ember.ones(100), 0.5).numpy())
-    np.testing.assert_array_equal(b, F.dropout2d(ember.ones(4, 8, 3, 3), 0.5).numpy())
-    assert not np.array_equal(a, F.dropout(ember.ones(100), 0.5).numpy())
+    np.testing.assert_array_equal(a, F.dropout(ember.ones(100), 0.5).cpu().numpy())
+    np.testing.assert_array_equal(b, F.dropout2d(ember.ones(4, 8, 3, 3), 0.5).cpu().numpy())
+    assert not np.array_equal(a, F.dropout(ember.ones(100), 0.5).cpu().numpy())
 
 
 @pytest.mark.parametrize("fn,shape,lead", [(F.dropout1d, (6, 40, 5), 2), (F.dropout1d, (40, 5), 1),
@@ -50,7 +50,7 @@ def test_seed_reproduces():
 def test_channel_dropout_zeroes_whole_channels(fn, shape, lead):
     ember.manual_seed(2)
     with pytest.warns(UserWarning) if fn is F.dropout2d and len(shape) == 3 else _nothing():
-        y = fn(ember.ones(*shape), 0.5).numpy()
+        y = fn(ember.ones(*shape), 0.5).cpu().numpy()
     per_channel = y.reshape(shape[:lead] + (-1,))
     assert ((per_channel == 0).all(-1) | (per_channel == 2.0).all(-1)).all()
     assert 0.3 < (per_channel[..., 0] == 0).mean() < 0.7
@@ -68,19 +68,19 @@ class _nothing:
 def test_alpha_dropout_keeps_mean_and_variance(p):
     ember.manual_seed(3)
     x = ember.randn(400, 500)
-    y = F.alpha_dropout(x, p, training=True).numpy()
+    y = F.alpha_dropout(x, p, training=True).cpu().numpy()
     assert abs(y.mean()) < 0.02 and abs(y.std() - 1) < 0.02
     a = 1 / math.sqrt((ALPHA * ALPHA * p + 1) * (1 - p))
     dropped = np.isclose(y, -ALPHA * a + ALPHA * a * p)
     assert abs(dropped.mean() - p) < 0.01
     kept = ~dropped
-    np.testing.assert_allclose(y[kept], x.numpy()[kept] * a + ALPHA * a * p, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y[kept], x.cpu().numpy()[kept] * a + ALPHA * a * p, rtol=1e-5, atol=1e-6)
     assert F.alpha_dropout(x, p) is x  # training defaults to False, as in torch
 
 
 def test_feature_alpha_dropout_channels():
     ember.manual_seed(4)
-    y = F.feature_alpha_dropout(ember.zeros(8, 50, 6), 0.5, training=True).numpy()
+    y = F.feature_alpha_dropout(ember.zeros(8, 50, 6), 0.5, training=True).cpu().numpy()
     assert (y == y[..., :1]).all()
     assert len(np.unique(y.round(5))) == 2
 
@@ -95,18 +95,18 @@ def test_edge_probabilities_and_eval(fn):
     t = torch.ones(3, 4, 2)
     with pytest.warns(UserWarning) if fn is F.dropout2d else _nothing():
         ty = getattr(torch.nn.functional, fn.__name__)(t, 1.0, training=True)
-    np.testing.assert_array_equal(y.numpy(), ty.numpy())
+    np.testing.assert_array_equal(y.cpu().numpy(), ty.cpu().numpy())
 
 
 def test_inplace():
     ember.manual_seed(6)
     x = ember.ones(100)
     y = F.dropout(x, 0.5, inplace=True)
-    assert y is x and (x.numpy() == 0).any() and (x.numpy() == 2).any()
+    assert y is x and (x.cpu().numpy() == 0).any() and (x.cpu().numpy() == 2).any()
     leaf = ember.ones(10, requires_grad=True)
     z = leaf * 1.0
     F.dropout(z, 0.5, inplace=True).sum().backward()
-    np.testing.assert_array_equal(leaf.grad.numpy(), z.detach().numpy())
+    np.testing.assert_array_equal(leaf.grad.cpu().numpy(), z.detach().cpu().numpy())
 
 
 @pytest.mark.parametrize("name", ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
@@ -121,7 +121,7 @@ def test_modules(name):
     assert e(x) is x
     e.train()
     ember.manual_seed(7)
-    assert (e(x).numpy() != 1).any()
+    assert (e(x).cpu().numpy() != 1).any()
     assert list(e.state_dict()) == []
 
 

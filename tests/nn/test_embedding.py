@@ -48,7 +48,7 @@ def test_embedding_errors():
 def _pair(cls, *args, **kw):
     t = getattr(torch.nn, cls)(*args, **kw)
     e = getattr(ember.nn, cls)(*args, **kw)
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
     return e, t
 
 
@@ -80,12 +80,12 @@ def test_embedding_module(pad):
 def test_embedding_module_init_and_pretrained():
     ember.manual_seed(0)
     e = ember.nn.Embedding(400, 50, padding_idx=3)
-    w = e.weight.detach().numpy()
+    w = e.weight.detach().cpu().numpy()
     assert (w[3] == 0).all() and abs(w.std() - 1) < 0.05 and abs(w.mean()) < 0.05
     assert repr(ember.nn.Embedding(5, 2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True)) == \
         repr(torch.nn.Embedding(5, 2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True))
     p = ember.nn.Embedding.from_pretrained(ember.tensor(W))
-    assert not p.weight.requires_grad and (p(ember.tensor([1])).numpy() == W[1]).all()
+    assert not p.weight.requires_grad and (p(ember.tensor([1])).cpu().numpy() == W[1]).all()
     assert ember.nn.Embedding.from_pretrained(ember.tensor(W), freeze=False).weight.requires_grad
     assert list(p.state_dict()) == ["weight"]
 

@@ -83,7 +83,7 @@ def test_inplace_forms_modify_input(name):
     e_out = getattr(ember.nn.functional, name)(e, inplace=True)
     t_out = getattr(torch.nn.functional, name)(t, inplace=True)
     assert e_out is e
-    np.testing.assert_allclose(e.numpy(), t_out.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(e.cpu().numpy(), t_out.cpu().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_threshold_inplace():

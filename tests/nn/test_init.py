@@ -51,7 +51,7 @@ def test_distributions_match_torch(name, kwargs, std, bound):
     t = torch.empty(*SHAPE)
     assert getattr(init, name)(e, **kwargs) is e
     getattr(torch.nn.init, name)(t, **kwargs)
-    ev, tv = e.detach().numpy().astype(float), t.numpy().astype(float)  # float64: Python-float tolerances
+    ev, tv = e.detach().cpu().numpy().astype(float), t.cpu().numpy().astype(float)  # float64: Python-float tolerances
     assert e.requires_grad and e.is_leaf and e.grad_fn is None
     assert ev.mean() == pytest.approx(tv.mean(), abs=0.01 + 0.01 * tv.std())
     assert ev.std() == pytest.approx(tv.std(), rel=0.02)
@@ -66,20 +66,20 @@ def test_distributions_match_torch(name, kwargs, std, bound):
 def test_generator_makes_draws_reproducible():
     a = init.kaiming_uniform_(ember.empty(4, 5), generator=ember.Generator().manual_seed(3))
     b = init.kaiming_uniform_(ember.empty(4, 5), generator=ember.Generator().manual_seed(3))
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
 
 
 @pytest.mark.parametrize("fn,val", [(lambda t: init.constant_(t, 0.3), 0.3), (init.ones_, 1.0), (init.zeros_, 0.0)])
 def test_constant_fills(fn, val):
     p = ember.nn.Parameter(ember.empty(2, 3))
     assert fn(p) is p
-    np.testing.assert_array_equal(p.detach().numpy(), np.full((2, 3), val, np.float32))
+    np.testing.assert_array_equal(p.detach().cpu().numpy(), np.full((2, 3), val, np.float32))
 
 
 @pytest.mark.parametrize("shape", [(3, 3), (2, 4), (4, 2)])
 def test_eye_matches_torch(shape):
     e = init.eye_(ember.empty(*shape, dtype=ember.float64))
-    np.testing.assert_array_equal(e.numpy(), torch.nn.init.eye_(torch.empty(*shape)).numpy())
+    np.testing.assert_array_equal(e.cpu().numpy(), torch.nn.init.eye_(torch.empty(*shape)).cpu().numpy())
     assert e.dtype == ember.float64
     with pytest.raises(ValueError, match="Only tensors with 2 dimensions are supported"):
         init.eye_(ember.empty(2, 2, 2))
@@ -87,7 +87,7 @@ def test_eye_matches_torch(shape):
 
 @pytest.mark.parametrize("shape", [(4, 6), (6, 4), (3, 2, 2)])
 def test_orthogonal(shape):
-    w = init.orthogonal_(ember.empty(*shape, dtype=ember.float64), gain=2.0).numpy().reshape(shape[0], -1)
+    w = init.orthogonal_(ember.empty(*shape, dtype=ember.float64), gain=2.0).cpu().numpy().reshape(shape[0], -1)
     small = w @ w.T if shape[0] <= w.shape[1] else w.T @ w
     np.testing.assert_allclose(small, 4 * np.eye(len(small)), atol=1e-10)
     with pytest.raises(ValueError, match="Only tensors with 2 or more dimensions are supported"):

@@ -12,7 +12,7 @@ from tests.oracle import assert_same, check, check_layouts, gradcheck, rand
 def _pair(in_f, out_f, bias=True):
     t = torch.nn.Linear(in_f, out_f, bias=bias)
     e = ember.nn.Linear(in_f, out_f, bias=bias)
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
     return e, t
 
 
@@ -73,8 +73,8 @@ def test_linear_weight_gradient_is_kept_without_a_copy():
     e = ember.nn.Linear(5, 3)
     e(ember.ones(4, 5)).sum().backward()
     assert e.weight.grad._data.base is None and e.weight.grad.is_contiguous()
-    np.testing.assert_allclose(e.weight.grad.numpy(), np.full((3, 5), 4.0))
-    np.testing.assert_allclose(e.bias.grad.numpy(), np.full(3, 4.0))
+    np.testing.assert_allclose(e.weight.grad.cpu().numpy(), np.full((3, 5), 4.0))
+    np.testing.assert_allclose(e.bias.grad.cpu().numpy(), np.full(3, 4.0))
 
 
 def test_functional_linear_and_gradcheck():
@@ -88,7 +88,7 @@ def test_functional_linear_and_gradcheck():
 def test_linear_default_init_bounds():
     ember.manual_seed(0)
     lin = ember.nn.Linear(50, 40)
-    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    w, b = lin.weight.detach().cpu().numpy(), lin.bias.detach().cpu().numpy()
     bound = 1 / math.sqrt(50)  # kaiming_uniform_(a=sqrt(5)) gives the same bound as the bias
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
     assert np.abs(b).max() <= bound and np.abs(b).std() > 0

@@ -161,7 +161,7 @@ def test_pairwise_distance(p, keepdim):
 def _module_pair(name, *args, **kw):
     t = getattr(torch.nn, name)(*args, **kw)
     e = getattr(ember.nn, name)(*args, **kw)
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
     return e, t
 
 
@@ -183,7 +183,7 @@ def test_bilinear(bias):
     gradcheck(lambda lib, a, b, w: lib.nn.functional.bilinear(a, b, w), rand(2, 3, seed=4), rand(2, 2, seed=5),
               rand(4, 3, 2, seed=6))
     ember.manual_seed(0)
-    w = ember.nn.Bilinear(16, 2, 30).weight.detach().numpy()
+    w = ember.nn.Bilinear(16, 2, 30).weight.detach().cpu().numpy()
     assert np.abs(w).max() <= 0.25 and np.abs(w).max() > 0.24
 
 

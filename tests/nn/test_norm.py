@@ -13,7 +13,7 @@ def _pair(name, *args, **kwargs):
     with torch.no_grad():
         for p in t.parameters():
             p.copy_(torch.tensor(rand(*p.shape, seed=p.numel())))
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
     return e, t
 
 
@@ -165,7 +165,7 @@ def test_inplace_relu_after_norm_backpropagates(norm):
         layer = getattr(lib.nn, norm)(*args)
         inp = lib.tensor(x, requires_grad=True)
         (lib.nn.ReLU(inplace=True)(layer(inp)) * lib.arange(72.0).reshape(2, 4, 3, 3)).sum().backward()
-        grads.append(inp.grad.numpy())
+        grads.append(inp.grad.cpu().numpy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
 
 

@@ -12,7 +12,7 @@ from tests.oracle import assert_same, gradcheck, rand
 def _pair(name, *args, **kw):
     t = getattr(torch.nn, name)(*args, **kw)
     e = getattr(ember.nn, name)(*args, **kw)
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
     return e, t
 
 
@@ -157,7 +157,7 @@ def test_parameters_init_and_repr(name, size):
     assert e.weight_ih_l0.shape == (size * 16, 10) and e.weight_ih_l1_reverse.shape == (size * 16, 32)
     bound = 1 / math.sqrt(16)
     for p in e.parameters():
-        v = p.detach().numpy()
+        v = p.detach().cpu().numpy()
         assert np.abs(v).max() <= bound and v.std() > 0.4 * bound
     assert repr(e) == repr(t)
     e.flatten_parameters()
@@ -183,8 +183,8 @@ def test_dropout_between_layers():
     assert_same(e(ember.tensor(x))[0], t(torch.tensor(x))[0])
     e.train()
     ember.manual_seed(0)
-    out = e(ember.tensor(x))[0].detach().numpy()
-    assert not np.allclose(out, e.eval()(ember.tensor(x))[0].detach().numpy())
+    out = e(ember.tensor(x))[0].detach().cpu().numpy()
+    assert not np.allclose(out, e.eval()(ember.tensor(x))[0].detach().cpu().numpy())
     e, t = _pair("GRU", 5, 8, num_layers=3, dropout=1.0)  # every activation between layers dropped
     ein, tin = _leaves(x)
     _compare(e, t, e(ein[0]), t(tin[0]), ein, tin)

@@ -16,7 +16,7 @@ def _copy(e, t):
     with torch.no_grad():
         for p in t.parameters():
             p.add_(torch.rand_like(p) * 0.1)
-    e.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t.state_dict().items()})
+    e.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t.state_dict().items()})
     e.eval()
     t.eval()
     return e, t
@@ -134,7 +134,7 @@ def test_transformer_init_and_repr():
     assert repr(e) == repr(t)
     assert [(n, tuple(p.shape)) for n, p in e.named_parameters()] == \
         [(n, tuple(p.shape)) for n, p in t.named_parameters()]
-    w = e.encoder.layers[0].linear1.weight.detach().numpy()
+    w = e.encoder.layers[0].linear1.weight.detach().cpu().numpy()
     bound = (6 / (8 + 16)) ** 0.5  # xavier_uniform_ over every matrix
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
     layer_e = ember.nn.TransformerEncoderLayer(8, 2, 16, activation="gelu", norm_first=True)
@@ -150,11 +150,12 @@ def test_dropout_in_training_mode():
     x = ember.tensor(rand(5, 2, 8, seed=13))
     train_out = layer(x)
     layer.eval()
-    assert train_out.shape == layer(x).shape and not np.allclose(train_out.detach().numpy(), layer(x).detach().numpy())
+    eval_out = layer(x)
+    assert train_out.shape == eval_out.shape and not np.allclose(np.asarray(train_out.detach()), np.asarray(eval_out))
     layer = ember.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
     out = layer(x)
     layer.eval()
-    np.testing.assert_allclose(out.detach().numpy(), layer(x).detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), layer(x).detach().cpu().numpy(), rtol=1e-6)
 
 
 ERRORS = [

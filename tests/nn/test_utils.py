@@ -89,7 +89,7 @@ def test_parameters_to_vector_roundtrip():
         assert isinstance(e, ember.nn.Parameter) and e.requires_grad
     lin = ember.nn.Linear(3, 2)
     (ember.nn.utils.parameters_to_vector(lin.parameters()) ** 2).sum().backward()
-    assert_same(lin.weight.grad, torch.tensor(2 * lin.weight.detach().numpy()))
+    assert_same(lin.weight.grad, torch.tensor(2 * lin.weight.detach().cpu().numpy()))
     for lib in (ember, torch):
         with pytest.raises(TypeError, match="expected torch.Tensor, but got: list"):
             lib.nn.utils.vector_to_parameters([1.0], [])

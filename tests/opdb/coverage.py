@@ -49,6 +49,10 @@ EXCLUDED = {
     # nn.functional.*
     "nn.functional.multi_head_attention_forward": "a composite of linear and scaled_dot_product_attention "
                                                   "with a dozen parameters; tested in tests/nn",
+    **{f"nn.functional.{n}": "a helper for writing functions the torch way (override protocol, dispatch on a flag, "
+                              "an argument check), not an op; tested in tests/nn/test_functional_more.py"
+       for n in ("assert_int_or_pair", "boolean_dispatch", "handle_torch_function", "has_torch_function",
+                 "has_torch_function_unary", "has_torch_function_variadic")},
     # linalg.*
     "linalg.check_matrix": "an input validator imported into ember.linalg, not an op",
 }

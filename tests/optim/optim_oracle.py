@@ -41,7 +41,7 @@ def run(lib, name, kwargs, steps=5, groups=None, dtype=np.float32):
     params = make_params(lib, dtype)
     opt = build(lib, name, kwargs, params, groups)
     train(lib, opt, params, steps)
-    return [p.detach().numpy() for p in params], opt
+    return [p.detach().cpu().numpy() for p in params], opt
 
 
 def assert_matches_torch(name, kwargs, steps=5, groups=None, dtype=np.float32):
@@ -61,4 +61,4 @@ def assert_state_dicts_match(mine, ref):
         assert list(mine["state"][i]) == list(s)
         for key, value in s.items():
             assert str(mine["state"][i][key].dtype) == str(value.dtype).replace("torch.", "ember.")
-            np.testing.assert_allclose(mine["state"][i][key].numpy(), value.numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(mine["state"][i][key].cpu().numpy(), value.cpu().numpy(), rtol=1e-5, atol=1e-6)

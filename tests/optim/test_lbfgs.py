@@ -30,7 +30,7 @@ def _run(lib, objective, start, steps, **kw):
     out = []
     for _ in range(steps):
         loss = opt.step(closure)
-        out.append((loss.item(), w.detach().numpy().copy()))
+        out.append((loss.item(), w.detach().cpu().numpy().copy()))
     return out, opt
 
 

@@ -75,7 +75,7 @@ def test_state_dict_round_trip(name):
     assert fresh.param_groups[0]["lr"] == kwargs.get("lr", ref.defaults["lr"])
     train(ember, fresh, params, 2)
     for p, q in zip(params, five):
-        np.testing.assert_allclose(p.detach().numpy(), q, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q, rtol=1e-6, atol=1e-7)
     assert saved["state"][0]["step"].item() == 3
 
 

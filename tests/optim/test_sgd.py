@@ -45,7 +45,7 @@ def test_state_dict_round_trip(kwargs):
     assert fresh.param_groups[0]["lr"] == kwargs["lr"]
     train(ember, fresh, params, 2)
     for p, q in zip(params, five):
-        np.testing.assert_allclose(p.detach().numpy(), q, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q, rtol=1e-6, atol=1e-7)
 
 
 def test_update_is_in_place_and_bumps_version():
@@ -56,7 +56,7 @@ def test_update_is_in_place_and_bumps_version():
     opt.step()
     assert w._data is data and w._version[0] == version + 1
     assert w.requires_grad and w.is_leaf and w.grad_fn is None
-    np.testing.assert_allclose(w.detach().numpy(), 0.5)
+    np.testing.assert_allclose(w.detach().cpu().numpy(), 0.5)
 
 
 @pytest.mark.parametrize("kwargs", [

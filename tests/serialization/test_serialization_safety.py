@@ -16,7 +16,7 @@ from ember._checkpoint import torch_zip
 
 
 def as_np(t):
-    return np.asarray(t._data, dtype=np.float64) if isinstance(t, ember.Tensor) else t.detach().double().numpy()
+    return np.asarray(t._data, dtype=np.float64) if isinstance(t, ember.Tensor) else t.detach().double().cpu().numpy()
 
 
 def same(e, t):
@@ -39,7 +39,7 @@ def test_torch_state_dict_of_a_model(tmp_path):
     x = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
     net.eval()
     ref = net[3](net[2](net[0](torch.tensor(x)))).detach()
-    np.testing.assert_allclose(model(ember.tensor(x)).detach().numpy(), ref.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(model(ember.tensor(x)).detach().cpu().numpy(), ref.cpu().numpy(), rtol=1e-6, atol=1e-6)
 
 
 def test_torch_views_shared_storage_and_dtypes(tmp_path):

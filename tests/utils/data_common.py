@@ -33,7 +33,7 @@ def assert_same_batch(e, t, path="batch"):
         assert isinstance(e, ember.Tensor), f"{path}: {type(e)} is not a tensor"
         assert str(e.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], f"{path}: {e.dtype} vs {t.dtype}"
         assert tuple(e.shape) == tuple(t.shape), f"{path}: {tuple(e.shape)} vs {tuple(t.shape)}"
-        np.testing.assert_array_equal(e.numpy(), t.numpy(), err_msg=path)
+        np.testing.assert_array_equal(e.cpu().numpy(), t.cpu().numpy(), err_msg=path)
     elif isinstance(t, dict):
         assert type(e) is type(t) and list(e) == list(t), path
         for k in t:

@@ -8,6 +8,7 @@ import os
 
 from ember.export.exported import export as capture_program
 from ember.export.dynamic import Dim
+from ember.export.onnx.custom_symbolic import SYMBOLICS, emitter, register_custom_op_symbolic, unregister_custom_op_symbolic
 from ember.export.passes import eliminate_dead_code, fold_constants
 from ember.nn.modules.module import Module
 from ember.ops.registry import PRIMITIVES
@@ -26,6 +27,8 @@ class TrainingMode(enum.IntEnum):
 def _builder():
     """The builder with every emitter table registered (importing them imports ``onnx``)."""
     from ember.export.onnx import builder, layers, pointwise, shape  # noqa: F401  # optional dependency
+    for target, (fn, _) in SYMBOLICS.items():
+        builder.EMITTERS[target] = emitter(fn)
     return builder
 
 
@@ -81,8 +84,11 @@ def export(model, args, f=None, *, kwargs=None, export_params=True, verbose=Fals
     if missing:
         first = next(n for n in graph.nodes if n.op == "call_function" and n.target == missing[0])
         where = f" in {first.meta['module']}" if first.meta.get("module") else ""
+        custom = [m.replace(".", "::") for m in missing if "." in m]
+        hint = (f" (custom op(s) {custom}: give each an ONNX form with ember.onnx.register_custom_op_symbolic)"
+                if custom else "")
         raise builder.UnsupportedOperatorError(f"ONNX export (opset {opset}): no emitter for op(s) {missing}; "
-                                               f"'{missing[0]}'{where} at {first.meta.get('stack', '?')}")
+                                               f"'{missing[0]}'{where} at {first.meta.get('stack', '?')}{hint}")
     if verbose:
         print(graph.code)
     model_proto = builder.build_model(graph, state, ep.dynamic, opset=opset, input_names=input_names,
@@ -108,4 +114,5 @@ def is_in_onnx_export():
     return False
 
 
-__all__ = ["TrainingMode", "coverage", "export", "is_in_onnx_export"]
+__all__ = ["TrainingMode", "coverage", "export", "is_in_onnx_export", "register_custom_op_symbolic",
+           "unregister_custom_op_symbolic"]

@@ -7,8 +7,13 @@
 [0.0, 2.0]
 """
 import math
+import warnings
 
+from ember.autograd import no_grad
+from ember.creation import empty_like, zeros_like
 from ember.ops import activation_kernels, join, pointwise, unary
+from ember.ops.arithmetic import hardshrink
+from ember.ops.inplace_forms import relu_
 from ember.ops.inplace import inplace as run_inplace
 from ember.amp.autocast_mode import cast_entry
 
@@ -197,3 +202,95 @@ def prelu(input, weight):
         shape[1] = channels
     weight = weight.reshape(shape)
     return pointwise.where(input > 0, input, weight * input)
+
+
+def _rrelu_check(lower, upper):
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+
+
+def _rrelu_train(x, lower, upper):
+    with no_grad():
+        slope = empty_like(x).uniform_(lower, upper)
+    return pointwise.where(x >= 0, x, x * slope)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element in training and is
+    (lower + upper) / 2 in eval: ``F.rrelu(ember.tensor([-2.0]), 0.5, 0.5)`` -> ``[-1.]``."""
+    _rrelu_check(lower, upper)
+    if training:
+        return _apply(_rrelu_train, input, inplace, lower, upper)
+    return _apply(_leaky_relu, input, inplace, (lower + upper) / 2)
+
+
+def _softshrink(x, lambd):
+    return pointwise.where(x > lambd, x - lambd, pointwise.where(x < -lambd, x + lambd, 0.0))
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, else 0: ``F.softshrink(ember.tensor([2.0]))`` -> ``[1.5]``."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be in range [0, 3.40282e+38] for input dtype {str(input.dtype)[6:].title()}, "
+                           f"but found {lambd:g}")
+    return _softshrink(input, lambd)
+
+
+def tanhshrink(input):
+    """x - tanh(x): ``F.tanhshrink(ember.tensor([0.0]))`` -> ``[0.]``."""
+    return input - unary.tanh(input)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A sample from the Gumbel-softmax distribution over ``dim`` (one-hot with a straight-through
+    gradient when ``hard``): ``F.gumbel_softmax(ember.zeros(4), hard=True).sum()`` -> ``1.``."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    with no_grad():
+        gumbels = -empty_like(logits).exponential_().log()
+    soft = pointwise.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)
+    return zeros_like(logits).scatter_(dim, index, 1.0) - soft.detach() + soft
+
+
+def elu_(input, alpha=1.0):
+    """``F.elu(input, alpha, inplace=True)``."""
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    """``F.celu(input, alpha, inplace=True)``."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    """``F.selu(input, inplace=True)``."""
+    return selu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """``F.leaky_relu(input, negative_slope, inplace=True)``."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """``F.hardtanh(input, min_val, max_val, inplace=True)``."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    """``F.threshold(input, threshold, value, inplace=True)``."""
+    return _apply(_threshold, input, True, threshold, value)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """``F.rrelu(input, lower, upper, training, inplace=True)``."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+__all__ = ["celu", "celu_", "elu", "elu_", "gelu", "glu", "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish",
+           "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "log_softmax", "logsigmoid", "mish", "prelu", "relu",
+           "relu6", "relu_", "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu", "softmax", "softmin", "softplus",
+           "softshrink", "softsign", "tanh", "tanhshrink", "threshold", "threshold_"]

@@ -10,6 +10,7 @@ import math
 from ember._tensor import Size
 from ember.backend.dtype import CPP_NAMES as _CPP, bool_
 from ember.creation import full, zeros
+from ember.nn.attention import SDPBackend, enabled_backends
 from ember.nn.functional.dropouts import dropout
 from ember.ops import join, pointwise
 from ember.ops.linalg import bmm, matmul
@@ -80,17 +81,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     >>> F.scaled_dot_product_attention(q, q, q, is_causal=True).shape
     Size([3, 4])
     """
+    if not {SDPBackend.MATH, SDPBackend.FLASH_ATTENTION} & set(enabled_backends()):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This is likely due to "
+                           "turning off both the math kernel and the fused kernels.")
     _check_sdpa(query, key, value, attn_mask, is_causal)
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = matmul(query * scale, key.transpose(-2, -1))  # scaling q is cheaper than scaling q k^T
     if is_causal:  # every row keeps at least its first key: the plain softmax is safe
-        weights = pointwise.softmax(scores + _causal_mask(query.shape[-2], key.shape[-2], scores.dtype), -1)
+        mask = _causal_mask(query.shape[-2], key.shape[-2], scores.dtype, scores.device)
+        weights = pointwise.softmax(scores + mask, -1)
     elif attn_mask is None:
         weights = pointwise.softmax(scores, -1)
     elif attn_mask.dtype == bool_:
-        blocked = zeros(attn_mask.shape, dtype=scores.dtype).masked_fill(~attn_mask, float("-inf"))
+        blocked = zeros(attn_mask.shape, dtype=scores.dtype, device=scores.device).masked_fill(~attn_mask, float("-inf"))
         weights = _softmax_masked(scores, blocked)
     else:
         weights = _softmax_masked(scores, attn_mask)

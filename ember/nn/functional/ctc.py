@@ -21,9 +21,9 @@ def _padded_targets(targets, target_lengths):
     rows, start = [], 0
     for length in target_lengths.tolist():
         row = targets[start:start + length].long()
-        rows.append(join.cat([row, zeros(s - length, dtype=int64)]))
+        rows.append(join.cat([row, zeros(s - length, dtype=int64, device=targets.device)]))
         start += length
-    return join.stack(rows) if n else zeros(0, s, dtype=int64)
+    return join.stack(rows) if n else zeros(0, s, dtype=int64, device=targets.device)
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
@@ -35,7 +35,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     if unbatched:
         log_probs, targets = log_probs.unsqueeze(1), targets.unsqueeze(0)
     frames, batch, _ = log_probs.shape
-    in_len, tgt_len = _as_long(input_lengths), _as_long(target_lengths)
+    # lengths may stay on the CPU while log_probs is on a GPU, as torch allows
+    in_len, tgt_len = (_as_long(n).to(log_probs.device) for n in (input_lengths, target_lengths))
     if in_len.shape[0] != batch or tgt_len.shape[0] != batch:
         raise RuntimeError(f"Expected input_lengths and target_lengths to have size {batch}")
     if batch and int(in_len.max()) > frames:

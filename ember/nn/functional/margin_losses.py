@@ -83,7 +83,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     z = z * z if p == 2 else z
     if weight is not None:
         z = z * weight[y].unsqueeze(1)
-    z = pointwise.where(arange(classes).unsqueeze(0) == y.unsqueeze(1), 0.0, z)
+    z = pointwise.where(arange(classes, device=x.device).unsqueeze(0) == y.unsqueeze(1), 0.0, z)
     return apply_reduction(z.sum(1) / classes, reduction)
 
 
@@ -96,7 +96,7 @@ def multilabel_margin_loss(input, target, reduction="mean"):
     classes = x.shape[1]
     valid = scan.cumprod((y >= 0).long(), 1).bool()
     safe = pointwise.where(valid, y, 0)
-    is_target = zeros(x.shape, dtype=int64).scatter_add(1, safe, valid.long()) > 0
+    is_target = zeros(x.shape, dtype=int64, device=x.device).scatter_add(1, safe, valid.long()) > 0
     picked = scatter.gather(x, 1, safe)
     pair = _clamp0(1.0 - picked.unsqueeze(2) + x.unsqueeze(1))
     mask = valid.unsqueeze(2) & (~is_target).unsqueeze(1)

@@ -51,7 +51,7 @@ def _bags(input, offsets, include_last_offset):
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
                              "fixed length sequences. However, found offsets of type Tensor")
         nbags, length = input.shape
-        bags = arange(nbags).unsqueeze(1).expand(nbags, length).reshape(-1)
+        bags = arange(nbags, device=input.device).unsqueeze(1).expand(nbags, length).reshape(-1)
         return input.reshape(-1), bags, nbags
     if input.dim() != 1:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
@@ -61,8 +61,8 @@ def _bags(input, offsets, include_last_offset):
         raise ValueError("offsets has to be a 1D Tensor")
     starts = offsets[:-1] if include_last_offset else offsets
     n = input.shape[0]
-    marks = zeros(n + 1, dtype=int64).index_add(0, starts.clamp(max=n).long(),
-                                                             ones(starts.shape[0], dtype=int64))
+    marks = zeros(n + 1, dtype=int64, device=starts.device).index_add(
+        0, starts.clamp(max=n).long(), ones(starts.shape[0], dtype=int64, device=starts.device))
     return input, marks.cumsum(0)[:n] - 1, starts.shape[0]
 
 
@@ -103,10 +103,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     if mode == "max":
         return _ops.bag_pick(weight, _ops.bag_argmax(weight.detach(), idx, bags, nbags=nbags))
     if mode == "mean":
-        counts = zeros(nbags, dtype=weight.dtype).index_add(0, bags, ones(idx.shape[0], dtype=weight.dtype))
+        counts = zeros(nbags, dtype=weight.dtype, device=weight.device).index_add(
+            0, bags, ones(idx.shape[0], dtype=weight.dtype, device=weight.device))
         scale = 1.0 / counts[bags]
     else:
-        scale = ones(idx.shape[0], dtype=weight.dtype) if psw is None else psw
+        scale = ones(idx.shape[0], dtype=weight.dtype, device=weight.device) if psw is None else psw
     return _ops.bag_sum(weight, scale, idx, bags, nbags=nbags, freq_scaled=bool(scale_grad_by_freq))
 
 

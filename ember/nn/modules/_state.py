@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 from ember._tensor import Tensor
 from ember.autograd import no_grad
-from ember.nn.parameter import Parameter
+from ember.nn.parameter import Parameter, is_lazy
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -44,6 +44,10 @@ def load_state_dict(module, state_dict, strict=True, assign=False):
             if key not in state_dict:
                 continue
             value = state_dict[key]
+            if is_lazy(target) and isinstance(value, Tensor) and not is_lazy(value):
+                target.materialize(value.shape)  # a lazy module takes the checkpoint's shapes
+            elif is_lazy(target) or is_lazy(value):
+                continue
             if not isinstance(value, Tensor):
                 errors.append(f'While copying the parameter named "{key}", expected torch.Tensor or Tensor-like '
                               f"object from checkpoint but received {type(value)}")

@@ -1,4 +1,5 @@
-"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict."""
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict (and the deprecated Container)."""
+import warnings
 from collections import OrderedDict
 
 from ember._tensor import Tensor
@@ -310,3 +311,14 @@ class ParameterDict(Module):
 
     def extra_repr(self):
         return "\n".join(_param_line(k, p, lambda t: t.type()) for k, p in self.items())
+
+
+class Container(Module):
+    """Deprecated: a Module whose keyword arguments become its children (subclass Module instead)."""
+
+    def __init__(self, **kwargs):
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+                      "Subclass that instead.", FutureWarning, stacklevel=2)
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)

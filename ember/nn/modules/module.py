@@ -6,7 +6,7 @@ from ember._tensor import Tensor
 from ember.autograd import no_grad
 from ember.autograd.hooks import RemovableHandle
 from ember.creation import empty_like
-from ember.nn.parameter import Buffer, Parameter
+from ember.nn.parameter import Buffer, Parameter, is_lazy
 from ember.nn.modules import _state
 from ember.nn.modules._backward_hooks import BackwardHookCall
 from ember.nn.modules._layer_path import ANNOTATED_ERRORS, name_layer
@@ -414,10 +414,10 @@ class Module:
             destination = OrderedDict()
         for name, p in self._parameters.items():
             if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
+                destination[prefix + name] = p if keep_vars or is_lazy(p) else p.detach()
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
+                destination[prefix + name] = b if keep_vars or is_lazy(b) else b.detach()
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)

@@ -1,12 +1,13 @@
 """LayerNorm, GroupNorm, RMSNorm and LocalResponseNorm."""
 import numbers
 
-from ember.creation import empty
+from ember.creation import empty, tensor, zeros_like
 from ember.nn import functional as F  # noqa: N812 (torch convention)
 from ember.nn import init
 from ember.nn.modules._init_helpers import make_affine, reset_affine
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
+from ember.ops.join import cat
 
 __all__ = ["GroupNorm", "LayerNorm", "LocalResponseNorm", "RMSNorm"]
 
@@ -100,3 +101,29 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(LocalResponseNorm):
+    """torch's legacy cross-channel LRN of 4-d input: x * (k + alpha/size * W) ** -beta.
+
+    W sums x² over channels [c - p + 1, c + p - 1] (p = (size - 1) // 2 + 1, clipped to the channels)
+    and, as torch's running-sum kernel does, keeps channel 0 in the sum once the window has moved
+    past it. Gradients are the exact derivative of these values (torch's hand-written backward
+    assumes a symmetric window instead)."""
+
+    def forward(self, input):
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        channels = input.shape[1]
+        half = (self.size - 1) // 2 + 1
+        square = input * input
+        sums = cat([zeros_like(input[:, :1]), square.cumsum(1)], 1)
+        ends = tensor([min(channels, c + half) for c in range(channels)], device=input.device)
+        starts = tensor([max(0, c - half + 1) for c in range(channels)], device=input.device)
+        window = sums.index_select(1, ends) - sums.index_select(1, starts)
+        stuck = tensor([float(c >= half) for c in range(channels)], dtype=input.dtype, device=input.device)
+        window = window + square[:, :1] * stuck.reshape(1, -1, 1, 1)
+        return input * (self.k + self.alpha / self.size * window) ** -self.beta
+
+
+__all__ += ["CrossMapLRN2d"]

@@ -85,7 +85,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     batch_sizes = [sum(1 for n in sorted_lengths if n > t) for t in range(sorted_lengths[0])]
     rows = [t * batch + order[j] for t, b in enumerate(batch_sizes) for j in range(b)]
     data = x.reshape(steps * batch, *x.shape[2:]).index_select(0, _index(rows, x.device))
-    return PackedSequence(data, tensor(batch_sizes, dtype=int64), sorted_indices)
+    return PackedSequence(data, tensor(batch_sizes, dtype=int64, device="cpu"), sorted_indices)  # on the CPU, as torch keeps it
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):

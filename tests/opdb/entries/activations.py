@@ -26,6 +26,12 @@ def _softmax(make):
             Sample(make(), 0), Sample(make(0, 3), 1), Sample(make(40, 65), 1), Sample(make(3, 4), -1, dtype=None)]
 
 
+def _softmax_like(**kw):
+    def gen(make):
+        return [Sample(make(3, 4), **kw), Sample(make(3, 4, layout="transposed"), dim=0, **kw), Sample(make(0, 3), **kw)]
+    return gen
+
+
 def _glu(make):
     return [Sample(make(3, 4)), Sample(make(4, 3, layout="transposed"), 0), Sample(make(2, 6, layout="sliced"), -1),
             Sample(make(0, 4))]
@@ -71,4 +77,16 @@ ENTRIES = [
     _f("normalize", _normalize, dtypes=FLOATS, supports_out=True),
     _f("cosine_similarity", _pair(), dtypes=FLOATS), _f("pairwise_distance", _pair(), dtypes=FLOATS),
     _f("pairwise_distance", _pair(p=1.0, keepdim=True), dtypes=FLOATS, name_suffix="p1"),
-]
+    _f("softshrink", unary(lambd=0.3), dtypes=FLOATS), _f("softshrink", dtypes=FLOATS, name_suffix="default"),
+    _f("tanhshrink", dtypes=FLOATS),
+    _f("rrelu", unary(lower=0.1, upper=0.3), dtypes=FLOATS, inplace_kwarg=True),
+    _f("rrelu", unary(lower=0.1, upper=0.3, training=True), dtypes=("float32", "float64"), random=True, differentiable=False,
+       name_suffix="training"),
+    _f("gumbel_softmax", _softmax_like(tau=0.5), dtypes=FLOATS, random=True, differentiable=False),
+    _f("gumbel_softmax", _softmax_like(hard=True), dtypes=FLOATS, random=True, differentiable=False,
+       name_suffix="hard"),
+] + [_f(name, unary(**kw), dtypes=FLOATS if name != "threshold_" else ("float32", "float64"), differentiable=False)
+     for name, kw in (  # threshold_: the half-precision threshold rounding difference xfailed for threshold above
+    ("elu_", {"alpha": 0.5}), ("celu_", {"alpha": 0.5}), ("selu_", {}), ("leaky_relu_", {"negative_slope": 0.2}),
+    ("hardtanh_", {"min_val": -0.5, "max_val": 1.0}), ("threshold_", {"threshold": 0.3, "value": -1.0}),
+    ("rrelu_", {"lower": 0.1, "upper": 0.3}))]

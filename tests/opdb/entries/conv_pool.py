@@ -126,6 +126,8 @@ for _nd in (1, 2, 3):
         _f(f"lp_pool{_nd}d", _lp_pool(_nd)),
         _f(f"adaptive_avg_pool{_nd}d", _adaptive(_nd)),
         _f(f"adaptive_max_pool{_nd}d", _adaptive(_nd, return_indices=True)),
+        _f(f"max_pool{_nd}d_with_indices", _pool(_nd)),
+        _f(f"adaptive_max_pool{_nd}d_with_indices", _adaptive(_nd)),
         _f(f"max_unpool{_nd}d", _unpool_samples(_nd), op=_unpool(_nd, True), ref=_unpool(_nd, True)),
     ]
 for _nd in (2, 3):

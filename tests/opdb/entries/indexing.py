@@ -1,5 +1,5 @@
 """Indexing, gathering and scattering by index tensors and masks."""
-from opdb.core import OpEntry, Sample, xfail
+from opdb.core import OpEntry, Sample
 from opdb.samples import views
 
 NON_DIFF = dict(differentiable=False)
@@ -77,10 +77,7 @@ ENTRIES = [
     OpEntry("take", lambda make: [Sample(make(3, 4), make.index(5, high=12)),
                                   Sample(make(3, 4, layout="transposed"), make.index(2, 2, high=12))]),
     OpEntry("scatter", _scatter()), OpEntry("scatter_add", _scatter()),
-    OpEntry("index_add", _index_op(lambda make, shape: make(*shape)),
-            skips=(xfail("values", "ember bug: index_add of bool tensors raises NumPy's _UFuncOutputCastingError "
-                         "(torch computes a logical or): ember.index_add(ember.zeros(3, dtype=ember.bool), 0, "
-                         "ember.tensor([0, 0]), ember.ones(2, dtype=ember.bool))", ("bool",)),)),
+    OpEntry("index_add", _index_op(lambda make, shape: make(*shape))),
     OpEntry("index_copy", _index_op(lambda make, shape: make(*shape))),
     OpEntry("index_fill", _index_op(lambda make, shape: -1.5 if make.floating else 1)),
     OpEntry("masked_fill", _masked(lambda make: -1.5 if make.floating else 1)),

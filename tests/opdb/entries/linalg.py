@@ -38,7 +38,7 @@ def _symmetric(lib, op, **kw):
     gradients only see the symmetric part (as torch's do)."""
     def fn(a, *args):
         n = a.shape[-1]
-        return op(lib)(a @ a.mT + n * lib.eye(n, dtype=a.dtype), *args, **kw)
+        return op(lib)(a @ a.mT + n * lib.eye(n, dtype=a.dtype, device=a.device), *args, **kw)
     return fn
 
 
