@@ -151,3 +151,19 @@ def test_autograd_profiler_names():
     with ember.autograd.profiler.profile(enabled=False) as off:
         ember.ones(2).exp()
     assert len(off.function_events) == 0
+
+
+def test_no_module_binds_the_dispatchers_run_at_import():
+    """Interceptors (autocast, the profiler, checkpoint) rebind ``dispatch.run``: a module that imported
+    the name would bypass them."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(ember.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "ember.ops.dispatch" and \
+                    any(a.name == "run" for a in node.names):
+                offenders.append(str(path.relative_to(root)))
+    assert not offenders
