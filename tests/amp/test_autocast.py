@@ -187,3 +187,31 @@ def test_backward_inside_the_region_runs_autocast_as_torch():
         with lib.autocast("cpu"):
             (x @ x).float().sum().backward()
         assert x.grad.dtype == lib.float32
+
+
+def test_cuda_lists_on_the_fake_cuda_backend():
+    """On CUDA, PyTorch's lists (float16; exp, softmax in float32; cat promotes) run through the same hook."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import ember
+a, b = ember.ones(2, 3, device="cuda"), ember.ones(3, 4, device="cuda")
+with ember.autocast("cuda"):
+    print((a @ b).dtype, a.half().exp().dtype, ember.softmax(a.half(), -1).dtype, ember.cat([a.half(), a]).dtype,
+          (a + 1).dtype)
+s = ember.amp.GradScaler("cuda", init_scale=4.0)
+w = ember.ones(2, device="cuda", requires_grad=True)
+opt = ember.optim.SGD([w], lr=0.5)
+s.scale((w * float("inf")).sum()).backward()
+s.step(opt)
+s.update()
+print(s.get_scale(), w.detach().cpu().tolist())
+"""
+    env = dict(os.environ, EMBER_FAKE_CUDA="1")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split("\n")
+    assert lines[0] == "ember.float16 ember.float32 ember.float32 ember.float32 ember.float32"
+    assert lines[1] == "2.0 [1.0, 1.0]"  # the inf step is skipped and the scale backs off
