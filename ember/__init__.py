@@ -37,6 +37,9 @@ from ember.backend.flags import (
     use_deterministic_algorithms,
 )
 from ember.backend.typeinfo import finfo, iinfo
+from ember.backend.layout import (  # noqa: F401
+    layout, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided,
+)
 from ember.backend.threads import get_num_threads, set_num_threads
 from ember.backend.dtype import (
     bfloat16, bool_ as bool, complex64, complex128, float16, float32, float64, int8, int16, int32, int64, uint8,
@@ -54,7 +57,7 @@ from ember.random import (
 from ember.ops.random import bernoulli, normal, poisson
 from ember._printing import set_printoptions
 from ember import optim
-from ember import cuda, fft, linalg, special
+from ember import cuda, fft, linalg, sparse, special
 from ember import backends, hub, library, testing
 from ember import amp, cpu
 from ember.amp.autocast_mode import (
@@ -179,6 +182,9 @@ from ember.ops.shape import (  # noqa: F401
 from ember.ops.sort import (  # noqa: F401
     amax, amin, argmax, argmin, argsort, kthvalue, max, median, min, mode, msort, nanmedian, sort, topk, unique,
     unique_consecutive,
+)
+from ember.ops.sparse import (  # noqa: F401
+    sparse_coo_tensor, sparse_mask,
 )
 from ember.ops.special import (  # noqa: F401
     i0, igamma, igammac, mvlgamma, sinc,

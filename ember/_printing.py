@@ -8,11 +8,12 @@ at ``linewidth`` and tensors above ``threshold`` elements show only ``edgeitems`
 at each end of every dimension.
 """
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from ember.backend.dtype import get_default_dtype
+from ember.backend.dtype import by_name, get_default_dtype
 
 
 @dataclass
@@ -151,6 +152,8 @@ def tensor_repr(t):
     indent = len(prefix)
     if t.device.type == "meta":  # no data to show: shape and dtype only, as PyTorch writes it
         return _join_suffixes(prefix + "...", _meta_suffixes(t), indent)
+    if t.is_sparse:
+        return _sparse_repr(t, prefix)
     data = t._host()
     suffixes = []
     if t.device.type != "cpu":
@@ -176,3 +179,33 @@ def tensor_repr(t):
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _join_suffixes(prefix + body, suffixes, indent)
+
+
+def _sparse_repr(t, prefix):
+    """PyTorch's COO repr: the indices and values tensors, then size, nnz, dtype, layout and autograd state."""
+    coo = t._data
+    make = type(t)._make
+    pad = " " * len(prefix)
+    head = prefix + "indices="
+    indices = _indent(_no_dtype(tensor_repr(make(coo.indices, by_name("int64"), t.device))), len(head))
+    values = _no_dtype(tensor_repr(make(coo.values, t.dtype, t.device)))
+    if coo.nnz == 0:
+        values = f"tensor([], size={tuple(coo.values.shape)})"
+    text = f"{head}{indices},\n{pad}values={_indent(values, len(pad) + 7)},\n{pad}size={tuple(coo.shape)}"
+    suffixes = [f"nnz={coo.nnz}"]
+    if t.dtype is not get_default_dtype():
+        suffixes.append(f"dtype={t.dtype!r}")
+    suffixes.append(f"layout={t.layout!r}")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    return _join_suffixes(text, suffixes, len(pad))
+
+
+def _no_dtype(text):
+    return re.sub(r",\s*dtype=ember\.\w+\)$", ")", text)
+
+
+def _indent(text, width):
+    return text.replace("\n", "\n" + " " * width)

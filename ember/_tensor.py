@@ -11,6 +11,7 @@ import numpy as np
 
 from ember._printing import tensor_repr
 from ember.backend import CPU, array_module, device as _device_cls, to_device
+from ember.backend.layout import sparse_coo, strided
 from ember.backend.dtype import by_name, float32, float64, get_default_dtype, int64, torch_name
 from ember.backend.device import place
 
@@ -215,7 +216,12 @@ class Tensor:
 
     @property
     def layout(self):
-        return "strided"
+        return getattr(self._data, "layout", strided)
+
+    @property
+    def is_sparse(self):
+        """True for a sparse COO tensor (``layout == ember.sparse_coo``)."""
+        return getattr(self._data, "layout", strided) is sparse_coo
 
     @property
     def output_nr(self):
@@ -238,6 +244,8 @@ class Tensor:
             value_observer(self)
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.is_sparse:
+            raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")
         if self._device.type != "cpu":
             if not force:
                 raise TypeError(

@@ -26,8 +26,8 @@ LAYERS = [
     # from arrays without running any op (creation, random's generators and samplers of new tensors).
     ("tensor core", ["ember._tensor", "ember._printing", "ember.creation", "ember.random", "ember.return_types"]),
     ("autograd", ["ember.autograd"]),
-    ("ops", ["ember.ops", "ember.linalg", "ember.fft", "ember.special", "ember.library", "ember.testing", "ember.amp",
-             "ember.cpu.amp", "ember.profiler", "ember.autograd.profiler"]),
+    ("ops", ["ember.ops", "ember.linalg", "ember.fft", "ember.special", "ember.library", "ember.testing",
+             "ember.sparse", "ember.amp", "ember.cpu.amp", "ember.profiler", "ember.autograd.profiler"]),
     ("nn", ["ember.nn"]),
     # ember.cuda seeds each GPU's generator (tensor core) and sits with the other user-facing services.
     ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint",

@@ -5,7 +5,7 @@ has, runs a node once all of them have delivered their gradient, and sums
 gradients that arrive at the same node output.
 """
 from ember.autograd import grad_mode
-from ember.autograd.graph import AccumulateGrad, accumulator
+from ember.autograd.graph import AccumulateGrad, accumulator, add_grads
 
 
 def _root_of(t):
@@ -82,7 +82,7 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
     for node, nr, g in roots:
         if node in needed:
             buf = buffers.setdefault(node, [None] * node.num_outputs)
-            buf[nr] = g if buf[nr] is None else buf[nr] + g
+            buf[nr] = g if buf[nr] is None else add_grads(buf[nr], g)
     ready = [n for n in root_nodes if n in needed and n not in deps]
     captured = [None] * len(inputs or ())
 
@@ -122,7 +122,7 @@ def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, acc
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * child.num_outputs
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    buf[nr] = g if buf[nr] is None else add_grads(buf[nr], g)
                 remaining = deps[child] - 1
                 deps[child] = remaining
                 if remaining == 0:

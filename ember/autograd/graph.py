@@ -7,6 +7,7 @@ the inputs' nodes and the input metadata used to shape gradients.
 import weakref
 
 from ember._tensor import Tensor
+from ember.backend.sparse_coo import CooArray
 from ember.autograd import anomaly
 from ember.autograd.hooks import RemovableHandle
 
@@ -169,15 +170,22 @@ class AccumulateGrad(Node):
         if var.grad is None:
             if not create_graph:
                 grad = grad.detach()
-                if not _owns_memory(grad._data):
+                if type(grad._data) is CooArray or not _owns_memory(grad._data):
                     grad = grad.clone()
             var.grad = grad
-        elif create_graph or var.grad.requires_grad:
-            var.grad = var.grad + grad
+        elif create_graph or var.grad.requires_grad or type(grad._data) is CooArray \
+                or type(var.grad._data) is CooArray:
+            var.grad = add_grads(var.grad, grad)
         else:
             var.grad._data += grad._data
         for hook in var._post_acc_hooks or ():
             hook(var)
+
+
+def add_grads(a, b):
+    """``a + b`` for two gradients of one tensor; a sparse one joins a dense one (dense + sparse is the
+    order PyTorch's add takes)."""
+    return b + a if type(a._data) is CooArray and type(b._data) is not CooArray else a + b
 
 
 def _owns_memory(a):

@@ -9,6 +9,7 @@ from ember.ops import ctc  # noqa: F401
 from ember.ops import linear  # noqa: F401
 from ember.ops import rnn  # noqa: F401
 from ember.ops import rnn_seq  # noqa: F401
+from ember.ops import sparse, sparse_math  # noqa: F401
 from ember.ops import inplace_forms  # noqa: F401  (last: it reads the methods the others attached)
 from ember.ops.registry import NAMESPACES, PUBLIC
 

@@ -13,6 +13,7 @@ from ember.autograd.graph import OpNode, accumulator
 from ember.backend import CPU, PROMOTE, array_module, device, from_numpy_dtype, meta
 from ember.backend.dtype import _from_np, bool_, get_default_dtype, int64
 from ember.backend.gpu_memory import out_of_memory
+from ember.backend.sparse_coo import LayoutError, unsupported_message
 
 _state = grad_mode.state
 _anomaly = anomaly.state
@@ -196,6 +197,8 @@ def execute(prim, inputs, arrays, dev, params):
         except ValueError:
             check_broadcast(arrays)
             raise
+        except LayoutError:
+            raise NotImplementedError(unsupported_message(prim.name)) from None
         finally:
             if _SCRATCH:
                 _SCRATCH.clear()
@@ -211,6 +214,8 @@ def execute(prim, inputs, arrays, dev, params):
     except ValueError:
         check_broadcast(arrays)
         raise
+    except LayoutError:
+        raise NotImplementedError(unsupported_message(prim.name)) from None
     ctx._prim = prim
     next_functions, meta = [], []
     for x in inputs:

@@ -2,7 +2,8 @@
 bag reductions behind ``nn.functional.embedding_bag`` (sum, mean, max per bag).
 
 Every backward is one scatter-add (``index_add``) of the upstream rows into a zero weight-shaped
-gradient, written with ember ops so second derivatives work.
+gradient, written with ember ops so second derivatives work; with ``sparse=True`` the rows and their
+indices become a sparse COO gradient instead (uncoalesced, in lookup order, as PyTorch's).
 """
 from ember._tensor import Tensor
 from ember.creation import ones, zeros
@@ -10,6 +11,7 @@ from ember.ops.dispatch import primitive
 from ember.ops.dual import linear, product
 from ember.ops.registry import public
 from ember.ops.scatter import add_along
+from ember.ops.sparse import _coo
 
 
 def check_indices(indices, num):
@@ -23,9 +25,14 @@ def check_indices(indices, num):
         raise IndexError("index out of range in self")
 
 
+def _sparse_rows(idx, rows, num):
+    """The sparse ``(num, dim)`` gradient holding ``rows[k]`` at row ``idx[k]``."""
+    return _coo(idx.unsqueeze(0), rows, shape=(num, rows.shape[-1]), coalesced=False)
+
+
 @primitive("EmbeddingBackward0", save=(1,))
-def _embedding(ctx, xp, weight, indices, padding_idx, scale_grad_by_freq):
-    ctx.num, ctx.padding_idx, ctx.scale = weight.shape[0], padding_idx, scale_grad_by_freq
+def _embedding(ctx, xp, weight, indices, padding_idx, scale_grad_by_freq, sparse=False):
+    ctx.num, ctx.padding_idx, ctx.scale, ctx.sparse = weight.shape[0], padding_idx, scale_grad_by_freq, sparse
     return weight[indices]
 
 
@@ -41,6 +48,13 @@ def _(ctx, g):
     (indices,) = ctx.saved_tensors
     idx = indices.reshape(-1)
     rows = g.reshape(-1, g.shape[-1])
+    if ctx.sparse:
+        if ctx.scale:
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+        if ctx.padding_idx >= 0:
+            keep = idx != ctx.padding_idx
+            idx, rows = idx[keep], rows[keep]
+        return _sparse_rows(idx, rows, ctx.num), None
     if ctx.padding_idx >= 0:
         rows = rows * (idx != ctx.padding_idx).to(g.dtype).unsqueeze(1)
     if ctx.scale:
@@ -54,20 +68,20 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
     """Rows of ``weight`` at ``indices``: ``ember.embedding(ember.eye(3), ember.tensor([2]))`` -> ``[[0., 0., 1.]]``.
 
     ``padding_idx`` (>= 0) gets no gradient; ``scale_grad_by_freq`` divides each row's gradient by
-    how often it occurs in ``indices``."""
+    how often it occurs in ``indices``; ``sparse`` makes ``weight``'s gradient a sparse COO tensor."""
     if weight.dim() != 2:
         raise RuntimeError(f"'weight' must be 2-D, got {weight.dim()}-D")
-    if sparse:
-        raise NotImplementedError("ember has no sparse tensors: embedding(sparse=True) is not supported")
     check_indices(indices, weight.shape[0])
-    return _embedding(weight, indices, padding_idx=int(padding_idx), scale_grad_by_freq=bool(scale_grad_by_freq))
+    return _embedding(weight, indices, padding_idx=int(padding_idx), scale_grad_by_freq=bool(scale_grad_by_freq),
+                      sparse=bool(sparse))
 
 
 @primitive("EmbeddingBagBackward0", save=(0, 1, 2, 3))
-def bag_sum(ctx, xp, weight, scale, indices, bags, nbags, freq_scaled=False):
+def bag_sum(ctx, xp, weight, scale, indices, bags, nbags, freq_scaled=False, sparse=False):
     """Per bag: sum of ``scale[i] * weight[indices[i]]`` over the elements i with ``bags[i] == bag``;
-    ``freq_scaled`` divides each row's weight gradient by how often its index occurs."""
-    ctx.num, ctx.freq_scaled = weight.shape[0], freq_scaled
+    ``freq_scaled`` divides each row's weight gradient by how often its index occurs; ``sparse`` makes
+    that gradient a sparse COO tensor."""
+    ctx.num, ctx.freq_scaled, ctx.sparse = weight.shape[0], freq_scaled, sparse
     out = xp.zeros((nbags, weight.shape[1]), dtype=weight.dtype)
     add_along(xp, out, 0, bags, weight[indices] * scale[:, None].astype(weight.dtype))
     return out
@@ -80,11 +94,14 @@ def _(ctx, g):
     up = g[bags]
     gw = gs = None
     if need_w:
-        zero = zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
         share = scale.to(g.dtype)
         if ctx.freq_scaled:
             share = share / _frequency(indices, ctx.num, g.dtype)
-        gw = zero.index_add(0, indices, up * share.unsqueeze(1))
+        rows = up * share.unsqueeze(1)
+        if ctx.sparse:
+            gw = _sparse_rows(indices, rows, ctx.num)
+        else:
+            gw = zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device).index_add(0, indices, rows)
     if need_s:
         gs = (up * weight[indices]).sum(1)
     return gw, gs, None, None

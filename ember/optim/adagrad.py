@@ -1,4 +1,8 @@
 """Adagrad (with learning-rate decay, L2 weight decay, maximize)."""
+import functools
+
+import numpy as np
+
 from ember.backend import array_module
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state, _state_tensor
 
@@ -14,6 +18,18 @@ def adagrad_step(xp, param, grad, state_sum, step, *, lr, lr_decay, weight_decay
     std = xp.sqrt(state_sum)
     std += eps
     param -= clr * (grad / std)
+
+
+def adagrad_sparse_step(param, grad, state_sum, step, *, lr, lr_decay, weight_decay, eps, maximize):
+    """Adagrad with a sparse COO ``grad`` (a CooArray): only the rows it names move."""
+    if weight_decay:
+        raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+    grad = (-grad if maximize else grad).coalesce()
+    clr = lr / (1 + (step - 1) * lr_decay)
+    grad.add_into(state_sum, grad.values * grad.values)
+    std = grad.mask_dense(state_sum).values
+    std = np.sqrt(std) + grad.values.dtype.type(eps)
+    grad.add_into(param, -clr * (grad.values / std))
 
 
 class Adagrad(Optimizer):
@@ -55,8 +71,10 @@ class Adagrad(Optimizer):
         state["sum"] = _state_tensor(array_module(p.device).full_like(p._data, self.defaults["initial_accumulator_value"]), p)
         return state
 
+    _sparse_grads = True
+
     def _update(self, p, state, group):
         step = _count_step(state)
-        adagrad_step(array_module(p.device), p._data, p.grad._data, state["sum"]._data, step,
-                     lr=group["lr"], lr_decay=group["lr_decay"], weight_decay=group["weight_decay"],
-                     eps=group["eps"], maximize=group["maximize"])
+        step_fn = adagrad_sparse_step if p.grad.is_sparse else functools.partial(adagrad_step, array_module(p.device))
+        step_fn(p._data, p.grad._data, state["sum"]._data, step, lr=group["lr"], lr_decay=group["lr_decay"],
+                weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"])

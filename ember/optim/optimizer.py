@@ -8,8 +8,12 @@ import warnings
 
 from ember._tensor import Tensor
 from ember.backend import array_module
+from ember.backend.sparse_coo import CooArray
 from ember.autograd import enable_grad
 from ember.creation import tensor
+from ember.optim._hooks import (  # noqa: F401  (PyTorch spells them ember.optim.optimizer.register_...)
+    OptimizerHooks, hooked_step, register_optimizer_step_post_hook, register_optimizer_step_pre_hook,
+)
 
 
 class _RequiredParameter:
@@ -45,8 +49,13 @@ def _count_step(state):
     return float(step._data)
 
 
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class of all optimizers.
+
+    Options every optimizer accepts with PyTorch's meaning: ``maximize``; ``foreach`` and
+    ``fused`` (how the step is computed: recorded in the group, one NumPy path serves
+    all); ``capturable`` (recorded); ``differentiable=True`` raises PyTorch's error for leaf
+    parameters at ``step`` (ember does not record steps in the graph).
 
     >>> import ember
     >>> w = ember.zeros(2, requires_grad=True)
@@ -56,7 +65,15 @@ class Optimizer:
     tensor([1., 1.], requires_grad=True)
     """
 
+    _sparse_grads = False  # SGD and SparseAdam apply sparse COO gradients; the others raise PyTorch's error
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = hooked_step(cls.__dict__["step"])
+
     def __init__(self, params, defaults):
+        self._init_hooks()
         self.defaults = defaults
         self.state = {}
         self.param_groups = []
@@ -119,9 +136,14 @@ class Optimizer:
                     grad = p.grad
                     if grad.grad_fn is not None:
                         grad = p.grad = grad.detach()
-                    grad._data[...] = 0
+                    if grad.is_sparse:  # no stored entries left, as PyTorch's zero_()
+                        coo = grad._data
+                        grad._data = CooArray(coo.indices[:, :0], coo.values[:0], coo.shape, True)
+                    else:
+                        grad._data[...] = 0
                     grad._bump()
 
+    @hooked_step
     def step(self, closure=None):
         """One update of every parameter that has a gradient; ``closure`` re-evaluates and returns the loss."""
         loss = None
@@ -132,6 +154,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                self._check_grad(p, group)
                 state = self.state.get(p)
                 if state is None:
                     state = self._init_state(p, group)
@@ -140,6 +163,21 @@ class Optimizer:
                 self._update(p, state, group)
                 p._bump()
         return loss
+
+    def _check_grad(self, p, group):
+        """PyTorch's errors for a gradient this optimizer cannot apply."""
+        grad = p.grad
+        if grad.is_sparse and not self._sparse_grads:
+            raise RuntimeError(self._sparse_error or f"{type(self).__name__} does not support sparse gradients")
+        if group.get("differentiable") and p.requires_grad:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation. "
+                f"({type(self).__name__}(differentiable=True) records the step in the autograd graph, which "
+                "PyTorch allows only for non-leaf parameters; ember optimizes leaves and does not record steps: "
+                "use differentiable=False)"
+            )
+
+    _sparse_error = None  # PyTorch's message where it is not "<Name> does not support sparse gradients"
 
     def _init_state(self, p, group):
         return {}
@@ -150,6 +188,8 @@ class Optimizer:
     # state_dict -----------------------------------------------------------------------
     def state_dict(self):
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}``, as PyTorch lays it out."""
+        for hook in self._optimizer_state_dict_pre_hooks.values():
+            hook(self)
         index = {}
         groups = []
         for group in self.param_groups:
@@ -159,10 +199,20 @@ class Optimizer:
             packed["params"] = [index[id(p)] for p in group["params"]]
             groups.append(packed)
         state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
-        return {"state": state, "param_groups": groups}
+        state_dict = {"state": state, "param_groups": groups}
+        for hook in self._optimizer_state_dict_post_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict):
         """Restore options and state saved by :meth:`state_dict`; state tensors move to each parameter's device/dtype."""
+        state_dict = dict(state_dict)
+        for hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         saved = state_dict["param_groups"]
         if len(saved) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
@@ -180,6 +230,8 @@ class Optimizer:
             {**{k: v for k, v in s.items() if k != "params"}, "params": g["params"]}
             for s, g in zip(saved, self.param_groups)
         ]
+        for hook in self._optimizer_load_state_dict_post_hooks.values():
+            hook(self)
 
     def __repr__(self):
         parts = [f"{type(self).__name__} ("]

@@ -25,6 +25,19 @@ def sgd_step(xp, param, grad, buf, *, lr, momentum, dampening, weight_decay, nes
     return buf
 
 
+def sgd_sparse_step(param, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """SGD with a sparse COO ``grad`` (a CooArray): the momentum buffer stays sparse (coalesced), as
+    PyTorch keeps it; returns it."""
+    if weight_decay:
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+    d = -grad if maximize else grad
+    if momentum:
+        buf = d.copy() if buf is None else (buf * momentum + d * (1 - dampening)).coalesce()
+        d = d + buf * momentum if nesterov else buf
+    d.add_into(param, -lr * d.values)
+    return buf
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
@@ -50,8 +63,19 @@ class SGD(Optimizer):
                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
+    _sparse_grads = True
+
     def _update(self, p, state, group):
         buf = state.get("momentum_buffer")
+        if p.grad.is_sparse:
+            new = sgd_sparse_step(p._data, p.grad._data, None if buf is None else buf._data, lr=group["lr"],
+                                  momentum=group["momentum"], dampening=group["dampening"],
+                                  weight_decay=group["weight_decay"], nesterov=group["nesterov"],
+                                  maximize=group["maximize"])
+            if group["momentum"]:
+                state["momentum_buffer"] = _state_tensor(new, p)
+                self.state[p] = state
+            return
         new = sgd_step(array_module(p.device), p._data, p.grad._data, None if buf is None else buf._data, lr=group["lr"],
                        momentum=group["momentum"], dampening=group["dampening"],
                        weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"])

@@ -87,8 +87,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     if per_sample_weights is not None and tuple(per_sample_weights.shape) != tuple(input.shape):
         raise ValueError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) is not None, "
                          f"then it must have the same shape as the input ({tuple(input.shape)})")
-    if sparse:
-        raise NotImplementedError("ember has no sparse tensors: embedding_bag(sparse=True) is not supported")
+    if sparse and mode == "max":
+        raise ValueError("max mode does not support sparse weights")
     if scale_grad_by_freq and mode == "max":
         raise ValueError("max mode does not support scaling the gradient by the frequency")
     pad = _pad_index(padding_idx, weight.shape[0])
@@ -108,7 +108,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         scale = 1.0 / counts[bags]
     else:
         scale = ones(idx.shape[0], dtype=weight.dtype, device=weight.device) if psw is None else psw
-    return _ops.bag_sum(weight, scale, idx, bags, nbags=nbags, freq_scaled=bool(scale_grad_by_freq))
+    return _ops.bag_sum(weight, scale, idx, bags, nbags=nbags, freq_scaled=bool(scale_grad_by_freq),
+                        sparse=bool(sparse))
 
 
 def one_hot(tensor, num_classes=-1):

@@ -143,6 +143,9 @@ class Fetcher:
         """The batch for ``indices``; raises StopIteration when a stream has no batch left."""
         if not self.iterable:
             if self.auto_collation:
+                getitems = getattr(self.dataset, "__getitems__", None)
+                if getitems:
+                    return self.collate_fn(getitems(indices))
                 return self.collate_fn([self.dataset[i] for i in indices])
             return self.collate_fn(self.dataset[indices])
         if not self.auto_collation:

@@ -61,6 +61,29 @@ def _numbers(batch, dtype):
     return tensor(batch, dtype=dtype)
 
 
+class GatheredSamples(collections.abc.Sequence):
+    """A batch of samples fetched with one index per tensor (``TensorDataset.__getitems__``).
+
+    ``columns`` hold the whole batch, one tensor per field. It reads as the list of
+    per-sample tuples a ``collate_fn`` expects; ``default_collate`` returns the columns
+    as they are, so a batch costs one gather per field instead of one ``__getitem__``
+    per sample plus a stack.
+    """
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def __len__(self):
+        return len(self.columns[0])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(len(self))[i]]
+        return tuple(c[i] for c in self.columns)
+
+
 def _collate_sequence(batch, elem):
     size = len(elem)
     if any(len(e) != size for e in batch):
@@ -73,6 +96,8 @@ def default_collate(batch):
     """Merge a list of samples into a batch: tensors and NumPy arrays are stacked along a new
     first dim, Python floats become a float64 tensor, ints an int64 tensor, bools a bool
     tensor, strings stay a list; dicts, named tuples and sequences are collated field by field."""
+    if type(batch) is GatheredSamples:
+        return list(batch.columns)
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(batch, 0)

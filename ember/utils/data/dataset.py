@@ -11,7 +11,10 @@ import itertools
 import math
 import warnings
 
+import numpy as np
+
 from ember.random import randperm
+from ember.utils.data.collate import GatheredSamples
 
 
 class Dataset:
@@ -45,6 +48,11 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
+
+    def __getitems__(self, indices):
+        """The samples at ``indices``, gathered with one fancy index per tensor (the DataLoader's batch fetch)."""
+        index = np.asarray(indices, dtype=np.int64)
+        return GatheredSamples([t[index] for t in self.tensors])
 
     def __len__(self):
         return self.tensors[0].size(0)
@@ -125,6 +133,14 @@ class Subset(Dataset):
         if isinstance(idx, list):
             return self.dataset[[self.indices[i] for i in idx]]
         return self.dataset[self.indices[idx]]
+
+    def __getitems__(self, indices):
+        """The samples at ``indices``, through the dataset's own batched fetch where it has one."""
+        picked = [self.indices[i] for i in indices]
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if callable(getitems):
+            return getitems(picked)
+        return [self.dataset[i] for i in picked]
 
     def __len__(self):
         return len(self.indices)
