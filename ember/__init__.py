@@ -61,6 +61,18 @@ from ember._printing import set_printoptions
 from ember import optim
 from ember import cuda, fft, linalg, sparse, special
 from ember import backends, hub, library, testing
+from ember import amp, cpu
+from ember.amp.autocast_mode import (
+    autocast, autocast_decrement_nesting, autocast_increment_nesting, clear_autocast_cache, get_autocast_cpu_dtype,
+    get_autocast_dtype, get_autocast_gpu_dtype, is_autocast_cache_enabled, is_autocast_cpu_enabled,
+    is_autocast_enabled, set_autocast_cache_enabled, set_autocast_cpu_dtype, set_autocast_cpu_enabled,
+    set_autocast_dtype, set_autocast_enabled, set_autocast_gpu_dtype,
+)
+from ember.amp.grad_scaler import GradScaler
+from ember.cpu import amp as _cpu_amp  # noqa: F401  binds ember.cpu.amp
+from ember.cuda import amp as _cuda_amp  # noqa: F401  binds ember.cuda.amp
+from ember import profiler
+from ember.autograd import profiler as _autograd_profiler  # noqa: F401  binds ember.autograd.profiler
 from ember import nn
 from ember.nn.functional import (  # PyTorch's top-level names for these functionals
     alpha_dropout, bilinear, celu, cosine_similarity, dropout, feature_alpha_dropout, pairwise_distance, prelu,

@@ -21,20 +21,20 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "ember"
 
 # Bottom to top. A module belongs to the layer of the longest prefix listed here.
 LAYERS = [
-    ("backend", ["ember.backend", "ember._blas_env", "ember.version", "ember.backends"]),
+    ("backend", ["ember.backend", "ember._blas_env", "ember.version", "ember.backends", "ember.cpu"]),
     # Tensor, dtype/device (in backend), printing, and the factories that build tensors
     # from arrays without running any op (creation, random's generators and samplers of new tensors).
     ("tensor core", ["ember._tensor", "ember._printing", "ember.creation", "ember.random", "ember.return_types"]),
     ("autograd", ["ember.autograd"]),
     ("ops", ["ember.ops", "ember.linalg", "ember.fft", "ember.special", "ember.library", "ember.testing",
-             "ember.sparse"]),
+             "ember.sparse", "ember.amp", "ember.cpu.amp", "ember.profiler", "ember.autograd.profiler"]),
     ("nn", ["ember.nn"]),
     # ember.cuda seeds each GPU's generator (tensor core) and sits with the other user-facing services.
     # ember.func transforms modules (functional_call) and ember.autograd.functional is built on it.
     ("optim, utils.data, serialization", ["ember.optim", "ember.utils", "ember.serialization", "ember._checkpoint",
                                           "ember.cuda", "ember.distributions", "ember.hub", "ember.func",
                                           "ember.autograd.functional"]),
-    ("export", ["ember.export", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
+    ("export", ["ember.export", "ember.utils.tensorboard", "ember.jit", "ember.fx", "ember.onnx", "ember.compiler"]),
     ("vision, examples", ["ember.vision", "ember.examples"]),
     # DistributedDataParallel lives at PyTorch's address (ember.nn.parallel) but is built on ember.distributed,
     # and a data-parallel example runs on it.

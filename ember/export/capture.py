@@ -155,7 +155,7 @@ class Capture:
     def run(self, prim, inputs, arrays, dev, params):
         dispatch.observer = None
         try:
-            out = dispatch.run(prim, inputs, arrays, dev, params)
+            out = dispatch.execute(prim, inputs, arrays, dev, params)
         finally:
             dispatch.observer = self
         args = tuple(self._arg(x, a) for x, a in zip(inputs, arrays))

@@ -5,11 +5,13 @@ The derivative is written with the same primitives (the input gradient is a
 transposed convolution, the weight gradient a second primitive whose own
 derivative is again a convolution), so double backward works.
 """
+from ember.amp.autocast_mode import cast_entry
 from ember.autograd import grad_mode
 from ember.backend.dtype import torch_name
 from ember.ops import _im2col as k
 from ember.ops.dispatch import primitive
 from ember.ops.dual import product
+from ember.ops.linalg import in_dtype_of
 from ember.ops.pad import pad as pad_op
 from ember.ops.registry import public
 
@@ -22,7 +24,7 @@ def _conv(ctx, xp, x, w, b, *, stride, padding, dilation, groups, transposed, ou
     out, cols = k.conv_forward(xp, x, w, b, stride, padding, dilation, groups)
     if keep_cols:
         ctx.cols = cols  # the weight gradient reuses the im2col of the forward
-    return out
+    return in_dtype_of(out, x)
 
 
 @_conv.derivative
@@ -188,12 +190,14 @@ def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_pad
 
 
 @public(method=False)
+@cast_entry("conv1d")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-d convolution over (N, C, L): ``ember.conv1d(ember.ones(1, 2, 5), ember.ones(3, 2, 3)).shape == (1, 3, 3)``."""
     return _convnd(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
 
 
 @public(method=False)
+@cast_entry("conv2d")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-d convolution over (N, C, H, W): ``ember.conv2d(ember.ones(1, 1, 4, 4), ember.ones(2, 1, 3, 3)).shape``
     is (1, 2, 2, 2); padding may be an int, a tuple, 'same' or 'valid'."""
@@ -201,12 +205,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 @public(method=False)
+@cast_entry("conv3d")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-d convolution over (N, C, D, H, W): ``ember.conv3d(ember.ones(1, 1, 3, 3, 3), ember.ones(1, 1, 3, 3, 3))``."""
     return _convnd(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
 
 
 @public(method=False)
+@cast_entry("conv_transpose1d")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 1-d convolution, weight (Cin, Cout/groups, K):
     ``ember.conv_transpose1d(ember.ones(1, 2, 3), ember.ones(2, 1, 3)).shape == (1, 1, 5)``."""
@@ -215,6 +221,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 @public(method=False)
+@cast_entry("conv_transpose2d")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 2-d convolution: ``ember.conv_transpose2d(ember.ones(1, 2, 3, 3), ember.ones(2, 1, 2, 2),
     stride=2).shape == (1, 1, 6, 6)``."""
@@ -223,6 +230,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 @public(method=False)
+@cast_entry("conv_transpose3d")
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 3-d convolution: ``ember.conv_transpose3d(ember.ones(1, 1, 2, 2, 2), ember.ones(1, 1, 2, 2, 2))``."""
     return _conv_transposend(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,

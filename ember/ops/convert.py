@@ -2,7 +2,8 @@
 from ember._tensor import Tensor
 from ember.backend import dtype as ember_dtype, to_device, to_dtype
 from ember.backend.arrays import is_pinned, pinned_empty, to_host
-from ember.ops.dispatch import check_broadcast, primitive, run, xp_of
+from ember.ops import dispatch
+from ember.ops.dispatch import check_broadcast, primitive, xp_of
 from ember.ops.dual import linear
 from ember.ops.inplace import inplace
 from ember.ops.registry import method, public
@@ -51,7 +52,7 @@ def to_copy(x, dtype, device, copy=False):
             return _meta_copy(x, dtype, device)
         xp_of(device)  # raises a clear error when the device is unavailable
     params = {"dtype": dtype, "device": device, "src_dtype": x._dtype, "src_device": x._device}
-    return run(_to_copy, (x,), [x._data], device, params)
+    return dispatch.run(_to_copy, (x,), [x._data], device, params)  # looked up now: interceptors may wrap it
 
 
 def _meta_copy(x, dtype, device):

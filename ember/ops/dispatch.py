@@ -179,7 +179,7 @@ def apply(prim, inputs, params):
     return run(prim, inputs, arrays, dev, params)
 
 
-def run(prim, inputs, arrays, dev, params):
+def execute(prim, inputs, arrays, dev, params):
     """Run the forward, wrap the result, and record a node when a gradient is needed."""
     if batching is not None and batching.claims(prim, inputs, params):
         return batching.run(prim, inputs, arrays, params)
@@ -256,6 +256,25 @@ def run_unbatched(prim, inputs, arrays, dev, params):
             saved.extend(outs)
         ctx._save(saved, outs)
     return result
+
+
+run = execute  # what apply and binary call: execute, or execute wrapped by the interceptors
+_interceptors = {}  # name -> wrap(next_run) -> run
+
+
+def intercept(name, wrap):
+    """Route every primitive run through ``wrap(next_run)``, a function with ``run``'s signature that
+    ends by calling ``next_run`` (autocast and the profiler); ``wrap=None`` removes ``name``'s.
+    Interceptors nest by name, the first name outermost (autocast's casts reach the profiler).
+    ``apply`` and ``binary`` look ``run`` up when they call it, so the plain path pays nothing."""
+    global run
+    if wrap is None:
+        _interceptors.pop(name, None)
+    else:
+        _interceptors[name] = wrap
+    run = execute
+    for key in sorted(_interceptors, reverse=True):
+        run = _interceptors[key](run)
 
 
 def check_broadcast(arrays):

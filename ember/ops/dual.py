@@ -1,6 +1,6 @@
 """The dispatcher's forward-mode half: output tangents of a primitive run on dual inputs.
 
-While a forward AD level is active, ``dispatch.run`` hands each call here. The forward
+While a forward AD level is active, ``dispatch.execute`` hands each call here. The forward
 runs as usual (levels hidden); then, for each level at which some input has a tangent,
 the primitive's rule (``@prim.jvp``) computes the output tangents in ember ops with that
 level hidden, so a rule sees primals and what it computes is dual at the other levels
@@ -136,7 +136,7 @@ def run(prim, inputs, arrays, dev, params):
     _fw.active = ()
     try:
         if not found:
-            return dispatch.run(prim, inputs, arrays, dev, params)
+            return dispatch.execute(prim, inputs, arrays, dev, params)
         out, ctx = _forward(prim, inputs, arrays, dev, params)
     finally:
         _fw.active = active
@@ -158,9 +158,9 @@ dispatch.dual_run = run
 
 
 def _forward(prim, inputs, arrays, dev, params):
-    """The result as ``dispatch.run`` makes it, and the ctx the forward stashed on."""
+    """The result as ``dispatch.execute`` makes it, and the ctx the forward stashed on."""
     if grad_mode.state.enabled and any(getattr(x, "_requires_grad", False) for x in inputs):
-        out = dispatch.run(prim, inputs, arrays, dev, params)
+        out = dispatch.execute(prim, inputs, arrays, dev, params)
         for o in (out if type(out) is tuple else (out,)):
             if isinstance(o, Tensor) and type(o.grad_fn) is OpNode:
                 return out, o.grad_fn

@@ -1,6 +1,7 @@
 """einsum: one primitive whose forward is ``xp.einsum(..., optimize=True)`` and whose
 derivative for each operand is another einsum, so gradients of any order come for free."""
 from ember._tensor import Tensor
+from ember.backend.dtype import bfloat16, float32
 from ember.ops.dispatch import Primitive, apply, xp_of
 from ember.ops.dual import product
 from ember.ops.linalg import _same_dtype
@@ -60,7 +61,10 @@ def _parse_einsum(equation, operands):
 
 def _einsum_forward(ctx, xp, *arrays, subs, out, sizes):
     ctx.subs, ctx.out, ctx.sizes = subs, out, sizes
-    return xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=True)
+    low = arrays and arrays[0].dtype == bfloat16.np  # NumPy's einsum has no bfloat16 loop: run it in float32
+    result = xp.einsum(",".join(subs) + "->" + out, *(a.astype(float32.np) if low else a for a in arrays),
+                       optimize=True)
+    return result.astype(bfloat16.np) if low else result
 
 
 def _einsum_grad(ctx, g):

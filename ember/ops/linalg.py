@@ -7,6 +7,7 @@ the node name differs, following PyTorch's ``grad_fn`` for each case.
 """
 import math
 
+from ember.amp.autocast_mode import cast_entry
 from ember._tensor import Tensor
 from ember.backend.dtype import CPP_NAMES, bool_, torch_name
 from ember.ops.dispatch import Primitive, apply, primitive
@@ -33,12 +34,18 @@ def _same_dtype(a, b):
 
 # the matmul primitive ----------------------------------------------------------------------
 
+def in_dtype_of(out, a):
+    """``out`` in ``a``'s dtype: ml_dtypes' bfloat16 GEMM returns float32, PyTorch's keeps bfloat16."""
+    return out if out.dtype == a.dtype else out.astype(a.dtype)
+
+
 def _matmul_forward(ctx, xp, a, b):
     if b.ndim == 2 and a.ndim > 2:
         # one GEMM over the folded batch: NumPy would run one small GEMM per matrix of a strided
         # stack (a seq-first view in attention measured 3.3x slower than copy + fold)
-        return xp.matmul(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
-    return xp.matmul(a, b)
+        out = xp.matmul(a.reshape(math.prod(a.shape[:-1]), a.shape[-1]), b).reshape(*a.shape[:-1], b.shape[-1])
+        return in_dtype_of(out, a)
+    return in_dtype_of(xp.matmul(a, b), a)
 
 
 def _matmul_grad(ctx, g):
@@ -139,6 +146,7 @@ def _batch_shape(a, b):
 
 
 @public
+@cast_entry("mm")
 def mm(input, mat2):
     """Matrix product of two 2-D tensors: ``ember.mm(a, b)`` is ``(n, k) @ (k, m)``."""
     if input.dim() != 2:
@@ -150,6 +158,7 @@ def mm(input, mat2):
 
 
 @public
+@cast_entry("bmm")
 def bmm(input, mat2):
     """Batched matrix product of ``(b, n, k)`` and ``(b, k, m)`` tensors: ``ember.bmm(x, y)``."""
     _check_bmm(input, mat2)
@@ -170,6 +179,7 @@ def _check_bmm(input, mat2):
 
 
 @public
+@cast_entry("matmul")
 def matmul(input, other):
     """PyTorch's matmul: dot (1-D, 1-D), mv, mm, or a batched product with broadcast
     batch dims: ``ember.matmul(x, w)``, also written ``x @ w``."""
@@ -239,7 +249,7 @@ Tensor.__imatmul__ = matmul  # like PyTorch, ``a @= b`` rebinds ``a`` to a new t
 
 def _addmm_forward(ctx, xp, c, a, b, beta, alpha):
     ctx.beta, ctx.alpha = beta, alpha
-    out = xp.matmul(a, b)
+    out = in_dtype_of(xp.matmul(a, b), a)
     if alpha != 1:
         out *= alpha
     if beta != 0:
@@ -290,6 +300,7 @@ def check_add_dtypes(input, a, b):
 
 
 @public(inplace=True)
+@cast_entry("addmm")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)``: ``ember.addmm(b, x, w)`` is a linear layer."""
     for name, t in (("mat1", mat1), ("mat2", mat2)):
@@ -315,6 +326,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
 
 
 @public(inplace=True)
+@cast_entry("baddbmm")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     _check_bmm(batch1, batch2)
@@ -324,6 +336,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 
 @public(inplace=True)
+@cast_entry("addbmm")
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
     _check_bmm(batch1, batch2)

@@ -11,13 +11,16 @@ in ember ops, so double backward works. Measured on the MLP benchmark step (784-
 """
 import math
 
+from ember.amp.autocast_mode import cast_entry
 from ember.ops.dispatch import Primitive, apply
 from ember.ops.dual import Jvp, product
-from ember.ops.linalg import _no_bool, _scalar_name, check_add_dtypes, check_input, check_mm_dtypes, matmul
+from ember.ops.linalg import (
+    _no_bool, _scalar_name, check_add_dtypes, check_input, check_mm_dtypes, in_dtype_of, matmul,
+)
 
 
 def _forward(ctx, xp, x, w, b=None):
-    out = xp.matmul(x, w.T)
+    out = in_dtype_of(xp.matmul(x, w.T), x)
     if b is not None:
         out += b
         ctx.bias_is_row = b.shape == (w.shape[0],)
@@ -59,6 +62,7 @@ def linear_matrix(input, weight, bias):
     return apply(_with_bias, (input, weight, bias), {})
 
 
+@cast_entry("linear")
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``: ``F.linear(ember.ones(4, 3), ember.ones(2, 3)).shape == (4, 2)``."""
     out_f, in_f = (weight.shape[0], weight.shape[1]) if weight.dim() == 2 else (None, weight.shape[0])

@@ -16,6 +16,7 @@ from opdb.core import resolve
 
 _QUERIES = "a question about dtypes or tensors, not an op; tested in tests/ops/test_promotion.py and tests/test_tensor.py"
 _STATE = "global state or I/O, not an op on tensors"
+_AUTOCAST = "autocast state, not an op on tensors; tested in tests/amp/test_autocast.py"
 _FLAG = "a property or query of a tensor (device, layout, sharing, autograd bookkeeping), not an op"
 EXCLUDED = {
     # ember.*
@@ -70,6 +71,13 @@ EXCLUDED = {
                  "has_torch_function_unary", "has_torch_function_variadic")},
     # linalg.*
     "linalg.check_matrix": "an input validator imported into ember.linalg, not an op",
+    # autocast state (ember.amp): tested in tests/amp/test_autocast.py
+    "autocast_decrement_nesting": _AUTOCAST, "autocast_increment_nesting": _AUTOCAST,
+    "clear_autocast_cache": _AUTOCAST, "get_autocast_cpu_dtype": _AUTOCAST, "get_autocast_dtype": _AUTOCAST,
+    "get_autocast_gpu_dtype": _AUTOCAST, "is_autocast_cache_enabled": _AUTOCAST,
+    "is_autocast_cpu_enabled": _AUTOCAST, "is_autocast_enabled": _AUTOCAST, "set_autocast_cache_enabled": _AUTOCAST,
+    "set_autocast_cpu_dtype": _AUTOCAST, "set_autocast_cpu_enabled": _AUTOCAST, "set_autocast_dtype": _AUTOCAST,
+    "set_autocast_enabled": _AUTOCAST, "set_autocast_gpu_dtype": _AUTOCAST,
 }
 
 

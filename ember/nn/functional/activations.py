@@ -15,6 +15,7 @@ from ember.ops import activation_kernels, join, pointwise, unary
 from ember.ops.arithmetic import hardshrink
 from ember.ops.inplace_forms import relu_
 from ember.ops.inplace import inplace as run_inplace
+from ember.amp.autocast_mode import cast_entry
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -189,6 +190,7 @@ def glu(input, dim=-1):
     return a * unary.sigmoid(b)
 
 
+@cast_entry("prelu")
 def prelu(input, weight):
     """x if x > 0 else a * x, ``a`` per channel (dim 1): ``F.prelu(ember.tensor([-2.0]), ember.tensor([0.25]))``."""
     shape = [1] * input.dim()

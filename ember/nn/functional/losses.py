@@ -14,19 +14,23 @@ from ember.creation import full_like
 from ember.nn.functional._reduction import apply_reduction, check_reduction
 from ember.nn.functional.activations import softplus_neg
 from ember.ops import pointwise, scatter, unary
+from ember.amp.autocast_mode import cast_entry
 
 
+@cast_entry("mse_loss")
 def mse_loss(input, target, reduction="mean"):
     """Squared error: ``F.mse_loss(ember.tensor([1.0]), ember.tensor([3.0]))`` -> ``4.``."""
     diff = input - target
     return apply_reduction(diff * diff, reduction)
 
 
+@cast_entry("l1_loss")
 def l1_loss(input, target, reduction="mean"):
     """Absolute error: ``F.l1_loss(ember.tensor([1.0]), ember.tensor([3.0]))`` -> ``2.``."""
     return apply_reduction(unary.abs(input - target), reduction)
 
 
+@cast_entry("smooth_l1_loss")
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """0.5 d^2 / beta below beta, else d - 0.5 beta: ``F.smooth_l1_loss(ember.tensor([0.0]), ember.tensor([3.0]))``."""
     d = unary.abs(input - target)
@@ -35,12 +39,14 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     return apply_reduction(pointwise.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
 
 
+@cast_entry("huber_loss")
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """0.5 d^2 below delta, else delta (d - 0.5 delta): ``F.huber_loss(ember.zeros(1), ember.ones(1))`` -> ``0.5``."""
     d = unary.abs(input - target)
     return apply_reduction(pointwise.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
 
 
+@cast_entry("binary_cross_entropy")
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)), logs clamped at -100: ``F.binary_cross_entropy(p, t)``."""
     if tuple(target.shape) != tuple(input.shape):
@@ -53,6 +59,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return apply_reduction(loss if weight is None else loss * weight, reduction)
 
 
+@cast_entry("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     """BCE on sigmoid(x), in the stable form (1 - t) x + lw log(1 + exp(-x))."""
     if tuple(target.shape) != tuple(input.shape):
@@ -98,6 +105,7 @@ def _weighted_mean(loss, w):
     return pointwise.where(empty, float("nan"), loss.sum() / pointwise.where(empty, 1.0, total))
 
 
+@cast_entry("nll_loss")
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of the target class; input (N, C, d1, ...) of log-probabilities."""
     _check_targets(input, target)
@@ -107,6 +115,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _weighted_mean(loss, w) if reduction == "mean" else apply_reduction(loss, reduction)
 
 
+@cast_entry("cross_entropy")
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dim (1, or 0 for unbatched input) followed by nll_loss; targets may be
     class indices or class probabilities: ``F.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 2]))``."""
@@ -135,6 +144,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return _weighted_mean(loss, w) if reduction == "mean" else apply_reduction(loss, reduction)
 
 
+@cast_entry("kl_div")
 def kl_div(input, target, reduction="mean", log_target=False):
     """KL(target || exp(input)) pointwise, input given as log-probabilities; reduction may be 'batchmean'."""
     check_reduction(reduction, ("none", "mean", "sum", "batchmean"))
@@ -147,6 +157,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     return apply_reduction(loss, reduction)
 
 
+@cast_entry("poisson_nll_loss")
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
                      reduction="mean"):
     """exp(x) - t x (log_input) or x - t log(x + eps); ``full`` adds the Stirling term for t > 1."""

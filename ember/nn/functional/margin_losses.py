@@ -12,12 +12,14 @@ from ember.nn.functional._reduction import apply_reduction, check_reduction
 from ember.nn.functional.activations import logsigmoid
 from ember.nn.functional.distances import pairwise_distance
 from ember.ops import binary, pointwise, scan, scatter, unary
+from ember.amp.autocast_mode import cast_entry
 
 
 def _clamp0(x):
     return pointwise.clamp(x, min=0.0)
 
 
+@cast_entry("cosine_embedding_loss")
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """1 - cos for target 1, max(0, cos - margin) for target -1."""
     check_reduction(reduction)
@@ -29,12 +31,14 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return apply_reduction(loss, reduction)
 
 
+@cast_entry("margin_ranking_loss")
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """max(0, -y (x1 - x2) + margin)."""
     check_reduction(reduction)
     return apply_reduction(_clamp0(-target * (input1 - input2) + margin), reduction)
 
 
+@cast_entry("hinge_embedding_loss")
 def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     """x for target 1, max(0, margin - x) for target -1."""
     check_reduction(reduction)
@@ -42,6 +46,7 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     return apply_reduction(loss, reduction)
 
 
+@cast_entry("soft_margin_loss")
 def soft_margin_loss(input, target, reduction="mean"):
     """log(1 + exp(-y x))."""
     check_reduction(reduction)
@@ -64,6 +69,7 @@ def _class_input(input):
     return input.reshape(1, -1) if input.dim() <= 1 else input
 
 
+@cast_entry("multi_margin_loss")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
     """sum_{j != y} max(0, margin - x[y] + x[j])^p / C, scaled by weight[y]."""
     check_reduction(reduction)
@@ -81,6 +87,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     return apply_reduction(z.sum(1) / classes, reduction)
 
 
+@cast_entry("multilabel_margin_loss")
 def multilabel_margin_loss(input, target, reduction="mean"):
     """sum over targets j and non-targets i of max(0, 1 - (x[j] - x[i])) / C; targets end at the first -1."""
     check_reduction(reduction)
@@ -97,6 +104,7 @@ def multilabel_margin_loss(input, target, reduction="mean"):
     return apply_reduction(loss if input.dim() == 2 else loss.reshape(()), reduction)
 
 
+@cast_entry("triplet_margin_loss")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     """max(0, margin + d(a, p) - d(a, n)) with the p-norm pairwise distance; ``swap`` uses min(d(a, n), d(p, n))."""

@@ -1,6 +1,7 @@
 """Module: the base class of every layer; one tree walk finds parameters, buffers and children."""
 from collections import OrderedDict
 
+from ember.profiler import recorder as profiler_recorder
 from ember._tensor import Tensor
 from ember.autograd import no_grad
 from ember.autograd.hooks import RemovableHandle
@@ -390,7 +391,10 @@ class Module:
             backward_call = BackwardHookCall(self)
             args = backward_call.inputs(args)
         try:
-            output = self.forward(*args, **kwargs)
+            if profiler_recorder.active:
+                output = profiler_recorder.module_span(self, self.forward, args, kwargs)
+            else:
+                output = self.forward(*args, **kwargs)
         except ANNOTATED_ERRORS as exc:
             name_layer(exc, self)
             raise

@@ -5,9 +5,6 @@ from opdb.core import FLOATS, OpEntry, Sample, skip, xfail
 from opdb.samples import views
 
 LINALG_DTYPES = ("float32", "float64", "int64")  # int64 checks torch's error for integer matrices
-BF16_MATMUL = xfail("values", "ember bug: bfloat16 matrix products return float32: "
-                    "ember.mm(ember.ones(2, 2, dtype=ember.bfloat16), ember.ones(2, 2, dtype=ember.bfloat16)).dtype",
-                    ("bfloat16",))
 BOOL_EMPTY_MATMUL = xfail("values", "ember raises NotImplementedError for a bool product with an empty operand "
                           "(torch returns an empty bool result)", ("bool",), sample="[empty]")
 INT_BETA = xfail("values", "ember bug: addmm-style ops on integer tensors with a float beta raise NumPy's "
@@ -16,7 +13,6 @@ INT_BETA = xfail("values", "ember bug: addmm-style ops on integer tensors with a
                  ("int64", "int32"), sample="beta=0.5")
 NOT_IMPLEMENTED = xfail("values", "ember raises RuntimeError where torch raises its subclass NotImplementedError "
                         "for integer input", ("int64",))
-MATMUL = (BF16_MATMUL,)
 BOOL_CROSS = xfail("values", "ember bug: cross of bool tensors leaks NumPy's TypeError (torch raises "
                    "NotImplementedError): ember.linalg.cross(ember.ones(3, dtype=ember.bool), ember.ones(3, dtype=ember.bool))",
                    ("bool",))
@@ -74,30 +70,30 @@ def _outer(make):
 
 ENTRIES = [
     OpEntry("matmul", _matmuls, operators=("__matmul__", "__rmatmul__"), aliases=("linalg.matmul",),
-            skips=(BF16_MATMUL, BOOL_EMPTY_MATMUL)),
-    OpEntry("mm", _mm((3, 4), (4, 2)), skips=MATMUL + (BOOL_EMPTY_MATMUL,)),
-    OpEntry("bmm", _mm((2, 3, 4), (2, 4, 2)), skips=MATMUL),
-    OpEntry("mv", _mm((3, 4), (4,)), skips=MATMUL + (BOOL_EMPTY_MATMUL,)),
-    OpEntry("dot", _vectors, skips=MATMUL), OpEntry("vdot", _vectors, skips=MATMUL),
+            skips=(BOOL_EMPTY_MATMUL,)),
+    OpEntry("mm", _mm((3, 4), (4, 2)), skips=(BOOL_EMPTY_MATMUL,)),
+    OpEntry("bmm", _mm((2, 3, 4), (2, 4, 2))),
+    OpEntry("mv", _mm((3, 4), (4,)), skips=(BOOL_EMPTY_MATMUL,)),
+    OpEntry("dot", _vectors), OpEntry("vdot", _vectors),
     OpEntry("inner", lambda make: _vectors(make) + [Sample(make(2, 3), make(4, 3)), Sample(make(), make(2, 3))],
-            skips=MATMUL + (BOOL_EMPTY_MATMUL, xfail("values", "ember raises NotImplementedError for bool inner products "
+            skips=(BOOL_EMPTY_MATMUL, xfail("values", "ember raises NotImplementedError for bool inner products "
                                                                "that torch computes (0-d or strided operands)", ("bool",)),
                             xfail("*", "ember bug: inner of two empty vectors raises RuntimeError "
                                                           "(torch: 0): ember.inner(ember.ones(0), ember.ones(0))",
-                                                          ("float32", "float64", "float16", "int64", "int32"),
+                                                          ("float32", "float64", "float16", "bfloat16", "int64", "int32"),
                                                           sample="(0), (0)"))),
     OpEntry("outer", _outer), OpEntry("ger", _outer),
     OpEntry("kron", lambda make: [Sample(make(2, 3), make(2, 2)), Sample(make(3, layout="sliced"), make(2, 2)),
                                   Sample(make(0, 2), make(2))]),
     OpEntry("tensordot", lambda make: [Sample(make(2, 3, 4), make(3, 4, 5)), Sample(make(3, 4), make(4, 3), 1),
                                        Sample(make(2, 3), make(3, 2), ([0, 1], [1, 0]))],
-            skips=MATMUL + (xfail("values", "ember raises NotImplementedError for bool tensordot contractions that torch "
+            skips=(xfail("values", "ember raises NotImplementedError for bool tensordot contractions that torch "
                                   "computes", ("bool",)),)),
-    OpEntry("addmm", _addmm(((3, 2), (3, 4), (4, 2))), skips=MATMUL + (INT_BETA,)),
-    OpEntry("addmv", _addmm(((3,), (3, 4), (4,))), skips=MATMUL + (INT_BETA,)),
-    OpEntry("baddbmm", _addmm(((2, 3, 2), (2, 3, 4), (2, 4, 2))), skips=MATMUL + (INT_BETA,)),
+    OpEntry("addmm", _addmm(((3, 2), (3, 4), (4, 2))), skips=(INT_BETA,)),
+    OpEntry("addmv", _addmm(((3,), (3, 4), (4,))), skips=(INT_BETA,)),
+    OpEntry("baddbmm", _addmm(((2, 3, 2), (2, 3, 4), (2, 4, 2))), skips=(INT_BETA,)),
     OpEntry("addbmm", _addmm(((3, 2), (2, 3, 4), (2, 4, 2))),
-            skips=MATMUL + (INT_BETA, skip("variants", "torch's addbmm_ resizes a self that only broadcasts to the "
+            skips=(INT_BETA, skip("variants", "torch's addbmm_ resizes a self that only broadcasts to the "
                                                        "result (ember raises, as addmm_ does)", sample="beta=0.5"))),
     OpEntry("cross", lambda make: [Sample(make(4, 3), make(4, 3), 1), Sample(make(3, 2, layout="transposed"), make(3, 2), 0)],
             skips=(BOOL_CROSS,)),
@@ -106,13 +102,11 @@ ENTRIES = [
     OpEntry("linalg.vecdot", lambda make: [Sample(make(4, 3), make(4, 3)), Sample(make(2, 1, 3), make(4, 3), dim=-1)],
             dtypes=FLOATS),
     OpEntry("linalg.multi_dot", lambda make: [Sample([make(2, 3), make(3, 4), make(4, 2)]),
-                                              Sample([make(3), make(3, 4), make(4)])], dtypes=FLOATS,
-            skips=(xfail("values", "ember bug: bfloat16 products return float32, so multi_dot's next product sees "
-                                   "mixed dtypes and raises", ("bfloat16",)),)),
+                                              Sample([make(3), make(3, 4), make(4)])], dtypes=FLOATS),
     OpEntry("einsum", lambda make: [Sample("ij,jk->ik", make(2, 3), make(3, 4)), Sample("bij->bji", make(2, 3, 4)),
                                     Sample("i,i->", make(3), make(3)), Sample("ii->i", make(3, 3, layout="transposed")),
                                     Sample("...j,j", make(2, 3, 4), make(4))],
-            skips=MATMUL + (xfail("values", "ember computes bool einsum products where torch raises NotImplementedError",
+            skips=(xfail("values", "ember computes bool einsum products where torch raises NotImplementedError",
                                   ("bool",)),)),
     OpEntry("det", _squares, dtypes=LINALG_DTYPES), OpEntry("linalg.det", _squares, dtypes=LINALG_DTYPES),
     OpEntry("logdet", lambda make: [Sample(_square(make, 3)), Sample(_square(make, 2, 2))], dtypes=LINALG_DTYPES),
