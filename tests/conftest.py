@@ -29,7 +29,17 @@ def pytest_configure(config):
         ember.set_default_device(config.getoption("default_device"))
 
 
+GPU_GAPS = Path(__file__).parent / "cuda" / "gpu_gaps.txt"
+
+
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("fake_cuda"):
+        gaps = {line.strip() for line in GPU_GAPS.read_text().splitlines() if line.strip() and line[0] != "#"}
+        gap = pytest.mark.xfail(strict=True, reason="the op's GPU path still reaches host memory or a NumPy-only "
+                                                    "function (issue 12; tests/cuda/gpu_gaps.txt)")
+        for item in items:
+            if item.nodeid in gaps:
+                item.add_marker(gap)
     device = config.getoption("default_device")
     if device and device != "cpu":
         skip = pytest.mark.skip(reason=f"CPU-specific check: factories build tensors on {device} in this run")

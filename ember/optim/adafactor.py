@@ -29,7 +29,7 @@ def adafactor_step(xp, param, grad, row_var, col_var, variance, step, *, lr, bet
         eps1 = float(np.finfo(param.dtype).eps)
     one_minus_beta2 = step ** beta2_decay
     rho = min(lr, 1 / math.sqrt(step))
-    alpha = max(eps2, float(np.linalg.norm(param.ravel())) / math.sqrt(max(param.size, 1))) * rho
+    alpha = max(eps2, float(xp.linalg.norm(param.ravel())) / math.sqrt(max(param.size, 1))) * rho
     if weight_decay:
         param *= 1 - lr * weight_decay
     if grad.ndim > 1:
@@ -43,7 +43,7 @@ def adafactor_step(xp, param, grad, row_var, col_var, variance, step, *, lr, bet
         estimate = variance.copy()
     update = 1 / xp.sqrt(xp.maximum(estimate, eps1 * eps1))
     update *= grad
-    denom = max(1.0, float(np.linalg.norm(update.ravel())) / (math.sqrt(max(update.size, 1)) * d))
+    denom = max(1.0, float(xp.linalg.norm(update.ravel())) / (math.sqrt(max(update.size, 1)) * d))
     param -= (alpha / denom) * update
 
 

@@ -105,11 +105,11 @@ def test_softshrink_rejects_negative_lambda():
 def test_rrelu_training_slopes_lie_between_the_bounds_and_are_the_gradient():
     x = ember.full((2000,), -1.0, requires_grad=True)
     y = F.rrelu(x, 0.1, 0.3, training=True)
-    slopes = -y.detach().numpy()
+    slopes = -y.detach().cpu().numpy()
     assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.03
     y.sum().backward()
-    assert np.allclose(x.grad.numpy(), slopes)
-    assert np.array_equal(F.rrelu(ember.ones(5), training=True).numpy(), np.ones(5))
+    assert np.allclose(x.grad.cpu().numpy(), slopes)
+    assert np.array_equal(F.rrelu(ember.ones(5), training=True).cpu().numpy(), np.ones(5))
 
 
 def test_softmax2d_matches_torch_and_checks_dims():
@@ -122,12 +122,12 @@ def test_softmax2d_matches_torch_and_checks_dims():
 def test_gumbel_softmax_is_a_distribution_with_straight_through_hard_samples():
     logits = ember.tensor([[0.0, 3.0, -1.0]] * 4000, requires_grad=True)
     soft = F.gumbel_softmax(logits, tau=0.5)
-    assert np.allclose(soft.detach().numpy().sum(1), 1.0, atol=1e-5)
+    assert np.allclose(soft.detach().cpu().numpy().sum(1), 1.0, atol=1e-5)
     hard = F.gumbel_softmax(logits, hard=True)
-    h = hard.detach().numpy()
+    h = hard.detach().cpu().numpy()
     assert set(np.unique(h)) <= {0.0, 1.0} and np.all(h.sum(1) == 1)
     freq = h.mean(0)
-    expected = torch.softmax(torch.tensor([0.0, 3.0, -1.0]), 0).numpy()  # Gumbel-max samples the softmax
+    expected = torch.softmax(torch.tensor([0.0, 3.0, -1.0]), 0).cpu().numpy()  # Gumbel-max samples the softmax
     assert np.allclose(freq, expected, atol=0.03)
     (hard * ember.tensor([1.0, 2.0, 3.0])).sum().backward()
     assert logits.grad is not None and float(logits.grad.abs().sum()) > 0
@@ -143,7 +143,7 @@ def test_inplace_forms_write_into_their_input(name, args):
     e, t = ember.tensor(x), torch.tensor(x)
     assert getattr(F, name)(e, *args) is e
     getattr(torch.nn.functional, name)(t, *args)
-    assert np.allclose(e.numpy(), t.numpy(), atol=1e-6)
+    assert np.allclose(e.cpu().numpy(), t.cpu().numpy(), atol=1e-6)
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
@@ -159,7 +159,7 @@ def test_grouped_mm_matches_torch_and_zeroes_rows_past_the_last_offset():
     check(lambda lib, a, b, o: lib.nn.functional.grouped_mm(a, b, offs=o), rand(8, 16), rand(16, 8),
           np.array([4, 8, 16], dtype=np.int32))
     out = F.grouped_mm(ember.tensor(a), ember.tensor(b), offs=ember.tensor(np.array([2, 4, 6], dtype=np.int32)))
-    assert np.all(out[6:].numpy() == 0)
+    assert np.all(out[6:].cpu().numpy() == 0)
     with pytest.raises(RuntimeError, match="offs must be given"):
         F.grouped_mm(ember.tensor(a), ember.tensor(b))
 
@@ -173,10 +173,10 @@ def test_linear_cross_entropy_and_its_module_match_torch(kw):
           x, w, rand(3, seed=3), target)
     loss_t = torch.nn.LinearCrossEntropyLoss(4, 3, out_features=(2,), bias=True, **kw)
     loss_e = ember.nn.LinearCrossEntropyLoss(4, 3, out_features=(2,), bias=True, **kw)
-    loss_e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in loss_t.state_dict().items()})
+    loss_e.load_state_dict({k: ember.tensor(v.cpu().numpy()) for k, v in loss_t.state_dict().items()})
     t2 = np.array([[0, 2], [1, 1], [2, 0], [0, 0], [1, 2]])
-    assert np.allclose(loss_e(ember.tensor(x), ember.tensor(t2)).detach().numpy(),
-                       loss_t(torch.tensor(x), torch.tensor(t2)).detach().numpy(), atol=1e-5)
+    assert np.allclose(loss_e(ember.tensor(x), ember.tensor(t2)).detach().cpu().numpy(),
+                       loss_t(torch.tensor(x), torch.tensor(t2)).detach().cpu().numpy(), atol=1e-5)
     assert repr(loss_e) == repr(loss_t)
     with pytest.raises(ValueError, match="batch_chunk_size must be positive int or None, got 0"):
         ember.nn.LinearCrossEntropyOptions(batch_chunk_size=0)
@@ -233,13 +233,13 @@ def test_nn_grad_conv_gradients_match_torch(nd):
     x = torch.randn(2, 4, *(6, 5, 4)[:nd], dtype=torch.float64)
     w = torch.randn(6, 2, *(3, 2, 2)[:nd], dtype=torch.float64)
     g = torch.randn(*getattr(torch.nn.functional, f"conv{nd}d")(x, w, None, 2, 1, 1, 2).shape, dtype=torch.float64)
-    e = lambda t: ember.tensor(t.numpy())  # noqa: E731
+    e = lambda t: ember.tensor(t.cpu().numpy())  # noqa: E731
     got = getattr(ember.nn.grad, f"conv{nd}d_input")(x.shape, e(w), e(g), 2, 1, 1, 2)
     want = getattr(torch.nn.grad, f"conv{nd}d_input")(x.shape, w, g, 2, 1, 1, 2)
-    assert np.allclose(got.numpy(), want.numpy())
+    assert np.allclose(got.cpu().numpy(), want.cpu().numpy())
     got = getattr(ember.nn.grad, f"conv{nd}d_weight")(e(x), w.shape, e(g), 2, 1, 1, 2)
     want = getattr(torch.nn.grad, f"conv{nd}d_weight")(x, w.shape, g, 2, 1, 1, 2)
-    assert np.allclose(got.numpy(), want.numpy())
+    assert np.allclose(got.cpu().numpy(), want.cpu().numpy())
 
 
 def test_factory_kwargs_matches_torch():

@@ -44,9 +44,9 @@ def test_lazy_module_infers_shapes_and_becomes_its_regular_class(name, args, sha
     assert {k: tuple(v.shape) for k, v in e_mod.state_dict().items()} == \
         {k: tuple(v.shape) for k, v in t_mod.state_dict().items()}
     # same weights, same output (and the running statistics of the norms follow)
-    e_mod.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t_mod.state_dict().items()})
+    e_mod.load_state_dict({k: ember.tensor(v.cpu().numpy()) for k, v in t_mod.state_dict().items()})
     t_mod.eval(), e_mod.eval()
-    assert np.allclose(e_mod(ember.tensor(x)).detach().numpy(), t_mod(torch.tensor(x)).detach().numpy(), atol=1e-5)
+    assert np.allclose(e_mod(ember.tensor(x)).detach().cpu().numpy(), t_mod(torch.tensor(x)).detach().cpu().numpy(), atol=1e-5)
     assert t_out.shape == tuple(e_mod.train()(ember.tensor(x)).shape)
 
 
@@ -59,7 +59,7 @@ def test_parameters_keep_their_identity_so_an_early_optimizer_trains_them():
     before = weight.detach().clone()
     out.sum().backward()
     opt.step()
-    assert np.allclose((before - weight.detach()).numpy(), 0.5 * 3)
+    assert np.allclose((before - weight.detach()).cpu().numpy(), 0.5 * 3)
 
 
 def test_uninitialized_parameter_refuses_shape_like_torch():
@@ -77,11 +77,11 @@ def test_uninitialized_parameter_refuses_shape_like_torch():
 def test_loading_a_checkpoint_materializes_an_uninitialized_module():
     source = torch.nn.Linear(4, 3)
     layer = nn.LazyLinear(3)
-    layer.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in source.state_dict().items()})
+    layer.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in source.state_dict().items()})
     assert not layer.has_uninitialized_params() and layer.weight.shape == (3, 4)
-    assert np.allclose(layer.weight.detach().numpy(), source.weight.detach().numpy())
+    assert np.allclose(layer.weight.detach().cpu().numpy(), source.weight.detach().cpu().numpy())
     x = np.ones((2, 4), np.float32)
-    assert np.allclose(layer(ember.tensor(x)).detach().numpy(), source(torch.tensor(x)).detach().numpy(), atol=1e-6)
+    assert np.allclose(layer(ember.tensor(x)).detach().cpu().numpy(), source(torch.tensor(x)).detach().cpu().numpy(), atol=1e-6)
     assert type(layer) is nn.Linear
 
 

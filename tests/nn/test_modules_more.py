@@ -10,7 +10,7 @@ from oracle import rand
 
 
 def _copy_weights(e_mod, t_mod):
-    e_mod.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in t_mod.state_dict().items()})
+    e_mod.load_state_dict({k: ember.tensor(v.detach().cpu().numpy()) for k, v in t_mod.state_dict().items()})
 
 
 @pytest.mark.parametrize("head_bias", [False, True])
@@ -23,15 +23,15 @@ def test_adaptive_log_softmax_matches_torch(head_bias):
     target = np.array([0, 4, 11, 8, 2, 7])
     tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
     t_out, e_out = t_mod(tx, torch.tensor(target)), e_mod(ex, ember.tensor(target))
-    assert np.allclose(e_out.output.detach().numpy(), t_out.output.detach().numpy(), atol=1e-5)
+    assert np.allclose(e_out.output.detach().cpu().numpy(), t_out.output.detach().cpu().numpy(), atol=1e-5)
     assert np.allclose(e_out.loss.item(), t_out.loss.item(), atol=1e-5)
     t_out.loss.backward()
     e_out.loss.backward()
-    assert np.allclose(ex.grad.numpy(), tx.grad.numpy(), atol=1e-5)
+    assert np.allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), atol=1e-5)
     for (name, tp), ep in zip(t_mod.named_parameters(), e_mod.parameters()):
-        assert np.allclose(ep.grad.numpy(), tp.grad.numpy(), atol=1e-5), name
-    assert np.allclose(e_mod.log_prob(ex).detach().numpy(), t_mod.log_prob(tx).detach().numpy(), atol=1e-5)
-    assert np.array_equal(e_mod.predict(ex).numpy(), t_mod.predict(tx).numpy())
+        assert np.allclose(ep.grad.cpu().numpy(), tp.grad.cpu().numpy(), atol=1e-5), name
+    assert np.allclose(e_mod.log_prob(ex).detach().cpu().numpy(), t_mod.log_prob(tx).detach().cpu().numpy(), atol=1e-5)
+    assert np.array_equal(e_mod.predict(ex).cpu().numpy(), t_mod.predict(tx).cpu().numpy())
     single = e_mod(ex[0], ember.tensor(target[0]))
     assert single.output.shape == () and np.isclose(single.output.item(), t_out.output[0].item(), atol=1e-5)
 
@@ -56,7 +56,7 @@ def test_cross_map_lrn2d_values_match_torch(size):
     t = torch.nn.CrossMapLRN2d(size, 0.1, 0.6, 1.5)
     e = nn.CrossMapLRN2d(size, 0.1, 0.6, 1.5)
     assert repr(e) == repr(t)
-    assert np.allclose(e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), atol=1e-6)
+    assert np.allclose(e(ember.tensor(x)).detach().cpu().numpy(), t(torch.tensor(x)).detach().cpu().numpy(), atol=1e-6)
     with pytest.raises(ValueError, match="CrossMapLRN2d: Expected input to be 4D, got 3D instead."):
         e(ember.zeros(2, 3, 3))
 
@@ -71,7 +71,7 @@ def test_dirac_matches_torch(shape, groups):
     e, t = ember.empty(*shape), torch.empty(*shape)
     assert nn.init.dirac_(e, groups) is e
     torch.nn.init.dirac_(t, groups)
-    assert np.array_equal(e.numpy(), t.numpy())
+    assert np.array_equal(e.cpu().numpy(), t.cpu().numpy())
 
 
 def test_dirac_and_sparse_errors_match_torch():
@@ -87,8 +87,8 @@ def test_sparse_zeroes_the_same_count_per_column_as_torch():
     e, t = ember.empty(40, 30), torch.empty(40, 30)
     nn.init.sparse_(e, 0.3, std=0.5)
     torch.nn.init.sparse_(t, 0.3, std=0.5)
-    assert list((e.numpy() == 0).sum(0)) == list((t.numpy() == 0).sum(0)) == [12] * 30
-    nonzero = e.numpy()[e.numpy() != 0]
+    assert list((e.cpu().numpy() == 0).sum(0)) == list((t.cpu().numpy() == 0).sum(0)) == [12] * 30
+    nonzero = e.cpu().numpy()[e.cpu().numpy() != 0]
     assert abs(nonzero.std() - 0.5) < 0.05
 
 
@@ -105,7 +105,7 @@ def test_deprecated_init_aliases_warn_and_fill(name):
     if name in ("constant", "dirac"):
         t = torch.empty(*shape)
         getattr(torch.nn.init, name + "_")(t, *args)
-        assert np.array_equal(e.numpy(), t.numpy())
+        assert np.array_equal(e.cpu().numpy(), t.cpu().numpy())
 
 
 def test_data_parallel_and_container_are_nn_names():
@@ -127,10 +127,10 @@ def test_sync_batchnorm_in_one_process_is_batchnorm_and_converts_like_torch():
     x = rand(4, 3, 2, 2, seed=7)
     tx, ex = torch.tensor(x, requires_grad=True), ember.tensor(x, requires_grad=True)
     t_out, e_out = t_conv[0](tx), e_conv[0](ex)
-    assert np.allclose(e_out.detach().numpy(), t_out.detach().numpy(), atol=1e-5)
+    assert np.allclose(e_out.detach().cpu().numpy(), t_out.detach().cpu().numpy(), atol=1e-5)
     t_out.sum().backward()
     e_out.sum().backward()
-    assert np.allclose(ex.grad.numpy(), tx.grad.numpy(), atol=1e-5)
-    assert np.allclose(e_conv[0].running_var.numpy(), t_conv[0].running_var.numpy(), atol=1e-6)
+    assert np.allclose(ex.grad.cpu().numpy(), tx.grad.cpu().numpy(), atol=1e-5)
+    assert np.allclose(e_conv[0].running_var.cpu().numpy(), t_conv[0].running_var.cpu().numpy(), atol=1e-6)
     with pytest.raises(ValueError, match=r"expected at least 2D input \(got 1D input\)"):
         nn.SyncBatchNorm(3)(ember.zeros(3))

@@ -14,7 +14,7 @@ from ember.nn.utils import parametrize as P  # noqa: N812 (short, like F)
 
 
 def _e(t):
-    return ember.tensor(t.detach().numpy())
+    return ember.tensor(t.detach().cpu().numpy())
 
 
 def _linears(n_in=4, n_out=3, dtype=torch.float64):
@@ -53,13 +53,13 @@ def test_register_parametrization_matches_torch_and_keeps_gradients():
     assert not P.is_parametrized(e, "bias") and not P.is_parametrized(nn.Linear(1, 1))
     assert list(e.state_dict()) == list(t.state_dict())
     assert [n for n, _ in e.named_parameters()] == [n for n, _ in t.named_parameters()]
-    assert np.allclose(e.parametrizations.weight.original.detach().numpy(),
-                       t.parametrizations.weight.original.detach().numpy())
-    assert np.allclose(e.weight.detach().numpy(), t.weight.detach().numpy())
+    assert np.allclose(e.parametrizations.weight.original.detach().cpu().numpy(),
+                       t.parametrizations.weight.original.detach().cpu().numpy())
+    assert np.allclose(e.weight.detach().cpu().numpy(), t.weight.detach().cpu().numpy())
     x = np.random.default_rng(0).standard_normal((2, 3))
     e(ember.tensor(x)).sum().backward()
     t(torch.tensor(x)).sum().backward()
-    assert np.allclose(e.parametrizations.weight.original.grad.numpy(), t.parametrizations.weight.original.grad.numpy())
+    assert np.allclose(e.parametrizations.weight.original.grad.numpy(force=True), t.parametrizations.weight.original.grad.numpy(force=True))  # noqa: E501
 
 
 def test_chained_parametrizations_assignment_and_removal_match_torch():
@@ -69,18 +69,18 @@ def test_chained_parametrizations_assignment_and_removal_match_torch():
         reg(mod, "weight", _symmetric(lib))
         reg(mod, "weight", _scale(lib, 2.0))
     assert len(e.parametrizations.weight) == 2
-    assert np.allclose(e.weight.detach().numpy(), t.weight.detach().numpy())
+    assert np.allclose(e.weight.detach().cpu().numpy(), t.weight.detach().cpu().numpy())
     target = np.arange(9.0).reshape(3, 3)
     target = target + target.T
     e.weight = ember.tensor(target)
     t.weight = torch.tensor(target)
-    assert np.allclose(e.weight.detach().numpy(), target) and np.allclose(t.weight.detach().numpy(), target)
-    assert np.allclose(e.parametrizations.weight.original.detach().numpy(),
-                       t.parametrizations.weight.original.detach().numpy())
+    assert np.allclose(e.weight.detach().cpu().numpy(), target) and np.allclose(t.weight.detach().cpu().numpy(), target)
+    assert np.allclose(e.parametrizations.weight.original.detach().cpu().numpy(),
+                       t.parametrizations.weight.original.detach().cpu().numpy())
     P.remove_parametrizations(e, "weight", leave_parametrized=True)
     torch.nn.utils.parametrize.remove_parametrizations(t, "weight", leave_parametrized=True)
     assert type(e) is nn.Linear and not hasattr(e, "parametrizations")
-    assert isinstance(e.weight, nn.Parameter) and np.allclose(e.weight.detach().numpy(), target)
+    assert isinstance(e.weight, nn.Parameter) and np.allclose(e.weight.detach().cpu().numpy(), target)
     assert list(e.state_dict()) == list(t.state_dict())
 
 
@@ -89,7 +89,7 @@ def test_remove_without_leaving_parametrized_restores_the_original():
     P.register_parametrization(e, "weight", _scale(ember, 3.0))
     original = e.parametrizations.weight.original.detach().clone()
     P.remove_parametrizations(e, "weight", leave_parametrized=False)
-    assert np.allclose(e.weight.detach().numpy(), original.numpy())
+    assert np.allclose(e.weight.detach().cpu().numpy(), original.cpu().numpy())
 
 
 def test_cached_computes_each_parametrized_tensor_once():
@@ -148,7 +148,7 @@ def test_right_inverse_to_several_tensors_and_transfer():
     assert [n for n, _ in src.named_parameters()] == ["bias", "parametrizations.weight.original0",
                                                       "parametrizations.weight.original1"]
     dst = P.transfer_parametrizations_and_params(src, nn.Linear(3, 2))
-    assert P.is_parametrized(dst, "weight") and np.allclose(dst.weight.detach().numpy(), src.weight.detach().numpy())
+    assert P.is_parametrized(dst, "weight") and np.allclose(dst.weight.detach().cpu().numpy(), src.weight.detach().cpu().numpy())
     with pytest.raises(ValueError, match="Cannot leave unparametrized"):
         P.remove_parametrizations(src, "weight", leave_parametrized=False)
     P.remove_parametrizations(src, "weight")
@@ -165,11 +165,11 @@ def test_weight_norm_matches_torch(dim):
     e.load_state_dict({k: _e(v) for k, v in t.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((2, 3, 4, 4))
     te, tt = ember.tensor(x), torch.tensor(x)
-    assert np.allclose(e(te).detach().numpy(), t(tt).detach().numpy())
+    assert np.allclose(e(te).detach().cpu().numpy(), t(tt).detach().cpu().numpy())
     e(te).sum().backward()
     t(tt).sum().backward()
     for (name, tp), ep in zip(t.named_parameters(), e.parameters()):
-        assert np.allclose(ep.grad.numpy(), tp.grad.numpy()), name
+        assert np.allclose(ep.grad.cpu().numpy(), tp.grad.cpu().numpy()), name
 
 
 @pytest.mark.parametrize("cls,args,dim", [("Linear", (5, 4), None), ("Conv2d", (3, 4, 2), None),
@@ -185,20 +185,20 @@ def test_spectral_norm_matches_torch_with_the_same_power_iteration_vectors(cls, 
     shape = (3, 5) if cls == "Linear" else (2, 3, 5) if cls == "Conv1d" else (2, 3, 5, 5)
     x = np.random.default_rng(2).standard_normal(shape)
     out_t, out_e = t(torch.tensor(x)), e(ember.tensor(x))  # training mode: two power iterations each
-    assert np.allclose(out_e.detach().numpy(), out_t.detach().numpy())
-    assert np.allclose(e.parametrizations.weight[0]._u.numpy(), t.parametrizations.weight[0]._u.numpy())
+    assert np.allclose(out_e.detach().cpu().numpy(), out_t.detach().cpu().numpy())
+    assert np.allclose(e.parametrizations.weight[0]._u.cpu().numpy(), t.parametrizations.weight[0]._u.cpu().numpy())
     out_t.sum().backward()
     out_e.sum().backward()
-    assert np.allclose(e.parametrizations.weight.original.grad.numpy(), t.parametrizations.weight.original.grad.numpy())
+    assert np.allclose(e.parametrizations.weight.original.grad.numpy(force=True), t.parametrizations.weight.original.grad.numpy(force=True))  # noqa: E501
     t.eval(), e.eval()
-    assert np.allclose(e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy())
+    assert np.allclose(e(ember.tensor(x)).detach().cpu().numpy(), t(torch.tensor(x)).detach().cpu().numpy())
 
 
 def test_spectral_norm_normalises_the_largest_singular_value():
     layer = nn.utils.parametrizations.spectral_norm(nn.Linear(6, 5))
     for _ in range(30):
         layer(ember.ones(1, 6))
-    assert abs(np.linalg.svd(layer.weight.detach().numpy(), compute_uv=False)[0] - 1.0) < 1e-3
+    assert abs(np.linalg.svd(layer.weight.detach().cpu().numpy(), compute_uv=False)[0] - 1.0) < 1e-3
     with pytest.raises(ValueError, match="Expected n_power_iterations to be positive"):
         nn.utils.parametrizations.spectral_norm(nn.Linear(2, 2), n_power_iterations=0)
 
@@ -221,14 +221,14 @@ def test_orthogonal_matches_torch(shape, orth_map, trivial):
         t.parametrizations.weight.original.add_(0.1 * below)
     e.parametrizations.weight.original.data = _e(t.parametrizations.weight.original)
     w_e, w_t = e.weight, t.weight
-    assert np.allclose(w_e.detach().numpy(), w_t.detach().numpy(), atol=1e-10)
-    q = w_e.detach().numpy()
+    assert np.allclose(w_e.detach().cpu().numpy(), w_t.detach().cpu().numpy(), atol=1e-10)
+    q = w_e.detach().cpu().numpy()
     small = min(shape)
     gram = q @ q.T if shape[0] < shape[1] else q.T @ q
     assert np.allclose(gram, np.eye(small), atol=1e-10)
     (w_e * ember.arange(float(q.size)).reshape(shape).double()).sum().backward()
     (w_t * torch.arange(float(q.size)).reshape(shape).double()).sum().backward()
-    assert np.allclose(e.parametrizations.weight.original.grad.numpy(), t.parametrizations.weight.original.grad.numpy())
+    assert np.allclose(e.parametrizations.weight.original.grad.numpy(force=True), t.parametrizations.weight.original.grad.numpy(force=True))  # noqa: E501
 
 
 def test_orthogonal_errors_match_torch():

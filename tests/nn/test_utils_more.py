@@ -13,7 +13,7 @@ from ember.nn.utils import prune
 
 
 def _e(t):
-    return ember.tensor(t.detach().numpy())
+    return ember.tensor(t.detach().cpu().numpy())
 
 
 def _pair(cls, *args):
@@ -36,19 +36,19 @@ def test_hook_weight_norm_matches_torch_and_removes(dim):
         nn.utils.weight_norm(e, dim=dim)
     _quiet(torch.nn.utils.weight_norm, t, dim=dim)
     assert list(e.state_dict()) == list(t.state_dict())
-    assert np.allclose(e.weight_g.detach().numpy(), t.weight_g.detach().numpy())
+    assert np.allclose(e.weight_g.detach().cpu().numpy(), t.weight_g.detach().cpu().numpy())
     x = np.random.default_rng(0).standard_normal((2, 3, 6))
     out_e, out_t = e(ember.tensor(x)), t(torch.tensor(x))
-    assert np.allclose(out_e.detach().numpy(), out_t.detach().numpy())
+    assert np.allclose(out_e.detach().cpu().numpy(), out_t.detach().cpu().numpy())
     out_e.sum().backward()
     out_t.sum().backward()
-    assert np.allclose(e.weight_g.grad.numpy(), t.weight_g.grad.numpy())
-    assert np.allclose(e.weight_v.grad.numpy(), t.weight_v.grad.numpy())
+    assert np.allclose(e.weight_g.grad.cpu().numpy(), t.weight_g.grad.cpu().numpy())
+    assert np.allclose(e.weight_v.grad.cpu().numpy(), t.weight_v.grad.cpu().numpy())
     with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks on the same parameter weight"):
         _quiet(nn.utils.weight_norm, e)
     nn.utils.remove_weight_norm(e)
     torch.nn.utils.remove_weight_norm(t)
-    assert list(e.state_dict()) == list(t.state_dict()) and np.allclose(e.weight.detach().numpy(), t.weight.detach().numpy())
+    assert list(e.state_dict()) == list(t.state_dict()) and np.allclose(e.weight.detach().numpy(force=True), t.weight.detach().numpy(force=True))  # noqa: E501
     with pytest.raises(ValueError, match="weight_norm of 'weight' not found in"):
         nn.utils.remove_weight_norm(e)
 
@@ -62,15 +62,15 @@ def test_hook_spectral_norm_matches_torch_with_the_same_vectors(cls, args):
     e.load_state_dict({k: _e(v) for k, v in t.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((2, 5) if cls == "Linear" else (2, 3, 4, 4))
     out_e, out_t = e(ember.tensor(x)), t(torch.tensor(x))
-    assert np.allclose(out_e.detach().numpy(), out_t.detach().numpy())
-    assert np.allclose(e.weight_u.numpy(), t.weight_u.numpy()) and np.allclose(e.weight_v.numpy(), t.weight_v.numpy())
+    assert np.allclose(out_e.detach().cpu().numpy(), out_t.detach().cpu().numpy())
+    assert np.allclose(e.weight_u.numpy(force=True), t.weight_u.numpy(force=True)) and np.allclose(e.weight_v.numpy(force=True), t.weight_v.numpy(force=True))  # noqa: E501
     out_e.sum().backward()
     out_t.sum().backward()
-    assert np.allclose(e.weight_orig.grad.numpy(), t.weight_orig.grad.numpy())
+    assert np.allclose(e.weight_orig.grad.cpu().numpy(), t.weight_orig.grad.cpu().numpy())
     nn.utils.remove_spectral_norm(e)
     torch.nn.utils.remove_spectral_norm(t)
     assert list(e.state_dict()) == list(t.state_dict())
-    assert np.allclose(e.weight.detach().numpy(), t.weight.detach().numpy())
+    assert np.allclose(e.weight.detach().cpu().numpy(), t.weight.detach().cpu().numpy())
     with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
         nn.utils.remove_spectral_norm(e)
 
@@ -87,9 +87,9 @@ def test_fuse_conv_bn_matches_torch_and_the_unfused_pair(cls, bn, transpose):
         m_e.eval(), m_t.eval()
     fused_e = nn.utils.fuse_conv_bn_eval(conv_e, bn_e, transpose)
     fused_t = torch.nn.utils.fuse_conv_bn_eval(conv_t, bn_t, transpose)
-    assert np.allclose(fused_e.weight.detach().numpy(), fused_t.weight.detach().numpy())
-    assert np.allclose(fused_e.bias.detach().numpy(), fused_t.bias.detach().numpy())
-    assert np.allclose(fused_e(ember.tensor(x)).detach().numpy(), bn_e(conv_e(ember.tensor(x))).detach().numpy())
+    assert np.allclose(fused_e.weight.detach().cpu().numpy(), fused_t.weight.detach().cpu().numpy())
+    assert np.allclose(fused_e.bias.detach().cpu().numpy(), fused_t.bias.detach().cpu().numpy())
+    assert np.allclose(fused_e(ember.tensor(x)).detach().cpu().numpy(), bn_e(conv_e(ember.tensor(x))).detach().cpu().numpy())
     assert fused_e is not conv_e and isinstance(fused_e.weight, nn.Parameter)
     with pytest.raises(AssertionError, match="Fusion only for eval!"):
         nn.utils.fuse_conv_bn_eval(conv_e.train(), bn_e)
@@ -103,13 +103,13 @@ def test_fuse_linear_bn_matches_torch():
     for m in (lin_e, lin_t, bn_e, bn_t):
         m.eval()
     fused_e, fused_t = nn.utils.fuse_linear_bn_eval(lin_e, bn_e), torch.nn.utils.fuse_linear_bn_eval(lin_t, bn_t)
-    assert np.allclose(fused_e.weight.detach().numpy(), fused_t.weight.detach().numpy())
-    assert np.allclose(fused_e.bias.detach().numpy(), fused_t.bias.detach().numpy())
+    assert np.allclose(fused_e.weight.detach().cpu().numpy(), fused_t.weight.detach().cpu().numpy())
+    assert np.allclose(fused_e.bias.detach().cpu().numpy(), fused_t.bias.detach().cpu().numpy())
     w, b = nn.utils.fuse_linear_bn_weights(lin_e.weight, None, bn_e.running_mean, bn_e.running_var, 1e-5,
                                            bn_e.weight, bn_e.bias)
     tw, tb = torch.nn.utils.fuse_linear_bn_weights(lin_t.weight, None, bn_t.running_mean, bn_t.running_var, 1e-5,
                                                    bn_t.weight, bn_t.bias)
-    assert np.allclose(w.detach().numpy(), tw.detach().numpy()) and np.allclose(b.detach().numpy(), tb.detach().numpy())
+    assert np.allclose(w.detach().numpy(force=True), tw.detach().numpy(force=True)) and np.allclose(b.detach().numpy(force=True), tb.detach().numpy(force=True))  # noqa: E501
     with pytest.raises(AssertionError, match="linear.out_features == bn.num_features"):
         nn.utils.fuse_linear_bn_eval(nn.Linear(2, 3).eval(), nn.BatchNorm1d(4).eval())
 
@@ -139,11 +139,11 @@ def test_functional_call_matches_torch_and_restores_the_module(tie):
     with pytest.warns(FutureWarning, match="Please use `torch.func.functional_call` instead"):
         out_e = nn.utils.stateless.functional_call(e, new_e, (ember.tensor(x),), tie_weights=tie)
     out_t = _quiet(torch.nn.utils.stateless.functional_call, t, new_t, (torch.tensor(x),), tie_weights=tie)
-    assert np.allclose(out_e.detach().numpy(), out_t.detach().numpy())
+    assert np.allclose(out_e.detach().cpu().numpy(), out_t.detach().cpu().numpy())
     out_e.sum().backward()
     out_t.sum().backward()
-    assert np.allclose(new_e["a.weight"].grad.numpy(), new_t["a.weight"].grad.numpy())
-    assert np.allclose(e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy())  # restored
+    assert np.allclose(new_e["a.weight"].grad.cpu().numpy(), new_t["a.weight"].grad.cpu().numpy())
+    assert np.allclose(e(ember.tensor(x)).detach().cpu().numpy(), t(torch.tensor(x)).detach().cpu().numpy())  # restored
     assert e.scale.item() == 1.0 and e.a.weight is e.b.weight
 
 
@@ -170,7 +170,7 @@ def test_convert_weight_memory_format_keeps_values():
     before = [p.detach().clone() for p in model.parameters()]
     assert nn.utils.convert_conv2d_weight_memory_format(model, None) is model
     assert nn.utils.convert_conv3d_weight_memory_format(model, None) is model
-    assert all(np.array_equal(a.numpy(), b.detach().numpy()) for a, b in zip(before, model.parameters()))
+    assert all(np.array_equal(a.cpu().numpy(), b.detach().cpu().numpy()) for a, b in zip(before, model.parameters()))
 
 
 # pruning ---------------------------------------------------------------------------------------
@@ -189,12 +189,12 @@ def _prune_pair(fn_name, *args, **kw):
 def test_deterministic_pruning_masks_equal_torch(fn_name, args):
     e, t = _prune_pair(fn_name, *args)
     assert list(e.state_dict()) == list(t.state_dict())
-    assert np.array_equal(e.weight_mask.numpy(), t.weight_mask.numpy())
-    assert np.allclose(e.weight.detach().numpy(), t.weight.detach().numpy())
+    assert np.array_equal(e.weight_mask.cpu().numpy(), t.weight_mask.cpu().numpy())
+    assert np.allclose(e.weight.detach().cpu().numpy(), t.weight.detach().cpu().numpy())
     x = np.random.default_rng(3).standard_normal((1, 3, 5, 5))
     e(ember.tensor(x)).sum().backward()
     t(torch.tensor(x)).sum().backward()
-    assert np.allclose(e.weight_orig.grad.numpy(), t.weight_orig.grad.numpy())
+    assert np.allclose(e.weight_orig.grad.cpu().numpy(), t.weight_orig.grad.cpu().numpy())
     assert prune.is_pruned(nn.Sequential(e)) and not prune.is_pruned(nn.Linear(1, 1))
 
 
@@ -203,14 +203,14 @@ def test_pruning_twice_combines_masks_like_torch():
     prune.ln_structured(e, "weight", 2, 2, 0)
     torch.nn.utils.prune.ln_structured(t, "weight", 2, 2, 0)
     assert isinstance(list(e._forward_pre_hooks.values())[0], prune.PruningContainer)
-    assert np.array_equal(e.weight_mask.numpy(), t.weight_mask.numpy())
+    assert np.array_equal(e.weight_mask.cpu().numpy(), t.weight_mask.cpu().numpy())
     prune.l1_unstructured(e, "weight", 5)
     torch.nn.utils.prune.l1_unstructured(t, "weight", 5)
-    assert np.array_equal(e.weight_mask.numpy(), t.weight_mask.numpy())
+    assert np.array_equal(e.weight_mask.cpu().numpy(), t.weight_mask.cpu().numpy())
     prune.remove(e, "weight")
     torch.nn.utils.prune.remove(t, "weight")
     assert list(e.state_dict()) == list(t.state_dict()) and isinstance(e.weight, nn.Parameter)
-    assert np.allclose(e.weight.detach().numpy(), t.weight.detach().numpy())
+    assert np.allclose(e.weight.detach().cpu().numpy(), t.weight.detach().cpu().numpy())
     with pytest.raises(ValueError, match="has to be pruned before pruning can be removed"):
         prune.remove(e, "weight")
 
@@ -219,7 +219,7 @@ def test_random_pruning_prunes_the_right_count_and_structure():
     layer = prune.random_unstructured(nn.Linear(10, 10), "weight", 0.35)
     assert int((layer.weight_mask == 0).sum()) == 35
     conv = prune.random_structured(nn.Conv2d(3, 8, 3), "weight", 3, 0)
-    per_channel = conv.weight_mask.numpy().reshape(8, -1)
+    per_channel = conv.weight_mask.cpu().numpy().reshape(8, -1)
     assert sorted(per_channel.min(1)) == [0] * 3 + [1] * 5 and np.all(per_channel.min(1) == per_channel.max(1))
 
 
@@ -229,12 +229,12 @@ def test_global_and_custom_pruning_match_torch():
     prune.global_unstructured([(e1, "weight"), (e2, "weight")], prune.L1Unstructured, amount=7)
     torch.nn.utils.prune.global_unstructured([(t1, "weight"), (t2, "weight")], torch.nn.utils.prune.L1Unstructured,
                                              amount=7)
-    assert np.array_equal(e1.weight_mask.numpy(), t1.weight_mask.numpy())
-    assert np.array_equal(e2.weight_mask.numpy(), t2.weight_mask.numpy())
+    assert np.array_equal(e1.weight_mask.cpu().numpy(), t1.weight_mask.cpu().numpy())
+    assert np.array_equal(e2.weight_mask.cpu().numpy(), t2.weight_mask.cpu().numpy())
     mask = np.array([1.0, 0.0, 1.0])
     prune.custom_from_mask(e1, "bias", ember.tensor(mask))
     torch.nn.utils.prune.custom_from_mask(t1, "bias", torch.tensor(mask))
-    assert np.allclose(e1.bias.detach().numpy(), t1.bias.detach().numpy())
+    assert np.allclose(e1.bias.detach().cpu().numpy(), t1.bias.detach().cpu().numpy())
     with pytest.raises(TypeError, match='Only "unstructured" PRUNING_TYPE supported'):
         prune.global_unstructured([(e2, "bias")], prune.RandomStructured, amount=1)
 

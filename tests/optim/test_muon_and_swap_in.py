@@ -18,7 +18,7 @@ def _run(lib, steps=4, **kw):
         opt.zero_grad()
         sum(((p - t) ** 2 * (i + 1)).sum() for i, (p, t) in enumerate(zip(params, targets))).backward()
         opt.step()
-    return [p.detach().numpy() for p in params], opt
+    return [p.detach().cpu().numpy() for p in params], opt
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(lr=0.02), dict(lr=0.02, nesterov=False, momentum=0.8),
@@ -31,8 +31,8 @@ def test_muon_matches_torch(kw):
     for a, b, s in zip(mine, ref, start):
         # the Newton-Schulz iteration runs in bfloat16: compare the distance travelled, to bf16 precision
         np.testing.assert_allclose(a - s, b - s, rtol=2e-2, atol=2e-3 * float(np.abs(b - s).max()))
-    buf_e = eopt.state_dict()["state"][0]["momentum_buffer"].numpy()
-    buf_t = topt.state_dict()["state"][0]["momentum_buffer"].numpy()
+    buf_e = eopt.state_dict()["state"][0]["momentum_buffer"].cpu().numpy()
+    buf_t = topt.state_dict()["state"][0]["momentum_buffer"].cpu().numpy()
     np.testing.assert_allclose(buf_e, buf_t, rtol=1e-4, atol=1e-5)
     assert eopt.defaults == topt.defaults
 
@@ -66,9 +66,9 @@ def _swap(lib):
         assert opt.param_groups[0]["lr"] == 0.5 and opt.param_groups[0]["params"][0] is other["a"]
         opt.step()
     assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["params"][0] is params[0]
-    live = [v.numpy().copy() for s in opt.state_dict()["state"].values() for v in s.values()]
-    swapped = [v.numpy().copy() for s in other_state["state"].values() for v in s.values()]
-    return [p.detach().numpy() for p in (*params, *other.values())], live, swapped
+    live = [v.cpu().numpy().copy() for s in opt.state_dict()["state"].values() for v in s.values()]
+    swapped = [v.cpu().numpy().copy() for s in other_state["state"].values() for v in s.values()]
+    return [p.detach().cpu().numpy() for p in (*params, *other.values())], live, swapped
 
 
 def test_swap_in_params_and_state_matches_torch():

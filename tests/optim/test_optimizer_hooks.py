@@ -26,8 +26,8 @@ def _record_step_hooks(lib, cls):
     g1 = _module(lib).register_optimizer_step_pre_hook(lambda o, a, k: calls.append(("gpre", len(a))))
     g2 = _module(lib).register_optimizer_step_post_hook(lambda o, a, k: calls.append(("gpost", len(a))))
     try:
-        opt.register_step_post_hook(lambda o, a, k: calls.append(("post", o is opt, w.detach().numpy()[0].item())))
-        opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", o is opt, w.detach().numpy()[0].item())))
+        opt.register_step_post_hook(lambda o, a, k: calls.append(("post", o is opt, w.detach().cpu().numpy()[0].item())))
+        opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre", o is opt, w.detach().cpu().numpy()[0].item())))
         opt.register_step_pre_hook(lambda o, a, k: calls.append(("pre2", type(a[0]).__name__)))
         h = opt.register_step_post_hook(lambda o, a, k: calls.append("removed"))
         h.remove()
@@ -74,7 +74,7 @@ def test_subclass_step_calling_super_runs_hooks_once():
     w.sum().backward()
     opt.step()
     assert calls == ["pre", "post"]
-    np.testing.assert_allclose(w.detach().numpy(), [0.9, 0.9])
+    np.testing.assert_allclose(w.detach().cpu().numpy(), [0.9, 0.9])
 
 
 def _state_dict_hooks(lib):

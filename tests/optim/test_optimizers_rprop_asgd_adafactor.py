@@ -53,7 +53,7 @@ def test_adafactor_batched_matrix_param_matches_torch():
             opt.zero_grad()
             ((w - lib.tensor(target, dtype=w.dtype)) ** 2).sum().backward()
             opt.step()
-        out.append((w.detach().numpy(), {k: v.numpy() for k, v in opt.state[w].items()}))
+        out.append((w.detach().cpu().numpy(), {k: v.cpu().numpy() for k, v in opt.state[w].items()}))
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5, atol=1e-6)
     assert list(out[0][1]) == list(out[1][1]) == ["step", "row_var", "col_var"]
     for k in out[1][1]:
@@ -75,17 +75,17 @@ def test_state_dict_matches_torch_and_round_trips(name):
     fresh.load_state_dict(saved)
     train(ember, fresh, params, 2)
     for p, q in zip(params, five):
-        np.testing.assert_allclose(p.detach().numpy(), q, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q, rtol=1e-6, atol=1e-7)
     # and the ember state loads into torch's optimizer, which then continues identically
-    tparams = [torch.tensor(p.detach().numpy(), requires_grad=True) for p in make_params(ember)]
+    tparams = [torch.tensor(p.detach().cpu().numpy(), requires_grad=True) for p in make_params(ember)]
     topt = build(torch, name, kwargs, tparams)
     train(torch, topt, tparams, 3)
     tsd = {"param_groups": saved["param_groups"],
-           "state": {i: {k: torch.tensor(v.numpy()) for k, v in s.items()} for i, s in saved["state"].items()}}
+           "state": {i: {k: torch.tensor(v.cpu().numpy()) for k, v in s.items()} for i, s in saved["state"].items()}}
     topt.load_state_dict(tsd)
     train(torch, topt, tparams, 2)
     for p, q in zip(tparams, five):
-        np.testing.assert_allclose(p.detach().numpy(), q, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q, rtol=1e-5, atol=1e-6)
 
 
 INVALID = {

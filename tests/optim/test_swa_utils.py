@@ -37,7 +37,7 @@ def _average(lib, **kw):
     for i in range(4):
         _load(lib, net, i)
         avg.update_parameters(net)
-    return {k: v.detach().numpy().copy() for k, v in avg.state_dict().items()}
+    return {k: v.detach().cpu().numpy().copy() for k, v in avg.state_dict().items()}
 
 
 @pytest.mark.parametrize("kw", [
@@ -66,7 +66,7 @@ def test_averaged_model_forward_is_the_averaged_copys():
     for i in (0, 1):
         _load(torch, tnet, i)
         tavg.update_parameters(tnet)
-    np.testing.assert_allclose(avg(x).detach().numpy(), tavg(torch.tensor(x.numpy())).detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(avg(x).detach().numpy(force=True), tavg(torch.tensor(x.numpy(force=True))).detach().numpy(force=True), rtol=1e-5)  # noqa: E501
     assert avg.module is not net and int(avg.n_averaged) == 2
 
 
@@ -92,7 +92,7 @@ def _update_bn(lib, momentum, with_labels):
     loader = [(b, lib.zeros(len(b))) for b in batches] if with_labels else batches
     lib.optim.swa_utils.update_bn(loader, net)
     assert not net.training and net[1].momentum == momentum
-    return {k: v.numpy() for k, v in net.state_dict().items() if "running" in k or "tracked" in k}
+    return {k: v.cpu().numpy() for k, v in net.state_dict().items() if "running" in k or "tracked" in k}
 
 
 @pytest.mark.parametrize("momentum,with_labels", [(0.1, False), (0.5, True)])

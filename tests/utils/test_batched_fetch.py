@@ -27,8 +27,8 @@ class CountingTensorDataset(TensorDataset):
 @pytest.mark.parametrize("kw", [dict(batch_size=8), dict(batch_size=8, drop_last=True), dict(batch_size=1),
                                 dict(batch_size=37)], ids=str)
 def test_tensor_dataset_batches_equal_torchs(kw):
-    mine = [[t.numpy() for t in b] for b in DataLoader(TensorDataset(ember.tensor(X), ember.tensor(Y)), **kw)]
-    ref = [[t.numpy() for t in b] for b in torch.utils.data.DataLoader(
+    mine = [[t.cpu().numpy() for t in b] for b in DataLoader(TensorDataset(ember.tensor(X), ember.tensor(Y)), **kw)]
+    ref = [[t.cpu().numpy() for t in b] for b in torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(Y)), **kw)]
     assert len(mine) == len(ref)
     for a, b in zip(mine, ref):
@@ -43,11 +43,11 @@ def test_one_batched_fetch_per_batch_and_shuffled_order_kept():
     assert ds.batch_calls == len(batches) == 5 and ds.item_calls == 0
     per_item = list(DataLoader(ItemOnly(ds), batch_size=8, shuffle=True, generator=ember.Generator().manual_seed(3)))
     assert ds.batch_calls == 5 and ds.item_calls == 37
-    assert sorted(np.concatenate([b[1].numpy() for b in batches]).tolist()) == list(range(37))
+    assert sorted(np.concatenate([b[1].cpu().numpy() for b in batches]).tolist()) == list(range(37))
     for (xb, yb), (xi, yi) in zip(batches, per_item):
-        np.testing.assert_array_equal(yb.numpy(), yi.numpy())
-        np.testing.assert_array_equal(xb.numpy(), X[yb.numpy()])
-        np.testing.assert_array_equal(xb.numpy(), xi.numpy())
+        np.testing.assert_array_equal(yb.cpu().numpy(), yi.cpu().numpy())
+        np.testing.assert_array_equal(xb.cpu().numpy(), X[yb.cpu().numpy()])
+        np.testing.assert_array_equal(xb.cpu().numpy(), xi.cpu().numpy())
         assert xb.is_contiguous()
 
 
@@ -81,7 +81,7 @@ def test_subset_forwards_to_the_datasets_batched_fetch():
     sub = Subset(ds, [5, 1, 30, 2])
     (xb, yb), = DataLoader(sub, batch_size=4)
     assert ds.batch_calls == 1 and ds.item_calls == 0
-    np.testing.assert_array_equal(yb.numpy(), [5, 1, 30, 2])
+    np.testing.assert_array_equal(yb.cpu().numpy(), [5, 1, 30, 2])
     plain = Subset(Plain(), [3, 0])
     assert plain.__getitems__([1, 0]) == [0, 3] == torch.utils.data.Subset(Plain(), [3, 0]).__getitems__([1, 0])
 
