@@ -256,6 +256,27 @@ class Batching:
             return tuple(wrap(o, top) if isinstance(o, Tensor) else o for o in out)
         return wrap(out, top)
 
+    def holds(self, tree):
+        return any(type(x) is BatchedTensor for x in _tensors_in(tree))
+
+    def composite(self, fn, args, kwargs, own_storage=False):
+        """A host-array composite (``dispatch.per_sample``) with batched inputs: run per sample, stacked."""
+        top = None
+        for x in _tensors_in((args, kwargs)):
+            if type(x) is BatchedTensor and (top is None or x._level.id > top.id):
+                top = x._level
+        if top is None:
+            return NotImplemented
+        results = []
+        for i in range(top.size):
+            a, k = _sample((args, kwargs), top, i, own_storage)
+            results.append(fn(*a, **k))
+        first = results[0]
+        if isinstance(first, tuple):
+            parts = [wrap(_stack([r[k] for r in results]), top) for k in range(len(first))]
+            return type(first)(*parts) if hasattr(first, "_fields") else tuple(parts)
+        return wrap(_stack(results), top)
+
     def write(self, dst, src):
         """An in-place result ``src`` written into ``dst``: into the physical tensor when either is batched."""
         if type(dst) is not BatchedTensor and type(src) is not BatchedTensor:
@@ -277,6 +298,31 @@ def fallback(prim, args, batched, size, params):
         return tuple(_stack([r[k] for r in results]) if isinstance(first[k], Tensor) else first[k]
                      for k in range(len(first)))
     return _stack(results)
+
+
+def _tensors_in(tree):
+    if isinstance(tree, Tensor):
+        yield tree
+    elif isinstance(tree, (tuple, list)):
+        for t in tree:
+            yield from _tensors_in(t)
+    elif isinstance(tree, dict):
+        for t in tree.values():
+            yield from _tensors_in(t)
+
+
+def _sample(tree, level, i, own_storage):
+    """``tree`` with every tensor batched at ``level`` replaced by its sample ``i``."""
+    if type(tree) is BatchedTensor:
+        if tree._level is not level:
+            return tree
+        return tree._value[i].clone() if own_storage else tree._value[i]
+    if isinstance(tree, (tuple, list)):
+        parts = [_sample(t, level, i, own_storage) for t in tree]
+        return type(tree)(*parts) if hasattr(tree, "_fields") else type(tree)(parts)
+    if isinstance(tree, dict):
+        return {k: _sample(t, level, i, own_storage) for k, t in tree.items()}
+    return tree
 
 
 def _indexed_by_batch(prim, inputs, params, level):

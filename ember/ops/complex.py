@@ -10,7 +10,7 @@ import math
 from ember._tensor import Tensor
 from ember.backend.dtype import bool_, get_default_dtype
 from ember.creation import ones
-from ember.ops.dispatch import apply, primitive
+from ember.ops.dispatch import apply, per_sample, primitive
 from ember.ops.dual import elementwise, linear
 from ember.ops.out import write_out
 from ember.ops.pointwise import where
@@ -153,6 +153,7 @@ def view_as_real(input):
 
 
 @public(method=False)
+@per_sample
 def view_as_complex(input):
     """A complex view of a float tensor whose last dimension (size 2, stride 1) holds (real, imaginary)."""
     if input._dtype.name not in ("float32", "float64"):

@@ -5,6 +5,8 @@ wrapping results as tensors, recording the graph, and in-place updates.
 Un-broadcasting gradients happens when the node runs (``graph.Node._apply``).
 """
 
+import functools
+
 import numpy as np
 
 from ember._tensor import Tensor
@@ -133,6 +135,30 @@ _generic = np.generic
 _new_tensor = object.__new__
 observer = None  # graph capture (ember.export) sets an object with run(...) and wrote(dst, src); None otherwise
 batching = None  # ember.func.vmap sets an object with claims(prim, inputs, params), run(...), write(dst, src) while it runs
+
+
+def per_sample(fn=None, *, own_storage=False):
+    """Mark a composite that computes on its inputs' host arrays (a LAPACK call, a NumPy search): under
+    vmap it runs once per sample and the results are stacked (``ember.func``'s per-sample fallback).
+    ``own_storage``: each sample is a copy with a storage of its own (ops that address the storage)."""
+    if fn is None:
+        return functools.partial(per_sample, own_storage=own_storage)
+
+    @functools.wraps(fn)
+    def composite(*args, **kwargs):
+        if batching is not None:
+            out = batching.composite(fn, args, kwargs, own_storage)
+            if out is not NotImplemented:
+                return out
+        return fn(*args, **kwargs)
+    return composite
+
+
+def refuse_batched(name, *tensors):
+    """PyTorch's refusal of an op that cannot run under vmap (it changes a batched tensor's geometry)."""
+    if batching is not None and batching.holds(tensors):
+        raise RuntimeError(f"vmap: {name} changes the shape and strides of a batched tensor in place; "
+                           "it cannot run under vmap")
 
 
 def xp_of(device):

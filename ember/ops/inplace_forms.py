@@ -7,10 +7,10 @@ from ember.ops.registry import public
 
 def _form(name):
     """``ember.<name>(x, ...)``: the Tensor method ``name`` as a function (registered public)."""
-    method = getattr(Tensor, name)
+    getattr(Tensor, name)  # the method must exist
 
-    def op(input, *args, **kwargs):
-        return method(input, *args, **kwargs)
+    def op(input, *args, **kwargs):  # looked up on the instance: a subclass's own method (vmap's detach) runs
+        return getattr(input, name)(*args, **kwargs)
     op.__name__ = name
     op.__doc__ = f"``ember.{name}(x, ...)`` is ``x.{name}(...)``: changes ``x`` in place and returns it."
     return public(op, method=False)

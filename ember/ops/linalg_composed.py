@@ -10,6 +10,7 @@ from ember._tensor import Tensor
 from ember.backend.dtype import int32, int64
 from ember.creation import arange, eye, zeros
 from ember.ops.lu import getrf
+from ember.ops.dispatch import per_sample
 from ember.ops.decomp import (
     LinAlgError, check_matrix, linalg_cholesky, linalg_inv, linalg_solve, linalg_svd, linalg_svdvals,
 )
@@ -179,6 +180,7 @@ def _householder_q(A, tau):  # noqa: N803
     return q
 
 
+@per_sample
 def geqrf(input):
     """LAPACK's QR in compact form: ``R`` on and above the diagonal, the Householder vectors below, and ``tau``."""
     data = input.detach().contiguous()._data
@@ -212,6 +214,7 @@ def _lapack(name, a):
     return scipy.linalg.lapack.get_lapack_funcs(name, (a,))
 
 
+@per_sample
 def ldl_factor_ex(A, *, hermitian=False, check_errors=False):  # noqa: N803
     """LAPACK's Bunch-Kaufman factorization (sytrf): the compact ``LD`` and the 1-based ``pivots``."""
     check_matrix(A, "ldl_factor")
@@ -239,6 +242,7 @@ def ldl_factor(A, *, hermitian=False):  # noqa: N803
     return LDLFactorResult(ld, pivots)
 
 
+@per_sample
 def ldl_solve(LD, pivots, B, *, hermitian=False):  # noqa: N803
     """The solution of ``A X = B`` from ``ldl_factor``'s output (LAPACK's sytrs)."""
     if B.dim() < 2 or B.shape[-2] != LD.shape[-1]:

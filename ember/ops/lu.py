@@ -14,7 +14,7 @@ from ember._tensor import Tensor
 from ember.backend.dtype import int32
 from ember.creation import eye
 from ember.ops.decomp import LinAlgError, check_kernel_dtype, check_matrix, linalg_solve
-from ember.ops.dispatch import apply, primitive
+from ember.ops.dispatch import apply, per_sample, primitive
 from ember.ops.pad import constant_pad_nd
 from ember.ops.out import accepts_out
 
@@ -98,6 +98,7 @@ def lu(A, *, pivot=True):  # noqa: N803 - PyTorch's argument names
     return LUResult(*apply(_lu, (A,), {}))
 
 
+@per_sample
 def lu_factor_ex(A, *, pivot=True, check_errors=False):  # noqa: N803
     """The compact LU (``L`` below the diagonal, ``U`` on and above it), LAPACK's 1-based pivots and ``info``."""
     check_kernel_dtype("lu_cpu", A)
@@ -171,6 +172,7 @@ def _pad_to(t, m, n):
     return constant_pad_nd(t, (0, n - cols, 0, m - rows))
 
 
+@per_sample
 def _permutation(pivots, m, like):
     piv = _host(pivots._data).astype(np.int64) - 1
     batch = piv.shape[:-1]

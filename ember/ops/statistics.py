@@ -10,7 +10,7 @@ from ember.backend.arrays import accumulate
 from ember.backend.dtype import float64, get_default_dtype, int32, int64, torch_name
 from ember.creation import tensor, zeros
 from ember.ops._dims import wrap_dim
-from ember.ops.dispatch import primitive
+from ember.ops.dispatch import per_sample, primitive
 from ember.ops.join import cat
 from ember.ops.pointwise import where
 from ember.ops.out import accepts_out
@@ -140,6 +140,7 @@ def _host(t):
 
 @public(method=False)
 @accepts_out
+@per_sample
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     """Where each value would be inserted into the (innermost dim of the) sorted sequence."""
     if side is not None:
@@ -170,6 +171,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 @public(method=False)
 @accepts_out
+@per_sample
 def bucketize(input, boundaries, *, out_int32=False, right=False):
     """The index of the bucket of each element: ``boundaries[i-1] < x <= boundaries[i]`` (``right``: ``<=, <``)."""
     if boundaries.dim() != 1:
@@ -217,6 +219,7 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
 
 
 @public
+@per_sample
 def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A002
     """``(hist, bin_edges)``: counts (or weights, or a density) over ``bins`` edges or equal bins."""
     if not input.is_floating_point():

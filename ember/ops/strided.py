@@ -12,6 +12,7 @@ from ember.backend import from_numpy_dtype, to_device, to_dtype
 from ember.backend.dtype import bool_, get_default_dtype, int64
 from ember.creation import arange, empty, tensor
 from ember.ops.convert import input_alias
+from ember.ops.dispatch import per_sample, refuse_batched
 from ember.ops.dual import differentiable
 from ember.ops.join import chunk, split
 from ember.ops.out import accepts_out
@@ -28,6 +29,7 @@ def _storage(t):
 
 
 @public
+@per_sample(own_storage=True)
 def as_strided(input, size, stride, storage_offset=None):
     """A tensor of ``size`` reading the storage at ``offset + sum(i_k * stride_k)`` (element units).
 
@@ -67,6 +69,7 @@ def _positions(size, stride, offset, device):
 
 def as_strided_(input, size, stride, storage_offset=None):
     """Make ``input`` itself the ``as_strided`` view of its storage (its shape and strides change)."""
+    refuse_batched("as_strided_", input)
     if input._requires_grad and input.grad_fn is None and is_grad_enabled():
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     out = as_strided(input, size, stride, storage_offset)

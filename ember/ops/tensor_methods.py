@@ -5,7 +5,7 @@ from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.backend.dtype import bool_, complex64, complex128, int64
 from ember.creation import arange, empty, tensor
-from ember.ops.dispatch import Primitive, xp_of
+from ember.ops.dispatch import Primitive, per_sample, xp_of
 from ember.ops.inplace import inplace
 from ember.ops.indexing import _check_key, _scatter_zeros, _to_key, index_put as _index_put
 from ember.ops.pointwise import torch_name
@@ -113,6 +113,7 @@ def _bad_window(size, length):
 
 
 @public(inplace=True)
+@per_sample
 def index_put(input, indices, values, accumulate=False):
     """``input`` with ``values`` written (or, with ``accumulate``, added: repeated indices add up) at the
     index tensors ``indices``: ``x.index_put_((rows, cols), ember.tensor(1.0))``."""
@@ -237,6 +238,12 @@ def _(ctx, g):
     return grad_x, grad_src
 
 
+@per_sample
+def _scatter_extreme_op(input, src, dim, index, reduce, include_self):
+    """The index is a parameter of the primitive (host array): a batched one is reduced sample by sample."""
+    return _scatter_extreme(input, src, dim=dim, index=index._data, reduce=reduce, include_self=include_self)
+
+
 @public(inplace=True)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """Reduce ``src`` into ``input`` at ``index`` along ``dim`` with 'sum', 'prod', 'mean', 'amax' or 'amin'."""
@@ -249,7 +256,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     d = dim % max(input.dim(), 1)
     src = src.to(input.dtype)
     if reduce in ("prod", "amax", "amin"):
-        return _scatter_extreme(input, src, dim=d, index=index._data, reduce=reduce, include_self=include_self)
+        return _scatter_extreme_op(input, src, d, index, reduce, include_self)
     part = src[tuple(slice(0, n) for n in index.shape)]
     total = input.new_zeros(input.shape).scatter_add(d, index, part)
     counts = input.new_zeros(input.shape).scatter_add(d, index, part.new_ones(part.shape))
