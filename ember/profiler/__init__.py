@@ -6,6 +6,7 @@ Op names are PyTorch's node names in snake case without the ``aten::`` prefix (s
 ``ember.profiler.recorder``).
 """
 from ember.profiler.events import EventList, FunctionEvent, FunctionEventAvg
+from ember.profiler.execution_trace import DeviceType, ExecutionTraceObserver
 from ember.profiler.profiler import (
     ProfilerAction, ProfilerActivity, kineto_available, profile, schedule, supported_activities,
     tensorboard_trace_handler,
@@ -13,6 +14,7 @@ from ember.profiler.profiler import (
 from ember.profiler.recorder import record_function
 
 __all__ = [
-    "EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerAction", "ProfilerActivity", "kineto_available",
+    "DeviceType", "EventList", "ExecutionTraceObserver", "FunctionEvent",
+    "FunctionEventAvg", "ProfilerAction", "ProfilerActivity", "kineto_available",
     "profile", "record_function", "schedule", "supported_activities", "tensorboard_trace_handler",
 ]

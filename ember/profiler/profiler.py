@@ -106,6 +106,7 @@ class profile:
         self._recorder = None
         self._step_start = None
         self._events = EventList()
+        self.execution_trace_observer = execution_trace_observer
 
     # running ---------------------------------------------------------------------
     def __enter__(self):
@@ -118,6 +119,8 @@ class profile:
 
     def start(self):
         self.step_num = 0
+        if self.execution_trace_observer is not None:
+            self.execution_trace_observer.start()
         self.current_action = self.schedule(self.step_num)
         self._enter(self.current_action)
 
@@ -127,6 +130,8 @@ class profile:
         elif self._recorder is not None:
             self._halt()
         self.current_action = ProfilerAction.NONE
+        if self.execution_trace_observer is not None:
+            self.execution_trace_observer.stop()
 
     def step(self):
         """End the current step: the schedule's next action starts, a finished cycle's trace is handed

@@ -26,14 +26,20 @@ from ember.autograd.engine import run_backward
 from ember.autograd.function import Function
 from ember.ops import dispatch
 from ember.random import get_rng_state, set_rng_state
+from ember.utils.selective_checkpoint import (
+    SAC_IGNORED_OPS, CheckpointPolicy, SelectiveCheckpointContext, create_selective_checkpoint_contexts,
+)
 
 __all__ = [
-    "CheckpointError", "CheckpointFunction", "DefaultDeviceType", "check_backward_validity", "checkpoint",
-    "checkpoint_sequential", "detach_variable", "get_device_states", "noop_context_fn",
-    "set_checkpoint_debug_enabled", "set_device_states",
+    "SAC_IGNORED_OPS", "CheckpointError", "CheckpointFunction", "CheckpointPolicy", "DefaultDeviceType",
+    "GraphExecGroup", "SelectiveCheckpointContext", "check_backward_validity", "checkpoint", "checkpoint_sequential",
+    "create_selective_checkpoint_contexts", "detach_variable", "get_device_states", "noop_context_fn",
+    "set_checkpoint_debug_enabled", "set_checkpoint_early_stop", "set_device_states",
 ]
 
 _debug_override = [None]
+_early_stop = [True]
+_groups = []  # the GraphExecGroup blocks entered, innermost last
 
 
 class CheckpointError(RuntimeError):
@@ -100,6 +106,37 @@ def set_checkpoint_debug_enabled(enabled):
         yield
     finally:
         _debug_override[0] = previous
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable):
+    """Within the block, whether a recomputation may stop once it has what the backward needs (default True).
+
+    ember's recomputation always runs the checkpointed function to its end, because the backward asks for the
+    gradients of its outputs; the flag is kept (``_early_stop``) so code that sets it runs unchanged."""
+    previous = _early_stop[0]
+    _early_stop[0] = bool(enable)
+    try:
+        yield
+    finally:
+        _early_stop[0] = previous
+
+
+class GraphExecGroup:
+    """Backward calls inside one block recompute each non-reentrant checkpoint at most once: the first
+    keeps the recomputed graph, later ones (over other parts of it) reuse it. No effect on use_reentrant=True."""
+
+    def __init__(self):
+        self._recomputed = {}  # id(checkpoint state) -> (state, outputs, aliases)
+
+    def __enter__(self):
+        _groups.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _groups.remove(self)
+        self._recomputed.clear()
+        return False
 
 
 def _autocast_state():
@@ -274,28 +311,39 @@ class _Recompute(Function):
     @staticmethod
     def backward(ctx, *grads):
         st = ctx.state
-        fn, args, kwargs, boundary, first_ops = st["fn"], st["args"], st["kwargs"], st["boundary"], st["ops"]
-        targets = [detach_variable((t,))[0] for t in boundary]
-        aliases = {k: a for a, keys in zip(targets, st["keys"]) for k in keys}
-        substitute = _Substitute(aliases, first_ops is not None)
-        for a, t in zip(targets, boundary):
-            _origins[id(a)] = t
-        try:
-            with _replay(st["rng"], st["autocast"]), st["recompute_ctx"], grad_mode.enable_grad(), \
-                    _intercepting(substitute.wrap):
-                outputs = _as_tuple(fn(*args, **kwargs))
-        finally:
-            for a in targets:
-                del _origins[id(a)]
-        if st["check"]:
-            _check_same(st["meta"], outputs, first_ops, substitute.ops)
+        group = _groups[-1] if _groups else None
+        if group is not None and id(st) in group._recomputed:
+            outputs, targets = group._recomputed[id(st)][1:]
+        else:
+            outputs, targets = _recompute(st)
+            if group is not None:
+                group._recomputed[id(st)] = (st, outputs, targets)
         pairs = [(o, g) for o, g in zip(outputs, grads)
                  if isinstance(o, Tensor) and o.requires_grad and g is not None]
         if not pairs:
-            return (None, None, *(None for _ in boundary))
-        got = run_backward([o for o, _ in pairs], [g for _, g in pairs], retain_graph=False,
+            return (None, None, *(None for _ in st["boundary"]))
+        got = run_backward([o for o, _ in pairs], [g for _, g in pairs], retain_graph=group is not None,
                            create_graph=grad_mode.is_grad_enabled(), inputs=targets, accumulate=False)
         return (None, None, *got)
+
+
+def _recompute(st):
+    fn, args, kwargs, boundary, first_ops = st["fn"], st["args"], st["kwargs"], st["boundary"], st["ops"]
+    targets = [detach_variable((t,))[0] for t in boundary]
+    aliases = {k: a for a, keys in zip(targets, st["keys"]) for k in keys}
+    substitute = _Substitute(aliases, first_ops is not None)
+    for a, t in zip(targets, boundary):
+        _origins[id(a)] = t
+    try:
+        with _replay(st["rng"], st["autocast"]), st["recompute_ctx"], grad_mode.enable_grad(), \
+                _intercepting(substitute.wrap):
+            outputs = _as_tuple(fn(*args, **kwargs))
+    finally:
+        for a in targets:
+            del _origins[id(a)]
+    if st["check"]:
+        _check_same(st["meta"], outputs, first_ops, substitute.ops)
+    return outputs, targets
 
 
 def _as_tuple(out):
