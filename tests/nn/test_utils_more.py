@@ -48,7 +48,8 @@ def test_hook_weight_norm_matches_torch_and_removes(dim):
         _quiet(nn.utils.weight_norm, e)
     nn.utils.remove_weight_norm(e)
     torch.nn.utils.remove_weight_norm(t)
-    assert list(e.state_dict()) == list(t.state_dict()) and np.allclose(e.weight.detach().numpy(force=True), t.weight.detach().numpy(force=True))  # noqa: E501
+    assert list(e.state_dict()) == list(t.state_dict())
+    assert np.allclose(e.weight.detach().numpy(force=True), t.weight.detach().numpy(force=True))
     with pytest.raises(ValueError, match="weight_norm of 'weight' not found in"):
         nn.utils.remove_weight_norm(e)
 
@@ -63,7 +64,8 @@ def test_hook_spectral_norm_matches_torch_with_the_same_vectors(cls, args):
     x = np.random.default_rng(1).standard_normal((2, 5) if cls == "Linear" else (2, 3, 4, 4))
     out_e, out_t = e(ember.tensor(x)), t(torch.tensor(x))
     assert np.allclose(out_e.detach().cpu().numpy(), out_t.detach().cpu().numpy())
-    assert np.allclose(e.weight_u.numpy(force=True), t.weight_u.numpy(force=True)) and np.allclose(e.weight_v.numpy(force=True), t.weight_v.numpy(force=True))  # noqa: E501
+    assert np.allclose(e.weight_u.numpy(force=True), t.weight_u.numpy(force=True))
+    assert np.allclose(e.weight_v.numpy(force=True), t.weight_v.numpy(force=True))
     out_e.sum().backward()
     out_t.sum().backward()
     assert np.allclose(e.weight_orig.grad.cpu().numpy(), t.weight_orig.grad.cpu().numpy())
@@ -109,7 +111,8 @@ def test_fuse_linear_bn_matches_torch():
                                            bn_e.weight, bn_e.bias)
     tw, tb = torch.nn.utils.fuse_linear_bn_weights(lin_t.weight, None, bn_t.running_mean, bn_t.running_var, 1e-5,
                                                    bn_t.weight, bn_t.bias)
-    assert np.allclose(w.detach().numpy(force=True), tw.detach().numpy(force=True)) and np.allclose(b.detach().numpy(force=True), tb.detach().numpy(force=True))  # noqa: E501
+    assert np.allclose(w.detach().numpy(force=True), tw.detach().numpy(force=True))
+    assert np.allclose(b.detach().numpy(force=True), tb.detach().numpy(force=True))
     with pytest.raises(AssertionError, match="linear.out_features == bn.num_features"):
         nn.utils.fuse_linear_bn_eval(nn.Linear(2, 3).eval(), nn.BatchNorm1d(4).eval())
 

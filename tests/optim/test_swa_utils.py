@@ -66,7 +66,8 @@ def test_averaged_model_forward_is_the_averaged_copys():
     for i in (0, 1):
         _load(torch, tnet, i)
         tavg.update_parameters(tnet)
-    np.testing.assert_allclose(avg(x).detach().numpy(force=True), tavg(torch.tensor(x.numpy(force=True))).detach().numpy(force=True), rtol=1e-5)  # noqa: E501
+    want = tavg(torch.tensor(x.numpy(force=True))).detach().numpy(force=True)
+    np.testing.assert_allclose(avg(x).detach().numpy(force=True), want, rtol=1e-5)
     assert avg.module is not net and int(avg.n_averaged) == 2
 
 
