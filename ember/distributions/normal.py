@@ -6,10 +6,10 @@ from ember._tensor import Size
 from ember.autograd import no_grad
 from ember.distributions import constraints
 from ember.distributions.exp_family import ExponentialFamily
+from ember.distributions.folded import HalfDistribution
 from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import AbsTransform, ExpTransform, StickBreakingTransform
+from ember.distributions.transforms import ExpTransform, StickBreakingTransform
 from ember.distributions.utils import broadcast_all
-from ember.ops.pointwise import where
 from ember.ops.random import normal
 from ember.random import randn
 
@@ -126,22 +126,10 @@ class LogNormal(TransformedDistribution):
         return self.base_dist.entropy() + self.loc
 
 
-class HalfNormal(TransformedDistribution):
+class HalfNormal(HalfDistribution):
     """``|X|`` for ``X ~ Normal(0, scale)``."""
 
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale, validate_args=None):
-        super().__init__(Normal(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        return super().expand(batch_shape, _instance=self._get_checked_instance(HalfNormal, _instance))
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
+    base = Normal
 
     @property
     def mean(self):
@@ -154,23 +142,6 @@ class HalfNormal(TransformedDistribution):
     @property
     def variance(self):
         return self.scale.pow(2) * (1 - 2 / math.pi)
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return where(value >= 0, log_prob, -math.inf)
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
 
 
 class LogisticNormal(TransformedDistribution):

@@ -7,10 +7,8 @@ from ember.backend.typeinfo import finfo
 from ember.creation import full, zeros_like
 from ember.distributions import constraints
 from ember.distributions.distribution import Distribution
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import AbsTransform
+from ember.distributions.folded import HalfDistribution
 from ember.distributions.utils import broadcast_all
-from ember.ops.pointwise import where
 from ember.random import rand
 
 __all__ = ["Cauchy", "HalfCauchy", "Laplace", "Uniform"]
@@ -180,22 +178,10 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + self.scale.log()
 
 
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(HalfDistribution):
     """``|X|`` for ``X ~ Cauchy(0, scale)``."""
 
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale, validate_args=None):
-        super().__init__(Cauchy(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        return super().expand(batch_shape, _instance=self._get_checked_instance(HalfCauchy, _instance))
-
-    @property
-    def scale(self):
-        return self.base_dist.scale
+    base = Cauchy
 
     @property
     def mean(self):
@@ -208,19 +194,3 @@ class HalfCauchy(TransformedDistribution):
     @property
     def variance(self):
         return self.base_dist.variance
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return where(value >= 0, self.base_dist.log_prob(value) + math.log(2), -math.inf)
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
