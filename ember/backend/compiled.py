@@ -50,6 +50,7 @@ _state = threading.local()
 _enabled = os.environ.get("EMBER_KERNELS", "1") != "0"
 _numba = None  # the numba module once loaded; False when it cannot be
 _load_lock = threading.Lock()
+_kernels = []  # every Kernel made, for the start-up benchmark and the tests
 
 
 def cache_dir():
@@ -119,6 +120,8 @@ class Kernel:
         self._compiled = None
         self.compile_seconds = None
         self.__name__, self.__doc__ = fn.__name__, fn.__doc__
+        self.__qualname__ = f"{fn.__module__}.{fn.__qualname__}"
+        _kernels.append(self)
 
     def __call__(self, *args):
         compiled = self._compiled
@@ -138,6 +141,11 @@ class Kernel:
         if self.compile_seconds is None:
             self.compile_seconds = time.perf_counter() - start
         return result
+
+
+def all_kernels():
+    """Every kernel defined so far (those of the modules imported), in definition order."""
+    return list(_kernels)
 
 
 def parallel(kernel_fn, n, *args, min_rows_per_thread=1):
