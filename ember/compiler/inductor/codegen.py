@@ -122,14 +122,16 @@ def backward_source(group, grad_nodes, grad_inputs):
     """The backward kernel: ``kernel(lo, hi, n_cols, in0.., gout0.., gin0..)``.
 
     ``grad_nodes``: the group's nodes a gradient flows through; ``grad_inputs``: the positions of the
-    inputs that get one. ``gout`` follows ``group.outputs`` (the reduction's gradient is per row)."""
+    inputs that get one. ``gout`` follows the group's outputs in ``grad_nodes`` (the reduction's gradient
+    is per row)."""
     body = _Body(group)
     red = group.reduction
     params = ["lo", "hi", "n_cols"] + [f"in{k}" for k in range(len(group.inputs))]
-    params += [f"gout{k}" for k in range(len(group.outputs))] + [f"gin{k}" for k in grad_inputs]
+    grad_outputs = [n for n in group.outputs if n in grad_nodes]
+    params += [f"gout{k}" for k in range(len(grad_outputs))] + [f"gin{k}" for k in grad_inputs]
     inner = body.row_loads()
-    if red is not None:
-        k = group.outputs.index(red)
+    if red is not None and red in grad_nodes:
+        k = grad_outputs.index(red)
         scale = " / n_cols" if red.target == "mean" else ""
         inner.append(f"gred = gout{k}[i]{scale}")
     element = body.element_lines()
@@ -142,14 +144,14 @@ def backward_source(group, grad_nodes, grad_inputs):
         if k in grad_inputs:
             grads[r] = f"g{body.names[r]}"
             element.append(f"{grads[r]} = {_zero(dtype_of(r))}")
-    for k, n in enumerate(group.outputs):
-        if n in grads:
+    for k, n in enumerate(grad_outputs):
+        if n is not red:
             element.append(f"{grads[n]} += gout{k}[i, j]")
     counter = [0]
     for n in reversed(group.nodes):
         if n is red:
             x = red.args[0]
-            if x in grads:
+            if x in grads and red in grad_nodes:
                 element.append(f"{grads[x]} += {_wrap('gred', dtype_of(x))}")
             continue
         if n not in grads:

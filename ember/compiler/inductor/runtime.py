@@ -19,6 +19,7 @@ from ember.compiler.inductor.fusion import Group, partition
 from ember.compiler.inductor.kernel_cache import kernel_from_source
 from ember.export.graph import Node, Out
 
+_FRESH_RESULT = frozenset({"linear", "matmul", "conv"})  # ops whose result is always a new array of its own
 _SMALL = 1 << 14  # below this many elements a kernel runs on the calling thread
 _ROWS_PER_THREAD = 1 << 15  # elements per thread block when it is split
 
@@ -142,8 +143,8 @@ class Plan:
         return saved
 
     def _reusable_buffers(self):
-        """Kernel outputs whose only readers are later kernels, never saved nor returned: a kernel
-        writes its output into such a buffer once its last reader is done with it."""
+        """Values in arrays of their own (kernel outputs, GEMM results) whose only readers are later
+        kernels, never saved nor returned: the last reader writes its output into that buffer."""
         readers = {}
         for step in self.steps:
             nodes = step.nodes if isinstance(step, Group) else [step]
@@ -151,13 +152,13 @@ class Plan:
                 for m in n.all_input_nodes:
                     readers.setdefault(m, set()).add(step)
         out_nodes = {r.node if isinstance(r, Out) else r for r in _collect(self.graph.output_node.args[0])}
-        fresh = {}
-        for step in self.steps:
-            if isinstance(step, Group):
-                for n in step.outputs:
-                    if n is not step.reduction and n not in out_nodes and not self.training:
-                        if all(isinstance(s, Group) for s in readers.get(n, ())):
-                            fresh[n] = step
+        fresh = set()
+        if not self.training:
+            for step in self.steps:
+                made = ([n for n in step.outputs if n is not step.reduction] if isinstance(step, Group) else
+                        [step] if step.target in _FRESH_RESULT and isinstance(step.meta["dtype"], str) else [])
+                fresh.update(n for n in made if n not in out_nodes
+                             and all(isinstance(s, Group) for s in readers.get(n, ())))
         last_reader = {}
         for pos, step in enumerate(self.steps):
             for n in (step.nodes if isinstance(step, Group) else [step]):
@@ -265,14 +266,15 @@ class Plan:
         rows, cols = codegen.rows_cols(group.shape)
         grad_nodes = {n for n in group.nodes if n in self.needs_grad}
         grad_inputs = [k for k, r in enumerate(group.inputs) if a_needs(self, r)]
-        if not grad_inputs:
+        if not grad_inputs or not any(n in grad_nodes for n in group.outputs):
             return []
         kernel = self.const(kernel_from_source(codegen.backward_source(group, grad_nodes, grad_inputs)), "KB")
         self.kernels += 1
-        gs = [self._g(n) for n in group.outputs]
+        outputs = [n for n in group.outputs if n in grad_nodes]
+        gs = [self._g(n) for n in outputs]
         lines = [f"if {' or '.join(f'{g} is not None' for g in gs)}:"]
         gouts = []
-        for n, g in zip(group.outputs, gs):
+        for n, g in zip(outputs, gs):
             shape = (rows,) if n is group.reduction else (rows, cols)
             dt = codegen.dtype_of(n)
             lines.append(f"    q_{g} = np.zeros({shape}, np.{dt}) if {g} is None else {g}.reshape({shape})")
