@@ -181,7 +181,7 @@ def _derivative_lines(node, body, grads, counter):
             counter[0] += 1
             names[n] = f"d{counter[0]}"
             lines.append(f"{names[n]} = {_expression(n, lambda r: names[r])}")
-    for pos, (arg, result) in enumerate(zip(node.args, tmpl.results)):
+    for arg, result in zip(node.args, tmpl.results):
         if isinstance(arg, (Node, Out)) and arg in grads and isinstance(result, Node):
             lines.append(f"{grads[arg]} += {_wrap(names[result], dtype_of(arg))}")
     return lines
