@@ -75,12 +75,13 @@ def partition(graph, needs_grad):
                 close()
             steps.append(node)
     close()
-    return [_finish(s, graph) if isinstance(s, Group) else s for s in steps]
+    return [_finish(s, graph, needs_grad) if isinstance(s, Group) else s for s in steps]
 
 
-def _finish(group, graph):
-    """A one-op group is no fusion: it runs as the op. Otherwise list the group's inputs and outputs."""
-    if len(group.nodes) == 1:
+def _finish(group, graph, needs_grad):
+    """A one-op group runs as the op, unless a gradient flows through it (its backward kernel then
+    runs the op's derivative in one pass, not op by op). Otherwise list the group's inputs and outputs."""
+    if len(group.nodes) == 1 and group.nodes[0] not in needs_grad:
         return group.nodes[0]
     members = group.members
     inputs = []
