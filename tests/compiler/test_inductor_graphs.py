@@ -133,9 +133,13 @@ def test_dropout_draws_anew_in_training_and_is_identity_in_eval():
         kept = out != 0
         assert 0.4 < kept.mean() < 0.6
         np.testing.assert_allclose(out[kept], 2 * x.numpy()[kept], rtol=1e-6)
+    x.requires_grad_()
+    out = c(x)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), (out.detach().numpy() != 0) * 2.0)
     m.eval()
     graph, state, _, _ = capture(m, (x,), module=m, differentiable=True, mirror_inputs=True)
-    np.testing.assert_array_equal(compile_graph(graph, state, [x])(x).numpy(), x.numpy())
+    np.testing.assert_array_equal(compile_graph(graph, state, [x])(x).detach().numpy(), x.detach().numpy())
 
 
 def test_no_grad_and_inputs_unlike_the_examples_fall_back():
@@ -165,3 +169,11 @@ def test_backward_twice_needs_retain_graph():
     y.backward(retain_graph=False)
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
+
+
+def test_double_backward_is_refused_not_wrong():
+    x = _t(3)
+    graph, state, _, _ = capture(lambda x: (x * x).exp(), (x,), differentiable=True, mirror_inputs=True)
+    y = compile_graph(graph, state, [x])(x).sum()
+    with pytest.raises(RuntimeError, match="double backward"):
+        ember.autograd.grad(y, x, create_graph=True)

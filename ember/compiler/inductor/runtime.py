@@ -9,6 +9,7 @@ its ctx, each kernel's inputs) and the result tensors share one ``CompiledBackwa
 import numpy as np
 
 from ember._tensor import Tensor
+from ember.autograd import grad_mode
 from ember.autograd.graph import Node as AutogradNode
 from ember.autograd.graph import OpNode, accumulator
 from ember.backend import CPU
@@ -340,6 +341,10 @@ class CompiledBackward(AutogradNode):
         if self._values is None:
             self._freed = True
             return self.saved_tensors  # raises the "backward through the graph a second time" error
+        if grad_mode.state.enabled:
+            raise RuntimeError("double backward (create_graph=True) through a graph compiled by ember.compile's "
+                               "inductor backend is not supported: its backward runs on arrays; compile with "
+                               'backend="eager" for higher-order gradients')
         result = self._run(*self._values, *[None if g is None else g._data for g in grads])
         return tuple(None if r is None else _tensor(r) for r in result)
 
