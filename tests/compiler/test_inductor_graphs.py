@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import ember
+from ember.backend import compiled
 from ember.compiler.inductor import compile_graph
 from ember.export.program import capture
 
@@ -154,12 +155,24 @@ def test_no_grad_and_inputs_unlike_the_examples_fall_back():
     np.testing.assert_allclose(c(bigger).detach().numpy(), ((bigger * 2).exp() + 1).detach().numpy(), rtol=1e-6)
 
 
-def test_float16_graph_runs_through_the_dispatcher():
-    x = _t(3, 4, dtype=np.float16, grad=False)
-    graph, state, _, _ = capture(lambda x: x * 2 + 1, (x,), differentiable=True, mirror_inputs=True)
-    c = compile_graph(graph, state, [x])
-    assert c.reason is not None
-    np.testing.assert_array_equal(c(x).numpy(), (x * 2 + 1).numpy())
+def test_float16_ops_run_unfused_and_agree():
+    x = _t(3, 4, dtype=np.float16)
+    c = check(lambda x: (x * 2 + 1).exp() @ x.t(), x, rtol=1e-3, atol=1e-3)
+    assert c.reason is None and kernels(c) == 0
+
+
+def test_kernels_against_the_reference_path():
+    x, b = _t(6, 5), _t(5)
+
+    def f(x, b):
+        return ((x - b).exp() * 0.5 + x.sigmoid()).sum(-1)
+    graph, state, _, _ = capture(f, (x, b), differentiable=True, mirror_inputs=True)
+    c = compile_graph(graph, state, [x, b])
+    fused = c(x, b)
+    with compiled.disabled():
+        reference = c(x, b)
+    assert fused.grad_fn.name() == "CompiledFunctionBackward" and reference.grad_fn.name() == "SumBackward1"
+    np.testing.assert_allclose(fused.detach().numpy(), reference.detach().numpy(), rtol=1e-6)
 
 
 def test_backward_twice_needs_retain_graph():

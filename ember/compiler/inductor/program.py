@@ -2,7 +2,7 @@
 runs it and wraps the results; anything the plans do not cover runs the graph through the dispatcher."""
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.backend import CPU
+from ember.backend import CPU, compiled
 from ember.backend.dtype import _from_np
 from ember.compiler.inductor.runtime import CompiledBackward, Plan
 from ember.export.graph import LateList, Node, Out, map_args
@@ -27,13 +27,16 @@ def unsupported(graph, state):
         if has_symbols(n.args) or has_symbols(n.kwargs):
             return f"{n.name} has symbolic sizes"
         dt = n.meta.get("dtype")
-        if any(d in ("float16", "bfloat16", None) for d in (dt if isinstance(dt, list) else [dt])):
-            return f"{n.name} computes in {dt}"
+        if any(d is None for d in (dt if isinstance(dt, list) else [dt])):
+            return f"{n.name} records no dtype"
     return None
 
 
 class CompiledGraph:
-    """Calls the graph's plan for the flat input tensors; returns ``run_graph``'s output structure."""
+    """Calls the graph's plan for the flat input tensors; returns ``run_graph``'s output structure.
+
+    Where the kernels are off (``EMBER_KERNELS=0``, ``compiled.disabled()``, no numba), the graph runs
+    through the dispatcher instead: the reference the kernels are tested against."""
 
     def __init__(self, graph, state, fallback_graph):
         self.graph, self.state, self.fallback_graph = graph, state, fallback_graph
@@ -51,7 +54,7 @@ class CompiledGraph:
         return plan
 
     def __call__(self, *inputs):
-        if self.reason is not None or not self._matches(inputs):
+        if self.reason is not None or not compiled.usable() or not self._matches(inputs):
             return run_graph(self.fallback_graph, self.state, list(inputs))
         leaves = []
         if grad_mode.state.enabled:
