@@ -190,3 +190,10 @@ def test_double_backward_is_refused_not_wrong():
     y = compile_graph(graph, state, [x])(x).sum()
     with pytest.raises(RuntimeError, match="double backward"):
         ember.autograd.grad(y, x, create_graph=True)
+
+
+def test_ops_handing_tensors_to_their_backward_run_through_the_dispatcher():
+    rnn = ember.nn.RNN(3, 4)
+    x = _t(5, 2, 3)
+    c = check(lambda x: rnn(x)[0].tanh(), x, module=rnn, rtol=1e-5, atol=1e-6)
+    assert "passes tensors to its backward" in c.reason
