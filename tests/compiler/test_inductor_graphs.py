@@ -197,3 +197,25 @@ def test_ops_handing_tensors_to_their_backward_run_through_the_dispatcher():
     x = _t(5, 2, 3)
     c = check(lambda x: rnn(x)[0].tanh(), x, module=rnn, rtol=1e-5, atol=1e-6)
     assert "passes tensors to its backward" in c.reason
+
+
+def test_split_kernels_give_the_same_bits_for_any_thread_count():
+    x, b = _t(300, 70), _t(70)
+
+    def f(x, b):
+        return ((x * b).exp() - x).tanh().sum(-1)
+    c = check(f, x, b, rtol=1e-5, atol=1e-5)
+    before = ember.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            ember.set_num_threads(n)
+            x.grad = None
+            out = c(x, b)
+            out.sum().backward()
+            results.append((out.detach().numpy().copy(), x.grad.numpy().copy()))
+    finally:
+        ember.set_num_threads(before)
+    for out, grad in results[1:]:
+        np.testing.assert_array_equal(out, results[0][0])
+        np.testing.assert_array_equal(grad, results[0][1])
