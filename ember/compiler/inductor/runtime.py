@@ -126,7 +126,6 @@ class Plan:
             saved = self._saved_of(node, prim, args, i)
             if saved:
                 lines.append(f"c{i}._saved = ({''.join(s + ', ' for s in saved)})")
-                lines.append(f"c{i}._freed = False")
             self.saved.append(f"c{i}")
         return lines
 
