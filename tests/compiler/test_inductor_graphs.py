@@ -64,6 +64,12 @@ def test_elementwise_chain_with_broadcasting_is_one_kernel():
     assert kernels(c) == 2  # one forward and one backward kernel
 
 
+def test_nan_propagates_like_numpy():
+    x = ember.tensor([1.0, float("nan"), -2.0, 3.0])
+    y = ember.tensor([float("nan"), 0.5, -1.0, 2.0])
+    check(lambda x, y: (x.relu() * 1, ember.maximum(x * 1, y), ember.minimum(x * 1, y), (x * 2) ** 2), x, y)
+
+
 def test_non_contiguous_and_0d_inputs():
     x = _t(6, 4).detach().t().requires_grad_()
     check(lambda x, y: (x * y + x.relu()).cos(), x, _t())

@@ -28,14 +28,15 @@ EXPRESSIONS = {
     "add": _alpha("+"), "sub": _alpha("-"), "mul": _binary("*"), "div": _binary("/"),
     "gt": _binary(">"), "lt": _binary("<"), "ge": _binary(">="), "le": _binary("<="),
     "eq": _binary("=="), "ne": _binary("!="),
-    "maximum": lambda a, p: f"max({a[0]}, {a[1]})", "minimum": lambda a, p: f"min({a[0]}, {a[1]})",
+    "maximum": lambda a, p: f"({a[0]} if {a[0]} > {a[1]} or {a[0]} != {a[0]} else {a[1]})",  # NaN wins, as in NumPy
+    "minimum": lambda a, p: f"({a[0]} if {a[0]} < {a[1]} or {a[0]} != {a[0]} else {a[1]})",
     "neg": lambda a, p: f"(-{a[0]})",
     "exp": _call("np.exp"), "log": _call("np.log"), "log1p": _call("np.log1p"), "expm1": _call("np.expm1"),
     "tanh": _call("np.tanh"), "sqrt": _call("np.sqrt"), "sin": _call("np.sin"), "cos": _call("np.cos"),
     "abs": _call("abs"), "erf": _call("math.erf"),
     "rsqrt": lambda a, p: f"(1 / np.sqrt({a[0]}))", "reciprocal": lambda a, p: f"(1 / {a[0]})",
     "sigmoid": lambda a, p: f"(1 / (1 + np.exp(-{a[0]})))",
-    "relu": lambda a, p: f"({a[0]} if {a[0]} > 0 else 0)",
+    "relu": lambda a, p: f"({a[0]} if {a[0]} > 0 or {a[0]} != {a[0]} else 0)",
     "pow_scalar": lambda a, p: f"({a[0]} ** {a[1]})",
     "where": lambda a, p: f"({a[1]} if {a[0]} else {a[2]})",
     "logical_not": lambda a, p: f"(not {a[0]})",
@@ -52,8 +53,9 @@ def is_pointwise(node):
         return False
     if node.target == "to_copy" and node.kwargs.get("device") is not node.kwargs.get("src_device"):
         return False
-    if node.target == "pow_scalar" and not isinstance(node.args[1], (int, float)):
-        return False
+    if node.target == "pow_scalar" and not (isinstance(node.args[1], (int, float))
+                                            and str(node.meta.get("dtype")).startswith("float")):
+        return False  # an integer base's errors (negative powers) stay the op's own
     return _kernel_dtype(node.meta.get("dtype")) and all(
         _kernel_dtype(a.meta.get("dtype")) for a in node.all_input_nodes)
 
