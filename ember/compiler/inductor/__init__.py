@@ -14,7 +14,7 @@ through the dispatcher, as ``ember.export.interpreter.run_graph`` would run it.
     >>> from ember.export.program import capture
     >>> graph, state, _, _ = capture(lambda x: (x * 2 + 1).relu(), (ember.ones(3),))
     >>> compile_graph(graph, state, [ember.ones(3)])(ember.ones(3))
-    tensor([3., 3., 3.], grad_fn=<CompiledFunctionBackward>)
+    tensor([3., 3., 3.])
 """
 from ember.compiler.inductor.program import CompiledGraph
 from ember.export.passes import eliminate_common_subexpressions, eliminate_dead_code, fold_constants
