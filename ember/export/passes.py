@@ -1,7 +1,7 @@
-"""Graph passes: dead-code elimination and constant folding."""
+"""Graph passes: dead-code elimination, common-subexpression elimination and constant folding."""
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.export.graph import Out, map_args
+from ember.export.graph import LateList, Node, Out, map_args
 from ember.export.op_names import draws_random
 from ember.export.symbolic import has_symbols
 from ember.ops.dispatch import apply
@@ -17,6 +17,43 @@ def eliminate_dead_code(graph):
     dead = [n for n in graph.nodes if n not in live]
     graph.erase(dead)
     return len(dead)
+
+
+def eliminate_common_subexpressions(graph):
+    """Merge call nodes that run the same op on the same values with the same parameters, and
+    get_attrs of the same state key, into their first occurrence; returns how many went.
+
+    Random ops never merge (each draws anew), nor ops that pass values to their backward
+    through a late list."""
+    seen, replace = {}, {}
+
+    def swap(r):
+        if isinstance(r, Out):
+            return Out(replace.get(r.node, r.node), r.index)
+        return replace.get(r, r)
+
+    for n in graph.nodes:
+        if n.op in ("placeholder", "output"):
+            continue
+        n.args, n.kwargs = map_args(n.args, swap), map_args(n.kwargs, swap)
+        if n.op == "call_function" and (draws_random(n) or any(isinstance(v, LateList) for v in n.kwargs.values())):
+            continue
+        key = (n.op, n.target, n.meta.get("node_name"), _key(n.args), _key(n.kwargs))
+        first = seen.setdefault(key, n)
+        if first is not n:
+            replace[n] = first
+    out = graph.output_node
+    if out is not None:
+        out.args = map_args(out.args, swap)
+    graph.erase(replace)
+    return len(replace)
+
+
+def _key(value):
+    """A hashable text of a node's arguments with each node reference by name."""
+    def name(r):
+        return ("$ref", r.node.name, r.index) if isinstance(r, Out) else ("$ref", r.name)
+    return repr(map_args(value, name)) if not isinstance(value, Node) else repr(name(value))
 
 
 def fold_constants(graph, state, keep=()):

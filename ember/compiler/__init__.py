@@ -1,0 +1,1 @@
+"""ember.compile: capture a program and run it through a compiling backend."""
