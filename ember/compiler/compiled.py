@@ -93,10 +93,9 @@ class CompiledFunction:
             entry = self._compile(key, args, kwargs, leaves)
         if entry.run is None:
             return self._eager(args, kwargs)
-        out = entry.run(*leaves)
+        out, values = entry.run(*leaves)
         if not entry.written:
             return out
-        out, values = out
         with grad_mode.no_grad():
             for t, v in zip(entry.written, values):
                 t.copy_(v)

@@ -69,7 +69,7 @@ class CompileCapture(Capture):
     _writing_live = False
 
     def run(self, prim, inputs, arrays, dev, params):
-        enabled = grad_mode.is_enabled()
+        enabled = grad_mode.is_grad_enabled()
         if enabled and not self.session.grad_enabled:
             self.session.graph_break(self, "grad mode is turned on inside a function called without it",
                                      user_frame(2))
@@ -101,8 +101,9 @@ class CompileCapture(Capture):
             self.session.graph_break(self, message, user_frame(2))
 
     def value_read(self, t):
-        if self.session.reads_allowed:
-            return
+        if self.session.reads_allowed or (id(t) not in self._bound and id(t) not in self._named
+                                          and self._alias(t) is None):
+            return  # a tensor the program never used in an op (the random state, read by capture itself)
         what = "a tensor's value was read in Python"
         f = sys._getframe(1)
         while f is not None and f.f_code.co_filename == _tensor.__file__:
