@@ -51,7 +51,7 @@ def _eager(graph, state, example_inputs):
 
 
 def _inductor(graph, state, example_inputs):
-    from ember.compiler.inductor import compile_graph
+    from ember.compiler.inductor import compile_graph  # optional dependency: numba, loaded on first use
     return compile_graph(graph, state, example_inputs)
 
 

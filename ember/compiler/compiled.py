@@ -28,7 +28,7 @@ _compiling = [0]
 _every = weakref.WeakSet()
 
 
-class Unsupported(RuntimeError):
+class Unsupported(RuntimeError):  # noqa: N818 - torch._dynamo.exc.Unsupported
     """``fullgraph=True`` met a graph break (the message names the source line), or a recompile was
     refused by ``set_stance("fail_on_recompile")``."""
 

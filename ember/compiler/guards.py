@@ -16,7 +16,7 @@ from ember.nn.modules.module import Module
 _PLAIN = (bool, int, float, str, type(None))
 
 
-class Unguardable(Exception):
+class Unguardable(Exception):  # noqa: N818 - a signal, not an error
     """A non-tensor argument the cache can't key on (unhashable): the call runs eagerly."""
 
 

@@ -37,7 +37,7 @@ def user_frame(depth):
     return f
 
 
-class GraphBreak(Exception):
+class GraphBreak(Exception):  # noqa: N818 - a signal, not an error
     """The function did something a graph can't hold; ``where`` is its ``file:line``."""
 
     def __init__(self, reason, where):
