@@ -14,7 +14,12 @@ spin (``ember/_blas_env.py``). ``--numpy-first`` measures the other order.
 ``--device cuda`` runs both libraries on the GPU (synchronising before each clock read);
 ``--cuda-graph`` then records one training step as a CUDA graph and times its replays.
 
+``--compile [BACKEND]`` compiles each model first (ember: ``ember.compile(model, backend=BACKEND)``,
+"inductor" by default; torch: ``torch.compile(model)``; a library whose compile fails on this
+machine falls back to eager and says so on stderr).
+
     python benchmarks/bench_train.py [--repeats 3] [--only cnn] [--numpy-first] [--device cuda [--cuda-graph]]
+                                     [--compile [eager]]
 """
 import argparse
 import json
@@ -89,7 +94,16 @@ def _rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def worker(case, name, numpy_first=False, device="cpu", cuda_graph=False):
+def _compiled(lib, name, model, backend):
+    """The model compiled (ember with ``backend``, torch with its default); eager when compiling fails."""
+    try:
+        return lib.compile(model, backend=backend) if name == "ember" else lib.compile(model)
+    except Exception as e:  # noqa: BLE001 - a missing backend or toolchain: measure eager, say so
+        print(f"{name}: compile failed ({type(e).__name__}: {e}); running eagerly", file=sys.stderr)
+        return model
+
+
+def worker(case, name, numpy_first=False, device="cpu", cuda_graph=False, compile_backend=None):
     """Time STEPS training steps (best of 3 rounds after a warm-up) in this process; print JSON."""
     if numpy_first:
         import numpy  # noqa: F401
@@ -104,6 +118,8 @@ def worker(case, name, numpy_first=False, device="cpu", cuda_graph=False):
     opt = (lib.optim.AdamW(model.parameters(), lr=1e-3) if case == "gpt"
            else lib.optim.SGD(model.parameters(), lr=0.01))
     x, y = (t.to(device) for t in _batch(lib, case))
+    if compile_backend:
+        model = _compiled(lib, name, model, compile_backend)
     sync = lib.cuda.synchronize if device != "cpu" else (lambda: None)
 
     def eager_step():
@@ -145,17 +161,20 @@ def main():
     parser.add_argument("--numpy-first", action="store_true", help="import NumPy before the library")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--cuda-graph", action="store_true", help="replay each step as a CUDA graph (with --device cuda)")
+    parser.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
+                        help="compile the models (ember backend: inductor, eager, ...)")
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(*args.worker, numpy_first=args.numpy_first, device=args.device, cuda_graph=args.cuda_graph)
+        return worker(*args.worker, numpy_first=args.numpy_first, device=args.device, cuda_graph=args.cuda_graph,
+                      compile_backend=args.compile)
     print(f"{'case':46s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s} {'ember MB':>9s} {'torch MB':>9s}")
     for case in args.only or CASES:
         best = {}
         for _ in range(args.repeats):
             for name in ("ember", "torch"):
                 flags = (["--numpy-first"] if args.numpy_first else []) + ["--device", args.device] + (
-                    ["--cuda-graph"] if args.cuda_graph else [])
+                    ["--cuda-graph"] if args.cuda_graph else []) + (["--compile", args.compile] if args.compile else [])
                 out = subprocess.run([sys.executable, __file__, "--worker", case, name, *flags],
                                      capture_output=True, text=True, check=True).stdout
                 result = json.loads(out.strip().splitlines()[-1])

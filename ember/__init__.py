@@ -89,6 +89,8 @@ from ember import distributions
 from ember import distributed, multiprocessing  # the top of the stack; mpi4py loads only with a process group
 from ember.nn import parallel as _nn_parallel  # binds ember.nn.parallel (DistributedDataParallel)
 from ember import export, fx, jit, onnx
+from ember import compiler
+from ember.compiler import compile  # noqa: A004 - torch.compile's name
 from ember import func
 from ember.autograd import functional as _autograd_functional  # noqa: F401  (binds ember.autograd.functional)
 from ember.func import vmap

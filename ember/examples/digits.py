@@ -7,6 +7,8 @@ checkpoint and a plot of the curves in ``--out`` (default ``runs/digits``).
 a run that was killed and resumed ends with the same weights as one that was never
 interrupted. A finished run has trained all its ``--epochs``: to train it further,
 resume it with a larger ``--epochs`` (``--resume --epochs 20`` after 12).
+``--compile`` runs the model's forward through ``ember.compile`` (``--compile eager`` picks the
+backend; the default is "inductor"); the checkpoint is the same as an eager run's.
 """
 import argparse
 import os
@@ -103,6 +105,8 @@ def parse_args(argv):
     parser.add_argument("--out", default=os.path.join("runs", "digits"), help="folder for the checkpoint and plot")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in --out (start fresh when there is none)")
+    parser.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
+                        help="compile the model's forward with ember.compile (backend: inductor, eager, ...)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
@@ -112,6 +116,8 @@ def main(argv=None):
     manual_seed(args.seed)
     train_set, test_loader = load_data(args.workers)
     model = build_model()
+    if args.compile:
+        model.compile(backend=args.compile)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     history = {"loss": [], "train_acc": [], "test_acc": []}
     start_epoch = 0

@@ -16,6 +16,10 @@ def _addindent(text, spaces):
     lines = text.split("\n")
     return "\n".join(lines[:1] + [" " * spaces + line for line in lines[1:]])
 
+# ember.compiler sits in a layer above nn: importing it installs its compile function here
+# (``compile_hook[0](forward, module, **options)``), which ``Module.compile`` calls.
+compile_hook = [None]
+
 
 class Module:
     """Base class for layers and models: assign Parameters and Modules as attributes, write ``forward``.
@@ -254,6 +258,13 @@ class Module:
 
     def eval(self):
         return self.train(False)
+
+    def compile(self, *args, **kwargs):
+        """Compile this module's forward in place with ``ember.compile``'s options
+        (``model.compile(backend="eager")``); calls of ``model(x)`` then run the compiled graph."""
+        if compile_hook[0] is None:
+            raise RuntimeError("Module.compile needs ember.compiler (import ember first)")
+        self.__dict__["forward"] = compile_hook[0](type(self).forward.__get__(self), self, *args, **kwargs)
 
     def requires_grad_(self, requires_grad=True):
         for p in self.parameters():

@@ -1,0 +1,107 @@
+"""Guards: what a compiled graph assumed, as one hashable key computed on every call.
+
+A graph is reused only for a call whose key equals the one it was captured under:
+the inputs' structure and non-tensor arguments, each input tensor's shape, strides, dtype,
+device and ``requires_grad``, grad and inference mode, autocast, and for each module the
+function uses (the compiled module, and modules, tensors and plain values it reaches through
+its globals and closure): the module tree, every ``training`` flag, every parameter and buffer
+(identity, dtype, shape, device, ``requires_grad``) and every plain attribute (int, float, bool,
+str, None) — a superset of the attributes capture reads.
+"""
+from ember._tensor import Tensor
+from ember.amp import autocast_mode
+from ember.autograd import grad_mode
+from ember.nn.modules.module import Module
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+class Unguardable(Exception):  # noqa: N818 - a signal, not an error
+    """A non-tensor argument the cache can't key on (unhashable): the call runs eagerly."""
+
+
+def tensor_key(t):
+    return id(t), t._dtype, t._data.shape, t._device, t._requires_grad
+
+
+def module_key(root):
+    parts = []
+    for m in root.modules():
+        parts.append((id(m), m.training))
+        for p in m._parameters.values():
+            parts.append(None if p is None else tensor_key(p))
+        for b in m._buffers.values():
+            parts.append(None if b is None else tensor_key(b))
+        for k, v in m.__dict__.items():
+            if type(v) in _PLAIN:
+                parts.append((k, v))
+    return tuple(parts)
+
+
+def _literal_key(v):
+    if isinstance(v, Tensor):
+        raise AssertionError("tensors are keyed as inputs")
+    if isinstance(v, (list, tuple)):
+        return type(v).__name__, tuple(_literal_key(x) for x in v)
+    if isinstance(v, dict):
+        if set(v) == {"$t"}:
+            return v["$t"]
+        return "dict", tuple((k, _literal_key(x)) for k, x in v.items())
+    try:
+        hash(v)
+    except TypeError:
+        raise Unguardable(f"an argument of type {type(v).__name__} (unhashable)") from None
+    return type(v), v
+
+
+def referenced(fn):
+    """The objects ``fn`` reads by name from its globals and closure: ``[(name, value)]``."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    found = []
+    glob = getattr(fn, "__globals__", {})
+    for name in code.co_names:
+        if name in glob:
+            found.append((name, glob[name]))
+    for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+        try:
+            found.append((name, cell.cell_contents))
+        except ValueError:  # an empty cell
+            continue
+    return found
+
+
+def _value_key(v):
+    if isinstance(v, Tensor):
+        return tensor_key(v)
+    if isinstance(v, Module):
+        return module_key(v)
+    if type(v) in _PLAIN:
+        return type(v), v
+    return id(v)  # a function or a class: rebinding the name recompiles
+
+
+def call_key(fn, module, leaves, spec):
+    """The guard key of a call (see the module docstring). Raises :class:`Unguardable`."""
+    inputs = tuple((t._data.shape, t._data.strides, t._dtype, t._device, t._requires_grad) for t in leaves)
+    amp = None
+    if autocast_mode._active[0]:
+        amp = tuple(autocast_mode._state.enabled.items()), tuple(autocast_mode._state.dtype.items())
+    env = tuple(_value_key(v) for _, v in referenced(fn))
+    return (_literal_key(spec), inputs, grad_mode.state.enabled, grad_mode.state.inference, amp,
+            None if module is None else module_key(module), env)
+
+
+def without_shapes(key):
+    """The key with the inputs' shapes and strides left out (what dynamic shapes don't count as a recompile)."""
+    return key[:1] + (tuple(k[2:] for k in key[1]),) + key[2:]
+
+
+def describe_miss(old, new):
+    """Which guard failed between two keys, in words (for recompile messages)."""
+    names = ["input structure or non-tensor arguments", "input shape/stride/dtype/device/requires_grad",
+             "grad mode", "inference mode", "autocast", "module state (training flag, parameters, buffers, "
+             "attributes)", "globals or closure values"]
+    return ", ".join(n for n, a, b in zip(names, old, new) if a != b) or "unknown"
