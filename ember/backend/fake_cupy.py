@@ -549,6 +549,8 @@ module = _namespace("cupy", "cupy", np, _overrides)
 module.linalg = _namespace("cupy.linalg", "cupy.linalg", np.linalg)
 module.fft = _namespace("cupy.fft", "cupy.fft", np.fft)
 module.random = _namespace("cupy.random", "cupy.random", np.random)
+module.lib = types.SimpleNamespace(stride_tricks=_namespace("cupy.lib.stride_tricks", "cupy.lib.stride_tricks",
+                                                            np.lib.stride_tricks))
 _MODULE_FUNCTIONS = {n: getattr(module, n) for n in NAMES["cupy"] if callable(getattr(module, n, None))}
 
 
