@@ -526,6 +526,39 @@ def _set_allocator(allocator=None):
     _POOL.hook = allocator
 
 
+class _RoutinesLinalg:
+    """``cupy._core._routines_linalg``'s compute types: the cuBLAS mode of matmuls per float dtype,
+    recorded (the fake device's products are NumPy's whatever the mode)."""
+
+    COMPUTE_TYPE_TBD, COMPUTE_TYPE_DEFAULT, COMPUTE_TYPE_PEDANTIC, COMPUTE_TYPE_FP16 = 0, 1, 2, 3
+    COMPUTE_TYPE_FP32, COMPUTE_TYPE_FP64, COMPUTE_TYPE_BF16, COMPUTE_TYPE_TF32 = 4, 5, 6, 7
+    _NAMES = {0: "COMPUTE_TYPE_TBD", 1: "COMPUTE_TYPE_DEFAULT", 2: "COMPUTE_TYPE_PEDANTIC", 3: "COMPUTE_TYPE_FP16",
+              4: "COMPUTE_TYPE_FP32", 5: "COMPUTE_TYPE_FP64", 6: "COMPUTE_TYPE_BF16", 7: "COMPUTE_TYPE_TF32"}
+
+    def __init__(self):
+        self.types = [0, 0, 0]
+
+    @staticmethod
+    def to_compute_type_index(dtype):
+        char = np.dtype(dtype).char
+        for index, chars in enumerate(("e", "fF", "dD")):
+            if char in chars:
+                return index
+        raise TypeError(f"dtype is not supported: {dtype}")
+
+    def get_compute_type(self, dtype):
+        index = self.to_compute_type_index(dtype)
+        return self.types[index] or self.COMPUTE_TYPE_DEFAULT
+
+    def set_compute_type(self, dtype, compute_type):
+        if compute_type not in self._NAMES:
+            raise ValueError(f"Unknown compute type: {compute_type}")
+        self.types[self.to_compute_type_index(dtype)] = compute_type
+
+    def compute_type_to_str(self, compute_type):
+        return self._NAMES[compute_type]
+
+
 class PinnedMemoryPointer(bytearray):
     """Page-locked host memory (here: ordinary memory that says it is pinned)."""
 
@@ -549,6 +582,7 @@ module = _namespace("cupy", "cupy", np, _overrides)
 module.linalg = _namespace("cupy.linalg", "cupy.linalg", np.linalg)
 module.fft = _namespace("cupy.fft", "cupy.fft", np.fft)
 module.random = _namespace("cupy.random", "cupy.random", np.random)
+module._core = types.SimpleNamespace(_routines_linalg=_RoutinesLinalg())
 module.lib = types.SimpleNamespace(stride_tricks=_namespace("cupy.lib.stride_tricks", "cupy.lib.stride_tricks",
                                                             np.lib.stride_tricks))
 _MODULE_FUNCTIONS = {n: getattr(module, n) for n in NAMES["cupy"] if callable(getattr(module, n, None))}

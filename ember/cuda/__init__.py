@@ -10,6 +10,7 @@ False
 >>> ember.cuda.manual_seed_all(0)
 """
 from ember.backend.device import cuda_is_available, gpu_module
+from ember.backend.dtype import bfloat16 as _bfloat16
 from ember.cuda.devices import (
     current_device, device, device_count, device_of, get_device_capability, get_device_name,
     get_device_properties, init, is_initialized, set_device, synchronize,
@@ -34,8 +35,17 @@ def is_available():
 
 
 def is_bf16_supported(including_emulation=True):
-    """bfloat16 tensors work on every device ember drives (CuPy stores them through ml_dtypes)."""
-    return cuda_is_available()
+    """Whether bfloat16 tensors work on the current GPU. CuPy 14 has the dtype (``ml_dtypes.bfloat16``,
+    with NumPy >= 2.1.2) and cuBLAS runs bfloat16 products; GPUs of compute capability 8.0 (Ampere) and
+    newer compute it natively, older ones only emulate it (``including_emulation=False`` says no there)."""
+    xp = gpu_module()
+    if xp is None:
+        return False
+    try:
+        xp.zeros(1, dtype=_bfloat16.np)
+    except Exception:  # an older CuPy, or NumPy too old for CuPy's bfloat16
+        return False
+    return including_emulation or get_device_capability()[0] >= 8
 
 
 __all__ = [
