@@ -363,7 +363,7 @@ class Tensor:
         """A copy on a GPU (``cuda:0`` unless ``device`` says otherwise)."""
         if device is None or isinstance(device, int):
             device = _device_cls("cuda", device or 0)
-        return self.to(device)
+        return self.to(device, non_blocking=non_blocking)
 
     def double(self):
         return self.to(float64)

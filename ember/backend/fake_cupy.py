@@ -106,7 +106,20 @@ class ndarray:
 
     # data and identity ---------------------------------------------------------------
     def get(self, stream=None, order="C", out=None):
-        return np.array(self._a, order=order)
+        """A host copy (into ``out`` when given: with a stream, CuPy's copy is asynchronous there)."""
+        if out is None:
+            return np.array(self._a, order=order)
+        out[...] = self._a
+        _note_transfer(stream, "get", self._a.nbytes)
+        return out
+
+    def set(self, arr, stream=None):
+        """Copy a host array of the same shape and dtype in (asynchronous on ``stream`` in CuPy)."""
+        if not isinstance(arr, np.ndarray) or arr.shape != self._a.shape or arr.dtype != self._a.dtype:
+            raise ValueError("set: the host array must be a numpy.ndarray of the same shape and dtype")
+        _check_device((self,))
+        self._a[...] = arr
+        _note_transfer(stream, "set", arr.nbytes)
 
     @property
     def device(self):
@@ -397,12 +410,14 @@ def _scatter_add(a, slices, value):
 
 
 class _Stream:
-    """``cupy.cuda.Stream``: work on the fake device finishes in order, at once."""
+    """``cupy.cuda.Stream``: work on the fake device finishes in order, at once. ``transfers`` lists
+    the host copies queued on it as asynchronous (``("set"|"get", nbytes)``), for tests."""
 
     done = True
 
     def __init__(self, null=False, non_blocking=False, ptr=None):
         self.ptr = 0 if null else id(self)
+        self.transfers = []
 
     def __enter__(self):
         _streams.append(self)
@@ -420,6 +435,11 @@ class _Stream:
     def use(self):
         _streams[0] = self
         return self
+
+
+def _note_transfer(stream, kind, nbytes):
+    if stream is not None:
+        stream.transfers.append((kind, nbytes))
 
 
 _Stream.null = _Stream(null=True)
