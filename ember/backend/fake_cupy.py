@@ -579,6 +579,28 @@ class _RoutinesLinalg:
         return self._NAMES[compute_type]
 
 
+class _CudaSource:
+    """``cupy.ElementwiseKernel``/``ReductionKernel``/``RawKernel``: CUDA C, which the fake device cannot
+    compile. Ops call kernels only on real CuPy (``cupy_kernels.is_real_cupy``), so reaching this is a bug."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}: the fake CUDA device cannot compile CUDA C kernels; "
+                                  "an op must select its kernel only on real CuPy and keep its array-module path "
+                                  "here (ember.backend.cupy_kernels.is_real_cupy)")
+
+
+class ElementwiseKernel(_CudaSource):
+    pass
+
+
+class ReductionKernel(_CudaSource):
+    pass
+
+
+class RawKernel(_CudaSource):
+    pass
+
+
 class PinnedMemoryPointer(bytearray):
     """Page-locked host memory (here: ordinary memory that says it is pinned)."""
 
@@ -596,7 +618,8 @@ cuda = types.SimpleNamespace(Device=Device, Stream=_Stream, Event=_Event, get_el
                              memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError))
 
 _overrides = {"ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy, "cuda": cuda,
-              "from_dlpack": from_dlpack,
+              "from_dlpack": from_dlpack, "ElementwiseKernel": ElementwiseKernel, "ReductionKernel": ReductionKernel,
+              "RawKernel": RawKernel,
               "get_default_memory_pool": lambda: _POOL}
 module = _namespace("cupy", "cupy", np, _overrides)
 module.linalg = _namespace("cupy.linalg", "cupy.linalg", np.linalg)
