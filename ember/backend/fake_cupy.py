@@ -436,6 +436,32 @@ class _Stream:
         _streams[0] = self
         return self
 
+    def is_capturing(self):
+        """The fake device cannot capture graphs."""
+        return False
+
+
+def _external_stream(ptr, device_id=-1):
+    stream = _Stream()
+    stream.ptr = ptr
+    return stream
+
+
+class _Nvtx:
+    """``cupy.cuda.nvtx``: ranges and marks, kept in ``events`` (the fake device has no profiler)."""
+
+    def __init__(self):
+        self.events = []
+
+    def RangePush(self, message, id_color=-1, argb_color=None):  # noqa: N802 - CuPy's names
+        self.events.append(("push", message))
+
+    def RangePop(self):  # noqa: N802
+        self.events.append(("pop", None))
+
+    def Mark(self, message, id_color=-1, argb_color=None):  # noqa: N802
+        self.events.append(("mark", message))
+
 
 def _note_transfer(stream, kind, nbytes):
     if stream is not None:
@@ -481,6 +507,10 @@ class _Runtime:
     def getDeviceProperties(index):
         return {"name": b"ember fake CUDA device (NumPy)", "major": 9, "minor": 0, "totalGlobalMem": TOTAL_MEMORY,
                 "multiProcessorCount": 1, "integrated": 0, "isMultiGpuBoard": 0}
+
+    @staticmethod
+    def deviceCanAccessPeer(device, peer):  # noqa: N802 - CUDA's name
+        return 1  # both fake devices live in host memory
 
     @staticmethod
     def memGetInfo():
@@ -613,6 +643,7 @@ def _empty_pinned(shape, dtype=float, order="C"):
 
 
 cuda = types.SimpleNamespace(Device=Device, Stream=_Stream, Event=_Event, get_elapsed_time=_elapsed_time,
+                             ExternalStream=_external_stream, nvtx=_Nvtx(),
                              PinnedMemoryPointer=PinnedMemoryPointer,
                              get_current_stream=lambda: _streams[-1], runtime=_Runtime, set_allocator=_set_allocator,
                              memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError))
