@@ -9,7 +9,7 @@ CPU stand-in for CuPy (``ember.backend.fake_cupy``) that the test suite runs the
 False
 >>> ember.cuda.manual_seed_all(0)
 """
-from ember.backend.device import cuda_is_available, gpu_module
+from ember.backend.device import cuda_is_available, device as _device, gpu_module
 from ember.backend.dtype import bfloat16 as _bfloat16
 from ember.cuda.devices import (
     can_device_access_peer, current_device, device, device_count, device_of, get_arch_list, get_device_capability,
@@ -34,6 +34,7 @@ from ember.cuda.streams import (
 )
 from ember.cuda import graphs, nvtx, random
 from ember.cuda.graphs import CUDAGraph, graph
+from ember.random import device_generator as _device_generator
 
 
 def is_available():
@@ -58,9 +59,7 @@ def is_bf16_supported(including_emulation=True):
 def __getattr__(name):
     """``default_generators``: each GPU's generator, looked up when read (empty without a GPU)."""
     if name == "default_generators":
-        from ember.backend.device import device as _device
-        from ember.random import device_generator
-        return tuple(device_generator(_device("cuda", i)) for i in range(device_count()))
+        return tuple(_device_generator(_device("cuda", i)) for i in range(device_count()))
     raise AttributeError(f"module 'ember.cuda' has no attribute '{name}'")
 
 
