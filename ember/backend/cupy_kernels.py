@@ -9,6 +9,7 @@ import. Half-precision inputs compute in float32, double inputs in double (``emb
   ``g * (Phi + x phi(x))`` in one (6);
 - softmax / log_softmax over an axis: max, one fused ``sum(exp(x - max))`` reduction, one output
   pass (CuPy's form: 5 passes and 2 temporaries);
+- batch/layer norm (training forward): mean, a fused variance reduction, one affine pass (7);
 - Adam/AdamW and momentum SGD: the whole per-parameter update in one pass (Adam's NumPy form: 12).
 """
 import functools
@@ -52,6 +53,10 @@ SOURCES = {
         "T x, T m", "T s", "exp(x - m)", "a + b", "s = a", "0", "ember_exp_sum")),
     "softmax_out": ("ElementwiseKernel", ("T x, T m, T s", "T y", "y = exp(x - m) / s", "ember_softmax_out")),
     "log_softmax_out": ("ElementwiseKernel", ("T x, T m, T s", "T y", "y = x - m - log(s)", "ember_log_softmax_out")),
+    "centred_square_sum": ("ReductionKernel", (
+        "T x, T m", "T s", "(x - m) * (x - m)", "a + b", "s = a", "0", "ember_centred_square_sum")),
+    "norm_affine": ("ElementwiseKernel", ("T x, T m, T r, T w, T b", "T y", "y = (x - m) * r * w + b",
+                                          "ember_norm_affine")),
     "adam": ("ElementwiseKernel", (
         "T grad, float64 lr, float64 beta1, float64 beta2, float64 eps, float64 weight_decay, "
         "float64 bias1, float64 bias2_sqrt, bool decoupled, bool maximize",
@@ -107,6 +112,22 @@ def softmax(xp, x, axis, log=False):
     m = xp.max(x, axis=axis, keepdims=True)
     s = build(xp, "exp_sum")(x, m, axis=axis, keepdims=True)
     return build(xp, "log_softmax_out" if log else "softmax_out")(x, m, s)
+
+
+def norm_forward(xp, x, w, b, group_shape, axes, param_shape, eps):
+    """Training-mode batch/layer norm ``(out, mean, rstd)`` in three passes (mean, a fused variance
+    reduction, one affine output pass; the array form takes seven); None where the kernel does not
+    apply (grouped views, mixed dtypes: the caller's array path serves them)."""
+    if tuple(group_shape) != x.shape or x.dtype not in _FLOATS or any(
+            p is not None and p.dtype != x.dtype for p in (w, b)):
+        return None
+    mean = x.mean(axis=axes, keepdims=True)
+    count = math.prod(x.shape[a] for a in axes)
+    var = build(xp, "centred_square_sum")(x, mean, axis=axes, keepdims=True) / count
+    rstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
+    scale = xp.ones((), x.dtype) if w is None else w.reshape(param_shape)
+    shift = xp.zeros((), x.dtype) if b is None else b.reshape(param_shape)
+    return build(xp, "norm_affine")(x, mean, rstd, scale, shift), mean, rstd
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, *, lr, beta1, beta2, eps, weight_decay, decoupled,

@@ -36,9 +36,10 @@ def test_the_fake_device_refuses_to_compile_cuda_c(fake_cuda):
 
 
 def test_the_ops_keep_their_array_path_on_the_fake_device(fake_cuda):
-    """GELU, softmax and the Adam/SGD steps run (on NumPy behind the fake) without reaching a kernel."""
+    """GELU, softmax, layer norm and the Adam/SGD steps run (on NumPy behind the fake) without reaching a kernel."""
     x = ember.randn(3, 4, device="cuda", requires_grad=True)
-    (ember.nn.functional.gelu(x) * ember.softmax(x, -1) + ember.log_softmax(x, 0)).sum().backward()
+    y = ember.nn.functional.gelu(x) * ember.softmax(x, -1) + ember.log_softmax(x, 0)
+    ember.nn.functional.layer_norm(y, (4,), ember.ones(4, device="cuda")).sum().backward()
     for opt in (ember.optim.Adam([x], lr=0.1), ember.optim.AdamW([x]), ember.optim.SGD([x], lr=0.1, momentum=0.9)):
         opt.step()
         opt.step()
@@ -84,6 +85,14 @@ def test_kernels_match_the_array_path_on_a_gpu(dtype):
                                        rtol=tol, atol=tol)
             np.testing.assert_allclose(cupy_kernels.softmax(cupy, x, axis, log=True).get(),
                                        np.log(ex / ex.sum(axis, keepdims=True)), rtol=tol, atol=tol)
+    if dtype != np.float16:
+        w, b = g[0].copy(), x[1].copy()
+        out, mean, rstd = cupy_kernels.norm_forward(cupy, x, w, b, x.shape, (1,), (1, 33), 1e-5)
+        ref_mean = xd.mean(1, keepdims=True)
+        ref_rstd = 1 / np.sqrt(((xd - ref_mean) ** 2).mean(1, keepdims=True) + 1e-5)
+        expect = (xd - ref_mean) * ref_rstd * w.get() + b.get()
+        np.testing.assert_allclose(out.get(), expect, rtol=tol * 10, atol=tol * 10)
+        np.testing.assert_allclose(rstd.get(), ref_rstd, rtol=tol * 10)
     for decoupled in (False, True):
         fused = [x.copy(), cupy.zeros_like(x), cupy.zeros_like(x)]
         plain = [a.copy() for a in fused]
