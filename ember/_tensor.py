@@ -13,6 +13,7 @@ from ember._printing import tensor_repr
 from ember.backend import CPU, array_module, device as _device_cls, to_device
 from ember.backend.layout import sparse_coo, strided
 from ember.backend.dtype import by_name, float32, float64, get_default_dtype, int64, torch_name
+from ember.backend.arrays import address
 from ember.backend.device import place
 
 
@@ -160,7 +161,7 @@ class Tensor:
 
     def storage_offset(self):
         base = self._root_data()
-        return (self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // self._dtype.itemsize
+        return (address(self._data) - address(base)) // self._dtype.itemsize
 
     def _root_data(self):
         t = self
@@ -169,7 +170,7 @@ class Tensor:
         return t._data
 
     def data_ptr(self):
-        return self._data.__array_interface__["data"][0] if self._device.type == "cpu" else self._data.data.ptr
+        return address(self._data)
 
     def is_contiguous(self, memory_format=None):
         return bool(self._data.flags.c_contiguous)
@@ -362,7 +363,7 @@ class Tensor:
         """A copy on a GPU (``cuda:0`` unless ``device`` says otherwise)."""
         if device is None or isinstance(device, int):
             device = _device_cls("cuda", device or 0)
-        return self.to(device)
+        return self.to(device, non_blocking=non_blocking)
 
     def double(self):
         return self.to(float64)

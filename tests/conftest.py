@@ -22,6 +22,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "cpu_only: checks CPU-specific output or placement; skipped when "
                                        "--default-device makes factories build tensors elsewhere")
+    config.addinivalue_line("markers", "gpu: needs an NVIDIA GPU with CuPy (compiles CUDA C); skipped, with the "
+                                       "reason shown, elsewhere")
     if config.getoption("fake_cuda"):
         os.environ["EMBER_FAKE_CUDA"] = "1"
     if config.getoption("default_device"):

@@ -17,6 +17,7 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.backend import cuda_is_available
+from ember.backend.arrays import array_module_of
 from ember.backend.dtype import float16
 from ember.creation import tensor
 
@@ -72,7 +73,10 @@ class GradScaler:
         raise ValueError("outputs must be a Tensor or an iterable of Tensors")
 
     def _unscale_grads(self, optimizer, inv_scale, allow_fp16):
-        found = False
+        """Multiply every gradient by ``inv_scale`` in place; True when any holds an inf or NaN. Each
+        gradient adds a 0-d "all finite" flag on its device; the flags are combined in one reduction
+        per device, read once (no host sync per parameter)."""
+        flags = {}  # device -> [0-d arrays]
         with grad_mode.no_grad():
             for group in optimizer.param_groups:
                 for p in group["params"]:
@@ -82,11 +86,11 @@ class GradScaler:
                     if not allow_fp16 and g._dtype is float16:
                         raise ValueError("Attempting to unscale FP16 gradients.")
                     data = g._data
-                    if not found and not np.isfinite(data).all():
-                        found = True
+                    xp = array_module_of(data)
+                    flags.setdefault(g._device, (xp, []))[1].append(xp.isfinite(data).all())
                     data *= data.dtype.type(inv_scale)
                     g._bump()
-        return found
+        return any(not bool(xp.stack(finite).all()) for xp, finite in flags.values())
 
     def unscale_(self, optimizer):
         """Divide ``optimizer``'s gradients by the scale in place (once per step) and note non-finite ones."""

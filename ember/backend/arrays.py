@@ -10,6 +10,11 @@ def is_numpy(xp):
     return xp is np
 
 
+def array_module_of(a):
+    """NumPy for a host array, the GPU module for a device array."""
+    return np if isinstance(a, (np.ndarray, np.generic)) else gpu_module()
+
+
 def cupyx(xp):
     """CuPy's companion package for a GPU array module (the fake CUDA device brings its own)."""
     companion = getattr(xp, "_cupyx", None)
@@ -86,5 +91,11 @@ def is_pinned(a):
 
 
 def to_host(a):
-    """A NumPy array with the contents of a NumPy or CuPy array."""
+    """A NumPy array with the contents of a NumPy or CuPy array (a device array is copied: the
+    one explicit way data leaves the GPU, for the few ops that need host code)."""
     return a if isinstance(a, np.ndarray) else a.get()
+
+
+def address(a):
+    """The memory address of an array's first element (host or device memory)."""
+    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr

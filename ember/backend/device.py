@@ -1,9 +1,10 @@
 """Devices and the array module (``xp``) that serves each one."""
+import functools
 import os
 
 import numpy as np
 
-from ember.backend import gpu_memory, meta
+from ember.backend import flags, gpu_memory, gpu_precision, meta
 
 
 class device:
@@ -72,6 +73,7 @@ def gpu_module():
         xp = _find_gpu_module()
         if xp is not None:
             gpu_memory.install(xp)
+            flags.on_matmul_precision("cuda", functools.partial(gpu_precision.apply, xp))
         _GPU.append(xp)
     return _GPU[0]
 

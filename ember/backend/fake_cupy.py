@@ -106,7 +106,20 @@ class ndarray:
 
     # data and identity ---------------------------------------------------------------
     def get(self, stream=None, order="C", out=None):
-        return np.array(self._a, order=order)
+        """A host copy (into ``out`` when given: with a stream, CuPy's copy is asynchronous there)."""
+        if out is None:
+            return np.array(self._a, order=order)
+        out[...] = self._a
+        _note_transfer(stream, "get", self._a.nbytes)
+        return out
+
+    def set(self, arr, stream=None):
+        """Copy a host array of the same shape and dtype in (asynchronous on ``stream`` in CuPy)."""
+        if not isinstance(arr, np.ndarray) or arr.shape != self._a.shape or arr.dtype != self._a.dtype:
+            raise ValueError("set: the host array must be a numpy.ndarray of the same shape and dtype")
+        _check_device((self,))
+        self._a[...] = arr
+        _note_transfer(stream, "set", arr.nbytes)
 
     @property
     def device(self):
@@ -397,12 +410,14 @@ def _scatter_add(a, slices, value):
 
 
 class _Stream:
-    """``cupy.cuda.Stream``: work on the fake device finishes in order, at once."""
+    """``cupy.cuda.Stream``: work on the fake device finishes in order, at once. ``transfers`` lists
+    the host copies queued on it as asynchronous (``("set"|"get", nbytes)``), for tests."""
 
     done = True
 
     def __init__(self, null=False, non_blocking=False, ptr=None):
         self.ptr = 0 if null else id(self)
+        self.transfers = []
 
     def __enter__(self):
         _streams.append(self)
@@ -420,6 +435,37 @@ class _Stream:
     def use(self):
         _streams[0] = self
         return self
+
+    def is_capturing(self):
+        """The fake device cannot capture graphs."""
+        return False
+
+
+def _external_stream(ptr, device_id=-1):
+    stream = _Stream()
+    stream.ptr = ptr
+    return stream
+
+
+class _Nvtx:
+    """``cupy.cuda.nvtx``: ranges and marks, kept in ``events`` (the fake device has no profiler)."""
+
+    def __init__(self):
+        self.events = []
+
+    def RangePush(self, message, id_color=-1, argb_color=None):  # noqa: N802 - CuPy's names
+        self.events.append(("push", message))
+
+    def RangePop(self):  # noqa: N802
+        self.events.append(("pop", None))
+
+    def Mark(self, message, id_color=-1, argb_color=None):  # noqa: N802
+        self.events.append(("mark", message))
+
+
+def _note_transfer(stream, kind, nbytes):
+    if stream is not None:
+        stream.transfers.append((kind, nbytes))
 
 
 _Stream.null = _Stream(null=True)
@@ -461,6 +507,10 @@ class _Runtime:
     def getDeviceProperties(index):
         return {"name": b"ember fake CUDA device (NumPy)", "major": 9, "minor": 0, "totalGlobalMem": TOTAL_MEMORY,
                 "multiProcessorCount": 1, "integrated": 0, "isMultiGpuBoard": 0}
+
+    @staticmethod
+    def deviceCanAccessPeer(device, peer):  # noqa: N802 - CUDA's name
+        return 1  # both fake devices live in host memory
 
     @staticmethod
     def memGetInfo():
@@ -526,6 +576,61 @@ def _set_allocator(allocator=None):
     _POOL.hook = allocator
 
 
+class _RoutinesLinalg:
+    """``cupy._core._routines_linalg``'s compute types: the cuBLAS mode of matmuls per float dtype,
+    recorded (the fake device's products are NumPy's whatever the mode)."""
+
+    COMPUTE_TYPE_TBD, COMPUTE_TYPE_DEFAULT, COMPUTE_TYPE_PEDANTIC, COMPUTE_TYPE_FP16 = 0, 1, 2, 3
+    COMPUTE_TYPE_FP32, COMPUTE_TYPE_FP64, COMPUTE_TYPE_BF16, COMPUTE_TYPE_TF32 = 4, 5, 6, 7
+    _NAMES = {0: "COMPUTE_TYPE_TBD", 1: "COMPUTE_TYPE_DEFAULT", 2: "COMPUTE_TYPE_PEDANTIC", 3: "COMPUTE_TYPE_FP16",
+              4: "COMPUTE_TYPE_FP32", 5: "COMPUTE_TYPE_FP64", 6: "COMPUTE_TYPE_BF16", 7: "COMPUTE_TYPE_TF32"}
+
+    def __init__(self):
+        self.types = [0, 0, 0]
+
+    @staticmethod
+    def to_compute_type_index(dtype):
+        char = np.dtype(dtype).char
+        for index, chars in enumerate(("e", "fF", "dD")):
+            if char in chars:
+                return index
+        raise TypeError(f"dtype is not supported: {dtype}")
+
+    def get_compute_type(self, dtype):
+        index = self.to_compute_type_index(dtype)
+        return self.types[index] or self.COMPUTE_TYPE_DEFAULT
+
+    def set_compute_type(self, dtype, compute_type):
+        if compute_type not in self._NAMES:
+            raise ValueError(f"Unknown compute type: {compute_type}")
+        self.types[self.to_compute_type_index(dtype)] = compute_type
+
+    def compute_type_to_str(self, compute_type):
+        return self._NAMES[compute_type]
+
+
+class _CudaSource:
+    """``cupy.ElementwiseKernel``/``ReductionKernel``/``RawKernel``: CUDA C, which the fake device cannot
+    compile. Ops call kernels only on real CuPy (``cupy_kernels.is_real_cupy``), so reaching this is a bug."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}: the fake CUDA device cannot compile CUDA C kernels; "
+                                  "an op must select its kernel only on real CuPy and keep its array-module path "
+                                  "here (ember.backend.cupy_kernels.is_real_cupy)")
+
+
+class ElementwiseKernel(_CudaSource):
+    pass
+
+
+class ReductionKernel(_CudaSource):
+    pass
+
+
+class RawKernel(_CudaSource):
+    pass
+
+
 class PinnedMemoryPointer(bytearray):
     """Page-locked host memory (here: ordinary memory that says it is pinned)."""
 
@@ -538,17 +643,22 @@ def _empty_pinned(shape, dtype=float, order="C"):
 
 
 cuda = types.SimpleNamespace(Device=Device, Stream=_Stream, Event=_Event, get_elapsed_time=_elapsed_time,
+                             ExternalStream=_external_stream, nvtx=_Nvtx(),
                              PinnedMemoryPointer=PinnedMemoryPointer,
                              get_current_stream=lambda: _streams[-1], runtime=_Runtime, set_allocator=_set_allocator,
                              memory=types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError))
 
 _overrides = {"ndarray": ndarray, "asarray": asarray, "array": array, "asnumpy": asnumpy, "cuda": cuda,
-              "from_dlpack": from_dlpack,
+              "from_dlpack": from_dlpack, "ElementwiseKernel": ElementwiseKernel, "ReductionKernel": ReductionKernel,
+              "RawKernel": RawKernel,
               "get_default_memory_pool": lambda: _POOL}
 module = _namespace("cupy", "cupy", np, _overrides)
 module.linalg = _namespace("cupy.linalg", "cupy.linalg", np.linalg)
 module.fft = _namespace("cupy.fft", "cupy.fft", np.fft)
 module.random = _namespace("cupy.random", "cupy.random", np.random)
+module._core = types.SimpleNamespace(_routines_linalg=_RoutinesLinalg())
+module.lib = types.SimpleNamespace(stride_tricks=_namespace("cupy.lib.stride_tricks", "cupy.lib.stride_tricks",
+                                                            np.lib.stride_tricks))
 _MODULE_FUNCTIONS = {n: getattr(module, n) for n in NAMES["cupy"] if callable(getattr(module, n, None))}
 
 

@@ -1,6 +1,7 @@
 """Process-wide switches PyTorch programs set: deterministic algorithms, float32 matmul precision,
-warn-always, inter-op threads. ember's kernels are deterministic and its float32 matmuls are
-plain float32, so the switches record what was asked and answer truthfully."""
+warn-always, inter-op threads. ember's kernels are deterministic and its float32 matmuls on the CPU
+are plain float32, so the switches record what was asked and answer truthfully; the matmul precision
+also sets CuPy's compute type once a GPU is in use."""
 _STATE = {"deterministic": False, "warn_only": False, "matmul_precision": "highest", "warn_always": False,
           "interop_threads": 1}
 _DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
@@ -40,10 +41,23 @@ def get_deterministic_debug_mode():
 
 
 def set_float32_matmul_precision(precision):
-    """'highest', 'high' or 'medium': recorded (ember's float32 matmuls always run in full float32)."""
+    """'highest', 'high' or 'medium'. On CPUs ember's float32 matmuls stay in full float32; on GPUs
+    'high' and 'medium' allow TF32 (``ember.backend.gpu_precision``)."""
     if precision not in ("highest", "high", "medium"):
         raise RuntimeError(f"Invalid precision: {precision}; expected 'highest', 'high' or 'medium'")
     _STATE["matmul_precision"] = precision
+    for hook in _PRECISION_HOOKS.values():
+        hook(precision)
+
+
+_PRECISION_HOOKS = {}  # name -> hook(precision): the GPU module's, once it is loaded
+
+
+def on_matmul_precision(name, hook):
+    """Call ``hook(precision)`` now and whenever the float32 matmul precision changes (replacing the
+    hook registered under ``name`` before)."""
+    _PRECISION_HOOKS[name] = hook
+    hook(_STATE["matmul_precision"])
 
 
 def get_float32_matmul_precision():

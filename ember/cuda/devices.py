@@ -116,3 +116,31 @@ def get_device_capability(dev=None):
     props = get_device_properties(dev)
     return props.major, props.minor
 
+
+
+def get_arch_list():
+    """The GPU architectures kernels are built for: CuPy compiles at run time (NVRTC) for the GPUs
+    present, so these are the visible devices' ``sm_XY`` (empty without a GPU)."""
+    if not cuda_is_available():
+        return []
+    return sorted({"sm_{}{}".format(*get_device_capability(i)) for i in range(device_count())})
+
+
+def get_gencode_flags():
+    """nvcc's ``-gencode`` flags for ``get_arch_list()``."""
+    return " ".join(f"-gencode compute=compute_{arch[3:]},code={arch}" for arch in get_arch_list())
+
+
+def can_device_access_peer(device, peer_device):
+    """Whether GPU ``device`` can read ``peer_device``'s memory directly (P2P)."""
+    a, b = _index(device), _index(peer_device, "peer_device")
+    return a != b and bool(_runtime("can_device_access_peer").deviceCanAccessPeer(a, b))
+
+
+def is_tf32_supported():
+    """TF32 tensor cores: compute capability 8.0 (Ampere) or newer."""
+    return cuda_is_available() and get_device_capability()[0] >= 8
+
+
+has_half = True  # float16 tensors work on every GPU CuPy drives
+has_magma = False  # CuPy's linear algebra is cuSOLVER's

@@ -59,6 +59,77 @@ def memory_stats(device=None):
             "reserved_bytes.all.peak": max_memory_reserved(device)}
 
 
+def memory_stats_as_nested_dict(device=None):
+    """``memory_stats`` as torch nests it: ``stats["allocated_bytes"]["all"]["current"]``."""
+    nested = {}
+    for key, value in memory_stats(device).items():
+        name, pool, metric = key.split(".")
+        nested.setdefault(name, {}).setdefault(pool, {})[metric] = value
+    return nested
+
+
+def memory_summary(device=None, abbreviated=False):
+    """A printable table of the memory counters of one GPU."""
+    stats = memory_stats(device)
+    rows = [("Allocated memory", "allocated_bytes"), ("GPU reserved memory", "reserved_bytes")]
+    lines = [f"{'ember CUDA memory summary, device ' + str(_index(device) if _pool() else 0):^60}",
+             f"{'Metric':<28}{'Cur Usage':>16}{'Peak Usage':>16}"]
+    for title, key in rows:
+        lines.append(f"{title:<28}{_size(stats[key + '.all.current']):>16}{_size(stats[key + '.all.peak']):>16}")
+    return "\n".join(lines) + "\n"
+
+
+def _size(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+
+
+def reset_accumulated_memory_stats(device=None):
+    """ember keeps no accumulated counters besides the peaks: resets those."""
+    reset_peak_memory_stats(device)
+
+
+memory_cached = memory_reserved  # torch's old names
+max_memory_cached = max_memory_reserved
+reset_max_memory_cached = reset_peak_memory_stats
+
+
+def get_per_process_memory_fraction(device=None):
+    """The cap ``set_per_process_memory_fraction`` set (1.0: none)."""
+    limit = _on(device, lambda pool: pool.get_limit())
+    if not limit:
+        return 1.0
+    return limit / mem_get_info(device)[1]
+
+
+def device_memory_used(device=None):
+    """Bytes in use on the GPU, by every process (the driver's count)."""
+    free, total = mem_get_info(device)
+    return total - free
+
+
+_ALLOCATIONS = {}  # pointer -> the device array holding it
+
+
+def caching_allocator_alloc(size, device=None, stream=None):
+    """``size`` bytes from ember's GPU memory pool; the address, to be freed by ``caching_allocator_delete``."""
+    xp = gpu_module() if cuda_is_available() else None
+    if xp is None:
+        raise RuntimeError("caching_allocator_alloc: ember found no CUDA device")
+    with xp.cuda.Device(_index(device)):
+        block = xp.empty(int(size), dtype="uint8")
+    _ALLOCATIONS[block.data.ptr] = block
+    return block.data.ptr
+
+
+def caching_allocator_delete(mem_ptr):
+    """Give a ``caching_allocator_alloc`` block back to the pool."""
+    if _ALLOCATIONS.pop(mem_ptr, None) is None:
+        raise RuntimeError(f"caching_allocator_delete: {mem_ptr:#x} was not allocated by caching_allocator_alloc")
+
+
 def empty_cache():
     """Give cached free blocks back to the GPU (tensors keep theirs)."""
     pool = _pool()
@@ -82,6 +153,9 @@ def mem_get_info(device=None):
         return gpu_module().cuda.runtime.memGetInfo()
 
 
-__all__ = ["OutOfMemoryError", "empty_cache", "max_memory_allocated", "max_memory_reserved",
-           "mem_get_info", "memory_allocated", "memory_reserved", "memory_stats", "reset_max_memory_allocated",
-           "reset_peak_memory_stats", "set_per_process_memory_fraction"]
+__all__ = ["OutOfMemoryError", "caching_allocator_alloc", "caching_allocator_delete", "device_memory_used",
+           "empty_cache", "get_per_process_memory_fraction", "max_memory_allocated", "max_memory_cached",
+           "max_memory_reserved", "mem_get_info", "memory_allocated", "memory_cached", "memory_reserved",
+           "memory_stats", "memory_stats_as_nested_dict", "memory_summary", "reset_accumulated_memory_stats",
+           "reset_max_memory_allocated", "reset_max_memory_cached", "reset_peak_memory_stats",
+           "set_per_process_memory_fraction"]

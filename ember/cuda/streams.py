@@ -110,3 +110,44 @@ class stream:
         if self.s is not None:
             self.s._stream.__exit__(*exc)
         return False
+
+
+StreamContext = stream
+
+
+class ExternalStream(Stream):
+    """A stream made elsewhere (another library's ``cudaStream_t``), given by its address."""
+
+    def __init__(self, stream_ptr, device=None):
+        xp = _gpu("ember.cuda.ExternalStream")
+        index = _index(device)
+        super().__init__(index, _cupy_stream=xp.cuda.ExternalStream(stream_ptr, index))
+
+
+def set_stream(s):
+    """Make ``s`` the current stream of its device (outside any ``stream`` block)."""
+    if s is not None:
+        s._stream.use()
+
+
+def is_current_stream_capturing():
+    """Whether the current stream is being captured into a CUDA graph."""
+    xp = gpu_module()
+    return xp is not None and bool(xp.cuda.get_current_stream().is_capturing())
+
+
+_SYNC_DEBUG = {"default": 0, "warn": 1, "error": 2}
+_sync_debug = [0]
+
+
+def set_sync_debug_mode(debug_mode):
+    """Recorded: 0/"default", 1/"warn", 2/"error" (CuPy reports no synchronising calls to act on)."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _SYNC_DEBUG:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, `error`")
+        debug_mode = _SYNC_DEBUG[debug_mode]
+    _sync_debug[0] = int(debug_mode)
+
+
+def get_sync_debug_mode():
+    return _sync_debug[0]

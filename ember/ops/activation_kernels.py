@@ -16,6 +16,8 @@ tensor([0.0000, 0.8413])
 """
 import math
 
+from ember.backend import cupy_kernels
+from ember.backend.cupy_kernels import fusable
 from ember.backend.threads import blocked
 from ember.ops.dispatch import primitive
 from ember.backend.arrays import special
@@ -48,6 +50,8 @@ def _pdf(x):
 
 @primitive("GeluBackward0", save=(0,), save_output=(1,))
 def _gelu(ctx, xp, x):
+    if fusable(xp, x):
+        return cupy_kernels.gelu_forward(xp, x)
     return _gelu_and_cdf(xp, x)
 
 
@@ -62,6 +66,8 @@ def _(ctx, g, g_cdf):
 
 @primitive("GeluBackwardBackward0", save=(0, 1, 2))
 def _gelu_backward(ctx, xp, g, x, cdf):
+    if fusable(xp, x):
+        return cupy_kernels.gelu_backward(xp, g, x, cdf)
     def grad_into(t, g, x, cdf):
         xp.multiply(x, x, out=t)
         t *= -0.5

@@ -1,7 +1,10 @@
 """Copies between dtypes and devices: ``to``, ``clone``, ``contiguous``, ``copy_``."""
+import numpy as np
+
 from ember._tensor import Tensor
 from ember.backend import dtype as ember_dtype, to_device, to_dtype
 from ember.backend.arrays import is_pinned, pinned_empty, to_host
+from ember.backend.device import gpu_module
 from ember.ops import dispatch
 from ember.ops.dispatch import check_broadcast, primitive, xp_of
 from ember.ops.dual import linear
@@ -10,18 +13,39 @@ from ember.ops.registry import method, public
 
 
 @primitive("ToCopyBackward0")
-def _to_copy(ctx, xp, x, dtype, device, src_dtype, src_device):
+def _to_copy(ctx, xp, x, dtype, device, src_dtype, src_device, non_blocking=False):
     """``xp`` is the destination's array module: ``to_copy`` runs this record on the destination."""
-    if device is not src_device:
-        if device.type == "cpu":
-            x = to_host(x)
-        else:
-            with xp.cuda.Device(device.index):
-                x = xp.array(x)
     ctx.src_dtype, ctx.src_device = src_dtype, src_device
+    if device is not src_device:
+        x = _to_host(xp, x, non_blocking) if device.type == "cpu" else _to_gpu(xp, x, device, non_blocking)
     if src_dtype.category == 3 and dtype.category < 3:  # PyTorch drops the imaginary part
         x = x.real
+    if device is not src_device:  # already a fresh array
+        return x if x.dtype == dtype.np else x.astype(dtype.np)
     return x.astype(dtype.np, copy=False) if x.dtype != dtype.np else x.copy()
+
+
+def _to_gpu(xp, x, device, non_blocking):
+    """``x`` copied onto GPU ``device``; from pinned host memory with ``non_blocking``, as an
+    asynchronous copy queued on the current stream (the call returns before the data has landed)."""
+    with xp.cuda.Device(device.index):
+        if non_blocking and is_pinned(x) and x.flags.c_contiguous:
+            out = xp.empty(x.shape, x.dtype)
+            out.set(x, stream=xp.cuda.get_current_stream())
+            return out
+        return xp.array(x)
+
+
+def _to_host(xp, x, non_blocking):
+    """``x`` copied to the host; with ``non_blocking``, asynchronously on the current stream into
+    pinned memory (as PyTorch's: read it after synchronising)."""
+    if not non_blocking or isinstance(x, np.ndarray):
+        return to_host(x)
+    gpu = gpu_module()
+    out = pinned_empty(x.shape, x.dtype)
+    with gpu.cuda.Device(x.device.id):
+        x.get(stream=gpu.cuda.get_current_stream(), out=out)
+    return out
 
 
 @_to_copy.derivative
@@ -31,27 +55,33 @@ def _(ctx, g):
 
 @method("to")
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
-    """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``: self when nothing changes."""
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)``: self when nothing changes.
+    ``non_blocking=True`` copies from pinned memory to a GPU (and from a GPU into pinned memory)
+    asynchronously on the current stream."""
     for a in args:
         if isinstance(a, Tensor):
             dtype, device = a._dtype, a._device
         elif isinstance(a, ember_dtype):
             dtype = a
+        elif isinstance(a, bool):
+            non_blocking = a  # to(device, dtype, non_blocking): the legacy positional form
         elif a is not None:
             device = a
-    return to_copy(self, dtype, device, copy)
+    return to_copy(self, dtype, device, copy, non_blocking)
 
 
-def to_copy(x, dtype, device, copy=False):
+def to_copy(x, dtype, device, copy=False, non_blocking=False):
     dtype = x._dtype if dtype is None else to_dtype(dtype)
     device = x._device if device is None else to_device(device)
     if dtype is x._dtype and device is x._device and not copy:
         return x
+    params = {"dtype": dtype, "device": device, "src_dtype": x._dtype, "src_device": x._device}
     if device is not x._device:
         if "meta" in (device.type, x._device.type):
             return _meta_copy(x, dtype, device)
         xp_of(device)  # raises a clear error when the device is unavailable
-    params = {"dtype": dtype, "device": device, "src_dtype": x._dtype, "src_device": x._device}
+        if non_blocking:
+            params["non_blocking"] = True
     return dispatch.run(_to_copy, (x,), [x._data], device, params)  # looked up now: interceptors may wrap it
 
 

@@ -1,16 +1,18 @@
 """``torch.linalg`` functions composed from the factorizations (so differentiable through
 them): lstsq, vander, tensorinv, tensorsolve, householder_product, the ``*_ex``
-forms with their ``info`` tensors, and the LDL factorization (LAPACK's sytrf/sytrs)."""
+forms with their ``info`` tensors, and the LDL factorization (LAPACK's sytrf/sytrs; CuPy has no
+sytrf, so a CUDA tensor's matrices are copied to the host for it and the results copied back)."""
 import math
 from collections import namedtuple
 
 import numpy as np
 
 from ember._tensor import Tensor
+from ember.backend.arrays import to_host
 from ember.backend.dtype import int32, int64
 from ember.creation import arange, eye, zeros
 from ember.ops.lu import getrf
-from ember.ops.dispatch import per_sample
+from ember.ops.dispatch import per_sample, xp_of
 from ember.ops.decomp import (
     LinAlgError, check_matrix, linalg_cholesky, linalg_inv, linalg_solve, linalg_svd, linalg_svdvals,
 )
@@ -27,7 +29,7 @@ GeqrfResult = namedtuple("geqrf", ["a", "tau"])
 
 def _info(batch, device, failed=None):
     """``info`` per matrix: 0, or the (1-based) order PyTorch reports for a failure."""
-    data = np.zeros(batch, dtype=np.int32)
+    data = xp_of(device).zeros(batch, dtype=np.int32)
     if failed is not None:
         data.reshape(-1)[failed[0]] = failed[1]
     return Tensor._make(data, int32, device)
@@ -59,6 +61,7 @@ def _singular_order(m):
 
 
 def _pd_order(m):
+    m = to_host(m)  # a probe of leading minors, on the host (only after a factorization failed)
     for k in range(1, m.shape[-1] + 1):
         try:
             np.linalg.cholesky(m[:k, :k])
@@ -183,16 +186,13 @@ def _householder_q(A, tau):  # noqa: N803
 @per_sample
 def geqrf(input):
     """LAPACK's QR in compact form: ``R`` on and above the diagonal, the Householder vectors below, and ``tau``."""
-    data = input.detach().contiguous()._data
-    flat = data.reshape(-1, *data.shape[-2:])
-    outs, taus = [], []
-    for mat in flat:
-        qr, tau = _lapack("geqrf", mat)(mat)[:2]
-        outs.append(qr)
-        taus.append(tau)
-    k = min(data.shape[-2:])
-    a = np.stack(outs).reshape(data.shape) if outs else data.copy()
-    t = np.stack(taus).reshape(data.shape[:-2] + (k,)) if taus else np.zeros(data.shape[:-2] + (k,), data.dtype)
+    xp = xp_of(input.device)
+    data = input.detach()._data
+    if data.size == 0:
+        a, t = data.copy(), xp.zeros(data.shape[:-2] + (min(data.shape[-2:]),), data.dtype)
+    else:  # mode "raw" is LAPACK's geqrf (cuSOLVER's on a GPU), with the matrices transposed
+        h, t = xp.linalg.qr(data, mode="raw")
+        a = xp.ascontiguousarray(xp.swapaxes(h, -1, -2))
     return GeqrfResult(Tensor._make(a, input.dtype, input.device), Tensor._make(t, input.dtype, input.device))
 
 
@@ -218,7 +218,7 @@ def _lapack(name, a):
 def ldl_factor_ex(A, *, hermitian=False, check_errors=False):  # noqa: N803
     """LAPACK's Bunch-Kaufman factorization (sytrf): the compact ``LD`` and the 1-based ``pivots``."""
     check_matrix(A, "ldl_factor")
-    data = A.detach().contiguous()._data
+    data = to_host(A.detach().contiguous()._data)
     flat = data.reshape(-1, *data.shape[-2:])
     lds, pivs, infos = [], [], []
     for mat in flat:
@@ -231,10 +231,15 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False):  # noqa: N803
         raise LinAlgError(f"torch.linalg.ldl_factor_ex: The factorization could not be completed because the "
                           f"input is singular (info = {max(infos)}).")
     batch = data.shape[:-2]
-    ld = Tensor._make(np.stack(lds).reshape(data.shape) if lds else data.copy(), A.dtype, A.device)
-    pivots = Tensor._make(np.stack(pivs).astype(np.int32).reshape(batch + data.shape[-1:]) if pivs
-                          else np.zeros(batch + data.shape[-1:], np.int32), int32, A.device)
-    return LDLFactorExResult(ld, pivots, Tensor._make(np.asarray(infos, np.int32).reshape(batch), int32, A.device))
+    ld = _on(A.device, np.stack(lds).reshape(data.shape) if lds else data.copy(), A.dtype)
+    pivots = _on(A.device, np.stack(pivs).astype(np.int32).reshape(batch + data.shape[-1:]) if pivs
+                 else np.zeros(batch + data.shape[-1:], np.int32), int32)
+    return LDLFactorExResult(ld, pivots, _on(A.device, np.asarray(infos, np.int32).reshape(batch), int32))
+
+
+def _on(device, host_array, dtype):
+    """A tensor on ``device`` holding a host result (copied over to a GPU)."""
+    return Tensor._make(xp_of(device).asarray(host_array), dtype, device)
 
 
 def ldl_factor(A, *, hermitian=False):  # noqa: N803
@@ -248,7 +253,7 @@ def ldl_solve(LD, pivots, B, *, hermitian=False):  # noqa: N803
     if B.dim() < 2 or B.shape[-2] != LD.shape[-1]:
         raise RuntimeError(f"Incompatible matrix sizes for torch.linalg.ldl_solve: each A matrix is {LD.shape[-2]} by "
                            f"{LD.shape[-1]} but each b matrix is " + " by ".join(map(str, B.shape[-2:])))
-    ld, piv, b = (t.detach().contiguous()._data for t in (LD, pivots, B))
+    ld, piv, b = (to_host(t.detach().contiguous()._data) for t in (LD, pivots, B))
     batch = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
     count = math.prod(batch)
     ld = np.broadcast_to(ld, batch + ld.shape[-2:]).reshape(count, *ld.shape[-2:])
@@ -259,4 +264,4 @@ def ldl_solve(LD, pivots, B, *, hermitian=False):  # noqa: N803
         fn = _lapack("hetrs" if hermitian and m.dtype.kind == "c" else "sytrs", m)
         outs.append(fn(m, p, rhs, lower=1)[0])
     data = np.stack(outs).reshape(batch + b.shape[-2:]) if outs and b.size else np.zeros(batch + b.shape[-2:], b.dtype)
-    return Tensor._make(data, B.dtype, B.device)
+    return _on(B.device, data, B.dtype)

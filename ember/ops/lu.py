@@ -14,7 +14,7 @@ from ember._tensor import Tensor
 from ember.backend.dtype import int32
 from ember.creation import eye
 from ember.ops.decomp import LinAlgError, check_kernel_dtype, check_matrix, linalg_solve
-from ember.ops.dispatch import apply, per_sample, primitive
+from ember.ops.dispatch import apply, per_sample, primitive, xp_of
 from ember.ops.pad import constant_pad_nd
 from ember.ops.out import accepts_out
 
@@ -174,17 +174,24 @@ def _pad_to(t, m, n):
 
 @per_sample
 def _permutation(pivots, m, like):
-    piv = _host(pivots._data).astype(np.int64) - 1
+    """The permutation matrices of LAPACK's 1-based row swaps, built where the pivots are (swap ``i``
+    runs over the whole batch at once)."""
+    xp = xp_of(like._device)
+    piv = pivots._data.astype(np.int64) - 1
     batch = piv.shape[:-1]
     flat = piv.reshape((-1, piv.shape[-1]))
-    out = np.zeros((flat.shape[0], m, m), dtype=like._dtype.np)
-    for b, row in enumerate(flat):
-        perm = np.arange(m)
-        for i, j in enumerate(row):
-            perm[i], perm[j] = perm[j], perm[i]
-        out[b, perm, np.arange(m)] = 1
+    rows = xp.arange(flat.shape[0])
+    perm = xp.broadcast_to(xp.arange(m), (flat.shape[0], m)).copy()
+    for i in range(flat.shape[1]):
+        j = flat[:, i]
+        swapped = perm[rows, j]
+        perm[rows, j] = perm[:, i]
+        perm[:, i] = swapped
+    out = xp.zeros((flat.shape[0], m, m), dtype=like._dtype.np)
+    out[rows[:, None], perm, xp.arange(m)] = 1
     return Tensor._make(out.reshape(batch + (m, m)), like._dtype, like._device)
 
 
 def _int_tensor(a, like):
-    return Tensor._make(np.asarray(a, dtype=np.int32), int32, like._device)
+    """A host int32 result of ``getrf`` as a tensor on ``like``'s device."""
+    return Tensor._make(xp_of(like._device).asarray(np.asarray(a, dtype=np.int32)), int32, like._device)

@@ -10,6 +10,8 @@ import math
 import numpy as np
 
 from ember.autograd.grad_mode import is_grad_enabled, no_grad
+from ember.backend import cupy_kernels
+from ember.backend.cupy_kernels import fusable
 from ember.ops.dispatch import primitive
 from ember.ops.registry import public
 
@@ -18,6 +20,9 @@ from ember.ops.registry import public
 def _native_norm(ctx, xp, x, w, b, rm, rv, group_shape, axes, param_shape, eps, training):
     ctx.group_shape, ctx.axes, ctx.param_shape, ctx.training = group_shape, axes, param_shape, training
     ctx.b_shape = b.shape if b is not None else None
+    if training and fusable(xp, x) and (fused := cupy_kernels.norm_forward(
+            xp, x, w, b, group_shape, axes, param_shape, eps)) is not None:
+        return fused
     xg = x.reshape(group_shape)
     if training:
         mean = xg.mean(axis=axes, keepdims=True)

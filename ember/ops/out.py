@@ -24,7 +24,9 @@ def write_out(name, out, result, inputs=()):
         raise RuntimeError(f"result type {_torch_name(result.dtype)} can't be cast to the desired output type "
                            f"{_torch_name(out.dtype)}")
     if out._device is not result._device:
-        raise RuntimeError(f"Expected out tensor to have device {result.device}, but got {out.device} instead")
+        if any(isinstance(t, Tensor) for t in inputs):
+            raise RuntimeError(f"Expected out tensor to have device {result.device}, but got {out.device} instead")
+        result = result.to(out._device)  # a factory (no tensor inputs) fills ``out`` where it is
     data = result._data
     if out._data.shape != data.shape:
         out._data = data.astype(out._dtype.np, copy=True)

@@ -1,6 +1,8 @@
 """Pointwise ops beyond plain unary/binary: clamp, where, lerp, addcmul/addcdiv, closeness tests, softmax."""
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import is_grad_enabled
+from ember.backend import cupy_kernels
+from ember.backend.cupy_kernels import is_real_cupy
 from ember.backend.dtype import PROMOTE, bool_, torch_name
 from ember.ops._dims import wrap_dim
 from ember.ops.dispatch import Primitive, apply, binary, device_mismatch, primitive, result_type
@@ -258,6 +260,8 @@ def _softmax(ctx, xp, x, dim):
     axis = _softmax_axis(ctx, x, dim)
     if x.size == 0:
         return x.copy()
+    if is_real_cupy(xp) and (y := cupy_kernels.softmax(xp, x, axis)) is not None:
+        return y
     e = xp.subtract(x, xp.max(x, axis=axis, keepdims=True), out=xp.empty_like(x))
     xp.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
@@ -288,6 +292,8 @@ def _log_softmax(ctx, xp, x, dim):
     axis = _softmax_axis(ctx, x, dim)
     if x.size == 0:
         return x.copy()
+    if is_real_cupy(xp) and (y := cupy_kernels.softmax(xp, x, axis, log=True)) is not None:
+        return y
     shifted = x - xp.max(x, axis=axis, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 

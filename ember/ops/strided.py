@@ -9,10 +9,11 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.autograd.grad_mode import is_grad_enabled
 from ember.backend import from_numpy_dtype, to_device, to_dtype
+from ember.backend.arrays import address, to_host
 from ember.backend.dtype import bool_, get_default_dtype, int64
 from ember.creation import arange, empty, tensor
 from ember.ops.convert import input_alias
-from ember.ops.dispatch import per_sample, refuse_batched
+from ember.ops.dispatch import per_sample, refuse_batched, xp_of
 from ember.ops.dual import differentiable
 from ember.ops.join import chunk, split
 from ember.ops.out import accepts_out
@@ -48,7 +49,8 @@ def as_strided(input, size, stride, storage_offset=None):
                            f"storage of size {base.numel() * item}")
     if not (input._requires_grad or differentiable(input)):
         flat = base._data.reshape(-1)
-        view = np.lib.stride_tricks.as_strided(flat[offset:], size, [s * flat.itemsize for s in stride])
+        view = xp_of(input._device).lib.stride_tricks.as_strided(flat[offset:], size,
+                                                                 [s * flat.itemsize for s in stride])
         return Tensor._make(view, input._dtype, input._device, base=base)
     # the gradient flows into ``input`` only (as PyTorch's does): the storage elements outside
     # its geometry are read as constants
@@ -228,38 +230,36 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
 
 @method("apply_")
 def apply_(self, callable):
-    """Replace every element by ``callable(element)`` (CPU tensors; slow, as in PyTorch)."""
-    _python_only(self, "apply_")
-    self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data)
-    self._version[0] += 1
-    return self
+    """Replace every element by ``callable(element)`` (slow, as in PyTorch; a CUDA tensor's data goes
+    to the host and back, since the callable is Python code)."""
+    return _python_map(self, "apply_", callable)
 
 
 @method("map_")
 def map_(self, tensor_, callable):
     """``self[i] = callable(self[i], tensor_[i])`` with ``tensor_`` broadcast to ``self``."""
-    _python_only(self, "map_")
-    other = tensor_.expand(self.shape)._data  # torch's error for a shape that does not expand to self's
-    self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data, other)
-    self._version[0] += 1
-    return self
+    return _python_map(self, "map_", callable, tensor_)
 
 
 @method("map2_")
 def map2_(self, x, y, callable):
     """``self[i] = callable(self[i], x[i], y[i])`` with ``x`` and ``y`` broadcast to ``self``."""
-    _python_only(self, "map2_")
-    a, b = x.expand(self.shape)._data, y.expand(self.shape)._data
-    self._data[...] = np.vectorize(callable, otypes=[self._data.dtype])(self._data, a, b)
+    return _python_map(self, "map2_", callable, x, y)
+
+
+def _python_map(self, name, callable, *others):
+    """``self[...] = callable(self, *others)`` element by element on host copies (explicitly copied
+    off and back onto a GPU: the callable is Python)."""
+    if self._requires_grad:
+        raise RuntimeError(f"{name}: can't call it on a tensor that requires grad")
+    for other in others:
+        if other._device != self._device:
+            raise RuntimeError(f"{name}: expected all tensors on {self._device}, got {other._device}")
+    args = [to_host(self._data)] + [to_host(o.expand(self.shape)._data) for o in others]  # torch's expand error
+    result = np.vectorize(callable, otypes=[args[0].dtype])(*args)
+    self._data[...] = result if self._device.type == "cpu" else xp_of(self._device).asarray(result)
     self._version[0] += 1
     return self
-
-
-def _python_only(t, name):
-    if t._device.type != "cpu":
-        raise TypeError(f"{name} is only implemented on CPU tensors")
-    if t._requires_grad:
-        raise RuntimeError(f"{name}: can't call it on a tensor that requires grad")
 
 
 @method("dim_order")
@@ -295,11 +295,7 @@ def is_set_to(self, tensor):
     """Whether both tensors address the same memory with the same offset, sizes and strides."""
     a, b = self._data, tensor._data
     return (self._device == tensor._device and a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
-            and _address(a) == _address(b))
-
-
-def _address(a):
-    return a.__array_interface__["data"][0] if hasattr(a, "__array_interface__") else a.data.ptr
+            and address(a) == address(b))
 
 
 @method("as_subclass")

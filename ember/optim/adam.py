@@ -1,7 +1,8 @@
 """Adam (with AMSGrad, L2 or decoupled weight decay, maximize)."""
 import math
 
-from ember.backend import array_module
+from ember.backend import array_module, cupy_kernels
+from ember.backend.cupy_kernels import fusable
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
 
 
@@ -11,6 +12,9 @@ def adam_step(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr,
 
     ``max_exp_avg_sq`` is None unless AMSGrad. One scratch array is the only allocation.
     """
+    if max_exp_avg_sq is None and fusable(xp, param):  # one fused pass on a GPU
+        return cupy_kernels.adam_step(param, grad, exp_avg, exp_avg_sq, step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                                      weight_decay=weight_decay, decoupled=decoupled, maximize=maximize, xp=xp)
     if maximize:
         grad = -grad
     if weight_decay:

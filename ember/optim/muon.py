@@ -4,6 +4,7 @@ import math
 import ml_dtypes
 import numpy as np
 
+from ember.backend.arrays import array_module_of
 from ember.optim.optimizer import Optimizer, _fresh_state
 
 _BF16 = ml_dtypes.bfloat16
@@ -11,7 +12,7 @@ _BF16 = ml_dtypes.bfloat16
 
 def _bf16(x):
     """Rounded to bfloat16 and held as float32: each Newton-Schulz product is rounded as PyTorch's bf16 one."""
-    return np.asarray(x, dtype=np.float32).astype(_BF16).astype(np.float32)
+    return x.astype(np.float32).astype(_BF16).astype(np.float32)
 
 
 def orthogonalize(g, coefficients, steps, eps):
@@ -27,7 +28,8 @@ def orthogonalize(g, coefficients, steps, eps):
     tall = g.shape[0] > g.shape[1]
     if tall:
         x = x.T
-    x = _bf16(x / max(float(_bf16(np.linalg.norm(x))), eps))
+    xp = array_module_of(x)
+    x = _bf16(x / xp.maximum(_bf16(xp.linalg.norm(x)), eps))
     for _ in range(steps):
         gram = _bf16(x @ x.T)
         update = _bf16(b * gram + c * (gram @ gram))

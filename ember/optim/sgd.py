@@ -1,5 +1,6 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
-from ember.backend import array_module
+from ember.backend import array_module, cupy_kernels
+from ember.backend.cupy_kernels import fusable
 from ember.optim.optimizer import Optimizer, _state_tensor
 
 
@@ -8,6 +9,9 @@ def sgd_step(xp, param, grad, buf, *, lr, momentum, dampening, weight_decay, nes
 
     ``buf`` is None on the first step with momentum: the buffer starts as that step's direction.
     """
+    if momentum and buf is not None and fusable(xp, param):  # one fused pass on a GPU
+        return cupy_kernels.sgd_momentum_step(param, grad, buf, lr=lr, momentum=momentum, dampening=dampening,
+                                              weight_decay=weight_decay, nesterov=nesterov, maximize=maximize, xp=xp)
     d = grad
     if maximize or weight_decay:
         d = -grad if maximize else grad.copy()

@@ -3,6 +3,7 @@
 The names are checked against ``ember/backend/cupy_names.json`` (taken from CuPy itself), which
 the fake CUDA device also answers to; when CuPy is installed, the file is checked against it."""
 import ast
+import importlib
 import json
 import pathlib
 
@@ -10,7 +11,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "ember"
 NAMES = json.loads((ROOT / "backend" / "cupy_names.json").read_text())
-SUBMODULES = {"linalg": "cupy.linalg", "fft": "cupy.fft", "random": "cupy.random"}
+SUBMODULES = {"linalg": "cupy.linalg", "fft": "cupy.fft", "random": "cupy.random",
+              "lib.stride_tricks": "cupy.lib.stride_tricks"}
 # numpy names ops use only on paths that is_numpy(xp) guards (host-only kernels)
 HOST_ONLY = set()
 
@@ -24,6 +26,11 @@ def _uses(tree):
               and isinstance(node.value.value, ast.Name) and node.value.value.id == "xp"
               and node.value.attr in SUBMODULES):
             yield f"{node.value.attr}.{node.attr}", node.lineno
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+              and node.value.attr == "stride_tricks" and isinstance(node.value.value, ast.Attribute)
+              and node.value.value.attr == "lib" and isinstance(node.value.value.value, ast.Name)
+              and node.value.value.value.id == "xp"):
+            yield f"lib.stride_tricks.{node.attr}", node.lineno
 
 
 def _missing():
@@ -34,7 +41,7 @@ def _missing():
         for name, line in _uses(ast.parse(path.read_text())):
             module, _, attr = name.rpartition(".")
             table = NAMES[SUBMODULES[module]] if module else NAMES["cupy"]
-            if module == "" and attr in SUBMODULES:
+            if module == "" and (attr in SUBMODULES or attr == "lib"):
                 continue
             if attr not in table and name not in HOST_ONLY:
                 missing.append(f"{path.relative_to(ROOT.parent)}:{line}: xp.{name}")
@@ -43,6 +50,11 @@ def _missing():
 
 def test_every_array_module_name_the_ops_use_exists_in_cupy():
     assert _missing() == []
+
+
+def test_the_scan_sees_stride_tricks():
+    planted = ast.parse("def f(xp, a):\n    return xp.lib.stride_tricks.broadcast_arrays(a)\n")
+    assert "lib.stride_tricks.broadcast_arrays" in [n for n, _ in _uses(planted)]
 
 
 def test_the_scan_sees_a_missing_name():
@@ -60,6 +72,7 @@ def test_the_name_list_matches_the_installed_cupy():
 
     assert NAMES["cupy"] == public(cupy), f"regenerate cupy_names.json for CuPy {cupy.__version__}"
     assert NAMES["cupy.linalg"] == public(cupy.linalg)
+    assert set(NAMES["cupy.lib.stride_tricks"]) <= set(public(importlib.import_module("cupy.lib.stride_tricks")))
     assert NAMES["cupy.fft"] == public(cupy.fft)
     assert NAMES["cupyx.scipy.special"] == public(cupyx.scipy.special)
     assert NAMES["cupyx.scipy.fft"] == public(cupyx.scipy.fft)

@@ -81,6 +81,8 @@ def quietly(fn, *args, **kwargs):
 
 def host(x):
     if isinstance(x, ember.Tensor):
+        assert x.device.type != "cuda" or not isinstance(x._data, np.ndarray), (
+            f"a {x.device} tensor holds a NumPy array: the op built its result in host memory")
         return x.detach().cpu()
     return x
 

@@ -81,8 +81,11 @@ def test_iterable_dataset_rejects_sampling_options(kwargs):
             lib.utils.data.DataLoader(_stream(lib, 3), **kwargs)
 
 
-def test_pin_memory_is_accepted():
-    assert [b.tolist() for b in edata.DataLoader(Squares(3), batch_size=2, pin_memory=True)] == [[0, 1], [4]]
+@pytest.mark.cpu_only  # no GPU at all: the factories must build on the CPU
+def test_pin_memory_without_a_gpu_warns_and_loads_as_usual(no_cuda):
+    with pytest.warns(UserWarning, match="no accelerator is found"):
+        batches = list(edata.DataLoader(Squares(3), batch_size=2, pin_memory=True))
+    assert [b.tolist() for b in batches] == [[0, 1], [4]] and not batches[0].is_pinned()
 
 
 def _resume(make, stop_after):

@@ -8,10 +8,13 @@ resumable iteration (``state_dict``/``load_state_dict``).
 import collections
 import itertools
 import math
+import warnings
 
+from ember.backend import cuda_is_available
 from ember.random import randint
 from ember.utils.data._loader_iter import LoaderIter
 from ember.utils.data._multiprocess import MultiProcessIter
+from ember.utils.data._pin_memory import PinMemoryIter
 from ember.utils.data._worker import Fetcher
 from ember.utils.data.collate import default_collate, default_convert
 from ember.utils.data.dataset import IterableDataset
@@ -58,8 +61,9 @@ class DataLoader:
     processes (``multiprocessing_context``: "fork" where available, else the default; "spawn"
     works too), ``prefetch_factor`` batches ahead per worker; batches still arrive in sampler
     order. ``timeout`` bounds the wait for one batch. ``persistent_workers`` keeps the workers
-    between epochs. ``pin_memory`` (and ``pin_memory_device``) is accepted and does nothing on
-    the CPU; ``in_order`` is accepted, and batches always arrive in sampler order.
+    between epochs. ``pin_memory`` puts batches in page-locked memory (a pin thread does it while
+    workers load; without a GPU it warns and does nothing, as PyTorch); ``in_order`` is accepted,
+    and batches always arrive in sampler order.
 
     >>> loader = DataLoader(TensorDataset(ember.arange(6)), batch_size=4, drop_last=True)
     >>> len(loader)
@@ -127,6 +131,12 @@ class DataLoader:
         return randint(0, 2**62, (), generator=self.generator).item()
 
     def __iter__(self):
+        batches = self._batches()
+        if self.pin_memory and _can_pin():
+            return PinMemoryIter(self, batches, threaded=self.num_workers > 0)
+        return batches
+
+    def _batches(self):
         if self.num_workers == 0:
             return _SingleProcessIter(self)
         if not self.persistent_workers:
@@ -162,6 +172,14 @@ class DataLoader:
             raise KeyError(f"DataLoader state_dict expects keys 'order' and 'yielded' (and 'start'), "
                            f"got {sorted(state_dict)}")
         self._resume = dict(state_dict)
+
+
+def _can_pin():
+    if cuda_is_available():
+        return True
+    warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned memory "
+                  "won't be used.", stacklevel=3)
+    return False
 
 
 class _Plan:

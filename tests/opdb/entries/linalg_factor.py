@@ -40,7 +40,7 @@ def _lu_factor(lib):
 def _ldl_factor(lib):
     def factor(a):
         n = a.shape[-1]
-        return lib.linalg.ldl_factor(a @ a.mT + n * lib.eye(n, dtype=a.dtype))
+        return lib.linalg.ldl_factor(a @ a.mT + n * lib.eye(n, dtype=a.dtype, device=a.device))
     return factor
 
 
