@@ -4,7 +4,8 @@ A window is read as one strided slice of the input per kernel offset, so a pool
 costs ``prod(kernel)`` elementwise passes over the output and never copies the
 input unless it needs padding. Max pooling keeps the first maximum's flat
 per-plane index; its backward scatters the gradient to those positions in one
-vectorised step. Adaptive pools, ``max_unpool`` and ``lp_pool`` live in ``adaptive_pool.py``.
+vectorised step. On host arrays the compiled kernels of ``pool_kernels.py`` run
+where they measured faster: that scatter, stride-1 forwards, average pooling's backward. Adaptive pools, ``max_unpool`` and ``lp_pool`` live in ``adaptive_pool.py``.
 """
 import itertools
 import math
@@ -277,8 +278,8 @@ def _kernel_dtype(x, s):
     """Whether the compiled max-pool kernel runs on ``x`` (host floats and integers) with strides ``s``.
 
     Only windows one column apart: its inner loop then reads contiguous input and vectorises (3x3 stride 1
-    forward at (64, 32, 28, 28) measured 22 -> 5.5 ms on one thread); with larger strides NumPy's stacked
-    or strided whole-array passes measured faster (2x2 stride 2: 2.5 ms against 6 ms)."""
+    forward at (64, 32, 28, 28) measured 25 -> 8.5 ms on one thread); with larger strides NumPy's stacked
+    or strided whole-array passes measured as fast or faster (2x2 stride 2: 2.3 ms either way)."""
     return s[-1] == 1 and compiled.usable(x) and x.dtype.kind in "fiu"
 
 
@@ -370,7 +371,7 @@ def _divisor(xp, dtype, size, k, s, p, out, count_include_pad, divisor_override)
 def _avg_forward(ctx, xp, x, k, s, p, out, include_pad, override):
     ctx.geom = k, s, p, out, include_pad, override
     ctx.size = x.shape[-len(k):]
-    if compiled.usable(x) and x.dtype.kind == "f":
+    if s[-1] == 1 and compiled.usable(x) and x.dtype.kind == "f":  # stride 2: NumPy's passes measured 2-3x faster
         return pool_kernels.avg_pool(x, k, s, p, out, include_pad, override)
     window = windows(xp, x, k, s, p, (1,) * len(k), out, 0)
     offs = offsets(k)

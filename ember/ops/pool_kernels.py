@@ -34,8 +34,8 @@ def _run(kernel, planes, per_plane, *args):
 @compiled.kernel
 def _max_pool_planes(lo, hi, x, out, idx, k, s, p, d):
     """Each window's maximum and the flat per-plane index of its first one (a NaN wins over any number,
-    the last NaN over earlier ones, as PyTorch's scan). A row of outputs is updated one kernel tap at a
-    time, so the inner loop runs over a contiguous input row (stride 1 along W; the caller's case)."""
+    the last NaN over earlier ones, as PyTorch's scan), for windows one column apart (``s[2] == 1``).
+    A row of outputs is updated one kernel tap at a time, its inner loop over a contiguous input row."""
     depth, height, width = x.shape[1], x.shape[2], x.shape[3]
     n = out.shape[3]
     for c in range(lo, hi):
@@ -57,20 +57,20 @@ def _max_pool_planes(lo, hi, x, out, idx, k, s, p, d):
                         row = x[c, z, y]
                         for m in range(k[2]):
                             shift = m * d[2] - p[2]  # input column of output column 0 at this tap
-                            a = max(0, -((shift // s[2])))
-                            b = min(n, (width - shift + s[2] - 1) // s[2])
+                            a = max(0, -shift)
+                            b = min(n, width - shift)
                             if a >= b:
                                 continue
                             # slices indexed from 0 by the loop variable: no negative-index checks, so it vectorises
-                            taps = row[a * s[2] + shift:(b - 1) * s[2] + shift + 1:s[2]]
+                            taps = row[a + shift:b + shift]
                             top = best[a:b]
                             at = found[a:b]
-                            first = (z * height + y) * width + a * s[2] + shift
+                            first = (z * height + y) * width + a + shift
                             for q in range(b - a):
                                 v = taps[q]
                                 take = (at[q] < 0) | (v > top[q]) | (v != v)
                                 top[q] = v if take else top[q]
-                                at[q] = first + q * s[2] if take else at[q]
+                                at[q] = first + q if take else at[q]
 
 
 def max_pool(x, k, s, p, d, out):
@@ -116,65 +116,70 @@ def plane_scatter(v, idx, size, accumulate):
 
 
 @compiled.kernel
-def _avg_pool_planes(lo, hi, x, out, k, s, p, include_pad, override):
-    """Each window's sum over the real input divided by its divisor (see ``pool._divisor``)."""
-    size = x.shape[1:]
-    for c in range(lo, hi):
-        for od in range(out.shape[1]):
-            z0 = od * s[0] - p[0]
-            z1 = min(z0 + k[0], size[0] + p[0])
-            za, zb = max(z0, 0), min(z1, size[0])
-            for oh in range(out.shape[2]):
-                y0 = oh * s[1] - p[1]
-                y1 = min(y0 + k[1], size[1] + p[1])
-                ya, yb = max(y0, 0), min(y1, size[1])
-                for ow in range(out.shape[3]):
-                    x0 = ow * s[2] - p[2]
-                    x1 = min(x0 + k[2], size[2] + p[2])
-                    xa, xb = max(x0, 0), min(x1, size[2])
-                    acc = 0.0
-                    for z in range(za, zb):
-                        for y in range(ya, yb):
-                            for w in range(xa, xb):
-                                acc += x[c, z, y, w]
-                    if override:
-                        div = override
-                    elif include_pad:
-                        div = (z1 - z0) * (y1 - y0) * (x1 - x0)
-                    else:
-                        div = (zb - za) * (yb - ya) * (xb - xa)
-                    out[c, od, oh, ow] = acc / div
+def _avg_pool_planes(lo, hi, x, out, adjoint, k, s, p, include_pad, override):
+    """Average pooling of planes ``x`` into ``out``, or with ``adjoint`` its transpose: each window's share
+    of ``x`` (the output's gradient) added back over the window into ``out`` (the input's gradient).
 
-
-@compiled.kernel
-def _avg_pool_adjoint_planes(lo, hi, g, out, k, s, p, include_pad, override):
-    """The transpose of ``_avg_pool_planes``: each window's share of ``g`` added back over it."""
-    size = out.shape[1:]
+    A row of outputs is handled one kernel tap at a time, its inner loop over slices indexed from 0 (no
+    negative-index checks, so it vectorises). A window's divisor is its size clipped to the padded input,
+    or to the input alone (``include_pad`` False), or ``override`` when nonzero (``pool._divisor``)."""
+    pooled, full = (x, out) if adjoint else (out, x)
+    depth, height, width = full.shape[1], full.shape[2], full.shape[3]
+    n = pooled.shape[3]
+    cols = np.empty(n, dtype=np.float64)  # each output column's share of its divisor
+    for ow in range(n):
+        w0 = ow * s[2] - p[2]
+        w1 = min(w0 + k[2], width + p[2])
+        cols[ow] = w1 - w0 if include_pad else min(w1, width) - max(w0, 0)
+    row = np.empty(n, dtype=x.dtype)
     for c in range(lo, hi):
-        out[c] = 0
-        for od in range(g.shape[1]):
+        if adjoint:
+            out[c] = 0
+        for od in range(pooled.shape[1]):
             z0 = od * s[0] - p[0]
-            z1 = min(z0 + k[0], size[0] + p[0])
-            za, zb = max(z0, 0), min(z1, size[0])
-            for oh in range(g.shape[2]):
+            z1 = min(z0 + k[0], depth + p[0])
+            za, zb = max(z0, 0), min(z1, depth)
+            for oh in range(pooled.shape[2]):
                 y0 = oh * s[1] - p[1]
-                y1 = min(y0 + k[1], size[1] + p[1])
-                ya, yb = max(y0, 0), min(y1, size[1])
-                for ow in range(g.shape[3]):
-                    x0 = ow * s[2] - p[2]
-                    x1 = min(x0 + k[2], size[2] + p[2])
-                    xa, xb = max(x0, 0), min(x1, size[2])
-                    if override:
-                        div = override
-                    elif include_pad:
-                        div = (z1 - z0) * (y1 - y0) * (x1 - x0)
-                    else:
-                        div = (zb - za) * (yb - ya) * (xb - xa)
-                    share = g[c, od, oh, ow] / div
-                    for z in range(za, zb):
-                        for y in range(ya, yb):
-                            for w in range(xa, xb):
-                                out[c, z, y, w] += share
+                y1 = min(y0 + k[1], height + p[1])
+                ya, yb = max(y0, 0), min(y1, height)
+                rest = (z1 - z0) * (y1 - y0) if include_pad else (zb - za) * (yb - ya)
+                if adjoint:
+                    g = x[c, od, oh]
+                    for q in range(n):
+                        row[q] = g[q] / (override if override else rest * cols[q])
+                else:
+                    row[:] = 0
+                for z in range(za, zb):
+                    for y in range(ya, yb):
+                        line = out[c, z, y] if adjoint else x[c, z, y]
+                        for m in range(k[2]):
+                            shift = m - p[2]  # input column of output column 0 at this tap
+                            a = max(0, -(shift // s[2]))
+                            b = min(n, (width - shift + s[2] - 1) // s[2])
+                            if a >= b:
+                                continue
+                            part = row[a:b]
+                            if s[2] == 1:  # a contiguous slice: the loop vectorises
+                                near = line[a + shift:b + shift]
+                                if adjoint:
+                                    for q in range(b - a):
+                                        near[q] += part[q]
+                                else:
+                                    for q in range(b - a):
+                                        part[q] += near[q]
+                                continue
+                            taps = line[a * s[2] + shift:(b - 1) * s[2] + shift + 1:s[2]]
+                            if adjoint:
+                                for q in range(b - a):
+                                    taps[q] += part[q]
+                            else:
+                                for q in range(b - a):
+                                    part[q] += taps[q]
+                if not adjoint:
+                    y = out[c, od, oh]
+                    for q in range(n):
+                        y[q] = row[q] / (override if override else rest * cols[q])
 
 
 def avg_pool(x, k, s, p, out, include_pad, override):
@@ -182,7 +187,7 @@ def avg_pool(x, k, s, p, out, include_pad, override):
     nd = len(k)
     xs = _planes(x, nd)
     y = np.empty((xs.shape[0],) + _three(out, 1), dtype=x.dtype)
-    _run(_avg_pool_planes, xs.shape[0], math.prod(out) * math.prod(k), xs, y,
+    _run(_avg_pool_planes, xs.shape[0], math.prod(out) * math.prod(k), xs, y, False,
          _three(k, 1), _three(s, 1), _three(p, 0), bool(include_pad), int(override or 0))
     return y.reshape(x.shape[:x.ndim - nd] + tuple(out))
 
@@ -192,6 +197,6 @@ def avg_pool_adjoint(g, size, k, s, p, include_pad, override):
     nd = len(k)
     gs = _planes(g, nd)
     out = np.empty((gs.shape[0],) + _three(size, 1), dtype=g.dtype)
-    _run(_avg_pool_adjoint_planes, gs.shape[0], math.prod(g.shape[g.ndim - nd:]) * math.prod(k), gs, out,
+    _run(_avg_pool_planes, gs.shape[0], math.prod(g.shape[g.ndim - nd:]) * math.prod(k), gs, out, True,
          _three(k, 1), _three(s, 1), _three(p, 0), bool(include_pad), int(override or 0))
     return out.reshape(g.shape[:g.ndim - nd] + tuple(size))
