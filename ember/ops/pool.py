@@ -5,7 +5,8 @@ costs ``prod(kernel)`` elementwise passes over the output and never copies the
 input unless it needs padding. Max pooling keeps the first maximum's flat
 per-plane index; its backward scatters the gradient to those positions in one
 vectorised step. On host arrays the compiled kernels of ``pool_kernels.py`` run
-where they measured faster: that scatter, stride-1 forwards, average pooling's backward. Adaptive pools, ``max_unpool`` and ``lp_pool`` live in ``adaptive_pool.py``.
+where they measured faster: that scatter, stride-1 forwards, average pooling's
+backward. Adaptive pools, ``max_unpool`` and ``lp_pool`` live in ``adaptive_pool.py``.
 """
 import itertools
 import math
