@@ -5,7 +5,7 @@ costs ``prod(kernel)`` elementwise passes over the output and never copies the
 input unless it needs padding. Max pooling keeps the first maximum's flat
 per-plane index; its backward scatters the gradient to those positions in one
 vectorised step. On host arrays the compiled kernels of ``pool_kernels.py`` run
-where they measured faster: that scatter, stride-1 forwards, average pooling's
+where they measured faster: that scatter, max pooling's stride-1 forward, average pooling's stride-1
 backward. Adaptive pools, ``max_unpool`` and ``lp_pool`` live in ``adaptive_pool.py``.
 """
 import itertools
@@ -372,8 +372,6 @@ def _divisor(xp, dtype, size, k, s, p, out, count_include_pad, divisor_override)
 def _avg_forward(ctx, xp, x, k, s, p, out, include_pad, override):
     ctx.geom = k, s, p, out, include_pad, override
     ctx.size = x.shape[-len(k):]
-    if s[-1] == 1 and compiled.usable(x) and x.dtype.kind == "f":  # stride 2: NumPy's passes measured 2-3x faster
-        return pool_kernels.avg_pool(x, k, s, p, out, include_pad, override)
     window = windows(xp, x, k, s, p, (1,) * len(k), out, 0)
     offs = offsets(k)
     acc = window(offs[0]).copy()
@@ -390,7 +388,7 @@ def _avg_forward(ctx, xp, x, k, s, p, out, include_pad, override):
 def _avg_adjoint(ctx, xp, g, size, k, s, p, out, include_pad, override):
     """The transpose of average pooling: each window's share of ``g`` added back over the window."""
     ctx.geom = k, s, p, out, include_pad, override
-    if compiled.usable(g) and g.dtype.kind == "f":
+    if s[-1] == 1 and compiled.usable(g) and g.dtype.kind == "f":  # other strides: NumPy measured as fast
         return pool_kernels.avg_pool_adjoint(g, size, k, s, p, include_pad, override)
     nd = len(k)
     share = g / _divisor(xp, g.dtype, size, k, s, p, out, include_pad, override)

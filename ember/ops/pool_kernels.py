@@ -116,87 +116,63 @@ def plane_scatter(v, idx, size, accumulate):
 
 
 @compiled.kernel
-def _avg_pool_planes(lo, hi, x, out, adjoint, k, s, p, include_pad, override):
-    """Average pooling of planes ``x`` into ``out``, or with ``adjoint`` its transpose: each window's share
-    of ``x`` (the output's gradient) added back over the window into ``out`` (the input's gradient).
+def _avg_pool_adjoint_planes(lo, hi, g, out, k, s, p, include_pad, override):
+    """The transpose of average pooling with windows one column apart (``s[2] == 1``): each window's share
+    of ``g`` (the output's gradient) added back over the window into ``out`` (the input's gradient).
 
-    A row of outputs is handled one kernel tap at a time, its inner loop over slices indexed from 0 (no
-    negative-index checks, so it vectorises). A window's divisor is its size clipped to the padded input,
-    or to the input alone (``include_pad`` False), or ``override`` when nonzero (``pool._divisor``)."""
-    pooled, full = (x, out) if adjoint else (out, x)
-    depth, height, width = full.shape[1], full.shape[2], full.shape[3]
-    n = pooled.shape[3]
-    cols = np.empty(n, dtype=np.float64)  # each output column's share of its divisor
-    for ow in range(n):
-        w0 = ow * s[2] - p[2]
-        w1 = min(w0 + k[2], width + p[2])
-        cols[ow] = w1 - w0 if include_pad else min(w1, width) - max(w0, 0)
-    row = np.empty(n, dtype=x.dtype)
-    for c in range(lo, hi):
-        if adjoint:
-            out[c] = 0
-        for od in range(pooled.shape[1]):
-            z0 = od * s[0] - p[0]
-            z1 = min(z0 + k[0], depth + p[0])
-            za, zb = max(z0, 0), min(z1, depth)
-            for oh in range(pooled.shape[2]):
-                y0 = oh * s[1] - p[1]
-                y1 = min(y0 + k[1], height + p[1])
-                ya, yb = max(y0, 0), min(y1, height)
-                rest = (z1 - z0) * (y1 - y0) if include_pad else (zb - za) * (yb - ya)
-                if adjoint:
-                    g = x[c, od, oh]
-                    for q in range(n):
-                        row[q] = g[q] / (override if override else rest * cols[q])
+    A row of outputs is spread one kernel tap at a time, its inner loop over contiguous slices indexed from
+    0 (no negative-index checks, so it vectorises). A window's divisor is its size clipped to the padded
+    input, or to the input alone (``include_pad`` False), or ``override`` when nonzero (``pool._divisor``)."""
+    depth, height, width = out.shape[1], out.shape[2], out.shape[3]
+    n = g.shape[3]
+    div = np.empty(g.shape[1:], dtype=g.dtype)  # each window's divisor, in the arrays' dtype (vectorised divides)
+    for od in range(div.shape[0]):
+        z0 = od * s[0] - p[0]
+        z1 = min(z0 + k[0], depth + p[0])
+        for oh in range(div.shape[1]):
+            y0 = oh * s[1] - p[1]
+            y1 = min(y0 + k[1], height + p[1])
+            for ow in range(n):
+                w0 = ow - p[2]
+                w1 = min(w0 + k[2], width + p[2])
+                if override:
+                    div[od, oh, ow] = override
+                elif include_pad:
+                    div[od, oh, ow] = (z1 - z0) * (y1 - y0) * (w1 - w0)
                 else:
-                    row[:] = 0
+                    div[od, oh, ow] = ((min(z1, depth) - max(z0, 0)) * (min(y1, height) - max(y0, 0))
+                                       * (min(w1, width) - max(w0, 0)))
+    share = np.empty(n, dtype=g.dtype)
+    for c in range(lo, hi):
+        out[c] = 0
+        for od in range(g.shape[1]):
+            z0 = od * s[0] - p[0]
+            za, zb = max(z0, 0), min(z0 + k[0], depth)
+            for oh in range(g.shape[2]):
+                y0 = oh * s[1] - p[1]
+                ya, yb = max(y0, 0), min(y0 + k[1], height)
+                grad, den = g[c, od, oh], div[od, oh]
+                for q in range(n):
+                    share[q] = grad[q] / den[q]
                 for z in range(za, zb):
                     for y in range(ya, yb):
-                        line = out[c, z, y] if adjoint else x[c, z, y]
+                        line = out[c, z, y]
                         for m in range(k[2]):
                             shift = m - p[2]  # input column of output column 0 at this tap
-                            a = max(0, -(shift // s[2]))
-                            b = min(n, (width - shift + s[2] - 1) // s[2])
+                            a, b = max(0, -shift), min(n, width - shift)
                             if a >= b:
                                 continue
-                            part = row[a:b]
-                            if s[2] == 1:  # a contiguous slice: the loop vectorises
-                                near = line[a + shift:b + shift]
-                                if adjoint:
-                                    for q in range(b - a):
-                                        near[q] += part[q]
-                                else:
-                                    for q in range(b - a):
-                                        part[q] += near[q]
-                                continue
-                            taps = line[a * s[2] + shift:(b - 1) * s[2] + shift + 1:s[2]]
-                            if adjoint:
-                                for q in range(b - a):
-                                    taps[q] += part[q]
-                            else:
-                                for q in range(b - a):
-                                    part[q] += taps[q]
-                if not adjoint:
-                    y = out[c, od, oh]
-                    for q in range(n):
-                        y[q] = row[q] / (override if override else rest * cols[q])
-
-
-def avg_pool(x, k, s, p, out, include_pad, override):
-    """Average pooling of a float ``x`` over its last ``len(k)`` dims."""
-    nd = len(k)
-    xs = _planes(x, nd)
-    y = np.empty((xs.shape[0],) + _three(out, 1), dtype=x.dtype)
-    _run(_avg_pool_planes, xs.shape[0], math.prod(out) * math.prod(k), xs, y, False,
-         _three(k, 1), _three(s, 1), _three(p, 0), bool(include_pad), int(override or 0))
-    return y.reshape(x.shape[:x.ndim - nd] + tuple(out))
+                            part, near = share[a:b], line[a + shift:b + shift]
+                            for q in range(b - a):
+                                near[q] += part[q]
 
 
 def avg_pool_adjoint(g, size, k, s, p, include_pad, override):
-    """The gradient of ``avg_pool`` for an input of spatial ``size``, given the output's gradient ``g``."""
+    """The gradient of average pooling (windows one column apart) for an input of spatial ``size``,
+    given the output's gradient ``g``."""
     nd = len(k)
     gs = _planes(g, nd)
     out = np.empty((gs.shape[0],) + _three(size, 1), dtype=g.dtype)
-    _run(_avg_pool_planes, gs.shape[0], math.prod(g.shape[g.ndim - nd:]) * math.prod(k), gs, out, True,
+    _run(_avg_pool_adjoint_planes, gs.shape[0], math.prod(g.shape[g.ndim - nd:]) * math.prod(k), gs, out,
          _three(k, 1), _three(s, 1), _three(p, 0), bool(include_pad), int(override or 0))
     return out.reshape(g.shape[:g.ndim - nd] + tuple(size))
