@@ -176,3 +176,45 @@ def avg_pool_adjoint(g, size, k, s, p, include_pad, override):
     _run(_avg_pool_adjoint_planes, gs.shape[0], math.prod(g.shape[g.ndim - nd:]) * math.prod(k), gs, out,
          _three(k, 1), _three(s, 1), _three(p, 0), bool(include_pad), int(override or 0))
     return out.reshape(g.shape[:g.ndim - nd] + tuple(size))
+
+
+# adaptive max pooling --------------------------------------------------------------------------
+
+
+@compiled.kernel
+def _adaptive_max_planes(lo, hi, x, out, idx):
+    """Each adaptive window ``[floor(i*n/o), ceil((i+1)*n/o))``'s first maximum and its flat per-plane
+    index (the last NaN where there is one, as the NumPy path)."""
+    depth, height, width = x.shape[1], x.shape[2], x.shape[3]
+    nd, nh, nw = out.shape[1], out.shape[2], out.shape[3]
+    for c in range(lo, hi):
+        for od in range(nd):
+            za, zb = od * depth // nd, ((od + 1) * depth + nd - 1) // nd
+            for oh in range(nh):
+                ya, yb = oh * height // nh, ((oh + 1) * height + nh - 1) // nh
+                for ow in range(nw):
+                    wa, wb = ow * width // nw, ((ow + 1) * width + nw - 1) // nw
+                    best = x[c, za, ya, wa]
+                    found = (za * height + ya) * width + wa
+                    for z in range(za, zb):
+                        for y in range(ya, yb):
+                            line = x[c, z, y, wa:wb]
+                            for q in range(wb - wa):
+                                v = line[q]
+                                if v > best or v != v:
+                                    best = v
+                                    found = (z * height + y) * width + wa + q
+                    out[c, od, oh, ow] = best
+                    idx[c, od, oh, ow] = found
+
+
+def adaptive_max_pool(x, out):
+    """(values, int64 flat per-plane indices) of adaptive max pooling of ``x`` to spatial size ``out``."""
+    nd = len(out)
+    xs = _planes(x, nd)
+    shape = (xs.shape[0],) + _three(out, 1)
+    values = np.empty(shape, dtype=x.dtype)
+    idx = np.empty(shape, dtype=np.int64)
+    _run(_adaptive_max_planes, xs.shape[0], xs[0].size, xs, values, idx)
+    lead = x.shape[:x.ndim - nd]
+    return values.reshape(lead + tuple(out)), idx.reshape(lead + tuple(out))

@@ -124,3 +124,25 @@ def test_adaptive_max_pool_backward_through_the_scatter_kernel():
     ember.nn.functional.adaptive_max_pool2d(e, (4, 3)).pow(2).sum().backward()
     torch.nn.functional.adaptive_max_pool2d(t, (4, 3)).pow(2).sum().backward()
     np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nd,shape,out", [(1, (2, 3, 11), 4), (2, (1, 2, 9, 10), (4, 3)), (2, (3, 7, 5), (7, 9)),
+                                          (3, (2, 1, 5, 6, 7), (2, 3, 4))])
+def test_adaptive_max_pool_kernel(nd, shape, out, dtype):
+    rng = np.random.default_rng(8)
+    x = np.round(rng.standard_normal(shape)).astype(dtype)  # ties: the first maximum wins
+    x.flat[3] = np.nan
+
+    def run(lib):
+        t = lib.tensor(x, requires_grad=True)
+        y, idx = getattr(lib.nn.functional, f"adaptive_max_pool{nd}d")(t, out, return_indices=True)
+        y.backward(lib.ones_like(y))
+        return y.detach().numpy(), idx.numpy(), t.grad.numpy()
+
+    got = run(ember)
+    with compiled.disabled():
+        ref = run(ember)
+    for a, b, c in zip(got, ref, run(torch)):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
