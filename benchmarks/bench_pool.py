@@ -1,7 +1,8 @@
 """Pooling and embedding time: ember (compiled kernels) against PyTorch and against ember's NumPy path.
 
 Cases (forward+backward, float32): max_pool2d 2 and 3x3 stride 1 at (64, 32, 28, 28), avg_pool2d the same,
-adaptive_avg_pool2d to 7x7, and an embedding lookup (vocab 50k x 256, 16x128 tokens). The three runs
+adaptive_avg_pool2d to 7x7,
+adaptive_max_pool2d to 5x5, and an embedding lookup (vocab 50k x 256, 16x128 tokens). The three runs
 alternate rounds and keep each case's best; printed are ember/torch and kernel/NumPy ratios (the latter is
 robust to a loaded machine). Run with ``python benchmarks/bench_pool.py [threads]`` (both libraries get
 ``threads``; default: their own defaults).
@@ -33,7 +34,8 @@ def _cases(lib, x, weight, ids):
     w, i = lib.tensor(weight, requires_grad=True), lib.tensor(ids)
     pools = {"max_pool2d 2": lambda: F.max_pool2d(xg, 2), "max_pool2d 3 s1 p1": lambda: F.max_pool2d(xg, 3, 1, 1),
              "avg_pool2d 2": lambda: F.avg_pool2d(xg, 2), "avg_pool2d 3 s1 p1": lambda: F.avg_pool2d(xg, 3, 1, 1),
-             "adaptive_avg_pool2d 7": lambda: F.adaptive_avg_pool2d(xg, 7)}
+             "adaptive_avg_pool2d 7": lambda: F.adaptive_avg_pool2d(xg, 7),
+             "adaptive_max_pool2d 5": lambda: F.adaptive_max_pool2d(xg, 5)}
     cases = {f"{name} fwd+bwd": _timer(lambda f=f: f().sum().backward()) for name, f in pools.items()}
 
     def embed():
