@@ -2,12 +2,15 @@
 
 Adaptive average pooling is a separable weighted sum (taps, see ``resample.py``);
 adaptive max pooling gathers each window (short windows repeat their last element)
-and keeps the first maximum's flat per-plane index, like ``max_pool``.
+and keeps the first maximum's flat per-plane index, like ``max_pool``; on host arrays a
+compiled kernel (``pool_kernels.py``) scans the windows in place instead.
 """
 import math
 
 import numpy as np
 
+from ember.backend import compiled
+from ember.ops import pool_kernels
 from ember.ops.dispatch import Primitive
 from ember.ops.pool import as_tuple, avg_pool1d, avg_pool2d, avg_pool3d, max_with_indices_jvp, scatter
 from ember.ops.registry import public
@@ -61,6 +64,9 @@ def _window_index(n, o):
 def _adaptive_max_forward(ctx, xp, x, out):
     nd = len(out)
     size = x.shape[-nd:]
+    ctx.size = size
+    if compiled.usable(x) and x.dtype.kind in "fiu" and x.size and min(out) > 0:
+        return pool_kernels.adaptive_max_pool(x, out)
     pos = [_window_index(n, o) for n, o in zip(size, out)]
     index = []  # per dim: (o_i, k_i) positions broadcast over the (o_1..o_nd, k_1..k_nd) grid
     flat = 0
@@ -81,7 +87,6 @@ def _adaptive_max_forward(ctx, xp, x, out):
     values = xp.take_along_axis(win, arg, axis=-1)[..., 0]
     flat = xp.broadcast_to(flat, tuple(out) + flat.shape[nd:]).reshape(tuple(out) + (-1,))
     idx = xp.take_along_axis(xp.broadcast_to(flat, values.shape + flat.shape[-1:]), arg, axis=-1)[..., 0]
-    ctx.size = size
     return values, idx
 
 

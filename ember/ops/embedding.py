@@ -1,11 +1,16 @@
 """Embedding lookups: ``embedding`` (row gather with padding/frequency-scaled gradients) and the
 bag reductions behind ``nn.functional.embedding_bag`` (sum, mean, max per bag).
 
-Every backward is one scatter-add (``index_add``) of the upstream rows into a zero weight-shaped
-gradient, written with ember ops so second derivatives work; with ``sparse=True`` the rows and their
+Every backward is one scatter-add of the upstream rows into a zero weight-shaped gradient (a
+primitive whose derivative is the row gather, so second derivatives work; on host arrays a compiled
+kernel in which each thread owns a range of the embedding's columns, so its sums do not depend on the
+thread count); with ``sparse=True`` the rows and their
 indices become a sparse COO gradient instead (uncoalesced, in lookup order, as PyTorch's).
 """
+import numpy as np
+
 from ember._tensor import Tensor
+from ember.backend import compiled
 from ember.creation import ones, zeros
 from ember.ops.dispatch import primitive
 from ember.ops.dual import linear, product
@@ -59,8 +64,36 @@ def _(ctx, g):
         rows = rows * (idx != ctx.padding_idx).to(g.dtype).unsqueeze(1)
     if ctx.scale:
         rows = rows / _frequency(idx, ctx.num, g.dtype).unsqueeze(1)
-    zero = zeros(ctx.num, g.shape[-1], dtype=g.dtype, device=g.device)
-    return zero.index_add(0, idx, rows), None
+    return _add_rows(rows, idx, num=ctx.num), None
+
+
+@compiled.kernel
+def _add_rows_columns(lo, hi, rows, idx, out):
+    """``out[idx[i], lo:hi] += rows[i, lo:hi]`` for every i in order: one thread's range of columns."""
+    for i in range(idx.shape[0]):
+        dst = out[idx[i], lo:hi]
+        src = rows[i, lo:hi]
+        for j in range(hi - lo):
+            dst[j] += src[j]
+
+
+@primitive("EmbeddingDenseBackwardBackward0", save=(1,), name="embedding_add_rows")
+def _add_rows(ctx, xp, rows, idx, num):
+    """A zero ``(num, dim)`` array with ``rows[i]`` added into row ``idx[i]``: the weight's dense gradient."""
+    out = xp.zeros((num, rows.shape[1]), dtype=rows.dtype)
+    if compiled.usable(rows, idx) and idx.size:
+        rows = np.ascontiguousarray(rows)
+        compiled.parallel(_add_rows_columns, rows.shape[1], rows, idx, out,
+                          min_rows_per_thread=max(1, (1 << 15) // idx.size))
+    else:
+        add_along(xp, out, 0, idx, rows)
+    return out
+
+
+@_add_rows.derivative
+def _(ctx, g):
+    (idx,) = ctx.saved_tensors
+    return g[idx], None
 
 
 @public(method=False)
