@@ -33,13 +33,6 @@ def nadam_step(xp, param, grad, exp_avg, exp_avg_sq, mu_product, step, *, lr, be
 
     ``mu_product`` is a 0-d array (the running product of the momentum schedule), updated in place.
     """
-    if maximize:
-        grad = -grad
-    if weight_decay:
-        if decoupled:
-            param *= 1 - lr * weight_decay
-        else:
-            grad = grad + weight_decay * param
     mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
     mu_product *= mu
@@ -51,6 +44,13 @@ def nadam_step(xp, param, grad, exp_avg, exp_avg_sq, mu_product, step, *, lr, be
                     1.0 - beta2 ** step, eps, -lr * (1.0 - mu) / (1.0 - product),
                     -lr * mu_next / (1.0 - product * mu_next)))
         return
+    if maximize:
+        grad = -grad
+    if weight_decay:
+        if decoupled:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
     exp_avg += (1 - beta1) * (grad - exp_avg)
     exp_avg_sq *= beta2
     exp_avg_sq += (1 - beta2) * grad * grad
