@@ -1,10 +1,34 @@
 """Adadelta (with L2 weight decay, maximize)."""
-from ember.backend import array_module
+import numpy as np
+
+from ember.backend import array_module, compiled
+from ember.optim import _fused
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
+
+
+@compiled.kernel
+def _adadelta_kernel(lo, hi, param, grad, square_avg, acc_delta, sign, weight_decay, rho, one_minus_rho, eps, neg_lr):
+    """Elements ``lo:hi`` of one Adadelta step in PyTorch's order."""
+    param, grad, square_avg, acc_delta = param[lo:hi], grad[lo:hi], square_avg[lo:hi], acc_delta[lo:hi]
+    for i in range(param.size):
+        p = param[i]
+        g = sign * grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        s = square_avg[i] * rho + one_minus_rho * g * g
+        square_avg[i] = s
+        a = acc_delta[i]
+        delta = np.sqrt(a + eps) / np.sqrt(s + eps) * g
+        acc_delta[i] = a * rho + one_minus_rho * delta * delta
+        param[i] = p + neg_lr * delta
 
 
 def adadelta_step(xp, param, grad, square_avg, acc_delta, *, lr, rho, eps, weight_decay, maximize):
     """One Adadelta step on backend arrays, in place on ``param``, ``square_avg`` and ``acc_delta``."""
+    if _fused.fusable(param, grad, square_avg, acc_delta):
+        _fused.run(_adadelta_kernel, param, grad, (square_avg, acc_delta),
+                   (-1.0 if maximize else 1.0, weight_decay, rho, 1.0 - rho, eps, -lr))
+        return
     if maximize:
         grad = -grad
     if weight_decay:

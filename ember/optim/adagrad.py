@@ -3,12 +3,31 @@ import functools
 
 import numpy as np
 
-from ember.backend import array_module
+from ember.backend import array_module, compiled
+from ember.optim import _fused
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state, _state_tensor
+
+
+@compiled.kernel
+def _adagrad_kernel(lo, hi, param, grad, state_sum, sign, weight_decay, eps, neg_clr):
+    """Elements ``lo:hi`` of one dense Adagrad step in PyTorch's order."""
+    param, grad, state_sum = param[lo:hi], grad[lo:hi], state_sum[lo:hi]
+    for i in range(param.size):
+        p = param[i]
+        g = sign * grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        s = state_sum[i] + g * g
+        state_sum[i] = s
+        param[i] = p + neg_clr * (g / (np.sqrt(s) + eps))
 
 
 def adagrad_step(xp, param, grad, state_sum, step, *, lr, lr_decay, weight_decay, eps, maximize):
     """One Adagrad step on backend arrays (``step`` counts from 1), in place on ``param`` and ``state_sum``."""
+    if _fused.fusable(param, grad, state_sum):
+        _fused.run(_adagrad_kernel, param, grad, (state_sum,),
+                   (-1.0 if maximize else 1.0, weight_decay, eps, -lr / (1 + (step - 1) * lr_decay)))
+        return
     if maximize:
         grad = -grad
     if weight_decay:

@@ -1,20 +1,55 @@
 """Adam (with AMSGrad, L2 or decoupled weight decay, maximize)."""
 import math
 
-from ember.backend import array_module, cupy_kernels
+import numpy as np
+
+from ember.backend import array_module, compiled, cupy_kernels
+from ember.optim import _fused
 from ember.backend.cupy_kernels import fusable
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
+
+
+@compiled.kernel
+def _adam_kernel(lo, hi, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, sign, weight_decay, decay, beta1_weight,
+                 beta2, one_minus_beta2, bias_correction2_sqrt, eps, neg_step_size):
+    """Elements ``lo:hi`` of one Adam step, in PyTorch's order: ``sign`` is -1 to maximize, ``weight_decay``
+    the L2 term (0 when off or decoupled), ``decay`` the decoupled shrink factor (1 when off)."""
+    param, grad, exp_avg, exp_avg_sq = param[lo:hi], grad[lo:hi], exp_avg[lo:hi], exp_avg_sq[lo:hi]
+    amsgrad = max_exp_avg_sq is not None
+    if amsgrad:
+        max_exp_avg_sq = max_exp_avg_sq[lo:hi]
+    for i in range(param.size):
+        g = sign * grad[i]
+        p = param[i]
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        m = exp_avg[i]
+        m = m + beta1_weight * (g - m)
+        v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        if amsgrad:
+            v = np.maximum(max_exp_avg_sq[i], v)
+            max_exp_avg_sq[i] = v
+        param[i] = p * decay + neg_step_size * (m / (np.sqrt(v) / bias_correction2_sqrt + eps))
 
 
 def adam_step(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, beta1, beta2, eps,
               weight_decay, decoupled, maximize):
     """One Adam step on backend arrays (``step`` counts from 1); updates param and the moments in place.
 
-    ``max_exp_avg_sq`` is None unless AMSGrad. One scratch array is the only allocation.
+    ``max_exp_avg_sq`` is None unless AMSGrad. The NumPy path (the reference) allocates one scratch array;
+    host float32/float64 arrays take one compiled pass instead.
     """
     if max_exp_avg_sq is None and fusable(xp, param):  # one fused pass on a GPU
         return cupy_kernels.adam_step(param, grad, exp_avg, exp_avg_sq, step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                                       weight_decay=weight_decay, decoupled=decoupled, maximize=maximize, xp=xp)
+    if _fused.fusable(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq):
+        _fused.run(_adam_kernel, param, grad, (exp_avg, exp_avg_sq, max_exp_avg_sq),
+                   (-1.0 if maximize else 1.0, 0.0 if decoupled else float(weight_decay),
+                    1.0 - lr * weight_decay if decoupled else 1.0, 1.0 - beta1, beta2, 1.0 - beta2,
+                    math.sqrt(1 - beta2 ** step), eps, -lr / (1 - beta1 ** step)))
+        return
     if maximize:
         grad = -grad
     if weight_decay:

@@ -1,11 +1,35 @@
 """Adamax: Adam with an infinity-norm second moment (L2 weight decay, maximize)."""
-from ember.backend import array_module
+import numpy as np
+
+from ember.backend import array_module, compiled
+from ember.optim import _fused
 from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
 
 
+@compiled.kernel
+def _adamax_kernel(lo, hi, param, grad, exp_avg, exp_inf, sign, weight_decay, beta1_weight, beta2, eps, neg_clr):
+    """Elements ``lo:hi`` of one Adamax step in PyTorch's order."""
+    param, grad, exp_avg, exp_inf = param[lo:hi], grad[lo:hi], exp_avg[lo:hi], exp_inf[lo:hi]
+    for i in range(param.size):
+        p = param[i]
+        g = sign * grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        m = exp_avg[i]
+        m = m + beta1_weight * (g - m)
+        exp_avg[i] = m
+        u = np.maximum(exp_inf[i] * beta2, np.abs(g) + eps)
+        exp_inf[i] = u
+        param[i] = p + neg_clr * (m / u)
+
+
 def adamax_step(xp, param, grad, exp_avg, exp_inf, step, *, lr, beta1, beta2, eps, weight_decay, maximize):
     """One Adamax step on backend arrays (``step`` counts from 1), in place on ``param`` and the moments."""
+    if _fused.fusable(param, grad, exp_avg, exp_inf):
+        _fused.run(_adamax_kernel, param, grad, (exp_avg, exp_inf),
+                   (-1.0 if maximize else 1.0, weight_decay, 1.0 - beta1, beta2, eps, -lr / (1 - beta1 ** step)))
+        return
     if maximize:
         grad = -grad
     if weight_decay:

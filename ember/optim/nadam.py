@@ -1,7 +1,30 @@
 """NAdam: Adam with Nesterov momentum (momentum decay, L2 or decoupled weight decay, maximize)."""
-from ember.backend import array_module
+import numpy as np
+
+from ember.backend import array_module, compiled
+from ember.optim import _fused
 from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
+
+
+@compiled.kernel
+def _nadam_kernel(lo, hi, param, grad, exp_avg, exp_avg_sq, sign, weight_decay, decay, beta1_weight, beta2,
+                  one_minus_beta2, bias_correction2, eps, grad_coef, avg_coef):
+    """Elements ``lo:hi`` of one NAdam step in PyTorch's order (``decay`` is the decoupled shrink, 1 when off)."""
+    param, grad, exp_avg, exp_avg_sq = param[lo:hi], grad[lo:hi], exp_avg[lo:hi], exp_avg_sq[lo:hi]
+    for i in range(param.size):
+        p = param[i]
+        g = sign * grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        m = exp_avg[i]
+        m = m + beta1_weight * (g - m)
+        v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        denom = np.sqrt(v / bias_correction2) + eps
+        p = p * decay + grad_coef * (g / denom)
+        param[i] = p + avg_coef * (m / denom)
 
 
 def nadam_step(xp, param, grad, exp_avg, exp_avg_sq, mu_product, step, *, lr, beta1, beta2, eps, weight_decay,
@@ -10,6 +33,17 @@ def nadam_step(xp, param, grad, exp_avg, exp_avg_sq, mu_product, step, *, lr, be
 
     ``mu_product`` is a 0-d array (the running product of the momentum schedule), updated in place.
     """
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    mu_product *= mu
+    product = float(mu_product)
+    if _fused.fusable(param, grad, exp_avg, exp_avg_sq):
+        _fused.run(_nadam_kernel, param, grad, (exp_avg, exp_avg_sq),
+                   (-1.0 if maximize else 1.0, 0.0 if decoupled else weight_decay,
+                    1.0 - lr * weight_decay if decoupled else 1.0, 1.0 - beta1, beta2, 1.0 - beta2,
+                    1.0 - beta2 ** step, eps, -lr * (1.0 - mu) / (1.0 - product),
+                    -lr * mu_next / (1.0 - product * mu_next)))
+        return
     if maximize:
         grad = -grad
     if weight_decay:
@@ -17,10 +51,6 @@ def nadam_step(xp, param, grad, exp_avg, exp_avg_sq, mu_product, step, *, lr, be
             param *= 1 - lr * weight_decay
         else:
             grad = grad + weight_decay * param
-    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
-    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
-    mu_product *= mu
-    product = float(mu_product)
     exp_avg += (1 - beta1) * (grad - exp_avg)
     exp_avg_sq *= beta2
     exp_avg_sq += (1 - beta2) * grad * grad

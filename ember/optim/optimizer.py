@@ -53,9 +53,12 @@ class Optimizer(OptimizerHooks):
     """Base class of all optimizers.
 
     Options every optimizer accepts with PyTorch's meaning: ``maximize``; ``foreach`` and
-    ``fused`` (how the step is computed: recorded in the group, one NumPy path serves
-    all); ``capturable`` (recorded); ``differentiable=True`` raises PyTorch's error for leaf
-    parameters at ``step`` (ember does not record steps in the graph).
+    ``fused`` are accepted and recorded in the group but choose nothing: on the CPU the
+    elementwise optimizers always run one compiled pass per parameter (``_fused.py``) when
+    the arrays allow it (float32/float64 host arrays, dense gradients, numba installed), and
+    their NumPy step otherwise, so every flag value gives the same numbers; ``capturable``
+    (recorded); ``differentiable=True`` raises PyTorch's error for leaf parameters at
+    ``step`` (ember does not record steps in the graph).
 
     >>> import ember
     >>> w = ember.zeros(2, requires_grad=True)

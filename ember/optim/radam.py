@@ -1,9 +1,33 @@
 """RAdam: Adam with a rectified adaptive learning rate (L2 or decoupled weight decay, maximize)."""
 import math
 
-from ember.backend import array_module
+import numpy as np
+
+from ember.backend import array_module, compiled
+from ember.optim import _fused
 from ember.optim.adam import _check_adam_args
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
+
+
+@compiled.kernel
+def _radam_kernel(lo, hi, param, grad, exp_avg, exp_avg_sq, sign, weight_decay, decay, beta1_weight, beta2,
+                  one_minus_beta2, bias_correction1, lr, rectified, bias_correction2_sqrt, eps, rect):
+    """Elements ``lo:hi`` of one RAdam step in PyTorch's order; ``rectified`` is ``rho_t > 5``."""
+    param, grad, exp_avg, exp_avg_sq = param[lo:hi], grad[lo:hi], exp_avg[lo:hi], exp_avg_sq[lo:hi]
+    for i in range(param.size):
+        p = param[i]
+        g = sign * grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        m = exp_avg[i]
+        m = m + beta1_weight * (g - m)
+        v = exp_avg_sq[i] * beta2 + one_minus_beta2 * g * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        update = m / bias_correction1 * lr
+        if rectified:
+            update = update * (bias_correction2_sqrt / (np.sqrt(v) + eps)) * rect
+        param[i] = p * decay - update
 
 
 def radam_step(xp, param, grad, exp_avg, exp_avg_sq, step, *, lr, beta1, beta2, eps, weight_decay, decoupled,
@@ -12,6 +36,18 @@ def radam_step(xp, param, grad, exp_avg, exp_avg_sq, step, *, lr, beta1, beta2, 
 
     While the variance estimate is unreliable (rho_t <= 5) the step is plain bias-corrected momentum.
     """
+    bias1 = 1 - beta1 ** step
+    bias2 = 1 - beta2 ** step
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * beta2 ** step / bias2
+    rectified = rho_t > 5.0
+    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) if rectified else 1.0
+    if _fused.fusable(param, grad, exp_avg, exp_avg_sq):
+        _fused.run(_radam_kernel, param, grad, (exp_avg, exp_avg_sq),
+                   (-1.0 if maximize else 1.0, 0.0 if decoupled else weight_decay,
+                    1.0 - lr * weight_decay if decoupled else 1.0, 1.0 - beta1, beta2, 1.0 - beta2, bias1, lr,
+                    rectified, math.sqrt(bias2), eps, rect))
+        return
     if maximize:
         grad = -grad
     if weight_decay:
@@ -22,14 +58,9 @@ def radam_step(xp, param, grad, exp_avg, exp_avg_sq, step, *, lr, beta1, beta2, 
     exp_avg += (1 - beta1) * (grad - exp_avg)
     exp_avg_sq *= beta2
     exp_avg_sq += (1 - beta2) * grad * grad
-    bias1 = 1 - beta1 ** step
-    bias2 = 1 - beta2 ** step
-    rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * step * beta2 ** step / bias2
     update = exp_avg / bias1
     update *= lr
-    if rho_t > 5.0:
-        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    if rectified:
         denom = xp.sqrt(exp_avg_sq)
         denom += eps
         update *= math.sqrt(bias2) / denom

@@ -1,6 +1,40 @@
 """RMSprop (with momentum, centering, L2 weight decay, maximize)."""
-from ember.backend import array_module
+import numpy as np
+
+from ember.backend import array_module, compiled
+from ember.optim import _fused
 from ember.optim.optimizer import Optimizer, _count_step, _fresh_state
+
+
+@compiled.kernel
+def _rmsprop_kernel(lo, hi, param, grad, square_avg, grad_avg, buf, sign, weight_decay, alpha, one_minus_alpha, eps,
+                    momentum, neg_lr):
+    """Elements ``lo:hi`` of one RMSprop step in PyTorch's order; ``grad_avg`` and ``buf`` are None when off."""
+    param, grad, square_avg = param[lo:hi], grad[lo:hi], square_avg[lo:hi]
+    centered, has_buf = grad_avg is not None, buf is not None
+    if centered:
+        grad_avg = grad_avg[lo:hi]
+    if has_buf:
+        buf = buf[lo:hi]
+    for i in range(param.size):
+        p = param[i]
+        g = sign * grad[i]
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        s = square_avg[i] * alpha + one_minus_alpha * g * g
+        square_avg[i] = s
+        if centered:
+            a = grad_avg[i]
+            a = a + one_minus_alpha * (g - a)
+            grad_avg[i] = a
+            s = s - a * a
+        avg = np.sqrt(s) + eps
+        if has_buf:
+            b = buf[i] * momentum + g / avg
+            buf[i] = b
+            param[i] = p + neg_lr * b
+        else:
+            param[i] = p + neg_lr * (g / avg)
 
 
 def rmsprop_step(xp, param, grad, square_avg, grad_avg, buf, *, lr, alpha, eps, weight_decay, momentum, maximize):
@@ -8,6 +42,10 @@ def rmsprop_step(xp, param, grad, square_avg, grad_avg, buf, *, lr, alpha, eps, 
 
     ``grad_avg`` is None unless centered; ``buf`` (the momentum buffer) is None unless ``momentum > 0``.
     """
+    if _fused.fusable(param, grad, square_avg, grad_avg, buf):
+        _fused.run(_rmsprop_kernel, param, grad, (square_avg, grad_avg, buf),
+                   (-1.0 if maximize else 1.0, weight_decay, alpha, 1.0 - alpha, eps, momentum, -lr))
+        return
     if maximize:
         grad = -grad
     if weight_decay:

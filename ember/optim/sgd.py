@@ -1,7 +1,28 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
-from ember.backend import array_module, cupy_kernels
+from ember.backend import array_module, compiled, cupy_kernels
+from ember.optim import _fused
 from ember.backend.cupy_kernels import fusable
 from ember.optim.optimizer import Optimizer, _state_tensor
+
+
+@compiled.kernel
+def _sgd_kernel(lo, hi, param, grad, buf, sign, weight_decay, momentum, one_minus_dampening, first, nesterov, neg_lr):
+    """Elements ``lo:hi`` of one SGD step in PyTorch's order; ``buf`` is None without momentum, ``first`` is
+    True on the step that starts the buffer."""
+    param, grad = param[lo:hi], grad[lo:hi]
+    has_buf = buf is not None
+    if has_buf:
+        buf = buf[lo:hi]
+    for i in range(param.size):
+        p = param[i]
+        d = sign * grad[i]
+        if weight_decay != 0:
+            d = d + weight_decay * p
+        if has_buf:
+            b = d if first else buf[i] * momentum + one_minus_dampening * d
+            buf[i] = b
+            d = d + momentum * b if nesterov else b
+        param[i] = p + neg_lr * d
 
 
 def sgd_step(xp, param, grad, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
@@ -12,6 +33,13 @@ def sgd_step(xp, param, grad, buf, *, lr, momentum, dampening, weight_decay, nes
     if momentum and buf is not None and fusable(xp, param):  # one fused pass on a GPU
         return cupy_kernels.sgd_momentum_step(param, grad, buf, lr=lr, momentum=momentum, dampening=dampening,
                                               weight_decay=weight_decay, nesterov=nesterov, maximize=maximize, xp=xp)
+    if _fused.fusable(param, grad, buf):
+        first = bool(momentum) and buf is None
+        if first:
+            buf = xp.empty_like(param)
+        _fused.run(_sgd_kernel, param, grad, (buf if momentum else None,),
+                   (-1.0 if maximize else 1.0, weight_decay, momentum, 1.0 - dampening, first, nesterov, -lr))
+        return buf
     d = grad
     if maximize or weight_decay:
         d = -grad if maximize else grad.copy()
