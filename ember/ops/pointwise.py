@@ -292,7 +292,7 @@ def _softmax_grad(ctx, xp, g, y, dim, log=False):
         from ember.ops import softmax_kernels
         return softmax_kernels.softmax_grad_last(g, y, log)
     if log:
-        t = xp.exp(y)
+        t = xp.exp(y, out=xp.empty(y.shape, dtype=y.dtype))
         t *= g.sum(axis=dim, keepdims=True) if y.ndim else g
         return xp.subtract(g, t, out=t)
     t = xp.multiply(g, y, out=xp.empty(y.shape, dtype=y.dtype))
