@@ -120,9 +120,10 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, h0, c0, ys, arrays=No
     dh = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_h, "T", g_h)
     dc = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_c, "T", g_c)
     w_hh_t = xp.ascontiguousarray(w_hh.T)  # read once per step; a transposed view is ~4% slower in the GEMM
+    g_ys = _hidden_major(xp, g_ys)
     for t in reversed(_order(steps, reverse)):
         c_prev = cells[t + back] if 0 <= t + back < steps else c0.T
-        g_y = None if g_ys is None else g_ys[t].T
+        g_y = None if g_ys is None else g_ys[t]
         if fast:
             rnn_kernels.run_rows(rnn_kernels.lstm_backward_rows, hidden, batch, act[t], tanh_c[t], c_prev,
                                  dh if g_y is None else g_y, g_y is not None, dh, dc, d_steps[t])
@@ -135,6 +136,12 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, h0, c0, ys, arrays=No
     d_w_hh = _recurrent_weight_grad(xp, d_gates, h0, ys, reverse) if need_w_hh else zero
     return (*_input_grads(xp, d_gates, x, w_ih, need_x, need_w_ih, need_bias, zero),
             xp.ascontiguousarray(dh.T) if need_h else zero, xp.ascontiguousarray(dc.T) if need_c else zero, d_w_hh)
+
+
+def _hidden_major(xp, g_ys):
+    """The outputs' gradient ``(T, B, H)`` as ``(T, H, B)`` in one copy: each step then reads a contiguous
+    block (the kernel read the transposed view at 107 us a step against 25)."""
+    return None if g_ys is None else xp.ascontiguousarray(g_ys.transpose(0, 2, 1))
 
 
 def _input_grads(xp, d_gates, x, w_ih, need_x, need_w_ih, need_bias, zero):
@@ -290,9 +297,10 @@ def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=Fa
     d_gh_steps = xp.empty((steps, 3 * hidden, batch), dtype=n_all.dtype)
     dh = xp.zeros((hidden, batch), dtype=n_all.dtype) + getattr(g_h, "T", g_h)
     w_hh_t = xp.ascontiguousarray(w_hh.T)
+    g_ys = _hidden_major(xp, g_ys)
     for t in reversed(_order(steps, reverse)):
         h_prev = ys[t + back].T if 0 <= t + back < steps else h0.T
-        g_y = None if g_ys is None else g_ys[t].T
+        g_y = None if g_ys is None else g_ys[t]
         args = (rz_all[t], n_all[t], hn_all[t], h_prev)
         if fast:
             rnn_kernels.run_rows(rnn_kernels.gru_backward_rows, hidden, batch, *args, dh if g_y is None else g_y,
