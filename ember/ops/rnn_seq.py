@@ -235,7 +235,7 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
     rz_all = xp.empty((steps, 2 * hidden, batch), dtype=dtype)
     n_all = xp.empty((steps, hidden, batch), dtype=dtype)
     hn_all = xp.empty((steps, hidden, batch), dtype=dtype)  # h W_hn^T + b_hn, the part r scales
-    ys = xp.empty((steps, batch, hidden), dtype=dtype)
+    hs = xp.empty((steps, hidden, batch), dtype=dtype)  # the outputs hidden-major: contiguous per step
     gh = xp.empty((3 * hidden, batch), dtype=dtype)
     h = h0.T
     for t in _order(steps, reverse):
@@ -246,7 +246,7 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
             xp.tanh(rz, out=rz)
             rnn_kernels.run_rows(rnn_kernels.gru_candidate_rows, hidden, batch, gx[t], rz, hn, n)
             xp.tanh(n, out=n)
-            h_prev, h = h, ys[t].T
+            h_prev, h = h, hs[t]
             rnn_kernels.run_rows(rnn_kernels.gru_output_rows, hidden, batch, rz, n, h_prev, h)
             continue
         gh += b_hh[:, None]
@@ -261,11 +261,11 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
         xp.tanh(n, out=n)
         new = xp.subtract(h, n)  # h' = n + z (h - n)
         new *= rz[hidden:]
-        h = ys[t].T
+        h = hs[t]
         xp.add(new, n, out=h)
-    ctx.arrays = (rz_all, n_all, hn_all, ys.copy())  # a private copy: torch lets the output be edited in place
+    ctx.arrays = (rz_all, n_all, hn_all, hs)
     ctx.reverse = reverse
-    return ys, h.T.copy()
+    return xp.ascontiguousarray(hs.transpose(0, 2, 1)), h.T.copy()
 
 
 def _gru_step_grad(xp, rz, n, hn, h_prev, g_y, dh, d_gx, d_gh):
@@ -289,7 +289,7 @@ def _gru_step_grad(xp, rz, n, hn, h_prev, g_y, dh, d_gx, d_gh):
 def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=False, need=None):
     """Backpropagation through time on arrays: ``(d x, d w_ih, d b_ih, d h0, d w_hh, d b_hh)``; the
     gradients not in ``need`` come back as 0-d zeros."""
-    rz_all, n_all, hn_all, ys = arrays
+    rz_all, n_all, hn_all, hs = arrays
     steps, hidden, batch = n_all.shape
     fast = compiled.usable(n_all, w_hh, h0) and (g_ys is None or compiled.usable(g_ys))
     back = 1 if reverse else -1  # the step that ran just before step t
@@ -299,7 +299,7 @@ def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=Fa
     w_hh_t = xp.ascontiguousarray(w_hh.T)
     g_ys = _hidden_major(xp, g_ys)
     for t in reversed(_order(steps, reverse)):
-        h_prev = ys[t + back].T if 0 <= t + back < steps else h0.T
+        h_prev = hs[t + back] if 0 <= t + back < steps else h0.T
         g_y = None if g_ys is None else g_ys[t]
         args = (rz_all[t], n_all[t], hn_all[t], h_prev)
         if fast:
@@ -311,7 +311,7 @@ def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=Fa
     d_gx, d_gh = gate_columns(xp, d_gx_steps), gate_columns(xp, d_gh_steps)
     zero = xp.zeros((), dtype=n_all.dtype)
     need_x, need_w_ih, need_b_ih, need_h, need_w_hh, need_b_hh = need
-    d_w_hh = _recurrent_weight_grad(xp, d_gh, h0, ys, reverse) if need_w_hh else zero
+    d_w_hh = _recurrent_weight_grad(xp, d_gh, h0, hs.transpose(0, 2, 1), reverse) if need_w_hh else zero
     return (*_input_grads(xp, d_gx, x, w_ih, need_x, need_w_ih, need_b_ih, zero),
             xp.ascontiguousarray(dh.T) if need_h else zero, d_w_hh, d_gh.sum(1) if need_b_hh else zero)
 
