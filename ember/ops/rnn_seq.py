@@ -14,6 +14,8 @@ of ``n``'s pre-activation per step.
 from ember._tensor import Tensor
 from ember import autograd
 from ember.autograd import is_grad_enabled
+from ember.backend import compiled
+from ember.ops import rnn_kernels
 from ember.ops.dispatch import primitive
 from ember.ops.join import stack
 from ember.ops.linear import linear
@@ -32,6 +34,11 @@ def input_preactivations(xp, w, x, steps, batch):
     return xp.matmul(w, xp.reshape(x, (steps, batch, x.shape[1])).transpose(0, 2, 1))
 
 
+def _order(steps, reverse):
+    """The steps in the order the forward runs them (the backward walks them the other way)."""
+    return range(steps - 1, -1, -1) if reverse else range(steps)
+
+
 @primitive("MkldnnRnnLayerBackward0", save=(0, 1, 2, 3, 4, 5), save_output=(0,))
 def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
     """``x`` ``(T * B, I)``: the flattened time-major input; ``w_ih`` ``(4H, I)``; ``bias`` ``(4H,)`` (the
@@ -42,6 +49,7 @@ def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
     batch, hidden = h0.shape
     steps = x.shape[0] // batch if batch else 0
     dtype = x.dtype
+    fast = compiled.usable(x, w_hh, h0, c0)
     # sigmoid(x) = (1 + tanh(x / 2)) / 2 (no overflow for large |x|): the i, f, o rows of the weights and
     # bias are halved up front, so that one tanh over all four gate blocks serves every gate
     half = xp.full((4 * hidden, 1), 0.5, dtype=dtype)
@@ -54,23 +62,50 @@ def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
     tanh_c = xp.empty((steps, hidden, batch), dtype=dtype)  # tanh of the cell leaving each step
     ys = xp.empty((steps, batch, hidden), dtype=dtype)
     h, c = h0.T, xp.ascontiguousarray(c0.T)
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+    for t in _order(steps, reverse):
         a = act[t]
         xp.matmul(w_half, h, out=a)
         a += gx[t]
         xp.tanh(a, out=a)
-        for block in (a[:2 * hidden], a[3 * hidden:]):
-            block *= 0.5
-            block += 0.5
-        i, f, g, o = (a[k * hidden:(k + 1) * hidden] for k in range(4))
-        c = xp.multiply(f, c, out=cells[t])
-        c += i * g
-        tc = xp.tanh(c, out=tanh_c[t])
+        if fast:
+            rnn_kernels.run_rows(rnn_kernels.lstm_forward_rows, hidden, batch, a, c, cells[t])
+        else:
+            for block in (a[:2 * hidden], a[3 * hidden:]):
+                block *= 0.5
+                block += 0.5
+            xp.multiply(a[hidden:2 * hidden], c, out=cells[t])
+            cells[t] += a[:hidden] * a[2 * hidden:3 * hidden]
+        c = cells[t]
         h = ys[t].T
-        xp.multiply(o, tc, out=h)
+        xp.multiply(a[3 * hidden:], xp.tanh(c, out=tanh_c[t]), out=h)
     ctx.arrays = (act, cells, tanh_c)
     ctx.reverse = reverse
     return ys, h.T.copy(), c.T.copy()
+
+
+def _lstm_step_grad(xp, a, tc, c_prev, g_y, dh, dc, d):
+    """The NumPy reference of ``rnn_kernels.lstm_backward_rows``; returns the new ``dc``."""
+    hidden = dh.shape[0]
+    if g_y is not None:
+        dh += g_y
+    d_i, d_f, d_g, d_o = (d[k * hidden:(k + 1) * hidden] for k in range(4))
+    i, f, g, o = (a[k * hidden:(k + 1) * hidden] for k in range(4))
+    xp.multiply(dh, tc, out=d_o)
+    total = xp.multiply(tc, tc)  # dh * o * (1 - tanh(c)^2) + dc
+    xp.subtract(1, total, out=total)
+    total *= dh
+    total *= o
+    total += dc
+    xp.multiply(total, g, out=d_i)
+    xp.multiply(total, c_prev, out=d_f)
+    xp.multiply(total, i, out=d_g)
+    slope = xp.subtract(1, a)  # sigmoid' = y (1 - y); the g block gets tanh' = 1 - g^2
+    slope *= a
+    slope_g = slope[2 * hidden:3 * hidden]
+    xp.multiply(g, g, out=slope_g)
+    xp.subtract(1, slope_g, out=slope_g)
+    d *= slope
+    return xp.multiply(total, f, out=total)
 
 
 @primitive("MkldnnRnnLayerBackward0")
@@ -79,43 +114,40 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, h0, c0, ys, arrays=No
     gradients not in ``need`` come back as 0-d zeros."""
     act, cells, tanh_c = arrays
     steps, hidden, batch = cells.shape
+    fast = compiled.usable(act, w_hh, c0) and (g_ys is None or compiled.usable(g_ys))
     back = 1 if reverse else -1  # the step that ran just before step t
     d_steps = xp.empty((steps, 4 * hidden, batch), dtype=act.dtype)  # each step's gate gradients, in place
     dh = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_h, "T", g_h)
     dc = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_c, "T", g_c)
-    slope = xp.empty((4 * hidden, batch), dtype=act.dtype)
     w_hh_t = xp.ascontiguousarray(w_hh.T)  # read once per step; a transposed view is ~4% slower in the GEMM
-    for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
-        a, d = act[t], d_steps[t]
-        d_i, d_f, d_g, d_o = (d[k * hidden:(k + 1) * hidden] for k in range(4))
-        i, f, g, o = (a[k * hidden:(k + 1) * hidden] for k in range(4))
-        if g_ys is not None:
-            dh += g_ys[t].T
-        tc = tanh_c[t]
-        xp.multiply(dh, tc, out=d_o)
-        dc_total = xp.multiply(tc, tc)  # dh * o * (1 - tanh(c)^2) + dc
-        xp.subtract(1, dc_total, out=dc_total)
-        dc_total *= dh
-        dc_total *= o
-        dc_total += dc
-        xp.multiply(dc_total, g, out=d_i)
-        xp.multiply(dc_total, cells[t + back] if 0 <= t + back < steps else c0.T, out=d_f)
-        xp.multiply(dc_total, i, out=d_g)
-        xp.subtract(1, a, out=slope)  # sigmoid' = y (1 - y); the g block gets tanh' = 1 - g^2
-        slope *= a
-        slope_g = slope[2 * hidden:3 * hidden]
-        xp.multiply(g, g, out=slope_g)
-        xp.subtract(1, slope_g, out=slope_g)
-        d *= slope
-        dc = xp.multiply(dc_total, f, out=dc_total)
-        xp.matmul(w_hh_t, d, out=dh)
+    g_ys = _hidden_major(xp, g_ys)
+    for t in reversed(_order(steps, reverse)):
+        c_prev = cells[t + back] if 0 <= t + back < steps else c0.T
+        g_y = None if g_ys is None else g_ys[t]
+        if fast:
+            rnn_kernels.run_rows(rnn_kernels.lstm_backward_rows, hidden, batch, act[t], tanh_c[t], c_prev,
+                                 dh if g_y is None else g_y, g_y is not None, dh, dc, d_steps[t])
+        else:
+            dc = _lstm_step_grad(xp, act[t], tanh_c[t], c_prev, g_y, dh, dc, d_steps[t])
+        xp.matmul(w_hh_t, d_steps[t], out=dh)
     d_gates = gate_columns(xp, d_steps)
     zero = xp.zeros((), dtype=act.dtype)
     need_x, need_w_ih, need_bias, need_h, need_c, need_w_hh = need
     d_w_hh = _recurrent_weight_grad(xp, d_gates, h0, ys, reverse) if need_w_hh else zero
+    return (*_input_grads(xp, d_gates, x, w_ih, need_x, need_w_ih, need_bias, zero),
+            xp.ascontiguousarray(dh.T) if need_h else zero, xp.ascontiguousarray(dc.T) if need_c else zero, d_w_hh)
+
+
+def _hidden_major(xp, g_ys):
+    """The outputs' gradient ``(T, B, H)`` as ``(T, H, B)`` in one copy: each step then reads a contiguous
+    block (the kernel read the transposed view at 107 us a step against 25)."""
+    return None if g_ys is None else xp.ascontiguousarray(g_ys.transpose(0, 2, 1))
+
+
+def _input_grads(xp, d_gates, x, w_ih, need_x, need_w_ih, need_bias, zero):
+    """``(d x, d w_ih, d bias)`` from every step's input-side gate gradients ``(G, T * B)``: one GEMM each."""
     return (xp.matmul(d_gates.T, w_ih) if need_x else zero, xp.matmul(d_gates, x) if need_w_ih else zero,
-            d_gates.sum(1) if need_bias else zero, xp.ascontiguousarray(dh.T) if need_h else zero,
-            xp.ascontiguousarray(dc.T) if need_c else zero, d_w_hh)
+            d_gates.sum(1) if need_bias else zero)
 
 
 def gate_columns(xp, d_steps):
@@ -155,7 +187,7 @@ def _lstm_steps(alias, reverse):
     gx = _step_inputs(x, w_ih, bias, h.shape[0])
     steps = gx.shape[0]
     ys = [None] * steps
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+    for t in _order(steps, reverse):
         h, c, _ = lstm_cell(gx[t] + h.mm(w_hh.t()), c)
         ys[t] = h
     return [stack(ys), h, c]
@@ -196,70 +228,92 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
     batch, hidden = h0.shape
     steps = x.shape[0] // batch if batch else 0
     dtype = x.dtype
+    fast = compiled.usable(x, w_hh, h0)
     gx = input_preactivations(xp, w_ih, x, steps, batch)
     gx += _column(xp, b_ih)
-    b_hh = _column(xp, b_hh)
+    b_hh = xp.zeros(3 * hidden, dtype=dtype) + b_hh
     rz_all = xp.empty((steps, 2 * hidden, batch), dtype=dtype)
     n_all = xp.empty((steps, hidden, batch), dtype=dtype)
     hn_all = xp.empty((steps, hidden, batch), dtype=dtype)  # h W_hn^T + b_hn, the part r scales
-    ys = xp.empty((steps, batch, hidden), dtype=dtype)
+    hs = xp.empty((steps, hidden, batch), dtype=dtype)  # the outputs hidden-major: contiguous per step
     gh = xp.empty((3 * hidden, batch), dtype=dtype)
     h = h0.T
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        rz, n = rz_all[t], n_all[t]
+    for t in _order(steps, reverse):
+        rz, n, hn = rz_all[t], n_all[t], hn_all[t]
         xp.matmul(w_hh, h, out=gh)
-        gh += b_hh
+        if fast:  # the same arithmetic as below, between the two tanh
+            rnn_kernels.run_rows(rnn_kernels.gru_gates_rows, hidden, batch, gx[t], gh, b_hh, rz, hn)
+            xp.tanh(rz, out=rz)
+            rnn_kernels.run_rows(rnn_kernels.gru_candidate_rows, hidden, batch, gx[t], rz, hn, n)
+            xp.tanh(n, out=n)
+            h_prev, h = h, hs[t]
+            rnn_kernels.run_rows(rnn_kernels.gru_output_rows, hidden, batch, rz, n, h_prev, h)
+            continue
+        gh += b_hh[:, None]
         xp.add(gx[t, :2 * hidden], gh[:2 * hidden], out=rz)
         rz *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2
         xp.tanh(rz, out=rz)
         rz *= 0.5
         rz += 0.5
-        hn_all[t] = gh[2 * hidden:]
-        xp.multiply(rz[:hidden], gh[2 * hidden:], out=n)
+        hn[...] = gh[2 * hidden:]
+        xp.multiply(rz[:hidden], hn, out=n)
         n += gx[t, 2 * hidden:]
         xp.tanh(n, out=n)
         new = xp.subtract(h, n)  # h' = n + z (h - n)
         new *= rz[hidden:]
-        h = ys[t].T
+        h = hs[t]
         xp.add(new, n, out=h)
-    ctx.arrays = (rz_all, n_all, hn_all, ys.copy())  # a private copy: torch lets the output be edited in place
+    ctx.arrays = (rz_all, n_all, hn_all, hs)
     ctx.reverse = reverse
-    return ys, h.T.copy()
+    return xp.ascontiguousarray(hs.transpose(0, 2, 1)), h.T.copy()
+
+
+def _gru_step_grad(xp, rz, n, hn, h_prev, g_y, dh, d_gx, d_gh):
+    """The NumPy reference of ``rnn_kernels.gru_backward_rows``; returns ``dh z``."""
+    hidden = n.shape[0]
+    if g_y is not None:
+        dh += g_y
+    r, z = rz[:hidden], rz[hidden:]
+    d_pre_n = dh * (1 - z) * (1 - n * n)
+    d_rz = d_gx[:2 * hidden]
+    xp.multiply(d_pre_n, hn, out=d_rz[:hidden])
+    xp.multiply(dh, h_prev - n, out=d_rz[hidden:])
+    d_rz *= rz * (1 - rz)
+    d_gx[2 * hidden:] = d_pre_n
+    d_gh[:2 * hidden] = d_rz
+    xp.multiply(d_pre_n, r, out=d_gh[2 * hidden:])
+    return dh * z
 
 
 @primitive("StackBackward0")
 def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=False, need=None):
     """Backpropagation through time on arrays: ``(d x, d w_ih, d b_ih, d h0, d w_hh, d b_hh)``; the
     gradients not in ``need`` come back as 0-d zeros."""
-    rz_all, n_all, hn_all, ys = arrays
+    rz_all, n_all, hn_all, hs = arrays
     steps, hidden, batch = n_all.shape
+    fast = compiled.usable(n_all, w_hh, h0) and (g_ys is None or compiled.usable(g_ys))
     back = 1 if reverse else -1  # the step that ran just before step t
     d_gx_steps = xp.empty((steps, 3 * hidden, batch), dtype=n_all.dtype)  # written a step at a time, in place
     d_gh_steps = xp.empty((steps, 3 * hidden, batch), dtype=n_all.dtype)
     dh = xp.zeros((hidden, batch), dtype=n_all.dtype) + getattr(g_h, "T", g_h)
-    for t in (range(steps) if reverse else range(steps - 1, -1, -1)):
-        d_gx, d_gh, rz, n = d_gx_steps[t], d_gh_steps[t], rz_all[t], n_all[t]
-        r, z = rz[:hidden], rz[hidden:]
-        if g_ys is not None:
-            dh += g_ys[t].T
-        h_prev = ys[t + back].T if 0 <= t + back < steps else h0.T
-        d_pre_n = dh * (1 - z) * (1 - n * n)
-        d_rz = d_gx[:2 * hidden]
-        xp.multiply(d_pre_n, hn_all[t], out=d_rz[:hidden])
-        xp.multiply(dh, h_prev - n, out=d_rz[hidden:])
-        d_rz *= rz * (1 - rz)
-        d_gx[2 * hidden:] = d_pre_n
-        d_gh[:2 * hidden] = d_rz
-        xp.multiply(d_pre_n, r, out=d_gh[2 * hidden:])
-        dh = dh * z
-        dh += xp.matmul(w_hh.T, d_gh)
+    w_hh_t = xp.ascontiguousarray(w_hh.T)
+    g_ys = _hidden_major(xp, g_ys)
+    for t in reversed(_order(steps, reverse)):
+        h_prev = hs[t + back] if 0 <= t + back < steps else h0.T
+        g_y = None if g_ys is None else g_ys[t]
+        args = (rz_all[t], n_all[t], hn_all[t], h_prev)
+        if fast:
+            rnn_kernels.run_rows(rnn_kernels.gru_backward_rows, hidden, batch, *args, dh if g_y is None else g_y,
+                                 g_y is not None, dh, d_gx_steps[t], d_gh_steps[t])
+        else:
+            dh = _gru_step_grad(xp, *args, g_y, dh, d_gx_steps[t], d_gh_steps[t])
+        dh += xp.matmul(w_hh_t, d_gh_steps[t])
     d_gx, d_gh = gate_columns(xp, d_gx_steps), gate_columns(xp, d_gh_steps)
     zero = xp.zeros((), dtype=n_all.dtype)
     need_x, need_w_ih, need_b_ih, need_h, need_w_hh, need_b_hh = need
-    d_w_hh = _recurrent_weight_grad(xp, d_gh, h0, ys, reverse) if need_w_hh else zero
-    return (xp.matmul(d_gx.T, w_ih) if need_x else zero, xp.matmul(d_gx, x) if need_w_ih else zero,
-            d_gx.sum(1) if need_b_ih else zero, xp.ascontiguousarray(dh.T) if need_h else zero, d_w_hh,
-            d_gh.sum(1) if need_b_hh else zero)
+    d_w_hh = _recurrent_weight_grad(xp, d_gh, h0, hs.transpose(0, 2, 1), reverse) if need_w_hh else zero
+    return (*_input_grads(xp, d_gx, x, w_ih, need_x, need_w_ih, need_b_ih, zero),
+            xp.ascontiguousarray(dh.T) if need_h else zero, d_w_hh, d_gh.sum(1) if need_b_hh else zero)
 
 
 def _gru_steps(alias, reverse):
@@ -267,7 +321,7 @@ def _gru_steps(alias, reverse):
     gx = _step_inputs(x, w_ih, b_ih, h.shape[0])
     steps = gx.shape[0]
     ys = [None] * steps
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+    for t in _order(steps, reverse):
         gh = linear(h, w_hh, _bias_or_none(b_hh))
         h, _, _ = gru_cell(gx[t], gh, h)
         ys[t] = h
