@@ -173,5 +173,6 @@ def bag_argmax(ctx, xp, weight, indices, bags, nbags):
 # forward-mode rules (run by ember.ops.dual) --------------------------------------------------
 
 _embedding.jvp(linear())
+_add_rows.jvp(linear(0))  # the weight gradient sums rows: linear in them
 bag_sum.jvp(product(0, 1))  # sums of scale[i] * weight[indices[i]]: linear in each
 bag_pick.jvp(linear())

@@ -24,7 +24,7 @@ def _native_norm(ctx, xp, x, w, b, rm, rv, group_shape, axes, param_shape, eps, 
             xp, x, w, b, group_shape, axes, param_shape, eps)) is not None:
         return fused
     if training and _row_kernel_fits(x, (w, b), group_shape, axes, param_shape):
-        from ember.ops import norm_kernels
+        from ember.ops import norm_kernels  # optional dependency: numba, imported on first use
         out, mean, rstd = norm_kernels.layer_norm_forward(x.reshape(-1, group_shape[-1]), w, b, eps)
         stat_shape = group_shape[:-1] + (1,)
         return out.reshape(x.shape), mean.reshape(stat_shape), rstd.reshape(stat_shape)
@@ -80,7 +80,7 @@ def _norm_grad(ctx, xp, g, x, w, mean, rstd, group_shape, axes, param_shape, b_s
     need_x, need_w, need_b = need
     zero = xp.zeros((), dtype=x.dtype)
     if training and g.dtype == x.dtype and _row_kernel_fits(x, (w,), group_shape, axes, param_shape):
-        from ember.ops import norm_kernels
+        from ember.ops import norm_kernels  # optional dependency: numba, imported on first use
         n = group_shape[-1]
         gx, gw, gb = norm_kernels.layer_norm_backward(g.reshape(-1, n), x.reshape(-1, n), w, mean, rstd)
         return (gx.reshape(x.shape) if need_x else zero, gw.reshape(w.shape) if need_w else zero,

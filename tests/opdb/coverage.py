@@ -23,6 +23,7 @@ EXCLUDED = {
     "promote_types": _QUERIES, "result_type": _QUERIES, "can_cast": _QUERIES, "is_tensor": _QUERIES,
     "is_floating_point": _QUERIES, "numel": _QUERIES,
     "vmap": "a function transform, not an op: tests/func runs every entry through it",
+    "compile": "a graph compiler, not an op: tests/compiler checks compiled results against eager ones",
     "get_default_dtype": _STATE, "set_default_dtype": _STATE, "manual_seed": _STATE, "seed": _STATE,
     "initial_seed": _STATE, "get_rng_state": _STATE, "set_rng_state": _STATE, "save": _STATE, "load": _STATE,
     "set_printoptions": _STATE, "get_num_threads": _STATE, "set_num_threads": _STATE,

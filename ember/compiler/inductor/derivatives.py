@@ -18,6 +18,7 @@ from ember.backend import CPU
 from ember.backend.dtype import _from_np
 from ember.compiler.inductor.pointwise import EXPRESSIONS, is_pointwise
 from ember.export.graph import Node, Out
+from ember.export.program import capture
 
 _templates = {}
 
@@ -55,8 +56,6 @@ def _stand_in(dtype):
 
 
 def _trace(prim, node):
-    from ember.export.program import capture  # the capture machinery loads late (it imports much of ember)
-
     if prim.backward is None:
         return None
     args = [_stand_in(_dtype_of(a)) if isinstance(a, (Node, Out)) else a for a in node.args]
