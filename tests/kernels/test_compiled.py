@@ -109,3 +109,27 @@ def test_forked_dataloader_workers_run_kernels_after_the_parent_did():
     got = ember.cat(batches).numpy()
     want = np.stack([np.full(64, np.sin(float(i)) * 16) for i in range(8)])
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def _ops_on(i):
+    """Ember ops whose host paths run compiled kernels: softmax, layer norm, max pooling and their backward."""
+    x = (ember.arange(2 * 3 * 8 * 8, dtype=ember.float32).reshape(2, 3, 8, 8) * (0.01 * (i + 1))).sin()
+    x.requires_grad_()
+    y = ember.nn.functional.max_pool2d(x, 2)
+    y = ember.nn.functional.layer_norm(y, (4,)).softmax(-1)
+    y.sum().backward()
+    return ember.cat([y.detach().flatten(), x.grad.flatten()])
+
+
+class _OpsDataset(Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, i):
+        return _ops_on(i)
+
+
+def test_forked_dataloader_workers_run_ember_ops_on_kernels():
+    want = ember.stack([_ops_on(i) for i in range(6)])  # the parent loads the kernels and starts its threads first
+    got = ember.cat(list(DataLoader(_OpsDataset(), batch_size=2, num_workers=2)))
+    assert ember.equal(got, want)
