@@ -16,10 +16,11 @@ spin (``ember/_blas_env.py``). ``--numpy-first`` measures the other order.
 
 ``--compile [BACKEND]`` compiles each model first (ember: ``ember.compile(model, backend=BACKEND)``,
 "inductor" by default; torch: ``torch.compile(model)``; a library whose compile fails on this
-machine falls back to eager and says so on stderr).
+machine falls back to eager and says so on stderr); ``--torch-eager`` leaves torch eager, the
+baseline of the compiled targets.
 
     python benchmarks/bench_train.py [--repeats 3] [--only cnn] [--numpy-first] [--device cuda [--cuda-graph]]
-                                     [--compile [eager]]
+                                     [--compile [eager]] [--torch-eager]
 """
 import argparse
 import json
@@ -163,6 +164,7 @@ def main():
     parser.add_argument("--cuda-graph", action="store_true", help="replay each step as a CUDA graph (with --device cuda)")
     parser.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
                         help="compile the models (ember backend: inductor, eager, ...)")
+    parser.add_argument("--torch-eager", action="store_true", help="with --compile: compile ember only")
     parser.add_argument("--worker", nargs=2, metavar=("CASE", "LIB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -174,7 +176,9 @@ def main():
         for _ in range(args.repeats):
             for name in ("ember", "torch"):
                 flags = (["--numpy-first"] if args.numpy_first else []) + ["--device", args.device] + (
-                    ["--cuda-graph"] if args.cuda_graph else []) + (["--compile", args.compile] if args.compile else [])
+                    ["--cuda-graph"] if args.cuda_graph else [])
+                if args.compile and not (name == "torch" and args.torch_eager):
+                    flags += ["--compile", args.compile]
                 out = subprocess.run([sys.executable, __file__, "--worker", case, name, *flags],
                                      capture_output=True, text=True, check=True).stdout
                 result = json.loads(out.strip().splitlines()[-1])
