@@ -1,5 +1,6 @@
 """Compiled and eager training agree over 20 steps on reduced versions of bench_train.py's models."""
 import copy
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -81,3 +82,27 @@ def test_twenty_steps_agree(case):
     for (name, a), b in zip(eager.named_parameters(), model.parameters()):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-3, atol=1e-4, err_msg=name)
     assert compiled.reason is None and compiled.plans, "the compiled plan ran"
+
+
+def _peak_step_memory(model, x):
+    """Peak bytes NumPy allocates during one forward and backward (after a first, compiling step)."""
+    model(x).sum().backward()
+    tracemalloc.start()
+    try:
+        model(x).sum().backward()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_compiled_step_releases_arrays_as_eager_does():
+    # Generated code is one straight line: each activation and gradient must be dropped after its last
+    # use, not held to the function's end (which made this step's peak 3.2x eager's). What remains above
+    # eager: fused kernels keep their inputs for the backward where eager keeps the outputs.
+    layers = []
+    for _ in range(8):
+        layers += [nn.Linear(256, 256), nn.Tanh()]
+    model, x = nn.Sequential(*layers), ember.randn(512, 256)
+    eager = _peak_step_memory(model, x)
+    compiled = _peak_step_memory(ember.compile(model), x)
+    assert compiled < 2.2 * eager, (compiled, eager)

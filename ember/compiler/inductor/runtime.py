@@ -6,6 +6,8 @@ fused kernel; nothing goes through the dispatcher, so no per-op wrapping, promot
 When a gradient is needed the forward keeps what the backward reads (each op's saved values on
 its ctx, each kernel's inputs) and the result tensors share one ``CompiledBackward`` node.
 """
+import ast
+
 import numpy as np
 
 from ember._tensor import Tensor
@@ -291,12 +293,42 @@ class Plan:
         return lines
 
     def _function(self, name, params, lines):
-        source = f"def {name}({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines)
+        source = _release_dead_locals(f"def {name}({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines))
         code = compile(source, f"<ember.compile {name}>", "exec")
         exec(code, self.g)  # noqa: S102 - source generated above from the graph, no user text
         fn = self.g[name]
         fn.source = source
         return fn
+
+
+def _release_dead_locals(source):
+    """``source`` with each local dropped (set to None) right after the last top-level statement that reads it.
+
+    A generated function is one long straight line: without this, every activation of a forward and every
+    gradient of a backward would stay alive until it returns, doubling a training step's peak memory
+    against eager mode, where each array goes as soon as nothing refers to it. (None rather than ``del``:
+    a name set only inside an ``if`` may be unbound.)"""
+    fn = ast.parse(source).body[0]
+    last_use = {}
+    for pos, stmt in enumerate(fn.body):
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name):
+                last_use[node.id] = pos
+    local = {a.arg for a in fn.args.args} | {
+        t.id for stmt in fn.body for node in ast.walk(stmt)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) for t in [node]}
+    dead_after = {}
+    for name, pos in last_use.items():
+        if name in local and pos < len(fn.body) - 1:
+            dead_after.setdefault(pos, []).append(name)
+    body = []
+    for pos, stmt in enumerate(fn.body):
+        body.append(stmt)
+        if pos in dead_after:
+            names = sorted(dead_after[pos])
+            body.append(ast.Assign(targets=[ast.Name(n, ast.Store()) for n in names], value=ast.Constant(None)))
+    fn.body = body
+    return ast.unparse(ast.fix_missing_locations(fn)) + "\n"
 
 
 def a_needs(plan, ref):
