@@ -61,6 +61,11 @@ def cache_dir():
     return os.path.join(base, "ember", "numba")
 
 
+def switched_on():
+    """Whether the kernels are on for this process (``EMBER_KERNELS`` is not ``0``); numba is not imported."""
+    return _enabled
+
+
 def numba_module():
     """numba, imported on first use with its cache pointed at ``cache_dir()``; None when it is not installed."""
     global _numba

@@ -9,17 +9,17 @@ import json
 import platform
 import sys
 
-from ember.backend import cuda_is_available
+from ember.backend import compiled, cuda_is_available
 from ember.backend.threads import get_num_threads
 from ember.cuda import device_count
 from ember.version import __version__
 
 HELP = "show versions, threads, devices and which optional parts are installed"
 
-REQUIRED = ("numpy", "scipy", "ml_dtypes", "threadpoolctl", "tqdm")
+REQUIRED = ("numpy", "scipy", "ml_dtypes", "threadpoolctl", "tqdm", "numba")
 # optional part -> the modules it needs
 OPTIONAL = {
-    "numba": ("numba",), "cuda": ("cupy",), "onnx": ("onnx", "onnxruntime"),
+    "cuda": ("cupy",), "onnx": ("onnx", "onnxruntime"),
     "serve": ("starlette", "uvicorn", "prometheus_client"), "distributed": ("mpi4py",),
     "vision": ("PIL",), "plot": ("matplotlib",), "tensorboard": ("tensorboard",),
 }
@@ -51,6 +51,7 @@ def report():
         "platform": platform.platform(),
         "dependencies": {name: _version(name) for name in REQUIRED},
         "threads": get_num_threads(),
+        "kernels": {"on": compiled.switched_on(), "cache": compiled.cache_dir()},
         "devices": ["cpu"] + [f"cuda:{i}" for i in range(device_count() if cuda else 0)],
         "optional": {extra: {m: _version(m) for m in modules} for extra, modules in OPTIONAL.items()},
     }
@@ -65,6 +66,8 @@ def run(args):
     print(f"python {facts['python']}")
     print(f"platform {facts['platform']}")
     print(f"threads {facts['threads']}")
+    kernels = facts["kernels"]
+    print(f"compiled kernels {'on' if kernels['on'] else 'off (EMBER_KERNELS=0)'}, cache {kernels['cache']}")
     print(f"devices {', '.join(facts['devices'])}")
     print("dependencies")
     for name, version in facts["dependencies"].items():

@@ -10,6 +10,7 @@ import pytest
 
 import ember
 from ember import cli
+from ember.backend import compiled
 from ember.cli import info
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,6 +37,15 @@ def test_info_text_reports_what_is_installed(capsys):
     text = capsys.readouterr().out
     assert text.startswith(f"ember {ember.__version__}\n") and f"numpy            {numpy.__version__}" in text
     assert f"threads {ember.get_num_threads()}\n" in text
+    assert f"compiled kernels on, cache {compiled.cache_dir()}\n" in text
+
+
+def test_info_reports_kernels_switched_off_without_importing_numba():
+    out = subprocess.run([sys.executable, "-c", "import sys, json; from ember.cli import info; "
+                          "print(json.dumps([info.report()['kernels']['on'], 'numba' in sys.modules]))"],
+                         capture_output=True, text=True, env={**os.environ, "EMBER_KERNELS": "0", "PYTHONPATH": ROOT})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [False, False]
 
 
 def test_missing_optional_part_is_reported_not_imported(monkeypatch):
