@@ -6,7 +6,8 @@ device and ``requires_grad``, grad and inference mode, autocast, and for each mo
 function uses (the compiled module, and modules, tensors and plain values it reaches through
 its globals and closure): the module tree, every ``training`` flag, every parameter and buffer
 (identity, dtype, shape, device, ``requires_grad``) and every plain attribute (int, float, bool,
-str, None) — a superset of the attributes capture reads.
+str, None, and lists, tuples, dicts and sets of those, by content: mutating ``self.sizes[0]`` or a
+global ``CONFIG["scale"]`` recompiles) — a superset of the attributes capture reads.
 """
 from ember._tensor import Tensor
 from ember.amp import autocast_mode
@@ -14,6 +15,7 @@ from ember.autograd import grad_mode
 from ember.nn.modules.module import Module
 
 _PLAIN = (bool, int, float, str, type(None))
+_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 class Unguardable(Exception):  # noqa: N818 - a signal, not an error
@@ -22,6 +24,14 @@ class Unguardable(Exception):  # noqa: N818 - a signal, not an error
 
 def tensor_key(t):
     return id(t), t._dtype, t._data.shape, t._device, t._requires_grad
+
+
+def _bookkeeping():
+    """Attribute names every Module has for its own machinery (parameters, buffers, hooks): keyed otherwise."""
+    return frozenset(Module().__dict__) - {"training"}
+
+
+_BOOKKEEPING = _bookkeeping()
 
 
 def module_key(root):
@@ -35,7 +45,30 @@ def module_key(root):
         for k, v in m.__dict__.items():
             if type(v) in _PLAIN:
                 parts.append((k, v))
+            elif type(v) in _CONTAINERS and k not in _BOOKKEEPING and (content := _plain_content(v)) is not None:
+                parts.append((k, content))
     return tuple(parts)
+
+
+def _plain_content(v):
+    """A key of a container's content when it holds only plain values (nested containers too), else None."""
+    if type(v) in _PLAIN:
+        return type(v), v
+    if type(v) not in _CONTAINERS:
+        return None
+    items = v.items() if type(v) is dict else v  # in iteration order, which a forward looping over it sees
+    keys = []
+    for item in items:
+        if type(v) is dict:
+            k, item = item
+            if type(k) not in _PLAIN:
+                return None
+            keys.append(k)
+        content = _plain_content(item)
+        if content is None:
+            return None
+        keys.append(content)
+    return type(v), tuple(keys)
 
 
 def _literal_key(v):
@@ -80,7 +113,10 @@ def _value_key(v):
         return module_key(v)
     if type(v) in _PLAIN:
         return type(v), v
-    return id(v)  # a function or a class: rebinding the name recompiles
+    content = _plain_content(v)
+    if content is not None:
+        return content
+    return id(v)  # a function, a class or a container of objects: rebinding the name recompiles
 
 
 def call_key(fn, module, leaves, spec):

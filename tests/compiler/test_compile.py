@@ -81,6 +81,34 @@ def test_guard_matrix_never_stale(backend):
     assert counters["recompiles"] >= 6
 
 
+CONFIG = {"scale": 2.0, "shifts": [1.0]}
+
+
+class _Padded(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.offsets = [1.0, 2.0]
+
+    def forward(self, x):
+        return x * CONFIG["scale"] + CONFIG["shifts"][0] + self.offsets[1]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_values_read_through_mutable_containers_are_guarded(backend):
+    model = _Padded()
+    compiled = ember.compile(model, backend=backend)
+    x = ember.randn(3)
+    close(compiled(x), x * 2 + 3)
+    CONFIG["scale"] = 5.0  # a global dict's entry
+    close(compiled(x), x * 5 + 3)
+    CONFIG["shifts"][0] = -1.0  # a list inside it
+    close(compiled(x), x * 5 + 1)
+    model.offsets[1] = 10.0  # a module's list attribute
+    close(compiled(x), x * 5 + 9)
+    CONFIG.update(scale=2.0)
+    CONFIG["shifts"][0] = 1.0
+
+
 def test_graph_break_runs_eagerly_and_fullgraph_names_the_line():
     def f(x):
         y = x * 2
