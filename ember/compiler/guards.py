@@ -4,10 +4,11 @@ A graph is reused only for a call whose key equals the one it was captured under
 the inputs' structure and non-tensor arguments, each input tensor's shape, strides, dtype,
 device and ``requires_grad``, grad and inference mode, autocast, and for each module the
 function uses (the compiled module, and modules, tensors and plain values it reaches through
-its globals and closure): the module tree, every ``training`` flag, every parameter and buffer
-(identity, dtype, shape, device, ``requires_grad``) and every plain attribute (int, float, bool,
-str, None, and lists, tuples, dicts and sets of those, by content: mutating ``self.sizes[0]`` or a
-global ``CONFIG["scale"]`` recompiles) — a superset of the attributes capture reads.
+its globals and closure): the module tree, every ``training`` flag, every parameter, buffer and
+tensor attribute (identity, dtype, shape, device, ``requires_grad``) and every plain attribute (int,
+float, bool, str, None, and lists, tuples, dicts and sets of those, by content: mutating
+``self.sizes[0]`` or a global ``CONFIG["scale"]`` recompiles) — a superset of the attributes capture
+reads.
 """
 from ember._tensor import Tensor
 from ember.amp import autocast_mode
@@ -45,6 +46,8 @@ def module_key(root):
         for k, v in m.__dict__.items():
             if type(v) in _PLAIN:
                 parts.append((k, v))
+            elif isinstance(v, Tensor):  # a plain tensor attribute (not a buffer), e.g. an attention mask
+                parts.append((k, tensor_key(v)))
             elif type(v) in _CONTAINERS and k not in _BOOKKEEPING and (content := _plain_content(v)) is not None:
                 parts.append((k, content))
     return tuple(parts)

@@ -88,9 +88,10 @@ class _Padded(nn.Module):
     def __init__(self):
         super().__init__()
         self.offsets = [1.0, 2.0]
+        self.bias = ember.zeros(3)
 
     def forward(self, x):
-        return x * CONFIG["scale"] + CONFIG["shifts"][0] + self.offsets[1]
+        return x * CONFIG["scale"] + CONFIG["shifts"][0] + self.offsets[1] + self.bias
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -105,6 +106,8 @@ def test_values_read_through_mutable_containers_are_guarded(backend):
     close(compiled(x), x * 5 + 1)
     model.offsets[1] = 10.0  # a module's list attribute
     close(compiled(x), x * 5 + 9)
+    model.bias = ember.full((3,), 4.0)  # a plain tensor attribute (not a buffer) rebound
+    close(compiled(x), x * 5 + 13)
     CONFIG.update(scale=2.0)
     CONFIG["shifts"][0] = 1.0
 
