@@ -315,9 +315,8 @@ def _release_dead_locals(source):
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name):
                 last_use[node.id] = pos
-    local = {a.arg for a in fn.args.args} | {
-        t.id for stmt in fn.body for node in ast.walk(stmt)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) for t in [node]}
+    local = {a.arg for a in fn.args.args} | {node.id for stmt in fn.body for node in ast.walk(stmt)
+                                              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
     dead_after = {}
     for name, pos in last_use.items():
         if name in local and pos < len(fn.body) - 1:
