@@ -7,17 +7,28 @@ NumPy step makes eight to twelve. ``run`` cuts the flattened parameter into one 
 elements per thread (``compiled.parallel``), so each element is written by one block and the
 result does not depend on the thread count.
 
+Parameters of up to a few hundred thousand elements (biases, norms, most layers of a model made of many
+tensors) would each run on one core in turn, or pay a thread hand-off (~40 us) each. Inside ``batched()`` (``Optimizer.step`` opens it) their
+kernels are queued instead and run together when it closes, the queue cut into one run of whole
+tensors per thread with about equal element counts: the multi-tensor step of torch's ``foreach``.
+A tensor is still updated by one kernel call, so the bits do not depend on the thread count.
+
 The scalars are cast to the parameter's dtype before the call, so a float32 parameter is
 updated in float32 arithmetic with float32 hyper-parameters, as PyTorch's CPU kernels do.
 Float16/bfloat16 and complex parameters, sparse gradients, GPU arrays and mixed dtypes take the
 NumPy step (``fusable`` says no).
 """
+import bisect
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 
-from ember.backend import compiled
+from ember.backend import compiled, threads
 
 FLOAT_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
 MIN_ELEMENTS_PER_THREAD = 1 << 15  # below this a hand-off to a worker thread costs more than it saves
+QUEUED_BELOW = 1 << 18  # parameters smaller than this wait for the multi-tensor run (one hand-off for all)
 
 
 def fusable(param, grad, *state):
@@ -42,6 +53,10 @@ def run(kernel, param, grad, state, scalars):
     scalars = tuple(s if type(s) is bool else cast(s) for s in scalars)
     written = (param,) + tuple(state)
     flat = _flat_views(written + (grad,))
+    queue = getattr(_queued, "calls", None)
+    if flat is not None and queue is not None and param.size < QUEUED_BELOW:
+        queue.append((kernel, param.size, flat + scalars))
+        return
     if flat is not None:
         compiled.parallel(kernel, param.size, *flat, *scalars, min_rows_per_thread=MIN_ELEMENTS_PER_THREAD)
         return
@@ -52,6 +67,37 @@ def run(kernel, param, grad, state, scalars):
     for target, copy in zip(written, copies):
         if copy is not None:
             target[...] = copy.reshape(target.shape)
+
+
+_queued = threading.local()
+
+
+@contextmanager
+def batched():
+    """Queue the kernels of small parameters met inside, and run them over the threads at the end."""
+    if getattr(_queued, "calls", None) is not None:
+        yield
+        return
+    _queued.calls = []
+    try:
+        yield
+    finally:
+        calls, _queued.calls = _queued.calls, None
+        _run_queued(calls)
+
+
+def _run_queued(calls):
+    """Each call whole, in runs of consecutive calls with about equal element counts, one run per thread."""
+    total = sum(size for _, size, _ in calls)
+    parts = max(1, min(threads.get_num_threads(), len(calls), total // MIN_ELEMENTS_PER_THREAD))
+    ends = list(np.cumsum([size for _, size, _ in calls]))
+    bounds = [0] + [bisect.bisect_left(ends, total * i / parts) + 1 for i in range(1, parts)] + [len(calls)]
+    compiled.parallel(_run_calls, parts, calls, bounds)
+
+
+def _run_calls(lo, hi, calls, bounds):
+    for kernel, size, args in calls[bounds[lo]:bounds[hi]]:
+        kernel(0, size, *args)
 
 
 def _flat_views(arrays):

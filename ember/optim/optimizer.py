@@ -11,6 +11,7 @@ from ember.backend import array_module
 from ember.backend.sparse_coo import CooArray
 from ember.autograd import enable_grad
 from ember.creation import tensor
+from ember.optim import _fused
 from ember.optim._hooks import (  # noqa: F401  (PyTorch spells them ember.optim.optimizer.register_...)
     OptimizerHooks, hooked_step, register_optimizer_step_post_hook, register_optimizer_step_pre_hook,
 )
@@ -153,18 +154,19 @@ class Optimizer(OptimizerHooks):
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                self._check_grad(p, group)
-                state = self.state.get(p)
-                if state is None:
-                    state = self._init_state(p, group)
-                    if state:
-                        self.state[p] = state
-                self._update(p, state, group)
-                p._bump()
+        with _fused.batched():  # small parameters' kernels run together at the end, over the threads
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    self._check_grad(p, group)
+                    state = self.state.get(p)
+                    if state is None:
+                        state = self._init_state(p, group)
+                        if state:
+                            self.state[p] = state
+                    self._update(p, state, group)
+                    p._bump()
         return loss
 
     def _check_grad(self, p, group):

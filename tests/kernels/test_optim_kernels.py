@@ -106,7 +106,7 @@ def test_the_kernel_runs_for_host_float_arrays_only(monkeypatch):
 
 @pytest.mark.parametrize("name,kwargs", [c for c in CASES if c[0] in ("SGD", "Adam", "RMSprop", "NAdam")][:8])
 def test_results_do_not_depend_on_the_thread_count(name, kwargs):
-    size = 4 * _fused.MIN_ELEMENTS_PER_THREAD + 3
+    size = 2 * _fused.QUEUED_BELOW + 3  # large enough to be split over the threads by itself
     rng = np.random.default_rng(0)
     start, grads = rng.standard_normal(size).astype(np.float32), rng.standard_normal((4, size)).astype(np.float32)
     before, results = ember.get_num_threads(), []
@@ -124,6 +124,38 @@ def test_results_do_not_depend_on_the_thread_count(name, kwargs):
     assert np.array_equal(results[0][0], results[1][0])
     assert all(np.array_equal(v, results[1][1][k]) for k, v in results[0][1].items())
     assert not np.array_equal(results[0][0], start)
+
+
+@pytest.mark.parametrize("name,kwargs", [CASES[1], CASES[6], CASES[9], CASES[14]], ids=[IDS[1], IDS[6], IDS[9], IDS[14]])
+def test_many_small_parameters_run_together_the_same_for_any_thread_count(name, kwargs):
+    # below QUEUED_BELOW the kernels wait for one multi-tensor run cut over the threads; a non-contiguous
+    # parameter and one too big to queue come in between
+    rng = np.random.default_rng(1)
+    sizes = [1, 7, 300, 5000, 40_000, 100_000, 3, 70_000, _fused.QUEUED_BELOW + 5, 11]
+    starts = [rng.standard_normal(n).astype(np.float32) for n in sizes] + [rng.standard_normal((40, 30))]
+    grads = [[rng.standard_normal(s.shape).astype(s.dtype) for s in starts] for _ in range(3)]
+    before, runs = ember.get_num_threads(), []
+    try:
+        for threads, kernels in ((1, True), (2, True), (3, True), (2, False)):
+            ember.set_num_threads(threads)
+            params = [ember.tensor(s, requires_grad=True) for s in starts[:-1]]
+            params.append(ember.tensor(starts[-1]).t().detach().requires_grad_())
+            opt = getattr(ember.optim, name)(params, **kwargs)
+            for step in grads:
+                for p, g in zip(params, step):
+                    p.grad = ember.tensor(g).reshape(p.shape) if g.ndim == 1 else ember.tensor(g).t()
+                if kernels:
+                    opt.step()
+                else:
+                    with compiled.disabled():
+                        opt.step()
+            runs.append([_numpy(p) for p in params])
+    finally:
+        ember.set_num_threads(before)
+    for other in runs[1:3]:
+        assert all(np.array_equal(a, b) for a, b in zip(runs[0], other))
+    for a, b in zip(runs[0], runs[3]):  # the NumPy step: every queued kernel ran
+        np.testing.assert_allclose(a, b, **TOL[np.float32])
 
 
 @pytest.mark.parametrize("name,kwargs", [CASES[2], CASES[6], CASES[14], CASES[16], CASES[24]])
