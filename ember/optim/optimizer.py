@@ -56,8 +56,9 @@ class Optimizer(OptimizerHooks):
     Options every optimizer accepts with PyTorch's meaning: ``maximize``; ``foreach`` and
     ``fused`` are accepted and recorded in the group but choose nothing: on the CPU the
     elementwise optimizers always run one compiled pass per parameter (``_fused.py``) when
-    the arrays allow it (float32/float64 host arrays, dense gradients, numba installed), and
-    their NumPy step otherwise, so every flag value gives the same numbers; ``capturable``
+    the arrays allow it (float32/float64 host arrays, dense gradients, numba installed), the
+    small parameters' passes together over the threads at the end of ``step`` (what ``foreach``
+    does in torch), and their NumPy step otherwise, so every flag value gives the same numbers; ``capturable``
     (recorded); ``differentiable=True`` raises PyTorch's error for leaf parameters at
     ``step`` (ember does not record steps in the graph).
 
