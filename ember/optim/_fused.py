@@ -7,11 +7,12 @@ NumPy step makes eight to twelve. ``run`` cuts the flattened parameter into one 
 elements per thread (``compiled.parallel``), so each element is written by one block and the
 result does not depend on the thread count.
 
-Parameters of up to a few hundred thousand elements (biases, norms, most layers of a model made of many
-tensors) would each run on one core in turn, or pay a thread hand-off (~40 us) each. Inside ``batched()`` (``Optimizer.step`` opens it) their
-kernels are queued instead and run together when it closes, the queue cut into one run of whole
-tensors per thread with about equal element counts: the multi-tensor step of torch's ``foreach``.
-A tensor is still updated by one kernel call, so the bits do not depend on the thread count.
+Parameters of up to a few hundred thousand elements (biases, norms, most layers of a model made of
+many tensors) would each run on one core in turn, or pay a thread hand-off (~40 us) each. Inside
+``batched()`` (``Optimizer.step`` opens it) their kernels are queued instead and run together when it
+closes, the queue cut into one run of whole tensors per thread with about equal element counts: the
+multi-tensor step of torch's ``foreach``. A tensor is still updated by one kernel call, so the bits do
+not depend on the thread count.
 
 The scalars are cast to the parameter's dtype before the call, so a float32 parameter is
 updated in float32 arithmetic with float32 hyper-parameters, as PyTorch's CPU kernels do.
