@@ -256,6 +256,8 @@ def _max_forward(ctx, xp, x, k, s, p, d, out):
     size = x.shape[-len(k):]
     ctx.size = size
     ctx.unique = all(st >= di * (ki - 1) + 1 for st, di, ki in zip(s, d, k))
+    if _two_by_two(x, k, s, p, d, out):
+        return pool_kernels.max_pool_2x2(x, out)
     if _kernel_dtype(x, s):
         return pool_kernels.max_pool(x, k, s, p, d, out)
     window = windows(xp, x, k, s, p, d, out, _fill_min(xp, x.dtype))
@@ -284,6 +286,13 @@ def _kernel_dtype(x, s):
     return s[-1] == 1 and compiled.usable(x) and x.dtype.kind in "fiu"
 
 
+def _two_by_two(x, k, s, p, d, out):
+    """Whether the 2x2, stride-2 max-pool kernel runs: 2-d windows of that shape, no padding or dilation, every
+    window inside ``x``, host floats or integers."""
+    return (tuple(k) == (2, 2) and tuple(s) == (2, 2) and not any(p) and tuple(d) == (1, 1)
+            and 2 * out[0] <= x.shape[-2] and 2 * out[1] <= x.shape[-1] and compiled.usable(x) and x.dtype.kind in "fiu")
+
+
 def _max_derivative(ctx, g, _):
     (_, idx) = ctx.saved_tensors
     node = f"MaxPool{len(ctx.size)}DWithIndicesBackwardBackward0"
@@ -298,6 +307,8 @@ max_pool3d_with_indices = max_pool2d_with_indices.variant("MaxPool3DWithIndicesB
 @primitive("MaxPoolValues")
 def _max_pool_values(ctx, xp, x, k, s, p, d, out):
     """The values alone, for inputs that need no gradient (no index bookkeeping)."""
+    if _two_by_two(x, k, s, p, d, out):
+        return pool_kernels.max_pool_2x2(x, out)[0]
     if _kernel_dtype(x, s):
         return pool_kernels.max_pool(x, k, s, p, d, out)[0]
     return _running_max(xp, windows(xp, x, k, s, p, d, out, _fill_min(xp, x.dtype)), offsets(k))

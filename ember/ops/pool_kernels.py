@@ -88,6 +88,43 @@ def max_pool(x, k, s, p, d, out):
 
 
 @compiled.kernel
+def _max_pool_2x2_planes(lo, hi, x, out, idx):
+    """2x2 windows at stride 2 (the common pooling layer), each window's four reads in scan order: the first
+    maximum wins ties, a NaN wins over any number and the last NaN over earlier ones, as in the general kernel.
+    Its own kernel because the general one's strided slices do not vectorise (2x2 at (64, 32, 28, 28): 1.1 ms
+    here against 3.9 ms for NumPy's stacked windows, 5.3 ms for the general kernel with stride-2 slices)."""
+    width = x.shape[2]
+    for c in range(lo, hi):
+        for oh in range(out.shape[1]):
+            r0, r1 = x[c, 2 * oh], x[c, 2 * oh + 1]
+            top, at = out[c, oh], idx[c, oh]
+            base = 2 * oh * width
+            for q in range(out.shape[2]):
+                best, where = r0[2 * q], base + 2 * q
+                v = r0[2 * q + 1]
+                if v > best or v != v:
+                    best, where = v, base + 2 * q + 1
+                v = r1[2 * q]
+                if v > best or v != v:
+                    best, where = v, base + width + 2 * q
+                v = r1[2 * q + 1]
+                if v > best or v != v:
+                    best, where = v, base + width + 2 * q + 1
+                top[q], at[q] = best, where
+
+
+def max_pool_2x2(x, out):
+    """(values, int64 flat per-plane indices) of 2x2 max pooling at stride 2 over the last two dims of ``x``,
+    ``out`` output rows and columns (each window inside ``x``: no padding)."""
+    xs = _planes(x, 2)[:, 0]
+    values = np.empty((xs.shape[0],) + tuple(out), dtype=x.dtype)
+    idx = np.empty(values.shape, dtype=np.int64)
+    _run(_max_pool_2x2_planes, xs.shape[0], 4 * math.prod(out), xs, values, idx)
+    lead = x.shape[:-2]
+    return values.reshape(lead + tuple(out)), idx.reshape(lead + tuple(out))
+
+
+@compiled.kernel
 def _scatter_planes(lo, hi, v, idx, out, accumulate):
     """``out[c] = 0; out[c, idx[c, j]] (+)= v[c, j]`` for the planes ``c`` in ``[lo, hi)``."""
     for c in range(lo, hi):

@@ -10,7 +10,9 @@ CASES = [  # (nd, shape, kwargs) for max and average pools
     (1, (2, 3, 11), dict(kernel_size=3, stride=1, padding=1)),
     (1, (1, 2, 9), dict(kernel_size=2, stride=2, ceil_mode=True)),
     (2, (2, 3, 9, 11), dict(kernel_size=3, stride=1, padding=1)),
-    (2, (1, 2, 8, 7), dict(kernel_size=2)),
+    (2, (1, 2, 8, 7), dict(kernel_size=2)),  # the 2x2 stride-2 kernel, an odd column left out
+    (2, (2, 3, 9, 11), dict(kernel_size=(2, 2), stride=2)),
+    (2, (3, 6, 8), dict(kernel_size=2, ceil_mode=True)),  # ceil_mode adds no window here: still the kernel
     (2, (2, 2, 9, 11), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1), ceil_mode=True)),
     (2, (3, 7, 10), dict(kernel_size=3, stride=(1, 1), padding=1)),
     (3, (1, 2, 5, 6, 7), dict(kernel_size=3, stride=1, padding=1)),
@@ -87,10 +89,25 @@ def test_max_pool_dilation_and_nan():
     np.testing.assert_allclose(got[2], want[2])
 
 
-def test_integer_max_pool():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_two_by_two_kernel_nan_and_ties_as_torch(dtype):
+    x = np.round(np.random.default_rng(7).standard_normal((2, 2, 10, 12))).astype(dtype)  # many ties
+    x[0, 0, 0, 0] = x[0, 0, 1, 1] = np.nan  # two NaN in one window: torch's scan keeps the last
+    x[1, 1, 5, 6] = np.nan
+    g = np.ones((2, 2, 5, 6), dtype)
+    got = _run(ember, "max", 2, x, dict(kernel_size=2), g, False)
+    want = _run(torch, "max", 2, x, dict(kernel_size=2), g, False)
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[2], want[2])
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(3, 1, 1), (2, 2, 0)])
+def test_integer_max_pool(kernel, stride, padding):
     x = np.random.default_rng(4).integers(-5, 5, (2, 3, 8, 9)).astype(np.int32)
-    got = ember.nn.functional.max_pool2d(ember.tensor(x), 3, 1, 1).numpy()
-    np.testing.assert_array_equal(got, torch.nn.functional.max_pool2d(torch.tensor(x).double(), 3, 1, 1).int().numpy())
+    got = ember.nn.functional.max_pool2d(ember.tensor(x), kernel, stride, padding).numpy()
+    want = torch.nn.functional.max_pool2d(torch.tensor(x).double(), kernel, stride, padding).int().numpy()
+    np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -110,7 +127,8 @@ def test_same_bits_for_one_and_two_threads():
             ember.set_num_threads(n)
             x.grad = None
             y = ember.nn.functional.max_pool2d(x, 3, 1, 1) + ember.nn.functional.avg_pool2d(x, 3, 1, 1)
-            (y * y).sum().backward()
+            y2 = ember.nn.functional.max_pool2d(x, 2)
+            ((y * y).sum() + (y2 * y2).sum()).backward()
             results.append((y.detach().numpy().copy(), x.grad.numpy().copy()))
     finally:
         ember.set_num_threads(before)
