@@ -4,7 +4,7 @@
 
 Times one forward and backward of ``nn.LSTM(128, 256)`` and ``nn.GRU(128, 256)`` over 50 steps of batch
 32 (bench_train's LSTM case): ember with its kernels, ember with ``compiled.disabled()`` (the NumPy
-reference) and torch, alternating, best of ``--repeats``; then one step's pointwise work alone (the
+reference) alternating, then torch, best of ``--repeats`` each; then one step's pointwise work alone (the
 kernel against the NumPy reference it replaces, 100 calls a sample), which is the number that stays
 stable on a loaded machine: the whole layers are GEMM-bound and their times swing with the load.
 """
@@ -63,13 +63,17 @@ def main():
             with compiled.disabled():
                 _step(ember, layer, ex)
 
-        runs = {"kernel": lambda: _step(ember, layer, ex), "numpy": numpy_path, "torch": lambda: _step(torch, t_layer, tx)}
+        runs = {"kernel": lambda: _step(ember, layer, ex), "numpy": numpy_path}
         for fn in runs.values():
             fn()  # warm-up (compiles or loads the kernels)
         best = {k: float("inf") for k in runs}
-        for _ in range(args.repeats):  # alternate so that load changes hit every path alike
+        for _ in range(args.repeats):  # alternate so that load changes hit both ember paths alike
             for k, fn in runs.items():
                 best[k] = min(best[k], _best(fn, 1))
+        # torch alone afterwards: its OpenMP threads spin for a while after each call and took the cores
+        # from whichever ember path ran next (that path measured ~25% slower when interleaved)
+        _step(torch, t_layer, tx)
+        best["torch"] = _best(lambda: _step(torch, t_layer, tx), args.repeats)
         print(f"{mode:<10}{best['kernel']:>11.2f}{best['numpy']:>10.2f}{best['torch']:>10.2f}"
               f"{best['numpy'] / best['kernel']:>14.2f}{best['kernel'] / best['torch']:>13.2f}")
     _step_kernels(args.repeats)
