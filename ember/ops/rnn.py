@@ -50,31 +50,40 @@ def lstm_cell(ctx, xp, gates, c):
     return o * xp.tanh(c_new), c_new, act
 
 
-@primitive("LstmCellBackward0")
-def _lstm_cell_grad(ctx, xp, gh, gc, c, c_new, act):
-    """The cell's backward on arrays (no graph: used when no double backward is asked for); written into
-    preallocated blocks in place (47 vs 55 us per 32x256 step than with temporaries)."""
-    hidden = c.shape[-1]
-    i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
-    d = xp.empty_like(act)
-    d_i, d_f, d_g, d_o = (d[:, k * hidden:(k + 1) * hidden] for k in range(4))
-    tc = xp.tanh(c_new)
-    xp.multiply(gh, tc, out=d_o)
-    gc_total = xp.multiply(tc, tc, out=tc)  # gh * o * (1 - tanh(c')^2) + gc
-    xp.subtract(1, gc_total, out=gc_total)
-    gc_total *= gh
-    gc_total *= o
-    gc_total += gc
-    xp.multiply(gc_total, g, out=d_i)
-    xp.multiply(gc_total, c, out=d_f)
-    xp.multiply(gc_total, i, out=d_g)
+def lstm_gate_grads(xp, act, tc, c_prev, dh, dc, d, gates):
+    """The gradient of an LSTM step's gate pre-activations, written into ``d`` (``act``'s layout), from the
+    hidden and cell gradients ``dh`` and ``dc``; returns the previous cell's gradient. ``act`` holds the
+    activated gates i, f, g, o and ``gates(a, k)`` is block ``k`` of ``a`` (the gates lie along the last axis
+    in a cell, (B, 4H), and along the first in the sequence kernels' hidden-major (4H, B) layout); ``tc`` is
+    tanh of the new cell. Written into preallocated blocks in place (47 vs 55 us per 32x256 step than with
+    temporaries)."""
+    i, f, g, o = (gates(act, k) for k in range(4))
+    d_i, d_f, d_g, d_o = (gates(d, k) for k in range(4))
+    xp.multiply(dh, tc, out=d_o)
+    total = xp.multiply(tc, tc)  # dh * o * (1 - tanh(c')^2) + dc
+    xp.subtract(1, total, out=total)
+    total *= dh
+    total *= o
+    total += dc
+    xp.multiply(total, g, out=d_i)
+    xp.multiply(total, c_prev, out=d_f)
+    xp.multiply(total, i, out=d_g)
     slope = xp.subtract(1, act)  # sigmoid' = y (1 - y); the g block gets tanh' = 1 - g^2
     slope *= act
-    slope_g = slope[:, 2 * hidden:3 * hidden]
+    slope_g = gates(slope, 2)
     xp.multiply(g, g, out=slope_g)
     xp.subtract(1, slope_g, out=slope_g)
     d *= slope
-    return d, gc_total * f
+    return xp.multiply(total, f, out=total)
+
+
+@primitive("LstmCellBackward0")
+def _lstm_cell_grad(ctx, xp, gh, gc, c, c_new, act):
+    """The cell's backward on arrays (no graph: used when no double backward is asked for)."""
+    hidden = c.shape[-1]
+    d = xp.empty_like(act)
+    dc = lstm_gate_grads(xp, act, xp.tanh(c_new), c, gh, gc, d, lambda a, k: a[:, k * hidden:(k + 1) * hidden])
+    return d, dc
 
 
 @lstm_cell.derivative

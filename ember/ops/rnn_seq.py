@@ -19,7 +19,7 @@ from ember.ops import rnn_kernels
 from ember.ops.dispatch import primitive
 from ember.ops.join import stack
 from ember.ops.linear import linear
-from ember.ops.rnn import gru_cell, lstm_cell
+from ember.ops.rnn import gru_cell, lstm_cell, lstm_gate_grads
 
 
 def _column(xp, b):
@@ -88,24 +88,7 @@ def _lstm_step_grad(xp, a, tc, c_prev, g_y, dh, dc, d):
     hidden = dh.shape[0]
     if g_y is not None:
         dh += g_y
-    d_i, d_f, d_g, d_o = (d[k * hidden:(k + 1) * hidden] for k in range(4))
-    i, f, g, o = (a[k * hidden:(k + 1) * hidden] for k in range(4))
-    xp.multiply(dh, tc, out=d_o)
-    total = xp.multiply(tc, tc)  # dh * o * (1 - tanh(c)^2) + dc
-    xp.subtract(1, total, out=total)
-    total *= dh
-    total *= o
-    total += dc
-    xp.multiply(total, g, out=d_i)
-    xp.multiply(total, c_prev, out=d_f)
-    xp.multiply(total, i, out=d_g)
-    slope = xp.subtract(1, a)  # sigmoid' = y (1 - y); the g block gets tanh' = 1 - g^2
-    slope *= a
-    slope_g = slope[2 * hidden:3 * hidden]
-    xp.multiply(g, g, out=slope_g)
-    xp.subtract(1, slope_g, out=slope_g)
-    d *= slope
-    return xp.multiply(total, f, out=total)
+    return lstm_gate_grads(xp, a, tc, c_prev, dh, dc, d, lambda a, k: a[k * hidden:(k + 1) * hidden])
 
 
 @primitive("MkldnnRnnLayerBackward0")
