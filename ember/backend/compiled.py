@@ -153,6 +153,14 @@ def all_kernels():
     return list(_kernels)
 
 
+MIN_ELEMENTS_PER_THREAD = 1 << 15  # below this a hand-off to a worker thread costs more than it saves
+
+
+def rows_per_thread(row_size):
+    """``min_rows_per_thread`` for rows of ``row_size`` elements: ``MIN_ELEMENTS_PER_THREAD`` worth, at least one."""
+    return max(1, MIN_ELEMENTS_PER_THREAD // max(1, row_size))
+
+
 def parallel(kernel_fn, n, *args, min_rows_per_thread=1):
     """Run ``kernel_fn(lo, hi, *args)`` over ``range(n)`` in one contiguous block per thread; returns None.
 

@@ -84,7 +84,7 @@ def _add_rows(ctx, xp, rows, idx, num):
     if compiled.usable(rows, idx) and idx.size:
         rows = np.ascontiguousarray(rows)
         compiled.parallel(_add_rows_columns, rows.shape[1], rows, idx, out,
-                          min_rows_per_thread=max(1, (1 << 15) // idx.size))
+                          min_rows_per_thread=compiled.rows_per_thread(idx.size))
     else:
         add_along(xp, out, 0, idx, rows)
     return out

@@ -14,7 +14,6 @@ import numpy as np
 from ember.backend import compiled
 from ember.ops.row_math import row_dot, row_sum, row_sum_sq_dev
 
-_WORK_PER_THREAD = 1 << 15  # elements a thread should get before the work is split
 _BLOCKS = 64
 
 
@@ -55,10 +54,6 @@ def _layer_norm_grad_blocks(lo, hi, g, x, w, mean, rstd, gx, gw_part, gb_part):
                 out[j] = (gy[j] - mean_gy - xhat[j] * mean_gy_xhat) * ri
 
 
-def _min_rows(n):
-    return max(1, _WORK_PER_THREAD // max(1, n))
-
-
 def layer_norm_forward(x, w, b, eps):
     """``(out, mean, rstd)`` of layer norm over the last dim of the 2-d ``x``; ``w``/``b`` (n,) or None."""
     rows, n = x.shape
@@ -67,7 +62,8 @@ def layer_norm_forward(x, w, b, eps):
     b = np.zeros(n, x.dtype) if b is None else np.ascontiguousarray(b.reshape(n))
     out = np.empty_like(x)
     mean, rstd = np.empty(rows, x.dtype), np.empty(rows, x.dtype)
-    compiled.parallel(_layer_norm_rows, rows, x, w, b, float(eps), out, mean, rstd, min_rows_per_thread=_min_rows(n))
+    compiled.parallel(_layer_norm_rows, rows, x, w, b, float(eps), out, mean, rstd,
+                      min_rows_per_thread=compiled.rows_per_thread(n))
     return out, mean, rstd
 
 
@@ -81,5 +77,5 @@ def layer_norm_backward(g, x, w, mean, rstd):
     gw_part, gb_part = np.zeros((blocks, n)), np.zeros((blocks, n))
     rows_per_block = max(1, rows // blocks)
     compiled.parallel(_layer_norm_grad_blocks, blocks, g, x, w, mean.reshape(rows), rstd.reshape(rows), gx,
-                      gw_part, gb_part, min_rows_per_thread=max(1, _min_rows(n) // rows_per_block))
+                      gw_part, gb_part, min_rows_per_thread=max(1, compiled.rows_per_thread(n) // rows_per_block))
     return gx, gw_part.sum(0).astype(x.dtype), gb_part.sum(0).astype(x.dtype)

@@ -11,8 +11,6 @@ import numpy as np
 
 from ember.backend import compiled
 
-_WORK_PER_THREAD = 1 << 15  # elements a thread should get before the work is split
-
 
 def _planes(x, nd):
     """``x`` (C-contiguous) as ``(planes, D, H, W)``, its last ``nd`` dims kept."""
@@ -25,7 +23,7 @@ def _three(values, fill):
 
 
 def _run(kernel, planes, per_plane, *args):
-    compiled.parallel(kernel, planes, *args, min_rows_per_thread=max(1, _WORK_PER_THREAD // max(1, per_plane)))
+    compiled.parallel(kernel, planes, *args, min_rows_per_thread=compiled.rows_per_thread(per_plane))
 
 
 # max pooling -----------------------------------------------------------------------------------

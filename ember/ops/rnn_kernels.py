@@ -10,12 +10,10 @@ in the NumPy reference's order, so both paths round alike. ``sigmoid(x) = (1 + t
 """
 from ember.backend import compiled
 
-MIN_ELEMENTS_PER_THREAD = 1 << 15  # a step smaller than this runs on the calling thread
-
 
 def run_rows(kernel, rows, batch, *args):
     """``kernel`` over ``rows`` hidden units, split over threads only when each gets enough work."""
-    compiled.parallel(kernel, rows, *args, min_rows_per_thread=max(1, MIN_ELEMENTS_PER_THREAD // max(1, batch)))
+    compiled.parallel(kernel, rows, *args, min_rows_per_thread=compiled.rows_per_thread(batch))
 
 
 @compiled.kernel

@@ -11,8 +11,6 @@ import numpy as np
 from ember.backend import compiled
 from ember.ops.row_math import exp_shifted_into, row_dot, row_max, row_sum
 
-_WORK_PER_THREAD = 1 << 15
-
 
 @compiled.kernel
 def _softmax_rows(lo, hi, x, out, log):
@@ -65,7 +63,7 @@ def softmax_last(x, log):
     out = np.empty(x.shape, x.dtype)
     rows = _rows(x)
     compiled.parallel(_softmax_rows, rows.shape[0], rows, out.reshape(rows.shape), log,
-                      min_rows_per_thread=max(1, _WORK_PER_THREAD // rows.shape[1]))
+                      min_rows_per_thread=compiled.rows_per_thread(rows.shape[1]))
     return out
 
 
@@ -74,5 +72,5 @@ def softmax_grad_last(g, y, log):
     out = np.empty(y.shape, y.dtype)
     gr, yr = _rows(g), _rows(y)
     compiled.parallel(_softmax_grad_rows, yr.shape[0], gr, yr, out.reshape(yr.shape), log,
-                      min_rows_per_thread=max(1, _WORK_PER_THREAD // yr.shape[1]))
+                      min_rows_per_thread=compiled.rows_per_thread(yr.shape[1]))
     return out

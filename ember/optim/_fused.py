@@ -28,7 +28,6 @@ import numpy as np
 from ember.backend import compiled, threads
 
 FLOAT_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
-MIN_ELEMENTS_PER_THREAD = 1 << 15  # below this a hand-off to a worker thread costs more than it saves
 QUEUED_BELOW = 1 << 18  # parameters smaller than this wait for the multi-tensor run (one hand-off for all)
 
 
@@ -59,12 +58,12 @@ def run(kernel, param, grad, state, scalars):
         queue.append((kernel, param.size, flat + scalars))
         return
     if flat is not None:
-        compiled.parallel(kernel, param.size, *flat, *scalars, min_rows_per_thread=MIN_ELEMENTS_PER_THREAD)
+        compiled.parallel(kernel, param.size, *flat, *scalars, min_rows_per_thread=compiled.MIN_ELEMENTS_PER_THREAD)
         return
     copies = [None if a is None else np.ascontiguousarray(a).reshape(-1) for a in written]
     g = np.ascontiguousarray(grad).reshape(-1)
     compiled.parallel(kernel, param.size, copies[0], g, *copies[1:], *scalars,
-                      min_rows_per_thread=MIN_ELEMENTS_PER_THREAD)
+                      min_rows_per_thread=compiled.MIN_ELEMENTS_PER_THREAD)
     for target, copy in zip(written, copies):
         if copy is not None:
             target[...] = copy.reshape(target.shape)
@@ -90,7 +89,7 @@ def batched():
 def _run_queued(calls):
     """Each call whole, in runs of consecutive calls with about equal element counts, one run per thread."""
     total = sum(size for _, size, _ in calls)
-    parts = max(1, min(threads.get_num_threads(), len(calls), total // MIN_ELEMENTS_PER_THREAD))
+    parts = max(1, min(threads.get_num_threads(), len(calls), total // compiled.MIN_ELEMENTS_PER_THREAD))
     ends = list(np.cumsum([size for _, size, _ in calls]))
     bounds = [0] + [bisect.bisect_left(ends, total * i / parts) + 1 for i in range(1, parts)] + [len(calls)]
     compiled.parallel(_run_calls, parts, calls, bounds)

@@ -54,8 +54,7 @@ def test_kernel_matches_torch(mode):
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 def test_same_bits_for_one_and_two_threads(mode, monkeypatch):
-    from ember.ops import rnn_kernels
-    monkeypatch.setattr(rnn_kernels, "MIN_ELEMENTS_PER_THREAD", 1)  # split even this small step
+    monkeypatch.setattr(compiled, "MIN_ELEMENTS_PER_THREAD", 1)  # split even this small step
     x = np.random.default_rng(3).normal(size=(5, 4, 6)).astype(np.float32)
     before = threads.get_num_threads()
     try:
