@@ -23,9 +23,9 @@ from ember.compiler.inductor.kernel_cache import kernel_from_source
 from ember.export.graph import Node, Out
 
 _FRESH_RESULT = frozenset({"linear", "matmul", "conv"})  # ops whose result is always a new array of its own
-_SMALL = 1 << 20  # below this many elements a kernel runs on the calling thread (see _ROWS_PER_THREAD)
 _ROWS_PER_THREAD = 1 << 19  # elements per thread block: handing a block to a worker costs ~40-50 us here, what
 # a one-thread ReLU over ~500k float32 elements takes (measured: 1M elements 92 us on one thread, 84 on two)
+_SMALL = 2 * _ROWS_PER_THREAD  # below this no split gives two blocks: the kernel is called on this thread
 
 
 class _Scratch:
