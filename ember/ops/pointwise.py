@@ -305,9 +305,8 @@ def _softmax_grad(ctx, xp, g, y, dim, log=False):
     return t
 
 
-@primitive("LogSoftmaxBackward0", save_output=True)
-def _log_softmax(ctx, xp, x, dim):
-    axis = _softmax_axis(ctx, x, dim)
+def log_softmax_array(xp, x, axis):
+    """log_softmax of an array over ``axis`` (None: a 0-d array): the row kernel, CuPy's fused kernel or NumPy."""
     if x.size == 0:
         return x.copy()
     if is_real_cupy(xp) and (y := cupy_kernels.softmax(xp, x, axis, log=True)) is not None:
@@ -317,6 +316,11 @@ def _log_softmax(ctx, xp, x, dim):
         return softmax_kernels.softmax_last(x, log=True)
     shifted = x - xp.max(x, axis=axis, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+@primitive("LogSoftmaxBackward0", save_output=True)
+def _log_softmax(ctx, xp, x, dim):
+    return log_softmax_array(xp, x, _softmax_axis(ctx, x, dim))
 
 
 @_log_softmax.derivative

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import ember
-from tests.oracle import check, gradcheck, rand
+from tests.oracle import check, check_layouts, gradcheck, rand
 
 REDUCTIONS = ["none", "mean", "sum"]
 
@@ -113,9 +113,67 @@ def test_cross_entropy_probabilities(reduction, weighted, smoothing):
                                                             label_smoothing=smoothing), rand(3, 4, 2, seed=24), p)
 
 
-def test_cross_entropy_gradcheck():
-    t = ember.tensor([0, 2, 1])
-    gradcheck(lambda lib, x: lib.nn.functional.cross_entropy(x, t, label_smoothing=0.1), rand(3, 4, seed=25))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_gradcheck(reduction, weighted, smoothing):
+    t, w = ember.tensor([0, 2, -100, 1]), ember.tensor(rand(4, low=0.5, high=2.0, seed=26).astype(np.float64))
+    gradcheck(lambda lib, x: lib.nn.functional.cross_entropy(x, t, w if weighted else None, reduction=reduction,
+                                                             label_smoothing=smoothing), rand(4, 4, seed=25))
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_cross_entropy_on_strided_logits(smoothing):
+    t = _targets((5,), 4, 27, ignore=True)
+    check_layouts(lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor(t), label_smoothing=smoothing),
+                  rand(5, 4, seed=28))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_double_backward_matches_torch(weighted):
+    """The gradient's own gradient (a gradient penalty on the logits, as second-order meta-learning takes)."""
+    x, w = rand(5, 4, seed=29).astype(np.float64), rand(4, low=0.5, high=2.0, seed=30).astype(np.float64)
+    got = []
+    for lib in (ember, torch):
+        xt = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(xt * xt, lib.tensor([0, 3, -100, 1, 2]), lib.tensor(w) if weighted else None,
+                                               label_smoothing=0.1)
+        (g,) = lib.autograd.grad(loss, xt, create_graph=True)
+        (gg,) = lib.autograd.grad((g * g).sum(), xt)
+        got.append((g.detach().numpy(), gg.numpy()))
+    np.testing.assert_allclose(got[0][0], got[1][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_is_one_node():
+    x = ember.randn(3, 4, requires_grad=True)
+    loss = ember.nn.functional.cross_entropy(x, ember.tensor([0, 1, 2]))
+    assert loss.grad_fn.name() == "NllLossBackward0"
+    assert loss.grad_fn.next_functions[0][0].variable is x
+
+
+def test_cross_entropy_with_every_target_ignored_is_nan_with_zero_gradients():
+    for lib in (ember, torch):
+        x = lib.randn(3, 4, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(x, lib.tensor([-100, -100, -100]))
+        loss.backward()
+        assert np.isnan(loss.item()) and not x.grad.numpy().any()
+
+
+def test_cross_entropy_weight_errors():
+    x, t = ember.zeros(3, 4), ember.tensor([0, 1, 2])
+    with pytest.raises(RuntimeError, match=r"defined either for all 4 classes or no classes but got weight tensor "
+                                           r"of shape: \[5\]"):
+        ember.nn.functional.cross_entropy(x, t, weight=ember.ones(5))
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        ember.nn.functional.cross_entropy(x, t, weight=ember.ones(4, requires_grad=True))
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte, but got Float"):
+        ember.nn.functional.cross_entropy(x, ember.zeros(3))
+
+
+def test_cross_entropy_byte_targets():
+    check(lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor(np.array([0, 3, 1], np.uint8))),
+          rand(3, 4, seed=31))
 
 
 @pytest.mark.parametrize("reduction", ["none", "mean", "sum", "batchmean"])

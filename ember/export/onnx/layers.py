@@ -1,7 +1,8 @@
 """ONNX emitters of convolution, pooling, normalisation and the fused recurrent layers."""
 import numpy as np
+from onnx import TensorProto
 
-from ember.export.onnx.builder import emits
+from ember.export.onnx.builder import emits, onnx_dtype
 
 
 @emits("conv")
@@ -126,3 +127,36 @@ def gru_seq(b, node):
     x, w_ih, b_ih, h0, w_hh, b_hh = node.args[:6]
     # torch orders the gates (reset, update, new); ONNX (update, reset, hidden)
     return _recurrent(b, node, "GRU", (1, 0, 2), x, w_ih, w_hh, [b.value(b_ih), b.value(b_hh)], [h0])
+
+
+@emits("cross_entropy")
+def cross_entropy(b, node):
+    """SoftmaxCrossEntropyLoss (loss and log-probs); label smoothing adds its spread over the classes
+    to the unreduced loss, then reduces as the op does (``mean`` divides by the targets' weights)."""
+    x, target, weight = node.args[:3]
+    k = node.kwargs
+    smoothing, reduction, ignore = k["label_smoothing"], k["reduction"], k["ignore_index"]
+    dtype = b.meta(x)[1]
+    labels = b.value(target) if b.meta(target)[1] == "int64" else b.op("Cast", [b.value(target)], to=TensorProto.INT64)
+    inputs = [b.value(x), labels] + ([b.value(weight)] if weight is not None else [])
+    if not smoothing:
+        return b.op("SoftmaxCrossEntropyLoss", inputs, outputs=2, reduction=reduction, ignore_index=ignore)
+    nll, logp = b.op("SoftmaxCrossEntropyLoss", inputs, outputs=2, reduction="none", ignore_index=ignore)
+    ignored = b.op("Equal", [labels, b.const(np.asarray(ignore, np.int64))])
+    keep = b.op("Cast", [b.op("Not", [ignored])], to=onnx_dtype(dtype))
+    weighted = logp if weight is None else b.op("Mul", [logp, b.value(weight)])
+    spread = b.op("ReduceSum", [weighted, b.ints([1])], keepdims=0)
+    classes = b.meta(x)[0][1]
+    loss = b.op("Sub", [b.op("Mul", [nll, b.scalar(1 - smoothing, dtype)]),
+                        b.op("Mul", [b.op("Mul", [spread, keep]), b.scalar(smoothing / classes, dtype)])])
+    if reduction == "none":
+        return [loss, logp]
+    total = b.op("ReduceSum", [loss], keepdims=0)
+    if reduction == "sum":
+        return [total, logp]
+    if weight is None:
+        picked = keep
+    else:
+        safe = b.op("Where", [ignored, b.const(np.asarray(0, np.int64)), labels])
+        picked = b.op("Mul", [b.op("Gather", [b.value(weight), safe]), keep])
+    return [b.op("Div", [total, b.op("ReduceSum", [picked], keepdims=0)]), logp]

@@ -14,6 +14,7 @@ from ember.creation import full_like
 from ember.nn.functional._reduction import apply_reduction, check_reduction
 from ember.nn.functional.activations import softplus_neg
 from ember.ops import pointwise, scatter, unary
+from ember.ops.cross_entropy import cross_entropy_rows
 from ember.amp.autocast_mode import cast_entry
 
 
@@ -118,30 +119,45 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 @cast_entry("cross_entropy")
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dim (1, or 0 for unbatched input) followed by nll_loss; targets may be
-    class indices or class probabilities: ``F.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 2]))``."""
+    class indices (one fused node, ``ember.ops.cross_entropy``) or class probabilities:
+    ``F.cross_entropy(ember.zeros(2, 3), ember.tensor([0, 2]))``."""
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     dim = 1 if input.dim() >= 2 else 0
     classes = input.shape[dim]
-    logp = pointwise.log_softmax(input, dim)
-    wshape = [1] * input.dim()
-    wshape[dim] = classes
-    wlogp = logp if weight is None else logp * weight.reshape(wshape)
-    if target.dtype.is_floating_point:
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
-        if label_smoothing > 0:
-            target = target * (1.0 - label_smoothing) + label_smoothing / classes
-        return apply_reduction(-(wlogp * target).sum(dim), reduction)
+    if weight is not None:
+        _check_class_weight(weight, classes)
+    if target.dtype.is_floating_point and tuple(target.shape) == tuple(input.shape):
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, dim, classes)
     _check_targets(input, target)
-    picked, w = _picked_and_weights(logp, target, weight, ignore_index)
-    loss = picked * w
+    if input.dim() == 1:
+        rows = input.unsqueeze(0)
+    else:
+        rows = input if input.dim() == 2 else input.movedim(1, -1).reshape(-1, classes)
+    loss = cross_entropy_rows(rows, target.reshape(-1), weight, ignore_index, label_smoothing, reduction)
+    return loss.reshape(target.shape) if reduction == "none" else loss
+
+
+def _check_class_weight(weight, classes):
+    if weight.dim() != 1 or weight.shape[0] != classes:
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but got "
+                           f"weight tensor of shape: {list(weight.shape)}")
+    if weight.requires_grad:
+        raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'. "
+                           "This input cannot have requires_grad True.")
+
+
+def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, dim, classes):
+    """-sum(target * log_softmax(input)) over the class dim, weighted per class."""
+    logp = pointwise.log_softmax(input, dim)
+    if weight is not None:
+        wshape = [1] * input.dim()
+        wshape[dim] = classes
+        logp = logp * weight.reshape(wshape)
     if label_smoothing > 0:
-        keep = (target != ignore_index).to(logp.dtype)
-        smooth = -wlogp.sum(dim) * keep
-        loss = (1.0 - label_smoothing) * loss + (label_smoothing / classes) * smooth
-    return _weighted_mean(loss, w) if reduction == "mean" else apply_reduction(loss, reduction)
+        target = target * (1.0 - label_smoothing) + label_smoothing / classes
+    return apply_reduction(-(logp * target).sum(dim), reduction)
 
 
 @cast_entry("kl_div")

@@ -41,6 +41,8 @@ def _cross_entropy(make):
             Sample(make(3, 4), _classes(make), weight=make(4, low=0.5, high=1.5, grad=False), ignore_index=1),
             Sample(make(2, 4, 3), make(2, 3, values=[[0, 1, 2], [3, 0, 1]], dtype="int64", grad=False)),
             Sample(make(3, 4), make(3, 4, low=0.0, high=1.0), label_smoothing=0.1),
+            Sample(make(3, 4, layout="transposed"), _classes(make), weight=make(4, low=0.5, high=1.5, grad=False),
+                   ignore_index=2, label_smoothing=0.2, reduction="sum"),
             Sample(make(4), make(values=2, dtype="int64", grad=False)),
             Sample(make(0, 4), _classes(make, 4, 0), reduction="sum")]
 
