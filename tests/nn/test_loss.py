@@ -122,6 +122,12 @@ def test_cross_entropy_gradcheck(reduction, weighted, smoothing):
                                                              label_smoothing=smoothing), rand(4, 4, seed=25))
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss_gradcheck(reduction):
+    t, w = ember.tensor([0, 2, -100, 1]), ember.tensor(rand(4, low=0.5, high=2.0, seed=32).astype(np.float64))
+    gradcheck(lambda lib, x: lib.nn.functional.nll_loss(x.log_softmax(1), t, w, reduction=reduction), rand(4, 4, seed=33))
+
+
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 def test_cross_entropy_on_strided_logits(smoothing):
     t = _targets((5,), 4, 27, ignore=True)

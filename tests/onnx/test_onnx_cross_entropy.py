@@ -1,5 +1,5 @@
-"""Cross entropy exported to ONNX (SoftmaxCrossEntropyLoss, label smoothing decomposed) and run in
-onnxruntime, against ember's own loss on the same inputs."""
+"""Cross entropy and NLL loss exported to ONNX (SoftmaxCrossEntropyLoss with label smoothing decomposed,
+NegativeLogLikelihoodLoss) and run in onnxruntime, against ember's own loss on the same inputs."""
 import io
 
 import numpy as np
@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 
 import ember
-import ember.nn.functional as F
+import ember.nn.functional as F  # noqa: N812 - the name every PyTorch program uses
 from ember import nn
 
 
@@ -18,6 +18,9 @@ class Loss(nn.Module):
         self.kwargs = kwargs
 
     def forward(self, x, target):
+        if self.kwargs.get("nll"):
+            kwargs = {k: v for k, v in self.kwargs.items() if k != "nll"}
+            return F.nll_loss(F.log_softmax(x, 1), target, **kwargs)
         return F.cross_entropy(x, target, **self.kwargs)
 
 
@@ -30,6 +33,9 @@ CASES = [
     {"label_smoothing": 0.1, "weight": True, "ignore_index": 0},
     {"label_smoothing": 0.3, "weight": True, "reduction": "sum"},
     {"label_smoothing": 0.3, "reduction": "none", "ignore_index": 3},
+    {"nll": True},
+    {"nll": True, "weight": True, "ignore_index": 1},
+    {"nll": True, "reduction": "none"},
 ]
 
 
@@ -39,13 +45,14 @@ def test_cross_entropy_runs_in_onnxruntime(case):
     kwargs = dict(case)
     if kwargs.pop("weight", False):
         kwargs["weight"] = ember.rand(5) + 0.5
-    x, target = ember.randn(6, 5), ember.tensor([0, 1, 2, 3, 4, 1])
+    x, target = ember.randn(6, 5), ember.tensor([0, 1, 2, 3, 4, 1], dtype=ember.uint8 if case.get("nll") else None)
     model = Loss(**kwargs)
     buf = io.BytesIO()
     ember.onnx.export(model, (x, target), buf, input_names=["x", "target"], output_names=["loss"])
     proto = onnx.load_from_string(buf.getvalue())
     onnx.checker.check_model(proto, full_check=True)
-    assert "SoftmaxCrossEntropyLoss" in {n.op_type for n in proto.graph.node}
+    loss_op = "NegativeLogLikelihoodLoss" if case.get("nll") else "SoftmaxCrossEntropyLoss"
+    assert loss_op in {n.op_type for n in proto.graph.node}
     got = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"]).run(
         None, {"x": x.numpy(), "target": target.numpy()})[0]
     np.testing.assert_allclose(got, model(x, target).numpy(), rtol=1e-5, atol=1e-6)

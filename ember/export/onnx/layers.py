@@ -129,6 +129,11 @@ def gru_seq(b, node):
     return _recurrent(b, node, "GRU", (1, 0, 2), x, w_ih, w_hh, [b.value(b_ih), b.value(b_hh)], [h0])
 
 
+def _int64(b, target):
+    """Class-index targets as the int64 labels ONNX's loss ops take (uint8 targets are cast)."""
+    return b.value(target) if b.meta(target)[1] == "int64" else b.op("Cast", [b.value(target)], to=TensorProto.INT64)
+
+
 @emits("cross_entropy")
 def cross_entropy(b, node):
     """SoftmaxCrossEntropyLoss (loss and log-probs); label smoothing adds its spread over the classes
@@ -137,7 +142,7 @@ def cross_entropy(b, node):
     k = node.kwargs
     smoothing, reduction, ignore = k["label_smoothing"], k["reduction"], k["ignore_index"]
     dtype = b.meta(x)[1]
-    labels = b.value(target) if b.meta(target)[1] == "int64" else b.op("Cast", [b.value(target)], to=TensorProto.INT64)
+    labels = _int64(b, target)
     inputs = [b.value(x), labels] + ([b.value(weight)] if weight is not None else [])
     if not smoothing:
         return b.op("SoftmaxCrossEntropyLoss", inputs, outputs=2, reduction=reduction, ignore_index=ignore)
@@ -160,3 +165,12 @@ def cross_entropy(b, node):
         safe = b.op("Where", [ignored, b.const(np.asarray(0, np.int64)), labels])
         picked = b.op("Mul", [b.op("Gather", [b.value(weight), safe]), keep])
     return [b.op("Div", [total, b.op("ReduceSum", [picked], keepdims=0)]), logp]
+
+
+@emits("nll")
+def nll(b, node):
+    """NegativeLogLikelihoodLoss on (N, C) log-probabilities."""
+    logp, target, weight = node.args[:3]
+    inputs = [b.value(logp), _int64(b, target)] + ([b.value(weight)] if weight is not None else [])
+    return b.op("NegativeLogLikelihoodLoss", inputs, reduction=node.kwargs["reduction"],
+                ignore_index=node.kwargs["ignore_index"])

@@ -13,8 +13,8 @@ from ember.backend.dtype import int64, uint8
 from ember.creation import full_like
 from ember.nn.functional._reduction import apply_reduction, check_reduction
 from ember.nn.functional.activations import softplus_neg
-from ember.ops import pointwise, scatter, unary
-from ember.ops.cross_entropy import cross_entropy_rows
+from ember.ops import pointwise, unary
+from ember.ops.cross_entropy import cross_entropy_rows, nll_rows
 from ember.amp.autocast_mode import cast_entry
 
 
@@ -85,35 +85,15 @@ def _check_targets(input, target, what="target"):
         raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
 
 
-def _picked_and_weights(logp, target, weight, ignore_index):
-    """-logp at each target class and each element's class weight (0 where ignored)."""
-    classes = logp.shape[1] if logp.dim() >= 2 else logp.shape[0]
-    keep = target != ignore_index
-    safe = pointwise.where(keep, target, 0)
-    bad = (safe < 0) | (safe >= classes)
-    if bad.any():
-        raise IndexError(f"Target {int(target[bad].flatten()[0])} is out of bounds.")
-    dim = 1 if logp.dim() >= 2 else 0
-    picked = -scatter.gather(logp, dim, safe.unsqueeze(dim)).squeeze(dim)
-    w = keep.to(logp.dtype) if weight is None else weight[safe] * keep.to(logp.dtype)
-    return picked, w
-
-
-def _weighted_mean(loss, w):
-    """sum(loss) / sum(w); NaN with zero gradients when every target is ignored (as torch)."""
-    total = w.sum()
-    empty = total == 0
-    return pointwise.where(empty, float("nan"), loss.sum() / pointwise.where(empty, 1.0, total))
-
-
 @cast_entry("nll_loss")
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of the target class; input (N, C, d1, ...) of log-probabilities."""
     _check_targets(input, target)
     check_reduction(reduction)
-    picked, w = _picked_and_weights(input, target, weight, ignore_index)
-    loss = picked * w
-    return _weighted_mean(loss, w) if reduction == "mean" else apply_reduction(loss, reduction)
+    if weight is not None:
+        _check_class_weight(weight, input.shape[1] if input.dim() >= 2 else input.shape[0])
+    loss = nll_rows(_class_rows(input), target.reshape(-1), weight, ignore_index, reduction)
+    return loss.reshape(target.shape) if reduction == "none" else loss
 
 
 @cast_entry("cross_entropy")
@@ -131,12 +111,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if target.dtype.is_floating_point and tuple(target.shape) == tuple(input.shape):
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing, dim, classes)
     _check_targets(input, target)
-    if input.dim() == 1:
-        rows = input.unsqueeze(0)
-    else:
-        rows = input if input.dim() == 2 else input.movedim(1, -1).reshape(-1, classes)
-    loss = cross_entropy_rows(rows, target.reshape(-1), weight, ignore_index, label_smoothing, reduction)
+    loss = cross_entropy_rows(_class_rows(input), target.reshape(-1), weight, ignore_index, label_smoothing,
+                              reduction)
     return loss.reshape(target.shape) if reduction == "none" else loss
+
+
+def _class_rows(input):
+    """(N, C, d1, ...) or (C,) scores as (rows, C), the layout the class-index losses run on."""
+    if input.dim() == 1:
+        return input.unsqueeze(0)
+    return input if input.dim() == 2 else input.movedim(1, -1).reshape(-1, input.shape[1])
 
 
 def _check_class_weight(weight, classes):
