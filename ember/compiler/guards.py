@@ -8,7 +8,8 @@ its globals and closure): the module tree, every ``training`` flag, every parame
 tensor attribute (identity, dtype, shape, device, ``requires_grad``) and every plain attribute (int,
 float, bool, str, None, and lists, tuples, dicts and sets of those, by content: mutating
 ``self.sizes[0]`` or a global ``CONFIG["scale"]`` recompiles) — a superset of the attributes capture
-reads.
+reads. Other objects (a config dataclass, an ``argparse.Namespace``) are keyed by their plain and
+tensor attributes, two levels deep: ``self.cfg.scale = 3`` recompiles too.
 """
 from ember._tensor import Tensor
 from ember.amp import autocast_mode
@@ -48,17 +49,40 @@ def module_key(root):
                 parts.append((k, v))
             elif isinstance(v, Tensor):  # a plain tensor attribute (not a buffer), e.g. an attention mask
                 parts.append((k, tensor_key(v)))
-            elif type(v) in _CONTAINERS and k not in _BOOKKEEPING and (content := _plain_content(v)) is not None:
+            elif k not in _BOOKKEEPING and (content := _plain_content(v)) is not None:
                 parts.append((k, content))
     return tuple(parts)
 
 
-def _plain_content(v):
-    """A key of a container's content when it holds only plain values (nested containers too), else None."""
+_MAX_OBJECT_CONTAINER = 64  # longer containers inside objects (a dataset's samples) are not walked on every call
+
+
+def _object_content(v, depth):
+    """A key of an object's plain and tensor attributes (nested objects while ``depth`` lasts), else None.
+    Callables (functions, compiled functions, modules) are behaviour rather than settings: not keyed."""
+    if depth == 0 or callable(v):
+        return None
+    fields = getattr(v, "__dict__", None)
+    if fields is None:
+        slots = getattr(type(v), "__slots__", ())
+        fields = {k: getattr(v, k) for k in ((slots,) if isinstance(slots, str) else slots) if hasattr(v, k)}
+    keys = []
+    for k, item in fields.items():
+        if type(item) in _CONTAINERS and len(item) > _MAX_OBJECT_CONTAINER:
+            continue
+        content = tensor_key(item) if isinstance(item, Tensor) else _plain_content(item, depth - 1)
+        if content is not None:
+            keys.append((k, content))
+    return (type(v), tuple(keys)) if keys else None
+
+
+def _plain_content(v, depth=2):
+    """A key of a value: plain values as themselves, containers of plain values by content (nested ones too),
+    other objects by their attributes (``_object_content``); None for what has no such key."""
     if type(v) in _PLAIN:
         return type(v), v
     if type(v) not in _CONTAINERS:
-        return None
+        return _object_content(v, depth)
     items = v.items() if type(v) is dict else v  # in iteration order, which a forward looping over it sees
     keys = []
     for item in items:
@@ -67,7 +91,7 @@ def _plain_content(v):
             if type(k) not in _PLAIN:
                 return None
             keys.append(k)
-        content = _plain_content(item)
+        content = _plain_content(item, 0)
         if content is None:
             return None
         keys.append(content)

@@ -1,4 +1,6 @@
 """ember.compile's frontend: guards never give a stale result, graph breaks, explain, decorator forms."""
+import argparse
+import dataclasses
 import warnings
 
 import numpy as np
@@ -110,6 +112,44 @@ def test_values_read_through_mutable_containers_are_guarded(backend):
     close(compiled(x), x * 5 + 13)
     CONFIG.update(scale=2.0)
     CONFIG["shifts"][0] = 1.0
+
+
+@dataclasses.dataclass
+class _Config:
+    scale: float = 2.0
+    shift: float = 1.0
+
+
+@dataclasses.dataclass(slots=True)
+class _Slotted:
+    power: int = 1
+
+
+SETTINGS = argparse.Namespace(offset=0.0, inner=_Slotted())
+
+
+class _Configured(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cfg = _Config()
+
+    def forward(self, x):
+        return x * self.cfg.scale + self.cfg.shift + SETTINGS.offset + x ** SETTINGS.inner.power
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_attributes_of_config_objects_are_guarded(backend):
+    model = _Configured()
+    compiled = ember.compile(model, backend=backend)
+    x = ember.randn(3)
+    close(compiled(x), x * 3 + 1)
+    model.cfg.scale = 5.0  # a dataclass field on the module
+    close(compiled(x), x * 6 + 1)
+    SETTINGS.offset = 2.0  # a global namespace's attribute
+    close(compiled(x), x * 6 + 3)
+    SETTINGS.inner.power = 2  # a slotted object inside it
+    close(compiled(x), x * 5 + 3 + x * x)
+    SETTINGS.offset, SETTINGS.inner.power = 0.0, 1
 
 
 def test_graph_break_runs_eagerly_and_fullgraph_names_the_line():
