@@ -11,8 +11,8 @@ import numpy as np
 
 from ember.autograd.grad_mode import is_grad_enabled, no_grad
 from ember.backend import compiled, cupy_kernels
-from ember.backend.dtype import torch_name
 from ember.backend.cupy_kernels import fusable
+from ember.backend.dtype import torch_name
 from ember.ops.dispatch import primitive
 from ember.ops.registry import public
 
