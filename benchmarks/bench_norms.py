@@ -22,12 +22,18 @@ def _cases(vocab):
     rng = np.random.default_rng(0)
     x_ln = rng.standard_normal((16, 128, 256), dtype=np.float32)
     w_ln, b_ln = rng.standard_normal(256, dtype=np.float32), rng.standard_normal(256, dtype=np.float32)
+    x_rms = rng.standard_normal((32 * 128, 1024), dtype=np.float32)
+    x_rms_narrow = rng.standard_normal((8192, 256), dtype=np.float32)
+    w_rms, w_rms_narrow = rng.standard_normal(1024, dtype=np.float32), rng.standard_normal(256, dtype=np.float32)
     scores = rng.standard_normal((16, 4, 128, 128), dtype=np.float32)
     logits = rng.standard_normal((2048, vocab), dtype=np.float32)
     target = rng.integers(0, vocab, 2048)
     return {
         "layer_norm 16x128x256": ((x_ln, w_ln, b_ln), lambda lib, x, w, b: lib.nn.functional.layer_norm(x, (256,), w, b)),
         "rms_norm 16x128x256": ((x_ln, w_ln), lambda lib, x, w: lib.nn.functional.rms_norm(x, (256,), w, 1e-6)),
+        "rms_norm 4096x1024": ((x_rms, w_rms), lambda lib, x, w: lib.nn.functional.rms_norm(x, (1024,), w)),
+        "rms_norm 8192x256": ((x_rms_narrow, w_rms_narrow),
+                              lambda lib, x, w: lib.nn.functional.rms_norm(x, (256,), w)),
         "softmax 16x4x128x128": ((scores,), lambda lib, x: x.softmax(-1)),
         "log_softmax 16x4x128x128": ((scores,), lambda lib, x: x.log_softmax(-1)),
         f"cross_entropy 2048x{vocab}": ((logits,), lambda lib, x: lib.nn.functional.cross_entropy(

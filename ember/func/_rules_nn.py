@@ -93,6 +93,32 @@ def _native_norm(prim, args, batched, size, params):
     return prim(x, w, b, rm, rv, **p)
 
 
+def _rms_norm(prim, args, batched, size, params):
+    """The batch is one more leading dim of the rows; a batched weight scales the unweighted result
+    (rstd does not depend on it)."""
+    (x, w), (bx, bw) = args, batched
+    x = batch(x, bx, size)
+    if not bw:
+        return prim(x, w, **params)
+    out, rstd = prim(x, None, **params)
+    w = w.reshape(size, *([1] * (x.ndim - w.ndim)), *w.shape[1:])
+    return (out * w).to(out.dtype), rstd
+
+
+def _rms_norm_grad(prim, args, batched, size, params):
+    """d x from the batched rows at once; d w sums each sample's rows, so it is summed here per sample."""
+    (g, x, w, rstd), (bg, bx, bw, br) = args, batched
+    if bw:
+        return fallback(prim, args, batched, size, params)
+    g, x, rstd = batch(g, bg, size), batch(x, bx, size), batch(rstd, br, size)
+    gx, gw = prim(g, x, w, rstd, **{**params, "need_w": False})
+    if not params["need_w"]:
+        return gx, batch(gw, False, size)
+    gw = g * (x * rstd)
+    lead = tuple(range(1, x.ndim - params["trailing"]))
+    return gx, gw.sum(lead) if lead else gw
+
+
 def _einsum(prim, args, batched, size, params):
     """A letter of its own for the batch, on the batched operands and the output."""
     used = "".join(params["subs"]) + params["out"]
@@ -111,6 +137,8 @@ register("addmm", _addmm)
 register("conv", _conv)
 register("embedding", _embedding)
 register("native_norm", _native_norm)
+register("rms_norm", _rms_norm)
+register("rms_norm_grad", _rms_norm_grad)
 register("max_pool max_pool_values avg_pool adaptive_max", call)
 register("plane_gather", _all_batched)
 register("einsum", _einsum)

@@ -12,6 +12,7 @@ import numpy as np
 from ember.autograd.grad_mode import is_grad_enabled, no_grad
 from ember.backend import compiled, cupy_kernels
 from ember.backend.cupy_kernels import fusable
+from ember.backend.dtype import torch_name
 from ember.ops.dispatch import primitive
 from ember.ops.registry import public
 
@@ -264,16 +265,84 @@ def instance_norm(input, weight, bias, running_mean, running_var, use_input_stat
     return native_instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps)
 
 
+# RMS norm: layer norm without the centring, over the trailing ``trailing`` dims ------------------
+
+@primitive("FusedRmsNormBackward0", save=(0, 1), save_output=(1,))
+def _rms_norm(ctx, xp, x, w, trailing, eps):
+    """``(out, rstd)``, rstd keeping the normalised dims as 1s. As torch's: float16/bfloat16 are
+    normalised in float32, and the result (weight applied) takes the input's dtype."""
+    ctx.trailing = trailing
+    n = math.prod(x.shape[x.ndim - trailing:])
+    stat_shape = x.shape[:x.ndim - trailing] + (1,) * trailing
+    if x.size and (w is None or w.dtype == x.dtype) and compiled.usable(x, *([] if w is None else [w])):
+        from ember.ops import norm_kernels  # optional dependency: numba, imported on first use
+        out, rstd = norm_kernels.rms_norm_forward(x.reshape(-1, n), w, eps)
+        return out.reshape(x.shape), rstd.reshape(stat_shape)
+    axes = tuple(range(x.ndim - trailing, x.ndim))
+    xc = x if x.dtype.itemsize > 2 else x.astype(xp.float32)
+    rstd = (1.0 / xp.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)).astype(xc.dtype)
+    out = xc * rstd
+    if w is not None:
+        out = xp.multiply(out, w, out=out) if w.dtype == out.dtype else out * w
+    return out if out.dtype == x.dtype else out.astype(x.dtype), rstd
+
+
+@primitive("FusedRmsNormBackward0")
+def _rms_norm_grad(ctx, xp, g, x, w, rstd, trailing, need_w):
+    """First-order ``(d x, d w)`` on arrays (``d w`` a 0-d zero unless ``need_w``): the training-step path,
+    one kernel pass or a few NumPy ones, where the composed form below (kept for double backward) runs
+    about ten ember ops."""
+    n = math.prod(x.shape[x.ndim - trailing:])
+    if x.size and g.dtype == x.dtype == rstd.dtype and (w is None or w.dtype == x.dtype) and compiled.usable(
+            g, x, *([] if w is None else [w])):
+        from ember.ops import norm_kernels  # optional dependency: numba, imported on first use
+        gx, gw = norm_kernels.rms_norm_backward(g.reshape(-1, n), x.reshape(-1, n), w, rstd)
+        return gx.reshape(x.shape), gw.reshape(w.shape) if need_w else xp.zeros((), x.dtype)
+    axes, lead = tuple(range(x.ndim - trailing, x.ndim)), tuple(range(x.ndim - trailing))
+    xhat = x * rstd
+    gw = (g * xhat).sum(lead) if need_w else xp.zeros((), x.dtype)
+    gy = g if w is None else g * w
+    xhat *= (gy * xhat).mean(axis=axes, keepdims=True)
+    gx = gy - xhat
+    gx *= rstd
+    return gx, gw
+
+
+@_rms_norm.derivative
+def _(ctx, g, g_rstd):
+    x, w, rstd = ctx.saved_tensors
+    need_x, need_w = ctx.needs_input_grad[:2]
+    trailing = ctx.trailing
+    if g is not None and g_rstd is None and not is_grad_enabled():
+        gx, gw = _rms_norm_grad(g, x, w, rstd, trailing=trailing, need_w=need_w)
+        return gx if need_x else None, gw if need_w else None
+    axes = tuple(range(x.dim() - trailing, x.dim()))
+    xhat = x * rstd
+    gx = gw = None
+    if g is not None and need_w:
+        gw = _sum_over(g * xhat, tuple(range(x.dim() - trailing)))
+    if need_x and g is not None:
+        gy = g if w is None else g * w
+        gx = (gy - xhat * (gy * xhat).mean(axes, keepdim=True)) * rstd
+    if need_x and g_rstd is not None:  # d rstd / d x = -rstd^2 xhat / n
+        term = g_rstd * rstd * rstd * xhat * (-1.0 / math.prod(x.shape[x.dim() - trailing:]))
+        gx = term if gx is None else gx + term
+    return gx, gw
+
+
 @public(method=False)
 def rms_norm(input, normalized_shape, weight=None, eps=None):
-    """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight: ``ember.rms_norm(ember.ones(2, 3), [3])``."""
+    """x / sqrt(mean(x^2) + eps) over the trailing dims, times weight: ``ember.rms_norm(ember.ones(2, 3), [3])``.
+    ``eps=None`` is the machine epsilon of the dtype the norm is computed in (float32 for float16/bfloat16)."""
     normalized_shape = _normalized_shape(input, normalized_shape)
-    k = len(normalized_shape)
+    if weight is not None and tuple(weight.shape) != normalized_shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                           f"{_shape_str(weight.shape)} and normalized_shape = {_shape_str(normalized_shape)}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"rms_norm\" not implemented for '{torch_name(input.dtype)}'")
     if eps is None:
-        eps = float(np.finfo(input.dtype.np).eps)
-    dims = tuple(range(input.dim() - k, input.dim()))
-    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
-    return out * weight if weight is not None else out
+        eps = float(np.finfo(input.dtype.np if input.dtype.itemsize > 2 else np.float32).eps)
+    return _rms_norm(input, weight, trailing=len(normalized_shape), eps=eps)[0]
 
 
 # forward-mode rule (run by ember.ops.dual) --------------------------------------------------------
@@ -306,3 +375,23 @@ def _(j):
         term = tb.reshape(param_shape)
         t_out = term if t_out is None else t_out + term
     return t_out, t_mean, t_rstd
+
+
+@_rms_norm.jvp
+def _(j):
+    """With xhat = x * rstd: d rstd = -rstd^2 mean(xhat t), so d out = (rstd t + xhat d rstd / rstd) w + xhat t_w."""
+    (x, w), (tx, tw) = j.inputs, j.tangents
+    rstd = j.out[1]
+    axes = tuple(range(x.dim() - j.params["trailing"], x.dim()))
+    xhat = x * rstd
+    t_out = t_rstd = None
+    if tx is not None:
+        spread = (xhat * tx).mean(axes, keepdim=True) * rstd
+        t_rstd = -rstd * spread
+        t_out = tx * rstd - xhat * spread
+        if w is not None:
+            t_out = t_out * w
+    if tw is not None:
+        term = xhat * tw
+        t_out = term if t_out is None else t_out + term
+    return t_out, t_rstd

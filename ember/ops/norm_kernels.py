@@ -1,8 +1,9 @@
-"""Compiled CPU kernels of layer norm (``norm.py``): a row's statistics, normalisation and affine while
-the row is in cache, forward in one read and one write of the activation, backward in one of each.
+"""Compiled CPU kernels of layer norm and RMS norm (``norm.py``): a row's statistics, normalisation and
+affine while the row is in cache, forward in one read and one write of the activation, backward in one
+of each. RMS norm is layer norm without the centring (no mean, no bias), in kernels of its own.
 
 Rows are the normalised groups ((rows, n) C-contiguous); weight and bias have one entry per column.
-The weight and bias gradients sum over rows: the rows are cut into ``_BLOCKS`` (or fewer) fixed
+The weight (and bias) gradients sum over rows: the rows are cut into ``_BLOCKS`` (or fewer) fixed
 blocks, whatever the thread count, each block sums its rows into its own float64 partial row, and
 NumPy adds the partials in one fixed order, so the bits do not depend on the thread count.
 Imported by the ops only once ``compiled.usable`` said yes (``row_math`` imports numba).
@@ -79,3 +80,61 @@ def layer_norm_backward(g, x, w, mean, rstd):
     compiled.parallel(_layer_norm_grad_blocks, blocks, g, x, w, mean.reshape(rows), rstd.reshape(rows), gx,
                       gw_part, gb_part, min_rows_per_thread=max(1, compiled.rows_per_thread(n) // rows_per_block))
     return gx, gw_part.sum(0).astype(x.dtype), gb_part.sum(0).astype(x.dtype)
+
+
+@compiled.kernel
+def _rms_norm_rows(lo, hi, x, w, eps, out, rstd):
+    n = x.shape[1]
+    for i in range(lo, hi):
+        row = x[i]
+        rstd[i] = 1.0 / math.sqrt(row_dot(row, row) / n + eps)
+        ri = rstd[i]  # in x's dtype, as the backward and the NumPy path use it
+        o = out[i]
+        for j in range(n):
+            o[j] = row[j] * ri * w[j]
+
+
+@compiled.kernel
+def _rms_norm_grad_blocks(lo, hi, g, x, w, rstd, gx, gw_part):
+    rows, n = x.shape
+    blocks = gw_part.shape[0]
+    gy = np.empty(n, x.dtype)
+    xhat = np.empty(n, x.dtype)
+    spread = np.empty(1, x.dtype)  # mean(gy * xhat) in x's dtype
+    for k in range(lo, hi):
+        gw_k = gw_part[k]
+        for i in range(rows * k // blocks, rows * (k + 1) // blocks):
+            gi, xi, ri = g[i], x[i], rstd[i]
+            for j in range(n):
+                xhat[j] = xi[j] * ri
+                gy[j] = gi[j] * w[j]
+                gw_k[j] += gi[j] * xhat[j]
+            spread[0] = row_dot(gy, xhat) / n
+            s = spread[0]
+            out = gx[i]
+            for j in range(n):
+                out[j] = (gy[j] - xhat[j] * s) * ri
+
+
+def rms_norm_forward(x, w, eps):
+    """``(out, rstd)`` of RMS norm over the last dim of the 2-d ``x``; ``w`` (n,) or None."""
+    rows, n = x.shape
+    x = np.ascontiguousarray(x)
+    w = np.ones(n, x.dtype) if w is None else np.ascontiguousarray(w.reshape(n))
+    out, rstd = np.empty_like(x), np.empty(rows, x.dtype)
+    compiled.parallel(_rms_norm_rows, rows, x, w, float(eps), out, rstd,
+                      min_rows_per_thread=compiled.rows_per_thread(n))
+    return out, rstd
+
+
+def rms_norm_backward(g, x, w, rstd):
+    """``(d x, d w)`` of RMS norm on 2-d ``g``/``x``; ``d w`` is (n,)."""
+    rows, n = x.shape
+    g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
+    w = np.ones(n, x.dtype) if w is None else np.ascontiguousarray(w.reshape(n))
+    blocks = max(1, min(rows, _BLOCKS))
+    gx, gw_part = np.empty_like(x), np.zeros((blocks, n))
+    rows_per_block = max(1, rows // blocks)
+    compiled.parallel(_rms_norm_grad_blocks, blocks, g, x, w, rstd.reshape(rows), gx, gw_part,
+                      min_rows_per_thread=max(1, compiled.rows_per_thread(n) // rows_per_block))
+    return gx, gw_part.sum(0).astype(x.dtype)

@@ -85,6 +85,27 @@ def _normalise(b, node, x, w, bias, group, axes, param_shape, eps, dtype):
     return out
 
 
+@emits("rms_norm")
+def rms_norm(b, node):
+    """x * (1 / sqrt(mean(x^2) + eps)) * w over the trailing dims, as the sequence (RMSNormalization needs
+    opset 23); float16/bfloat16 in float32 and cast back, as the op computes them."""
+    x, w = (list(node.args) + [None])[:2]
+    dtype = b.meta(x)[1]
+    compute = "float32" if dtype in ("float16", "bfloat16") else dtype
+
+    def cast(value, have):
+        return value if have == compute else b.op("Cast", [value], to=onnx_dtype(compute))
+
+    xv = cast(b.value(x), dtype)
+    axes = b.ints(list(range(-node.kwargs["trailing"], 0)))
+    mean_sq = b.op("ReduceMean", [b.op("Mul", [xv, xv]), axes], keepdims=1)
+    rstd = b.op("Reciprocal", [b.op("Sqrt", [b.op("Add", [mean_sq, b.scalar(node.kwargs["eps"], compute)])])])
+    out = b.op("Mul", [xv, rstd])
+    if w is not None:
+        out = b.op("Mul", [out, cast(b.value(w), b.meta(w)[1])])
+    return [out if dtype == compute else b.op("Cast", [out], to=onnx_dtype(dtype)), None]
+
+
 def _gates(b, t, order, axis=0):
     """``t`` with its equal gate blocks along ``axis`` in ONNX's order, as named values."""
     blocks = b.op("Split", [t], outputs=len(order), axis=axis, num_outputs=len(order))
