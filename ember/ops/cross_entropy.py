@@ -3,7 +3,8 @@
 Composed from ember ops, ``log_softmax`` + ``nll_loss`` with ignore_index, class weights and label
 smoothing ran ~15 ops forward and as many nodes backward: 281 us for a (128, 10) batch where torch takes
 50 us, ~7% of the MLP benchmark's training step. Here the forward is one log_softmax over the rows (the
-row kernel on the CPU) and a gather; the first-order backward is ``softmax * coef - picked`` on arrays.
+row kernel on the CPU) and a gather; the first-order backward is ``softmax * coef - picked`` on arrays,
+one pass in ``cross_entropy_kernels`` on the CPU.
 The composed form of the gradient, kept below for double backward, reads the same saved log-probs.
 
 Every loss here is over rows: ``x`` is (N, C) with (N,) targets (``nn.functional.cross_entropy`` moves
@@ -19,6 +20,7 @@ tensor(1.3863)
 import numpy as np
 
 from ember.autograd.grad_mode import is_grad_enabled
+from ember.backend import compiled
 from ember.creation import arange
 from ember.ops.dispatch import apply, primitive
 from ember.ops.pointwise import log_softmax_array, where
@@ -81,6 +83,12 @@ def _cross_entropy_grad(ctx, xp, g, logp, target, weight, ignore_index, label_sm
         spread = classes if weight is None else weight.sum(dtype=logp.dtype)
         smooth = (scale * (label_smoothing / classes)) * keep
         coef = picked + smooth * spread
+    if logp.size and compiled.usable(logp, safe, coef, *(() if weight is None else (weight,))) and \
+            coef.dtype == logp.dtype and (weight is None or weight.dtype == logp.dtype):
+        from ember.ops import cross_entropy_kernels  # optional dependency: numba, imported on first use
+        return cross_entropy_kernels.grad(
+            logp, safe, picked, coef, smooth if label_smoothing else coef[:0],
+            np.ones(classes, logp.dtype) if weight is None else np.ascontiguousarray(weight))
     grad = xp.exp(logp)
     grad *= coef.reshape(-1, 1)
     grad[xp.arange(n), safe] -= picked
