@@ -97,6 +97,29 @@ def _cross_entropy_grad(ctx, xp, g, logp, target, weight, ignore_index, label_sm
     return grad
 
 
+# the composed forms (double backward, forward mode) -----------------------------------------------
+
+def _row_weights(target, weight, ignore_index, dtype):
+    """``_target_weights`` in ember ops: (safe targets, keep, w_t)."""
+    keep = (target != ignore_index).to(dtype)
+    safe = where(target != ignore_index, target, 0)
+    return safe, keep, keep if weight is None else weight[safe] * keep
+
+
+def _reduced(per_row, wt, reduction):
+    """Per-row values reduced as the loss is: ``mean`` divides by sum(w_t) (0 when every target is ignored)."""
+    if reduction == "none":
+        return per_row
+    if reduction == "sum":
+        return per_row.sum()
+    return per_row.sum() * _inverse_total(wt)
+
+
+def _inverse_total(wt):
+    total = wt.sum()
+    return where(total == 0, 0.0, 1.0 / where(total == 0, 1.0, total))
+
+
 @_cross_entropy.derivative
 def _(ctx, g, g_logp):
     target, weight, logp = ctx.saved_tensors
@@ -116,14 +139,11 @@ def _(ctx, g, g_logp):
 def _composed_grad(g, logp, target, weight, ignore_index, label_smoothing, reduction):
     """``_cross_entropy_grad`` in ember ops, so that it is differentiable again."""
     n, classes = logp.shape
-    keep = (target != ignore_index).to(logp.dtype)
-    safe = where(target != ignore_index, target, 0)
+    safe, keep, wt = _row_weights(target, weight, ignore_index, logp.dtype)
     onehot = (arange(classes, device=logp.device) == safe.reshape(n, 1)).to(logp.dtype)
     w = 1.0 if weight is None else weight
-    wt = keep if weight is None else weight[safe] * keep
     if reduction == "mean":
-        total = wt.sum()
-        g = g * where(total == 0, 0.0, 1.0 / where(total == 0, 1.0, total))
+        g = g * _inverse_total(wt)
     scale = (g.reshape(n, 1) if g.dim() else g) * keep.reshape(n, 1)
     per_class = (1 - label_smoothing) * onehot * (wt.reshape(n, 1) if weight is not None else 1.0) \
         + (label_smoothing / classes) * w
@@ -137,18 +157,11 @@ def _(j):
     ignore_index, label_smoothing, reduction = (j.params[k] for k in ("ignore_index", "label_smoothing", "reduction"))
     logp = j.out[1]
     d_logp = t - (logp.exp() * t).sum(1, keepdim=True)
-    keep = (target != ignore_index).to(x.dtype)
-    safe = where(target != ignore_index, target, 0)
-    wt = keep if weight is None else weight[safe] * keep
+    safe, keep, wt = _row_weights(target, weight, ignore_index, x.dtype)
     d_loss = -(1 - label_smoothing) * wt * d_logp.gather(1, safe.reshape(-1, 1)).reshape(-1)
     if label_smoothing:
         d_loss = d_loss - (label_smoothing / x.shape[1]) * keep * (d_logp if weight is None else d_logp * weight).sum(1)
-    if reduction == "sum":
-        d_loss = d_loss.sum()
-    elif reduction == "mean":
-        total = wt.sum()
-        d_loss = d_loss.sum() * where(total == 0, 0.0, 1.0 / where(total == 0, 1.0, total))
-    return d_loss, d_logp
+    return _reduced(d_loss, wt, reduction), d_logp
 
 
 @primitive("NllLossBackward0", save=(1, 2))
@@ -179,12 +192,9 @@ def _(ctx, g):
     if not is_grad_enabled():
         return _nll_grad(g, target, weight, *ctx.nll_params), None, None
     (n, classes), ignore_index, reduction = ctx.nll_params  # linear in g: the composed form for double backward
-    keep = (target != ignore_index).to(g.dtype)
-    safe = where(target != ignore_index, target, 0)
-    wt = keep if weight is None else weight[safe] * keep
+    safe, keep, wt = _row_weights(target, weight, ignore_index, g.dtype)
     if reduction == "mean":
-        total = wt.sum()
-        g = g * where(total == 0, 0.0, 1.0 / where(total == 0, 1.0, total))
+        g = g * _inverse_total(wt)
     onehot = (arange(classes, device=g.device) == safe.reshape(n, 1)).to(g.dtype)
     return onehot * (-(g * wt)).reshape(n, 1), None, None
 
@@ -192,17 +202,8 @@ def _(ctx, g):
 @_nll.jvp
 def _(j):
     (logp, target, weight), t = j.inputs[:3], j.tangents[0]
-    ignore_index, reduction = j.params["ignore_index"], j.params["reduction"]
-    keep = (target != ignore_index).to(logp.dtype)
-    safe = where(target != ignore_index, target, 0)
-    wt = keep if weight is None else weight[safe] * keep
-    d_loss = -wt * t.gather(1, safe.reshape(-1, 1)).reshape(-1)
-    if reduction == "sum":
-        return d_loss.sum()
-    if reduction == "mean":
-        total = wt.sum()
-        return d_loss.sum() * where(total == 0, 0.0, 1.0 / where(total == 0, 1.0, total))
-    return d_loss
+    safe, keep, wt = _row_weights(target, weight, j.params["ignore_index"], logp.dtype)
+    return _reduced(-wt * t.gather(1, safe.reshape(-1, 1)).reshape(-1), wt, j.params["reduction"])
 
 
 def nll_rows(logp, target, weight, ignore_index, reduction):

@@ -246,3 +246,20 @@ def test_loss_modules(name, kw, kind):
 def test_loss_weight_is_a_buffer(name):
     e, t = getattr(ember.nn, name)(weight=ember.ones(3)), getattr(torch.nn, name)(weight=torch.ones(3))
     assert list(e.state_dict()) == list(t.state_dict()) == ["weight"]
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_class_index_losses_forward_mode_matches_torch(fn, reduction):
+    x, tangent = rand(5, 4, seed=34).astype(np.float64), rand(5, 4, seed=35).astype(np.float64)
+    w = rand(4, low=0.5, high=2.0, seed=36).astype(np.float64)
+    extra = {"label_smoothing": 0.2} if fn == "cross_entropy" else {}
+    got = []
+    for lib in (ember, torch):
+        fwd = lib.autograd.forward_ad
+        with fwd.dual_level():
+            dual = fwd.make_dual(lib.tensor(x), lib.tensor(tangent))
+            loss = getattr(lib.nn.functional, fn)(dual, lib.tensor([0, 3, -100, 1, 2]), lib.tensor(w),
+                                                  reduction=reduction, **extra)
+            got.append(fwd.unpack_dual(loss).tangent.cpu().numpy())
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-10, atol=1e-12)
