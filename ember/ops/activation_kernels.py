@@ -172,6 +172,13 @@ def _slope(x, a, b):
     return b if a == 0.0 else (x * x * (3.0 * a) + 1.0) * b
 
 
+def _sigmoid_slope(x, s, a, b):
+    """``s (1 - s)``, the sigmoid's derivative at z, with ``1 - s`` as ``sigmoid(-z)``: from the saved s it
+    would keep no digit where s rounds to 1 (z > 17 in float32), and second derivatives live on it."""
+    z = x * b if a == 0.0 else (x * x * a + 1.0) * x * b
+    return s * (-z).sigmoid()
+
+
 def _gated(name, node, a, b):
     """The primitive of ``x * sigmoid(b (x + a x^3))``, returning ``(y, s)``, and its backward's, both with
     derivatives and forward-mode rules (torch's node names: ``node`` and ``node`` + ``Backward0``)."""
@@ -188,14 +195,14 @@ def _gated(name, node, a, b):
         x, s = ctx.saved_tensors
         gx = None if g is None else backward(g, x, s)
         if g_s is not None:  # only reached in double backward, through the backward's s input
-            gs = g_s * s * (1.0 - s) * _slope(x, a, b)
+            gs = g_s * _sigmoid_slope(x, s, a, b) * _slope(x, a, b)
             gx = gs if gx is None else gx + gs
         return (gx,)
 
     @forward.jvp
     def _(j):
         x, t, s = j.inputs[0], j.tangents[0], j.out[1]
-        return backward(t, x, s), t * s * (1.0 - s) * _slope(x, a, b)
+        return backward(t, x, s), t * _sigmoid_slope(x, s, a, b) * _slope(x, a, b)
 
     @backward.derivative
     def _(ctx, gg):
@@ -203,7 +210,7 @@ def _gated(name, node, a, b):
         need_g, need_x, need_s = ctx.needs_input_grad
         grad_g = backward(gg, x, s) if need_g else None
         # d/dx of x s (1 - s) z'(x) with s held: its own dependence on x goes back through s
-        grad_x = gg * g * s * (1.0 - s) * (_slope(x, a, b) + x * x * (6.0 * a * b)) if need_x else None
+        grad_x = gg * g * _sigmoid_slope(x, s, a, b) * (_slope(x, a, b) + x * x * (6.0 * a * b)) if need_x else None
         grad_s = gg * g * (1.0 + x * _slope(x, a, b) * (1.0 - 2.0 * s)) if need_s else None
         return grad_g, grad_x, grad_s
 

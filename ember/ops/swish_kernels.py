@@ -54,6 +54,7 @@ def _cubic_forward(lo, hi, x, y, s, a, b):
         for j in range(m):
             v = np.float64(xs[j])
             exact = -abs(v * (b + ab * v * v))
+            exact = -1e4 if exact < -1e4 else exact  # exp is 0 there; keeps w finite in float32 (NaN stays)
             w[j] = exact
             lost[j] = 1.0 + (exact - np.float64(w[j]))  # exp(exact) = exp(w) (1 + exact - w)
         for j in range(m):
