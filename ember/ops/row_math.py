@@ -15,7 +15,7 @@ This module imports numba, so the ops import it (and their kernel modules) only 
   NumPy's exp; arguments below the smallest normal result give 0, NaN stays NaN.
 - ``exp_nonpositive`` is the same exp of one value <= 0, inlined into the caller's loop: 2**k comes from the
   bits of k by a bitcast (``_bitcast``), so no scratch array and no second pass are needed and an
-  elementwise kernel stays one vectorised loop (SiLU's forward: 1.2 ms on 2M floats against 2.5 with
+  elementwise kernel stays one vectorised loop (SiLU's forward: 1.0-1.4 ms on 2M float32 against 2.4-2.9 with
   ``exp_shifted_into``'s three passes).
 """
 import math

@@ -9,7 +9,7 @@ is still 1e-8, and torch's float32 tanh GELU is off by hundreds of ulp from x ~ 
 ``row_math.exp_nonpositive``, inlined, so each forward is one vectorised loop. SiLU's z is x itself; the
 tanh GELU's z is computed in float64 and its rounding to the float32 exp argument put back as a factor
 ``1 + lost``, since an error d in z is a relative error d in the gate. Measured max error against float64,
-float32, |z| < 87: SiLU 2 ulp, tanh GELU 3 ulp (both values and gates). Below that the float32 exp gives 0.
+float32, |z| < 87: SiLU 3.2 ulp, tanh GELU 4.1 ulp (values; gates 2.3, 3.6). Beyond, float32's exp gives 0.
 Imported by the op only once ``compiled.usable`` said yes (``row_math`` imports numba).
 """
 import numba
