@@ -1,6 +1,6 @@
-"""SiLU and the tanh GELU as single primitives (``ember/ops/activation_kernels.py``) with their compiled kernels
-(``ember/ops/swish_kernels.py``): against a float64 reference in ulp, torch, ember's NumPy path, other thread
-counts, gradcheck, double backward, forward mode, vmap and ONNX."""
+"""SiLU, the tanh GELU and Mish as single primitives (``ember/ops/activation_kernels.py``) with their compiled
+kernels (``ember/ops/swish_kernels.py``, ``ember/ops/mish_kernels.py``): against a float64 reference in ulp,
+torch, ember's NumPy path, other thread counts, gradcheck, double backward, forward mode, vmap and ONNX."""
 import io
 import math
 
@@ -14,10 +14,12 @@ from tests.oracle import assert_same, check, check_layouts, gradcheck, rand
 
 F = ember.nn.functional
 A, B = 0.044715, 2.0 * math.sqrt(2.0 / math.pi)
-OPS = {  # name -> (fn(lib, x), the gate's z as b (x + a x^3))
+OPS = {  # name -> (fn(lib, x), the gate's z as b (x + a x^3) or None)
     "silu": (lambda lib, x: lib.nn.functional.silu(x), (0.0, 1.0)),
     "gelu_tanh": (lambda lib, x: lib.nn.functional.gelu(x, approximate="tanh"), (A, B)),
+    "mish": (lambda lib, x: lib.nn.functional.mish(x), None),
 }
+GATED = ["silu", "gelu_tanh"]
 SPECIAL = np.array([0.0, -0.0, 20.0, -20.0, 90.0, -90.0, 1e-30, -1e-30, 3e38, -3e38, np.inf, -np.inf, np.nan],
                    np.float32)
 
@@ -43,19 +45,38 @@ def _ulps(got, exact):
     return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
 
 
-@pytest.mark.parametrize("name", OPS)
+def _wide_range():
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.uniform(-100, 100, 300_000), rng.uniform(-12, 12, 300_000),
+                           np.linspace(-20, 20, 400_001)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", GATED)
 def test_float32_kernel_within_five_ulp_of_float64(name):
     """Measured: SiLU 3.2 ulp, tanh GELU 4.1 ulp at most (values and gates), over |z| < 87 (below, float32's
     exp underflows and both give 0 where the exact value is under 2e-36)."""
-    rng = np.random.default_rng(0)
-    x = np.concatenate([rng.uniform(-100, 100, 300_000), rng.uniform(-12, 12, 300_000),
-                        np.linspace(-20, 20, 400_001)]).astype(np.float32)
+    x = _wide_range()
     y, gate = (t.numpy() for t in getattr(ember.ops.activation_kernels, f"_{name}")(ember.tensor(x)))
     exact_gate, exact_y, z = _exact(x, *OPS[name][1])
     inside = np.abs(z) < 87
     assert _ulps(gate[inside], exact_gate[inside]).max() <= 5
     assert _ulps(y[inside], exact_y[inside]).max() <= 5
     np.testing.assert_allclose(y[~inside], exact_y[~inside], rtol=0, atol=2e-36)
+
+
+def test_float32_mish_within_five_ulp_of_float64():
+    """Measured: values within 4.3 ulp; the gradient within 3 float32 epsilons of the size of its two terms
+    (in ulp it grows near its zero at x = -1.19, where the terms cancel)."""
+    x = _wide_range()
+    x64 = x.astype(np.float64)
+    softplus = np.logaddexp(0.0, x64)
+    t, sech2, sigmoid = np.tanh(softplus), 1.0 / np.cosh(softplus) ** 2, 1.0 / (1.0 + np.exp(-x64))
+    inside = np.abs(x) < 87
+    y, grad = _forward_and_grad(OPS["mish"][0], x, np.ones_like(x))
+    assert _ulps(y[inside], (x64 * t)[inside]).max() <= 5
+    np.testing.assert_allclose(y[~inside], (x64 * t)[~inside], rtol=1e-6, atol=2e-36)
+    terms = np.abs(t) + np.abs(x64 * sigmoid * sech2)
+    assert (np.abs(grad - (t + x64 * sigmoid * sech2)) / terms)[inside].max() <= 4 * np.finfo(np.float32).eps
 
 
 @pytest.mark.parametrize("name", OPS)
@@ -79,10 +100,11 @@ def test_kernels_run_and_match_the_numpy_path(name, dtype, tol):
     fn = OPS[name][0]
     x, g = rand(64, 1000, dtype=dtype, seed=2, low=-10, high=10), rand(64, 1000, dtype=dtype, seed=3)
     got = _forward_and_grad(fn, x, g)
-    from ember.ops import swish_kernels
-    assert swish_kernels._gate_grad.compile_seconds is not None
-    forward = swish_kernels._silu_forward if name == "silu" else swish_kernels._cubic_forward
-    assert forward.compile_seconds is not None
+    from ember.ops import mish_kernels, swish_kernels
+    kernels = {"silu": (swish_kernels._silu_forward, swish_kernels._gate_grad),
+               "gelu_tanh": (swish_kernels._cubic_forward, swish_kernels._gate_grad),
+               "mish": (mish_kernels._mish_forward, mish_kernels._mish_grad)}[name]
+    assert all(k.compile_seconds is not None for k in kernels)
     with compiled.disabled():
         want = _forward_and_grad(fn, x, g)
     for a, e in zip(got, want):
@@ -154,7 +176,8 @@ def test_double_backward_matches_torch_in_float64(name, dtype):
 
 def test_node_names_as_torch():
     x = ember.tensor([0.5, -1.0], requires_grad=True)
-    for fn, node in ((lambda t: F.silu(t), "Silu"), (lambda t: F.gelu(t, approximate="tanh"), "Gelu")):
+    for fn, node in ((lambda t: F.silu(t), "Silu"), (lambda t: F.gelu(t, approximate="tanh"), "Gelu"),
+                     (lambda t: F.mish(t), "Mish")):
         y = fn(x)
         assert y.grad_fn.name() == f"{node}Backward0"
         (g,) = ember.autograd.grad(y.sum(), x, create_graph=True)
@@ -207,13 +230,14 @@ def test_silu_of_complex_input_as_torch():
     assert_same(F.silu(ember.tensor(x)), torch.nn.functional.silu(torch.tensor(x)))
 
 
-def test_silu_inplace_as_torch():
+@pytest.mark.parametrize("name", ["silu", "mish"])
+def test_inplace_as_torch(name):
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
-        F.silu(ember.ones(2, requires_grad=True), inplace=True)
+        getattr(F, name)(ember.ones(2, requires_grad=True), inplace=True)
 
     def inplace(lib, x):
         y = x * 1.0
-        out = lib.nn.functional.silu(y, inplace=True)
+        out = getattr(lib.nn.functional, name)(y, inplace=True)
         assert out is y
         return y
 
@@ -224,7 +248,7 @@ def test_silu_inplace_as_torch():
 def test_onnx_export_runs_in_onnxruntime(opset):
     ort = pytest.importorskip("onnxruntime")
     nn = ember.nn
-    model = nn.Sequential(nn.Linear(5, 6), nn.GELU(approximate="tanh"), nn.Linear(6, 6), nn.SiLU()).eval()
+    model = nn.Sequential(nn.Linear(5, 6), nn.GELU(approximate="tanh"), nn.Linear(6, 6), nn.SiLU(), nn.Mish()).eval()
     x = ember.randn(4, 5) * 3
     buf = io.BytesIO()
     proto = ember.onnx.export(model, (x,), buf, opset_version=opset)

@@ -104,6 +104,12 @@ def silu(b, node):
     return [b.op("Mul", [x, b.op("Sigmoid", [x])]), None]
 
 
+@emits("mish")
+def mish(b, node):
+    """ONNX's Mish (opset 18)."""
+    return b.op("Mish", [b.value(node.args[0])])
+
+
 @emits("softmax", "log_softmax")
 def softmax(b, node):
     return b.op("Softmax" if node.target == "softmax" else "LogSoftmax", [b.value(node.args[0])],

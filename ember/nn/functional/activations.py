@@ -35,10 +35,6 @@ def _celu(x, alpha, divisor, scale=1.0):
     return scale * pointwise.where(x > 0, x, neg) if scale != 1.0 else pointwise.where(x > 0, x, neg)
 
 
-def _mish(x):
-    return x * unary.tanh(softplus(x))
-
-
 def _hardsigmoid(x):
     return pointwise.clamp(x + 3.0, 0.0, 6.0) / 6.0
 
@@ -130,7 +126,7 @@ def softplus_neg(x):
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x)): ``F.mish(ember.tensor([0.0]))`` -> ``[0.]``."""
-    return _apply(_mish, input, inplace)
+    return _apply(activation_kernels.mish, input, inplace)
 
 
 def hardsigmoid(input, inplace=False):

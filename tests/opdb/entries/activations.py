@@ -3,7 +3,7 @@ from opdb.core import FLOATS, OpEntry, Sample, xfail
 from opdb.samples import unary
 
 # torch implements these for floating inputs only and raises NotImplementedError otherwise
-FLOAT_KERNELS = {"elu", "celu", "selu", "hardsigmoid", "hardswish", "leaky_relu", "logsigmoid", "mish", "softplus"}
+FLOAT_KERNELS = {"elu", "celu", "selu", "hardsigmoid", "hardswish", "leaky_relu", "logsigmoid", "softplus"}
 # torch keeps integer dtypes (a clamp) and rejects bool
 CLAMPS = {"hardtanh", "relu6", "threshold"}
 
