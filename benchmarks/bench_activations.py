@@ -2,11 +2,12 @@
 
     python benchmarks/bench_activations.py [--repeats 5]
 
-First one forward and backward of SiLU and the tanh GELU on 16x128x1024 float32: ember's kernels
-(``ops/swish_kernels.py``), ember's NumPy path, the composed form these replaced (``x * sigmoid(x)``,
-``0.5 x (1 + tanh(...))`` in ember ops), then torch.
+First one forward and backward of SiLU, the tanh GELU and Mish on 16x128x1024 float32: ember's kernels
+(``ops/swish_kernels.py``, ``ops/mish_kernels.py``), ember's NumPy path, the composed forms these
+replaced (``x * sigmoid(x)``, ``0.5 x (1 + tanh(...))``, ``x * tanh(softplus(x))`` in ember ops), then
+torch.
 
-Times one forward and backward of ``nn.LSTM(128, 256)`` and ``nn.GRU(128, 256)`` over 50 steps of batch
+Then one forward and backward of ``nn.LSTM(128, 256)`` and ``nn.GRU(128, 256)`` over 50 steps of batch
 32 (bench_train's LSTM case): ember with its kernels, ember with ``compiled.disabled()`` (the NumPy
 reference) alternating, then torch, best of ``--repeats`` each; then one step's pointwise work alone (the
 kernel against the NumPy reference it replaces, 100 calls a sample), which is the number that stays
@@ -65,11 +66,13 @@ POINTWISE = {  # name -> (ember op, ember composed, torch op)
     "gelu_tanh": (lambda x: ember.nn.functional.gelu(x, approximate="tanh"),
                   lambda x: 0.5 * x * (1.0 + ember.tanh(_TANH_K * (x + 0.044715 * x * x * x))),
                   lambda x: torch.nn.functional.gelu(x, approximate="tanh")),
+    "mish": (ember.nn.functional.mish, lambda x: x * ember.tanh(ember.nn.functional.softplus(x)),
+             torch.nn.functional.mish),
 }
 
 
 def _pointwise(repeats):
-    """SiLU and tanh GELU fwd+bwd and forward alone on 16x128x1024 float32, in ms: every ember path first,
+    """SiLU, tanh GELU and Mish fwd+bwd and forward alone on 16x128x1024 float32, in ms: every ember path first,
     torch after all of them (see main())."""
     rng = np.random.default_rng(0)
     x, g = (rng.normal(size=(16, 128, 1024)).astype(np.float32) * 3 for _ in range(2))

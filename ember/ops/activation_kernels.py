@@ -250,10 +250,19 @@ def _mish_forward(xp, x):
         return mish_kernels.mish(x)
     if x.dtype.itemsize < 4:
         return _mish_forward(xp, x.astype(xp.float32)).astype(x.dtype)
-    y = xp.logaddexp(0, x, out=xp.empty_like(x))  # arrays even for 0-d inputs
-    xp.tanh(y, out=y)
+    y = _tanh_softplus(xp, x)
     y *= x
     return y
+
+
+def _tanh_softplus(xp, x):
+    """tanh(softplus(x)), softplus as ``max(x, 0) + log1p(exp(-|x|))`` (float32 ``logaddexp`` is 30x slower)."""
+    t = xp.abs(x, out=xp.empty_like(x))  # arrays even for 0-d inputs
+    xp.negative(t, out=t)
+    xp.exp(t, out=t)
+    xp.log1p(t, out=t)
+    t += xp.maximum(x, 0)
+    return xp.tanh(t, out=t)
 
 
 @primitive("MishBackward0", save=(0,))
@@ -269,7 +278,7 @@ def _mish_backward(ctx, xp, g, x):
         return mish_kernels.mish_grad(g, x)
 
     def grad_into(out, g, x):
-        t = xp.tanh(xp.logaddexp(0, x))
+        t = _tanh_softplus(xp, x)
         xp.multiply(t, t, out=out)
         xp.subtract(1, out, out=out)
         out *= x
