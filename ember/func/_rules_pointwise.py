@@ -31,7 +31,7 @@ def _single_or_broadcast(prim, args, batched, size, params):
 
 
 UNARY = """abs acos acosh angle asin asinh atan atanh bitwise_not ceil clone conj conj_physical cos cosh deg2rad detach
-digamma erf erfc erfinv exp exp2 expm1 floor frac gelu imag isfinite isinf isnan lgamma log log10 log1p log2
+digamma erf erfc erfinv exp exp2 expm1 floor frac gelu gelu_tanh mish silu imag isfinite isinf isnan lgamma log log10 log1p log2
 logical_not logit nan_to_num neg polygamma rad2deg real reciprocal relu round rsqrt sgn sigmoid sign signbit sin
 sinh sqrt tan tanh trunc to_copy zero fill pow_scalar clamp_scalar view_as_real view_as_complex
 chebyshev_polynomial_t chebyshev_polynomial_u chebyshev_polynomial_v chebyshev_polynomial_w hermite_polynomial_h
@@ -50,5 +50,5 @@ masked_fill masked_fill_tensor copy"""
 
 register(UNARY, _single_or_broadcast)
 register(BROADCASTING, broadcasting)
-register("gelu_backward", _expanded)
+register("gelu_backward gelu_tanh_backward mish_backward silu_backward", _expanded)
 register("tril triu cholesky det inv eigh eigvalsh qr svd svdvals slogdet lu matrix_exp eig", call)

@@ -13,13 +13,18 @@ This module imports numba, so the ops import it (and their kernel modules) only 
   parts, exp(r) by its Taylor polynomial (degree 7 in float32, 13 in float64: the next term is below
   half an ulp on |r| <= ln 2 / 2), times 2**k built from the bits of k. Measured within one ulp of
   NumPy's exp; arguments below the smallest normal result give 0, NaN stays NaN.
+- ``exp_nonpositive`` is the same exp of one value <= 0, inlined into the caller's loop: 2**k comes from the
+  bits of k by a bitcast (``_bitcast``), so no scratch array and no second pass are needed and an
+  elementwise kernel stays one vectorised loop (SiLU's forward: 1.0-1.4 ms on 2M float32 against 2.4-2.9 with
+  ``exp_shifted_into``'s three passes).
 """
 import math
 
 import numba
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 _JIT = {"nogil": True, "cache": True, "error_model": "numpy"}
 
@@ -120,4 +125,58 @@ def _exp_shifted_into(x, shift_by, out, scratch):
         return _exp32
     if out.dtype == types.float64:
         return _exp64
+    return None
+
+
+_BITCAST = {types.int32: (types.float32, ir.FloatType()), types.int64: (types.float64, ir.DoubleType()),
+            types.float32: (types.int32, ir.IntType(32)), types.float64: (types.int64, ir.IntType(64))}
+
+
+@intrinsic
+def _bitcast(typingctx, value):
+    """The float with the bits of an int32 (int64) ``value``, or the int with a float's: free, and LLVM
+    vectorises it, where an array ``view`` needs a pass of its own."""
+    if value not in _BITCAST:
+        return None
+    result, llvm_type = _BITCAST[value]
+    return result(value), lambda context, builder, sig, args: builder.bitcast(args[0], llvm_type)
+
+
+def _exp_scalar(float_t, int_t, degree, magic, bias, shift, lowest):
+    """exp_nonpositive for one dtype: exp_shifted_into's steps on one value, its constants bound at definition."""
+    coefficients = tuple(float_t(1.0 / math.factorial(i)) for i in range(degree, -1, -1))
+    magic_bits = int_t(np.array(magic, dtype=float_t).view(int_t))
+    log2e, ln2_hi, ln2_lo = float_t(1.0 / math.log(2.0)), float_t(0.693145751953125), float_t(1.428606820309417e-06)
+    if float_t is np.float64:
+        ln2_hi, ln2_lo = float_t(0.6931471803691238), float_t(1.9082149292705877e-10)
+    magic, lowest, zero = float_t(magic), float_t(lowest), float_t(0.0)
+    bias, shift = int_t(bias), int_t(shift)
+
+    def exp_scalar(v):
+        small = v < lowest  # False for NaN, which stays NaN
+        v = lowest if small else v
+        kf = v * log2e + magic  # round(v / ln 2) sits in kf's low mantissa bits
+        k = kf - magic
+        r = (v - k * ln2_hi) - k * ln2_lo
+        p = coefficients[0]
+        for c in coefficients[1:]:
+            p = p * r + c
+        return zero if small else p * _bitcast(int_t((_bitcast(kf) - magic_bits + bias) << shift))
+    return exp_scalar
+
+
+_exp_scalar32 = _exp_scalar(np.float32, np.int32, 7, 12582912.0, 127, 23, -87.33)
+_exp_scalar64 = _exp_scalar(np.float64, np.int64, 13, 6755399441055744.0, 1023, 52, -708.39)
+
+
+def exp_nonpositive(v):
+    """``exp(v)`` of one float32 or float64 value ``v <= 0`` (0 below the smallest normal result)."""
+
+
+@overload(exp_nonpositive, inline="always", jit_options=_JIT)
+def _exp_nonpositive(v):
+    if v == types.float32:
+        return _exp_scalar32
+    if v == types.float64:
+        return _exp_scalar64
     return None

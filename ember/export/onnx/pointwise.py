@@ -85,6 +85,31 @@ def gelu(b, node):
     return [b.op("Mul", [b.op("Mul", [x, phi]), b.scalar(0.5, dtype)]), None]
 
 
+@emits("gelu_tanh")
+def gelu_tanh(b, node):
+    """tanh GELU: ONNX's Gelu(approximate="tanh") from opset 20, else x (1 + tanh(k (x + 0.044715 x^3))) / 2."""
+    x, dtype = b.value(node.args[0]), _out_dtype(node, 0)
+    if b.opset >= 20:
+        return [b.op("Gelu", [x], approximate="tanh"), None]
+    cubic = b.op("Mul", [b.op("Mul", [b.op("Mul", [x, x]), x]), b.scalar(0.044715, dtype)])
+    inner = b.op("Mul", [b.op("Add", [x, cubic]), b.scalar(math.sqrt(2 / math.pi), dtype)])
+    half = b.op("Mul", [x, b.scalar(0.5, dtype)])
+    return [b.op("Mul", [half, b.op("Add", [b.scalar(1.0, dtype), b.op("Tanh", [inner])])]), None]
+
+
+@emits("silu")
+def silu(b, node):
+    """x * Sigmoid(x) (ONNX has no SiLU op in the opsets ember exports)."""
+    x = b.value(node.args[0])
+    return [b.op("Mul", [x, b.op("Sigmoid", [x])]), None]
+
+
+@emits("mish")
+def mish(b, node):
+    """ONNX's Mish (opset 18)."""
+    return b.op("Mish", [b.value(node.args[0])])
+
+
 @emits("softmax", "log_softmax")
 def softmax(b, node):
     return b.op("Softmax" if node.target == "softmax" else "LogSoftmax", [b.value(node.args[0])],

@@ -6,7 +6,6 @@
 >>> F.relu(ember.tensor([-1.0, 2.0])).tolist()
 [0.0, 2.0]
 """
-import math
 import warnings
 
 from ember.autograd import no_grad
@@ -34,14 +33,6 @@ def _celu(x, alpha, divisor, scale=1.0):
     """scale * (x if x > 0 else alpha * expm1(x / divisor)): elu, selu and celu in one."""
     neg = alpha * unary.expm1(pointwise.clamp(x, max=0.0) / divisor)
     return scale * pointwise.where(x > 0, x, neg) if scale != 1.0 else pointwise.where(x > 0, x, neg)
-
-
-def _silu(x):
-    return x * unary.sigmoid(x)
-
-
-def _mish(x):
-    return x * unary.tanh(softplus(x))
 
 
 def _hardsigmoid(x):
@@ -96,8 +87,7 @@ def gelu(input, approximate="none"):
     if approximate == "none":
         return activation_kernels.gelu(input)
     if approximate == "tanh":
-        inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
-        return 0.5 * input * (1.0 + unary.tanh(inner))
+        return activation_kernels.gelu_tanh(input)
     raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate}")
 
 
@@ -113,7 +103,7 @@ def tanh(input):
 
 def silu(input, inplace=False):
     """x * sigmoid(x): ``F.silu(ember.tensor([0.0]))`` -> ``[0.]``."""
-    return _apply(_silu, input, inplace)
+    return _apply(activation_kernels.silu, input, inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -136,7 +126,7 @@ def softplus_neg(x):
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x)): ``F.mish(ember.tensor([0.0]))`` -> ``[0.]``."""
-    return _apply(_mish, input, inplace)
+    return _apply(activation_kernels.mish, input, inplace)
 
 
 def hardsigmoid(input, inplace=False):
