@@ -1,4 +1,4 @@
-"""Compiled CPU kernels of the sigmoid-gated activations (``activation_kernels.py``): SiLU and the tanh
+"""Compiled CPU kernels of sigmoid (``unary.py``) and the sigmoid-gated activations (``activation_kernels.py``): SiLU and the tanh
 GELU are both ``x * sigmoid(z)`` with ``z = b (x + a x^3)`` (SiLU: a = 0, b = 1; tanh GELU: a = 0.044715,
 b = 2 sqrt(2 / pi), since ``(1 + tanh(u)) / 2 = sigmoid(2u)``). The forward writes ``y`` and the gate
 ``s = sigmoid(z)`` in one pass, the backward ``g * (s + x s (1 - s) z'(x))`` in one.
@@ -37,6 +37,24 @@ def _silu_forward(lo, hi, x, y, s):
         gate = _gate(v, exp_nonpositive(-abs(v)), one)
         ss[j] = gate
         ys[j] = v * gate
+
+
+@compiled.kernel
+def _sigmoid_forward(lo, hi, x, y):
+    xs, ys = x[lo:hi], y[lo:hi]
+    one = x.dtype.type(1.0)
+    for j in range(hi - lo):
+        v = xs[j]
+        ys[j] = _gate(v, exp_nonpositive(-abs(v)), one)
+
+
+@compiled.kernel
+def _sigmoid_grad(lo, hi, g, y, out):
+    """``g y (1 - y)``, in NumPy's order of rounding."""
+    gs, ys, os = g[lo:hi], y[lo:hi], out[lo:hi]
+    one = y.dtype.type(1.0)
+    for j in range(hi - lo):
+        os[j] = gs[j] * ys[j] * (one - ys[j])
 
 
 @compiled.kernel
@@ -88,6 +106,23 @@ def gate_forward(x, a, b):
         compiled.parallel(_cubic_forward, -(-flat.size // _CHUNK), flat, y.reshape(-1), s.reshape(-1), a, b,
                           min_rows_per_thread=compiled.rows_per_thread(_CHUNK))
     return y, s
+
+
+def sigmoid(x):
+    """sigmoid of a float32 or float64 host array: the gate alone (one pass where NumPy's exp, add and
+    reciprocal make three: 0.9 against 2.0-2.4 ms on 2M float32)."""
+    y = np.empty(x.shape, x.dtype)
+    compiled.parallel(_sigmoid_forward, x.size, _flat(x), y.reshape(-1),
+                      min_rows_per_thread=compiled.MIN_ELEMENTS_PER_THREAD)
+    return y
+
+
+def sigmoid_grad(g, y):
+    """``g * y * (1 - y)`` of host arrays of one shape and dtype (0.5 against 1.3 ms on 2M float32)."""
+    out = np.empty(y.shape, y.dtype)
+    compiled.parallel(_sigmoid_grad, y.size, _flat(g), _flat(y), out.reshape(-1),
+                      min_rows_per_thread=compiled.MIN_ELEMENTS_PER_THREAD)
+    return out
 
 
 def gate_grad(g, x, s, a, b):
