@@ -10,7 +10,7 @@ from ember.backend import compiled
 from ember.backend.arrays import special
 from ember.backend.dtype import from_numpy_dtype, get_default_dtype, torch_name
 from ember.ops.dispatch import Primitive, apply, primitive
-from ember.ops.dual import transposed_vjp
+from ember.ops.dual import elementwise, transposed_vjp
 from ember.ops.inplace import inplace
 from ember.ops.pointwise import where
 from ember.ops.registry import public
@@ -127,6 +127,9 @@ def _sigmoid_backward(ctx, xp, g, y):
 def _(ctx, gg):
     g, y = ctx.saved_tensors
     return gg * y * (1 - y), gg * g * (1 - 2 * y)
+
+
+_sigmoid_backward.jvp(elementwise)
 
 
 def _sigmoid_derivative(y, g):
