@@ -7,12 +7,21 @@ reshape-copy of a window view (or one strided copy per offset when C is small),
 so the GEMM operand needs no transpose. Measured choices: a window view beats
 per-offset copies ~3.5x at 32 channels; per-image GEMMs writing NCHW directly
 beat one GEMM plus a transpose ~3x when K*C is small (first layers).
+
+Two special cases skip the columns. A 1x1 convolution (groups 1, no padding) is a GEMM
+per image straight in NCHW, ``W (Cout, C) @ x[n] (C, O)``, after slicing the input by the
+stride. Depthwise-like convolutions (each output channel reads one input channel, or each
+input channel feeds one output) run numba's direct loops of ``conv_kernels.py`` on host
+arrays, where the batched (G, M, K) x (G, K, 1) GEMM of the general path is ~50x slower.
 """
 import itertools
 import math
 
+from ember.backend import compiled
+
 _VIEW_MIN_CHANNELS = 8
 _BATCHED_MAX_DEPTH = 64  # K*C below which per-image GEMMs beat one GEMM plus a transpose
+_POINTWISE_MIN_POSITIONS = 256  # 1x1 weight gradient: per-image GEMMs from here, one GEMM on copies below
 
 
 def out_sizes(sizes, kernel, stride, padding, dilation):
@@ -81,9 +90,83 @@ def _weight_matrix(xp, w, groups):
     return xp.moveaxis(w, 1, -1).reshape(groups, cout // groups, math.prod(w.shape[2:]) * cg)
 
 
+def _direct(x, w, groups, transposed=False):
+    """Whether the direct loops of ``conv_kernels`` run: host float arrays, several groups and, per group,
+    one input or one output channel (depthwise convolutions, any multiplier, and their gradients)."""
+    per_in, per_out = (w.shape[0] // groups, w.shape[1]) if transposed else (w.shape[1], w.shape[0] // groups)
+    return (groups > 1 and min(per_in, per_out) == 1 and x.dtype.kind == "f" and compiled.usable(x, w))
+
+
+def _pointwise(kernel, padding, groups):
+    """Whether a convolution is a plain 1x1 channel mix: kernel all ones, groups 1, no padding."""
+    return groups == 1 and all(kk == 1 for kk in kernel) and not any(padding)
+
+
+def _every(x, stride):
+    """``x`` (N, C, *S) at every ``stride``-th position: what a 1x1 kernel reads."""
+    if all(s == 1 for s in stride):
+        return x
+    return x[(slice(None), slice(None), *(slice(None, None, s) for s in stride))]
+
+
+def _pointwise_forward(xp, x, w, b, stride):
+    """1x1 convolution as one ``W (Cout, C) @ x[n] (C, O)`` GEMM per image, written in NCHW."""
+    xs = _every(x, stride)
+    n, c, cout = x.shape[0], x.shape[1], w.shape[0]
+    out = xp.matmul(w.reshape(cout, c), xs.reshape(n, c, math.prod(xs.shape[2:])))
+    if b is not None:
+        out += b.reshape(cout, 1)
+    return out.reshape(n, cout, *xs.shape[2:])
+
+
+def _pointwise_transpose(xp, x, w, b, stride, padding, out_size):
+    """Transposed 1x1 convolution: ``W.T (Cout, Cin) @ x[n]`` per image, spread ``stride`` apart and cropped
+    by ``padding`` when either is set (the input gradient of a strided 1x1 convolution)."""
+    n, cin, *sizes = x.shape
+    cout = w.shape[1]
+    prod = xp.matmul(w.reshape(cin, cout).T, x.reshape(n, cin, math.prod(sizes))).reshape(n, cout, *sizes)
+    if any(s != 1 for s in stride) or any(padding) or tuple(out_size) != tuple(sizes):
+        need = transposed_out_sizes(sizes, (1,) * len(sizes), stride, (0,) * len(sizes), (1,) * len(sizes))
+        full = [max(o + 2 * p, q) for o, p, q in zip(out_size, padding, need)]
+        buf = xp.zeros((n, cout, *full), dtype=prod.dtype)
+        buf[(slice(None), slice(None), *(slice(0, q, s) for q, s in zip(need, stride)))] = prod
+        prod = xp.ascontiguousarray(buf[(slice(None), slice(None),
+                                         *(slice(p, p + o) for p, o in zip(padding, out_size)))])
+    if b is not None:
+        prod += b.reshape((cout,) + (1,) * len(sizes))
+    return prod
+
+
+def _pointwise_weight_grad(xp, x, g, stride):
+    """1x1 weight gradient, sum over images of ``g[n] @ x[n].T``: per image while the products are deep
+    enough, else one GEMM over copies laid out (C, N*O) (64 images of 7x7 at 512 channels: ~2x faster)."""
+    xs = _every(x, stride)
+    n, c, cout = x.shape[0], x.shape[1], g.shape[1]
+    o = math.prod(g.shape[2:])
+    gm, xm = g.reshape(n, cout, o), xs.reshape(n, c, o)
+    if n == 0:
+        return xp.zeros((cout, c), dtype=g.dtype)
+    if o < _POINTWISE_MIN_POSITIONS:
+        gcat = xp.ascontiguousarray(gm.transpose(1, 0, 2)).reshape(cout, n * o)
+        xcat = xp.ascontiguousarray(xm.transpose(1, 0, 2)).reshape(c, n * o)
+        return xp.matmul(gcat, xcat.T)
+    gw = xp.matmul(gm[0], xm[0].T)
+    part = xp.empty_like(gw)
+    for i in range(1, n):
+        xp.matmul(gm[i], xm[i].T, out=part)
+        gw += part
+    return gw
+
+
 def conv_forward(xp, x, w, b, stride, padding, dilation, groups, cols=None):
     """Convolution (N, C, *S) * (Cout, C/G, *K) -> (N, Cout, *O); returns (output, columns)."""
     kernel = w.shape[2:]
+    if _pointwise(kernel, padding, groups):
+        return _pointwise_forward(xp, x, w, b, stride), None
+    if _direct(x, w, groups) and (b is None or compiled.usable(b)):
+        from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
+        osz = out_sizes(x.shape[2:], kernel, stride, padding, dilation)
+        return conv_kernels.conv(x, w, b, stride, padding, dilation, groups, osz), None
     if cols is None:
         cols, osz = im2col(xp, x, kernel, stride, padding, dilation)
     else:
@@ -139,9 +222,15 @@ def _col2im_grouped(xp, x, w, buf, stride, dilation, groups):
 def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_size):
     """Transposed convolution (N, Cin, *I) * (Cin, Cout/G, *K) -> (N, Cout, *out_size), by col2im."""
     kernel, sizes = w.shape[2:], x.shape[2:]
+    if groups == 1 and all(kk == 1 for kk in kernel):
+        return _pointwise_transpose(xp, x, w, b, stride, padding, out_size)
     cout = w.shape[1] * groups
     full = tuple(o + 2 * p for o, p in zip(out_size, padding))
     need = transposed_out_sizes(sizes, kernel, stride, (0,) * len(sizes), dilation)
+    if _direct(x, w, groups, transposed=True) and (b is None or compiled.usable(b)):
+        from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
+        return conv_kernels.conv_transpose(x, w, b, stride, padding, dilation, groups, out_size,
+                                           tuple(max(f, q) for f, q in zip(full, need)))
     buf = xp.zeros((x.shape[0], *(max(f, q) for f, q in zip(full, need)), cout), dtype=x.dtype)
     if groups == 1:
         _col2im_per_offset(xp, x, w, buf, stride, dilation)
@@ -155,6 +244,11 @@ def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_s
 
 def conv_weight_grad(xp, x, g, kernel, stride, padding, dilation, groups, cols=None):
     """Gradient of a convolution's weight: columns of ``x`` times the output gradient ``g``, one GEMM."""
+    if _pointwise(kernel, padding, groups):
+        return _pointwise_weight_grad(xp, x, g, stride).reshape(g.shape[1], x.shape[1], *kernel)
+    if groups > 1 and min(x.shape[1], g.shape[1]) == groups and x.dtype.kind == "f" and compiled.usable(x, g):
+        from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
+        return conv_kernels.weight_grad(x, g, kernel, stride, padding, dilation, groups)
     if cols is None:
         cols, _ = im2col(xp, x, kernel, stride, padding, dilation)
     m, kk, cout, cg = cols.shape[0], cols.shape[1], g.shape[1], x.shape[1] // groups
