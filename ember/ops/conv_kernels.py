@@ -30,127 +30,85 @@ _JIT = {"nogil": True, "cache": True, "error_model": "numpy"}
 
 
 @numba.njit(**_JIT)
-def _columns(width, low, s):
-    """For each column phase of rows of ``width`` shifted by ``low``: its first source column, its first
-    column in the phase, and how many it holds (``_split``'s table, made once per block of planes)."""
-    table = np.empty((3, s), np.int64)
-    for r in range(s):
-        table[0, r] = (r - low) % s
-        table[1, r] = (table[0, r] + low) // s
-        table[2, r] = (width - table[0, r] + s - 1) // s
-    return table
+def _layout(shape, low, s, q):
+    """Where plane positions go in the stride phases, worked out once per block of planes so that the copies
+    do no integer division (at 28x28 the divisions per row took as long as the copy): per row (z, y) the
+    first phase of its column phases and the row's start in it; per column phase its first source column,
+    its first position and how many columns it holds."""
+    rows = np.empty((shape[0] * shape[1], 2), np.int64)
+    for z in range(shape[0]):
+        for y in range(shape[1]):
+            pz, py = z + low[0], y + low[1]
+            rows[z * shape[1] + y, 0] = ((pz % s[0]) * s[1] + py % s[1]) * s[2]
+            rows[z * shape[1] + y, 1] = ((pz // s[0]) * q[1] + py // s[1]) * q[2]
+    columns = np.empty((3, s[2]), np.int64)
+    for r in range(s[2]):
+        columns[0, r] = (r - low[2]) % s[2]
+        columns[1, r] = (columns[0, r] + low[2]) // s[2]
+        columns[2, r] = (shape[2] - columns[0, r] + s[2] - 1) // s[2]
+    return rows, columns
 
 
 @numba.njit(**_JIT)
-def _split(src, low, s, q, columns, phases):
-    """Write plane ``src`` (D, H, W), shifted by ``low``, into its stride phases: ``phases[r]`` is a flat
-    (Q0, Q1, Q2) = ``q`` plane. Only the plane's own positions are written: the rest keeps its zeros.
-    No divisions or allocations per plane or row, and the unit column stride in a loop nest of its own:
-    at 28x28 each of these had doubled the copy's time."""
-    if s[2] == 1:
-        _split_rows(src, low, s, q, phases)
-    elif s[2] == 2:
-        _split_pairs(src, low, s, q, phases)
-    else:
-        _split_columns(src, low, s, q, columns, phases)
-
-
-@numba.njit(**_JIT)
-def _split_rows(src, low, s, q, phases):
-    """``_split`` for a unit column stride: each row is one contiguous copy."""
-    rz, qz = low[0] % s[0], low[0] // s[0]  # phase and position in it of the plane's row (z, y)
-    for z in range(src.shape[0]):
-        ry, qy = low[1] % s[1], low[1] // s[1]
-        for y in range(src.shape[1]):
-            row = src[z, y]
-            dst = phases[rz * s[1] + ry, (qz * q[1] + qy) * q[2] + low[2]:]
-            for t in range(row.shape[0]):
+def _split(src, rows, columns, phases):
+    """Write plane ``src`` (D, H, W) into its stride phases (``phases[r]`` a flat (Q0, Q1, Q2) plane) as
+    ``_layout`` placed it. Only the plane's own positions are written: the rest keeps its zeros. Unit and
+    pair column strides have loop nests of their own (a loop per phase over rows of 14 ran 3x slower)."""
+    width, step = src.shape[2], columns.shape[1]
+    flat = src.reshape(rows.shape[0], width)
+    if step == 1:
+        for i in range(rows.shape[0]):
+            row, dst = flat[i], phases[rows[i, 0], rows[i, 1] + columns[1, 0]:]
+            for t in range(width):
                 dst[t] = row[t]
-            ry += 1
-            if ry == s[1]:
-                ry, qy = 0, qy + 1
-        rz += 1
-        if rz == s[0]:
-            rz, qz = 0, qz + 1
-
-
-@numba.njit(**_JIT)
-def _split_pairs(src, low, s, q, phases):
-    """``_split`` for a column stride of two: one loop over column pairs, even and odd columns to their phase
-    rows (a loop per phase ran 3x slower at 28x28: rows of 14 are too short for its vector loop)."""
-    width = src.shape[2]
-    even, odd = low[2] % 2, (low[2] + 1) % 2  # the phases of columns 0 and 1, and their first positions
-    at_even, at_odd = low[2] // 2, (low[2] + 1) // 2
-    rz, qz = low[0] % s[0], low[0] // s[0]
-    for z in range(src.shape[0]):
-        ry, qy = low[1] % s[1], low[1] // s[1]
-        for y in range(src.shape[1]):
-            row = src[z, y]
-            phase, at = (rz * s[1] + ry) * 2, (qz * q[1] + qy) * q[2]
-            dst_even = phases[phase + even, at + at_even:]
-            dst_odd = phases[phase + odd, at + at_odd:]
+    elif step == 2:
+        even = 0 if columns[0, 0] == 0 else 1  # the phase of the even columns
+        for i in range(rows.shape[0]):
+            row = flat[i]
+            dst_even = phases[rows[i, 0] + even, rows[i, 1] + columns[1, even]:]
+            dst_odd = phases[rows[i, 0] + 1 - even, rows[i, 1] + columns[1, 1 - even]:]
             for t in range(width // 2):
                 dst_even[t] = row[2 * t]
                 dst_odd[t] = row[2 * t + 1]
             if width % 2:
                 dst_even[width // 2] = row[width - 1]
-            ry += 1
-            if ry == s[1]:
-                ry, qy = 0, qy + 1
-        rz += 1
-        if rz == s[0]:
-            rz, qz = 0, qz + 1
-
-
-@numba.njit(**_JIT)
-def _split_columns(src, low, s, q, columns, phases):
-    """``_split`` for a column stride above two: columns ``first + s[2] * t`` go to their phase's row."""
-    step = s[2]
-    rz, qz = low[0] % s[0], low[0] // s[0]
-    for z in range(src.shape[0]):
-        ry, qy = low[1] % s[1], low[1] // s[1]
-        for y in range(src.shape[1]):
-            row = src[z, y]
-            phase, at = (rz * s[1] + ry) * step, (qz * q[1] + qy) * q[2]
+    else:
+        for i in range(rows.shape[0]):
             for r in range(step):
-                dst = phases[phase + r, at + columns[1, r]:]
-                src_row = row[columns[0, r]:]  # indexed from 0: no negative-index test, so it vectorises
+                dst = phases[rows[i, 0] + r, rows[i, 1] + columns[1, r]:]
+                row = flat[i, columns[0, r]:]  # indexed from 0: no negative-index test
                 for t in range(columns[2, r]):
-                    dst[t] = src_row[t * step]
-            ry += 1
-            if ry == s[1]:
-                ry, qy = 0, qy + 1
-        rz += 1
-        if rz == s[0]:
-            rz, qz = 0, qz + 1
+                    dst[t] = row[t * step]
 
 
 @numba.njit(**_JIT)
-def _merge(phases, low, s, q, columns, bias, dst):
-    """``_split`` backwards: plane ``dst`` (D, H, W) = ``bias`` + its positions, shifted by ``low``, read
-    from the stride phases."""
-    rz, qz = low[0] % s[0], low[0] // s[0]
-    for z in range(dst.shape[0]):
-        ry, qy = low[1] % s[1], low[1] // s[1]
-        for y in range(dst.shape[1]):
-            row = dst[z, y]
-            phase, at = (rz * s[1] + ry) * s[2], (qz * q[1] + qy) * q[2]
-            if s[2] == 1:
-                src = phases[phase, at + low[2]:]
-                for t in range(row.shape[0]):
-                    row[t] = src[t] + bias
-            else:
-                for r in range(s[2]):
-                    src = phases[phase + r, at + columns[1, r]:]
-                    first = columns[0, r]
-                    for t in range(columns[2, r]):
-                        row[first + t * s[2]] = src[t] + bias
-            ry += 1
-            if ry == s[1]:
-                ry, qy = 0, qy + 1
-        rz += 1
-        if rz == s[0]:
-            rz, qz = 0, qz + 1
+def _merge(phases, rows, columns, bias, dst):
+    """``_split`` backwards: plane ``dst`` (D, H, W) = ``bias`` + its positions read from the phases."""
+    width, step = dst.shape[2], columns.shape[1]
+    flat = dst.reshape(rows.shape[0], width)
+    if step == 1:
+        for i in range(rows.shape[0]):
+            row, src = flat[i], phases[rows[i, 0], rows[i, 1] + columns[1, 0]:]
+            for t in range(width):
+                row[t] = src[t] + bias
+    elif step == 2:
+        even = 0 if columns[0, 0] == 0 else 1
+        for i in range(rows.shape[0]):
+            row = flat[i]
+            src_even = phases[rows[i, 0] + even, rows[i, 1] + columns[1, even]:]
+            src_odd = phases[rows[i, 0] + 1 - even, rows[i, 1] + columns[1, 1 - even]:]
+            for t in range(width // 2):
+                row[2 * t] = src_even[t] + bias
+                row[2 * t + 1] = src_odd[t] + bias
+            if width % 2:
+                row[width - 1] = src_even[width // 2] + bias
+    else:
+        for i in range(rows.shape[0]):
+            for r in range(step):
+                src = phases[rows[i, 0] + r, rows[i, 1] + columns[1, r]:]
+                row = flat[i, columns[0, r]:]
+                for t in range(columns[2, r]):
+                    row[t * step] = src[t] + bias
 
 
 @numba.njit(fastmath={"reassoc"}, **_JIT)
@@ -184,7 +142,7 @@ def _conv_planes(lo, hi, x, w, bias, out, s, p, d, q, gi, go):
     span = ((od_n - 1) * q[1] + oh_n - 1) * q[2] + ow_n
     phases = np.zeros((s[0] * s[1] * s[2], q[0] * q[1] * q[2]), x.dtype)
     acc = np.empty(span, x.dtype)
-    columns = _columns(x.shape[4], p[2], s[2])
+    rows, columns = _layout(x.shape[2:], p, s, q)
     held = -1
     for plane in range(lo, hi):
         n, oc = plane // cout, plane % cout
@@ -192,7 +150,7 @@ def _conv_planes(lo, hi, x, w, bias, out, s, p, d, q, gi, go):
         for m in range(gi):
             c = (oc // go) * gi + m
             if n * cin + c != held:  # channel multipliers: consecutive planes read the same input plane
-                _split(x[n, c], p, s, q, columns, phases)
+                _split(x[n, c], rows, columns, phases)
                 held = n * cin + c
             for i in range(kd):
                 for j in range(kh):
@@ -223,13 +181,14 @@ def _conv_transpose_planes(lo, hi, x, w, bias, out, s, p, d, q, gi, go):
     src = np.zeros((1, size), x.dtype)
     acc = np.empty((s[0] * s[1] * s[2], size), x.dtype)
     ones, zeros = np.ones(3, np.int64), np.zeros(3, np.int64)
-    columns, out_columns = _columns(x.shape[4], 0, 1), _columns(out.shape[4], p[2], s[2])
+    rows, columns = _layout(x.shape[2:], zeros, ones, q)  # rows of the phase width
+    out_rows, out_columns = _layout(out.shape[2:], p, s, q)
     for plane in range(lo, hi):
         n, oc = plane // cout, plane % cout
         acc[:] = 0
         for m in range(gi):
             c = (oc // go) * gi + m
-            _split(x[n, c], zeros, ones, q, columns, src)  # rows of the phase width, the extra columns zero
+            _split(x[n, c], rows, columns, src)  # the extra columns stay zero
             flat = src[0, :span]
             for i in range(kd):
                 for j in range(kh):
@@ -239,7 +198,7 @@ def _conv_transpose_planes(lo, hi, x, w, bias, out, s, p, d, q, gi, go):
                         dst = acc[r, off:off + span]
                         for t in range(span):
                             dst[t] += wv * flat[t]
-        _merge(acc, p, s, q, out_columns, bias[oc], out[n, oc])
+        _merge(acc, out_rows, out_columns, bias[oc], out[n, oc])
 
 
 @compiled.kernel
@@ -256,13 +215,14 @@ def _weight_grad_channels(lo, hi, x, g, gw, s, p, d, q, gi, go):
     grad = np.zeros((1, size), x.dtype)
     acc = np.zeros((hi - lo, gi, kd, kh, kw))
     ones, zeros = np.ones(3, np.int64), np.zeros(3, np.int64)
-    x_columns, g_columns = _columns(x.shape[4], p[2], s[2]), _columns(g.shape[4], 0, 1)
+    x_rows, x_columns = _layout(x.shape[2:], p, s, q)
+    g_rows, g_columns = _layout(g.shape[2:], zeros, ones, q)
     for n in range(x.shape[0]):
         for oc in range(lo, hi):
-            _split(g[n, oc], zeros, ones, q, g_columns, grad)
+            _split(g[n, oc], g_rows, g_columns, grad)
             flat = grad[0, :span]
             for m in range(gi):
-                _split(x[n, (oc // go) * gi + m], p, s, q, x_columns, phases)
+                _split(x[n, (oc // go) * gi + m], x_rows, x_columns, phases)
                 for i in range(kd):
                     for j in range(kh):
                         for k in range(kw):
