@@ -122,6 +122,8 @@ def test_non_contiguous_inputs(xs, ws, kw):
 @pytest.mark.parametrize("xs,ws,kw", [DEPTHWISE[0], DEPTHWISE[3], DEPTHWISE[7], POINTWISE[0], POINTWISE[2]])
 def test_special_cases_take_no_columns(monkeypatch, xs, ws, kw):
     """Forward, input and weight gradients of 1x1 and depthwise convolutions never build im2col columns."""
+    if ws[1] != xs[1] and not compiled.usable(np.zeros(1)):
+        pytest.skip("the depthwise kernels are off: the NumPy path builds columns")
     def refuse(*args):
         raise AssertionError("im2col called")
     monkeypatch.setattr(_im2col, "im2col", refuse)
