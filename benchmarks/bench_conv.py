@@ -8,13 +8,18 @@ forward+backward: 1x1 at (32, 64, 28, 28) -> 128 and depthwise 3x3 at
 (32, 128, 28, 28), padding 1, stride 1 and 2. Both libraries start from the same
 weights and data and alternate rounds; the ratio of the best round times
 (ember / torch) is printed. Run with ``python benchmarks/bench_conv.py``.
+
+ember is imported first, as by a program that starts with ``import ember as torch``:
+then it shortens OpenBLAS's idle spin (``ember/_blas_env.py``). With NumPy first, the
+spinning BLAS threads of one case's GEMMs took a core from the next case's kernels
+(depthwise fwd+bwd right after a GEMM: 17 ms instead of 10).
 """
 import time
 
+import ember  # before NumPy and torch: see above
+
 import numpy as np
 import torch
-
-import ember
 
 ROUNDS = 5
 
