@@ -298,3 +298,36 @@ def weight_grad(x, g, kernel, stride, padding, dilation, groups):
     _run(_weight_grad_channels, cout, x.shape[0] * math.prod(g.shape[2:]) * math.prod(kernel) * gi, _five(x),
          _five(g), gw, _three(stride, 1), _three(padding, 0), _three(dilation, 1), q, gi, cout // groups)
     return gw.reshape((cout, gi) + tuple(kernel))
+
+
+# col2im of the general (groups 1) transposed convolution and input gradient -----------------------
+
+
+@compiled.kernel
+def _col2im_images(lo, hi, prod, buf, s, d):
+    """``buf[n, window(tap)] += prod[n, ..., tap, :]`` for the images in ``[lo, hi)``, taps in order (the NumPy
+    path's order), each tap's rows of ``Cout`` channels added while the image's ``buf`` is in cache."""
+    kd, kh, kw = prod.shape[4], prod.shape[5], prod.shape[6]
+    for n in range(lo, hi):
+        for i in range(kd):
+            for j in range(kh):
+                for k in range(kw):
+                    for z in range(prod.shape[1]):
+                        for y in range(prod.shape[2]):
+                            src = prod[n, z, y]
+                            dst = buf[n, z * s[0] + i * d[0], y * s[1] + j * d[1]]
+                            for x in range(prod.shape[3]):
+                                out = dst[x * s[2] + k * d[2]]
+                                part = src[x, i, j, k]
+                                for c in range(part.shape[0]):
+                                    out[c] += part[c]
+
+
+def col2im(prod, buf, stride, dilation):
+    """Add ``prod`` (n, *S, *K, Cout), every input position's product with every kernel tap, into the windows
+    of ``buf`` (n, *full, Cout), both C-contiguous; ``buf`` is updated in place."""
+    n, nd, cout = prod.shape[0], buf.ndim - 2, prod.shape[-1]
+    sizes, kernel = prod.shape[1:1 + nd], prod.shape[1 + nd:1 + 2 * nd]
+    lead = (1,) * (3 - nd)
+    _run(_col2im_images, n, prod[0].size, prod.reshape((n,) + lead + sizes + lead + kernel + (cout,)),
+         buf.reshape((n,) + lead + buf.shape[1:]), _three(stride, 1), _three(dilation, 1))
