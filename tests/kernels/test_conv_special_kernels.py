@@ -193,3 +193,13 @@ def test_empty_batch():
         out.sum().backward()
         assert tuple(out.shape) == (0, ws[0], 5, 5)
         assert not w.grad.numpy().any()
+
+
+def test_pointwise_keeps_low_precision_dtypes():
+    """ml_dtypes' bfloat16 GEMM returns float32: the 1x1 paths hand back the input's dtype."""
+    for dtype in (ember.bfloat16, ember.float16):
+        x = ember.randn(2, 4, 5, 5).to(dtype).requires_grad_()
+        w = ember.randn(3, 4, 1, 1).to(dtype).requires_grad_()
+        ember.nn.functional.conv2d(x, w, stride=2).sum().backward()
+        out = ember.nn.functional.conv_transpose2d(x.detach(), w.detach().transpose(0, 1), stride=2, padding=1)
+        assert (x.grad.dtype, w.grad.dtype, out.dtype) == (dtype, dtype, dtype)
