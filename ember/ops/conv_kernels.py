@@ -15,9 +15,11 @@ tests and no short rows, which is what lets the loops vectorise (3x3 at 28x28: ~
 per output row).
 
 The forward and the transposed convolution run one (image, output channel) plane per step and the
-weight gradient one output channel per step (every image in order, in float64), so each output
+weight gradient one output channel per step (its images summed in order, in float64), so each output
 element has one writer and the bits do not depend on the thread count.
-Imported by ``_im2col.py`` only once ``compiled.usable`` said yes (``row_math`` imports numba).
+
+At the end, ``col2im``: the scatter-add of the general (groups 1) input gradient, one image per step.
+This module imports numba: ``_im2col.py`` imports it only once ``compiled.usable`` said yes.
 """
 import math
 
