@@ -7,12 +7,22 @@ reshape-copy of a window view (or one strided copy per offset when C is small),
 so the GEMM operand needs no transpose. Measured choices: a window view beats
 per-offset copies ~3.5x at 32 channels; per-image GEMMs writing NCHW directly
 beat one GEMM plus a transpose ~3x when K*C is small (first layers).
+
+Two special cases skip the columns. A 1x1 convolution (groups 1, no padding) is a GEMM
+per image straight in NCHW, ``W (Cout, C) @ x[n] (C, O)``, after slicing the input by the
+stride. Depthwise-like convolutions (each output channel reads one input channel, or each
+input channel feeds one output) run numba's direct loops of ``conv_kernels.py`` on host
+arrays, where the batched (G, M, K) x (G, K, 1) GEMM of the general path is ~60x slower.
 """
 import itertools
 import math
 
+from ember.backend import compiled
+
 _VIEW_MIN_CHANNELS = 8
 _BATCHED_MAX_DEPTH = 64  # K*C below which per-image GEMMs beat one GEMM plus a transpose
+_COL2IM_CHUNK_BYTES = 1 << 22  # products of this many bytes at a time: in cache when the kernel adds them
+_POINTWISE_MIN_POSITIONS = 256  # 1x1 weight gradient: per-image GEMMs from here, one GEMM on copies below
 
 
 def out_sizes(sizes, kernel, stride, padding, dilation):
@@ -81,9 +91,87 @@ def _weight_matrix(xp, w, groups):
     return xp.moveaxis(w, 1, -1).reshape(groups, cout // groups, math.prod(w.shape[2:]) * cg)
 
 
+def _direct(groups, per_in, per_out, x, *others):
+    """Whether the direct loops of ``conv_kernels`` run: several groups of ``per_in`` input and ``per_out``
+    output channels, one of them 1 (depthwise convolutions, any multiplier, and their gradients), on host
+    float arrays (``others`` may hold a None bias)."""
+    return (groups > 1 and min(per_in, per_out) == 1 and x.dtype.kind == "f"
+            and compiled.usable(x, *(a for a in others if a is not None)))
+
+
+def _pointwise(kernel, padding, groups):
+    """Whether a convolution is a plain 1x1 channel mix: kernel all ones, groups 1, no padding."""
+    return groups == 1 and all(kk == 1 for kk in kernel) and not any(padding)
+
+
+def _every(x, stride):
+    """``x`` (N, C, *S) at every ``stride``-th position: what a 1x1 kernel reads."""
+    if all(s == 1 for s in stride):
+        return x
+    return x[(slice(None), slice(None), *(slice(None, None, s) for s in stride))]
+
+
+def _pointwise_forward(xp, x, w, b, stride):
+    """1x1 convolution as one ``W (Cout, C) @ x[n] (C, O)`` GEMM per image, written in NCHW."""
+    xs = _every(x, stride)
+    n, c, cout = x.shape[0], x.shape[1], w.shape[0]
+    out = xp.matmul(w.reshape(cout, c), xs.reshape(n, c, math.prod(xs.shape[2:])))
+    if b is not None:
+        out += b.reshape(cout, 1)
+    return out.reshape(n, cout, *xs.shape[2:])
+
+
+def _pointwise_transpose(xp, x, w, b, stride, padding, out_size):
+    """Transposed 1x1 convolution: ``W.T (Cout, Cin) @ x[n]`` per image, spread ``stride`` apart and cropped
+    by ``padding`` when either is set (the input gradient of a strided 1x1 convolution)."""
+    n, cin, *sizes = x.shape
+    cout = w.shape[1]
+    prod = xp.matmul(w.reshape(cin, cout).T, x.reshape(n, cin, math.prod(sizes))).reshape(n, cout, *sizes)
+    if prod.dtype != x.dtype:  # ml_dtypes' bfloat16 GEMM returns float32
+        prod = prod.astype(x.dtype)
+    if any(s != 1 for s in stride) or any(padding) or tuple(out_size) != tuple(sizes):
+        need = transposed_out_sizes(sizes, (1,) * len(sizes), stride, (0,) * len(sizes), (1,) * len(sizes))
+        full = [max(o + 2 * p, q) for o, p, q in zip(out_size, padding, need)]
+        buf = xp.zeros((n, cout, *full), dtype=prod.dtype)
+        buf[(slice(None), slice(None), *(slice(0, q, s) for q, s in zip(need, stride)))] = prod
+        prod = xp.ascontiguousarray(buf[(slice(None), slice(None),
+                                         *(slice(p, p + o) for p, o in zip(padding, out_size)))])
+    if b is not None:
+        prod += b.reshape((cout,) + (1,) * len(sizes))
+    return prod
+
+
+def _pointwise_weight_grad(xp, x, g, stride):
+    """1x1 weight gradient, sum over images of ``g[n] @ x[n].T``: per image while the products are deep
+    enough, else one GEMM over copies laid out (C, N*O): 10.6-14.3 against 14.5-14.8 ms at 64 images of 7x7,
+    512 channels; 5.4 against 3.5 ms the other way at 32 images of 28x28, 64 -> 128 channels."""
+    xs = _every(x, stride)
+    n, c, cout = x.shape[0], x.shape[1], g.shape[1]
+    o = math.prod(g.shape[2:])
+    gm, xm = g.reshape(n, cout, o), xs.reshape(n, c, o)
+    if n == 0:
+        return xp.zeros((cout, c), dtype=g.dtype)
+    if o < _POINTWISE_MIN_POSITIONS:
+        gcat = xp.ascontiguousarray(gm.transpose(1, 0, 2)).reshape(cout, n * o)
+        xcat = xp.ascontiguousarray(xm.transpose(1, 0, 2)).reshape(c, n * o)
+        return xp.matmul(gcat, xcat.T)
+    gw = xp.matmul(gm[0], xm[0].T)
+    part = xp.empty_like(gw)
+    for i in range(1, n):
+        xp.matmul(gm[i], xm[i].T, out=part)
+        gw += part
+    return gw
+
+
 def conv_forward(xp, x, w, b, stride, padding, dilation, groups, cols=None):
     """Convolution (N, C, *S) * (Cout, C/G, *K) -> (N, Cout, *O); returns (output, columns)."""
     kernel = w.shape[2:]
+    if _pointwise(kernel, padding, groups):
+        return _pointwise_forward(xp, x, w, b, stride), None
+    if _direct(groups, w.shape[1], w.shape[0] // groups, x, w, b):
+        from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
+        osz = out_sizes(x.shape[2:], kernel, stride, padding, dilation)
+        return conv_kernels.conv(x, w, b, stride, padding, dilation, groups, osz), None
     if cols is None:
         cols, osz = im2col(xp, x, kernel, stride, padding, dilation)
     else:
@@ -116,11 +204,30 @@ def _col2im_per_offset(xp, x, w, buf, stride, dilation):
     n, cin, *sizes = x.shape
     kernel, cout = w.shape[2:], w.shape[1]
     xcl = channels_last(xp, x).reshape(-1, cin)
+    if x.dtype.kind == "f" and compiled.usable(x, w, buf):
+        _col2im_compiled(xp, xcl, w, buf, stride, dilation, n, sizes)
+        return
     wk = xp.ascontiguousarray(w.reshape(cin, cout, -1).transpose(2, 0, 1))  # (K, Cin, Cout)
     prod = xp.empty((xcl.shape[0], cout), dtype=x.dtype)
     for i, window in enumerate(_windows(kernel, stride, dilation, sizes)):
         xp.matmul(xcl, wk[i], out=prod)
         buf[(slice(None), *window)] += prod.reshape(n, *sizes, cout)
+
+
+def _col2im_compiled(xp, xcl, w, buf, stride, dilation, n, sizes):
+    """``_col2im_per_offset`` with a kernel: per chunk of images one GEMM of every offset's product (its
+    rows in cache-sized chunks), then ``conv_kernels.col2im`` adds them into their windows on all threads:
+    at (64, 64, 14, 14) -> 32 channels, 3x3, 2.5 + 0.7 ms against 2.9 + 1.1 ms for the per-offset GEMMs and
+    NumPy's single-threaded adds (``bench_conv.py``'s forward + input gradient: 10.3-10.9 against 11.3-11.6)."""
+    from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
+    cin, cout, kernel = w.shape[0], w.shape[1], w.shape[2:]
+    kk, per_image = math.prod(kernel), math.prod(sizes)
+    wall = xp.ascontiguousarray(w.reshape(cin, cout, kk).transpose(0, 2, 1)).reshape(cin, kk * cout)
+    chunk = max(1, _COL2IM_CHUNK_BYTES // max(1, per_image * kk * cout * w.itemsize))
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        prod = xp.matmul(xcl[lo * per_image:hi * per_image], wall)
+        conv_kernels.col2im(prod.reshape(hi - lo, *sizes, *kernel, cout), buf[lo:hi], stride, dilation)
 
 
 def _col2im_grouped(xp, x, w, buf, stride, dilation, groups):
@@ -139,9 +246,15 @@ def _col2im_grouped(xp, x, w, buf, stride, dilation, groups):
 def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_size):
     """Transposed convolution (N, Cin, *I) * (Cin, Cout/G, *K) -> (N, Cout, *out_size), by col2im."""
     kernel, sizes = w.shape[2:], x.shape[2:]
+    if groups == 1 and all(kk == 1 for kk in kernel):
+        return _pointwise_transpose(xp, x, w, b, stride, padding, out_size)
     cout = w.shape[1] * groups
     full = tuple(o + 2 * p for o, p in zip(out_size, padding))
     need = transposed_out_sizes(sizes, kernel, stride, (0,) * len(sizes), dilation)
+    if _direct(groups, w.shape[0] // groups, w.shape[1], x, w, b):
+        from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
+        return conv_kernels.conv_transpose(x, w, b, stride, padding, dilation, groups, out_size,
+                                           tuple(max(f, q) for f, q in zip(full, need)))
     buf = xp.zeros((x.shape[0], *(max(f, q) for f, q in zip(full, need)), cout), dtype=x.dtype)
     if groups == 1:
         _col2im_per_offset(xp, x, w, buf, stride, dilation)
@@ -155,6 +268,11 @@ def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_s
 
 def conv_weight_grad(xp, x, g, kernel, stride, padding, dilation, groups, cols=None):
     """Gradient of a convolution's weight: columns of ``x`` times the output gradient ``g``, one GEMM."""
+    if _pointwise(kernel, padding, groups):
+        return _pointwise_weight_grad(xp, x, g, stride).reshape(g.shape[1], x.shape[1], *kernel)
+    if _direct(groups, x.shape[1] // groups, g.shape[1] // groups, x, g):
+        from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
+        return conv_kernels.weight_grad(x, g, kernel, stride, padding, dilation, groups)
     if cols is None:
         cols, _ = im2col(xp, x, kernel, stride, padding, dilation)
     m, kk, cout, cg = cols.shape[0], cols.shape[1], g.shape[1], x.shape[1] // groups

@@ -1,6 +1,8 @@
 """Convolutions: conv1d/2d/3d and conv_transpose1d/2d/3d over one N-d primitive.
 
-The forward is a channels-last im2col and one GEMM (``ember/ops/_im2col.py``).
+The forward is a channels-last im2col and one GEMM (``ember/ops/_im2col.py``), except
+for 1x1 convolutions (a GEMM per image in NCHW) and depthwise-like ones (numba's direct
+loops, ``ember/ops/conv_kernels.py``), which build no columns for the weight gradient to reuse.
 The derivative is written with the same primitives (the input gradient is a
 transposed convolution, the weight gradient a second primitive whose own
 derivative is again a convolution), so double backward works.
@@ -22,7 +24,7 @@ def _conv(ctx, xp, x, w, b, *, stride, padding, dilation, groups, transposed, ou
     if transposed:
         return k.conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_size)
     out, cols = k.conv_forward(xp, x, w, b, stride, padding, dilation, groups)
-    if keep_cols:
+    if keep_cols and cols is not None:  # None: a special case that built no columns
         ctx.cols = cols  # the weight gradient reuses the im2col of the forward
     return in_dtype_of(out, x)
 
