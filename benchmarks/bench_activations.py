@@ -68,11 +68,12 @@ POINTWISE = {  # name -> (ember op, ember composed, torch op)
                   lambda x: torch.nn.functional.gelu(x, approximate="tanh")),
     "mish": (ember.nn.functional.mish, lambda x: x * ember.tanh(ember.nn.functional.softplus(x)),
              torch.nn.functional.mish),
+    "sigmoid": (ember.sigmoid, lambda x: 1 / (1 + ember.exp(-x)), torch.sigmoid),
 }
 
 
 def _pointwise(repeats):
-    """SiLU, tanh GELU and Mish fwd+bwd and forward alone on 16x128x1024 float32, in ms: every ember path first,
+    """SiLU, tanh GELU, Mish and sigmoid fwd+bwd and forward alone on 16x128x1024 float32, in ms: every ember path first,
     torch after all of them (see main())."""
     rng = np.random.default_rng(0)
     x, g = (rng.normal(size=(16, 128, 1024)).astype(np.float32) * 3 for _ in range(2))

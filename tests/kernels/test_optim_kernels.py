@@ -106,7 +106,7 @@ def test_the_kernel_runs_for_host_float_arrays_only(monkeypatch):
 
 @pytest.mark.parametrize("name,kwargs", [c for c in CASES if c[0] in ("SGD", "Adam", "RMSprop", "NAdam")][:8])
 def test_results_do_not_depend_on_the_thread_count(name, kwargs):
-    size = 2 * _fused.QUEUED_BELOW + 3  # large enough to be split over the threads by itself
+    size = (1 << 19) + 3  # large enough to be split over the threads
     rng = np.random.default_rng(0)
     start, grads = rng.standard_normal(size).astype(np.float32), rng.standard_normal((4, size)).astype(np.float32)
     before, results = ember.get_num_threads(), []
@@ -128,10 +128,10 @@ def test_results_do_not_depend_on_the_thread_count(name, kwargs):
 
 @pytest.mark.parametrize("name,kwargs", [CASES[1], CASES[6], CASES[9], CASES[14]], ids=[IDS[1], IDS[6], IDS[9], IDS[14]])
 def test_many_small_parameters_run_together_the_same_for_any_thread_count(name, kwargs):
-    # below QUEUED_BELOW the kernels wait for one multi-tensor run cut over the threads; a non-contiguous
-    # parameter and one too big to queue come in between
+    # the kernels wait for one multi-tensor run whose element ranges, cut over the threads, begin and end
+    # inside tensors; a non-contiguous parameter (updated through copies, not queued) comes in between
     rng = np.random.default_rng(1)
-    sizes = [1, 7, 300, 5000, 40_000, 100_000, 3, 70_000, _fused.QUEUED_BELOW + 5, 11]
+    sizes = [1, 7, 300, 5000, 40_000, 100_000, 3, 70_000, (1 << 18) + 5, 11]
     starts = [rng.standard_normal(n).astype(np.float32) for n in sizes] + [rng.standard_normal((40, 30))]
     grads = [[rng.standard_normal(s.shape).astype(s.dtype) for s in starts] for _ in range(3)]
     before, runs = ember.get_num_threads(), []
