@@ -90,20 +90,20 @@ acosh = unary("acosh", "AcoshBackward0", lambda xp, x: xp.arccosh(x), lambda x, 
 atanh = unary("atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x), lambda x, g: g / (1 - x * x), aliases=("arctanh",))
 
 
-def _sigmoid_kernel_fits(*arrays):
+def _kernel_fits(*arrays):
     """Host float32/float64 arrays of one dtype and shape, large enough that a kernel call pays."""
     x = arrays[0]
-    return (x.size >= _SIGMOID_KERNEL_MIN and x.dtype.kind == "f" and x.dtype.itemsize >= 4
+    return (x.size >= KERNEL_MIN_ELEMENTS and x.dtype.kind == "f" and x.dtype.itemsize >= 4
             and all(a.dtype == x.dtype and a.shape == x.shape for a in arrays) and compiled.usable(*arrays))
 
 
-_SIGMOID_KERNEL_MIN = 4096  # below, NumPy's three ufunc calls cost less than a kernel's dispatch
+KERNEL_MIN_ELEMENTS = 4096  # below, NumPy's ufunc calls cost less than a kernel's dispatch
 
 
 def _sigmoid(xp, x):
     """1 / (1 + exp(-x)): one pass in ``swish_kernels`` on the CPU; else NumPy's SIMD exp, ~4x faster than
     scipy's expit and as accurate."""
-    if _sigmoid_kernel_fits(x):
+    if _kernel_fits(x):
         from ember.ops import swish_kernels  # optional dependency: numba, imported on first use
         return swish_kernels.sigmoid(x)
     e = xp.exp(-x)
@@ -117,7 +117,7 @@ def _sigmoid(xp, x):
 def _sigmoid_backward(ctx, xp, g, y):
     """The first-order gradient ``g y (1 - y)`` on arrays, one pass on the CPU; the composed form in
     ``_sigmoid_derivative`` serves double backward and forward mode."""
-    if _sigmoid_kernel_fits(y, g):
+    if _kernel_fits(y, g):
         from ember.ops import swish_kernels  # optional dependency: numba, imported on first use
         return swish_kernels.sigmoid_grad(g, y)
     return g * y * (1 - y)
@@ -145,7 +145,39 @@ erfc = unary("erfc", "ErfcBackward0", lambda xp, x: special(xp).erfc(x),
 erfinv = unary("erfinv", "ErfinvBackward0", lambda xp, x: special(xp).erfinv(x),
                lambda y, g: g * (math.sqrt(math.pi) / 2) * (y * y).exp(), save="y")
 reciprocal = unary("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x, lambda y, g: -g * y * y, save="y")
-relu = unary("relu", "ReluBackward0", lambda xp, x: xp.maximum(x, 0), lambda y, g: g * (y > 0), save="y",
+def _relu(xp, x):
+    if _kernel_fits(x):
+        from ember.ops import relu_kernels  # optional dependency: numba, imported on first use
+        return relu_kernels.relu(x)
+    return xp.maximum(x, 0)
+
+
+@primitive("ReluBackward0", save=(1,))
+def _relu_backward(ctx, xp, g, y):
+    """The first-order gradient, 0 where ``y <= 0`` else ``g`` (torch's threshold_backward: a NaN ``g`` at a
+    zero output gives 0, a NaN output passes ``g``), on arrays, one pass on the CPU (``relu_kernels``)."""
+    if _kernel_fits(y, g):
+        from ember.ops import relu_kernels  # optional dependency: numba, imported on first use
+        return relu_kernels.relu_grad(g, y)
+    return xp.where(y <= 0, 0, g)
+
+
+@_relu_backward.derivative
+def _(ctx, gg):
+    (y,) = ctx.saved_tensors
+    return gg * (y > 0), None
+
+
+_relu_backward.jvp(elementwise)
+
+
+def _relu_derivative(y, g):
+    if is_grad_enabled() or forward_ad.state.active:
+        return g * (y > 0)
+    return _relu_backward(g, y)
+
+
+relu = unary("relu", "ReluBackward0", _relu, _relu_derivative, save="y",
              float_only=False, no_bool=(RuntimeError, "Boolean inputs not supported for relu"))
 def _sign_of_ints(xp, x):
     """-1, 0 or 1; bools stay as they are and NaN gives 0, as in PyTorch."""

@@ -12,7 +12,7 @@ from tests.oracle import rand
 
 @pytest.fixture
 def kernel_on_small_inputs(monkeypatch):
-    monkeypatch.setattr(unary, "_SIGMOID_KERNEL_MIN", 0)
+    monkeypatch.setattr(unary, "KERNEL_MIN_ELEMENTS", 0)
 
 
 def _run(lib, x, g, transposed=False):

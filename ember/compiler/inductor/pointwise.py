@@ -37,6 +37,7 @@ EXPRESSIONS = {
     "rsqrt": lambda a, p: f"(1 / np.sqrt({a[0]}))", "reciprocal": lambda a, p: f"(1 / {a[0]})",
     "sigmoid": lambda a, p: f"(1 / (1 + np.exp(-{a[0]})))",
     "sigmoid_backward": lambda a, p: f"({a[0]} * {a[1]} * (1 - {a[1]}))",
+    "relu_backward": lambda a, p: f"(0 if {a[1]} <= 0 else {a[0]})",
     "relu": lambda a, p: f"({a[0]} if {a[0]} > 0 or {a[0]} != {a[0]} else 0)",
     "pow_scalar": lambda a, p: f"({a[0]} ** {a[1]})",
     "where": lambda a, p: f"({a[1]} if {a[0]} else {a[2]})",
