@@ -92,10 +92,12 @@ def _weight_matrix(xp, w, groups):
 
 
 def _direct(groups, per_in, per_out, x, *others):
-    """Whether the direct loops of ``conv_kernels`` run: several groups of ``per_in`` input and ``per_out``
-    output channels, one of them 1 (depthwise convolutions, any multiplier, and their gradients), on host
-    float arrays (``others`` may hold a None bias)."""
-    return (groups > 1 and min(per_in, per_out) == 1 and x.dtype.kind == "f"
+    """Whether the direct loops of ``conv_kernels`` run: groups of ``per_in`` input and ``per_out`` output
+    channels, one of them 1 (depthwise convolutions, any multiplier, and their gradients; with one group,
+    the convolutions whose GEMMs would be matrix-vector products: 64 -> 1 channels, 3x3 at 28x28, batch 16,
+    forward 0.47 against 2.94 ms, weight gradient 0.71 against 3.43; 1 -> 32, batch 64, forward 0.68
+    against 0.84), on host float arrays (``others`` may hold a None bias)."""
+    return (min(per_in, per_out) == 1 and x.dtype.kind == "f"
             and compiled.usable(x, *(a for a in others if a is not None)))
 
 
@@ -270,7 +272,10 @@ def conv_weight_grad(xp, x, g, kernel, stride, padding, dilation, groups, cols=N
     """Gradient of a convolution's weight: columns of ``x`` times the output gradient ``g``, one GEMM."""
     if _pointwise(kernel, padding, groups):
         return _pointwise_weight_grad(xp, x, g, stride).reshape(g.shape[1], x.shape[1], *kernel)
-    if _direct(groups, x.shape[1] // groups, g.shape[1] // groups, x, g):
+    per_in, per_out = x.shape[1] // groups, g.shape[1] // groups
+    # one group with one input channel (a first layer) keeps its GEMM, faster than the loops here:
+    # 0.80 against 1.25 ms at 1 -> 32 channels, 28x28, batch 64
+    if _direct(groups, per_in, per_out, x, g) and (groups > 1 or per_out == 1):
         from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
         return conv_kernels.weight_grad(x, g, kernel, stride, padding, dilation, groups)
     if cols is None:

@@ -38,6 +38,13 @@ GENERAL = [  # groups 1, kernels above 1x1: the input gradient's col2im kernel
     ((1, 2, 5, 6, 7), (3, 2, 2, 3, 3), dict(stride=(1, 2, 1), padding=1)),
 ]
 
+ONE_CHANNEL = [  # groups 1, one output (or input) channel: the direct kernels, where the GEMMs would be GEMVs
+    ((2, 9, 11, 8), (1, 9, 3, 3), dict(padding=1)),
+    ((2, 1, 10, 9), (6, 1, 3, 3), dict(padding=1)),  # a first layer: its weight gradient keeps the GEMM
+    ((3, 4, 12, 13), (1, 4, 3, 2), dict(stride=2, padding=(1, 0), dilation=(1, 2))),
+    ((2, 5, 17), (1, 5, 5), dict(stride=3, padding=2)),
+]
+
 TRANSPOSED = [  # (x shape, w shape, kwargs) of conv_transpose
     ((2, 6, 5, 4), (6, 3, 1, 1), {}),
     ((2, 5, 4, 5), (5, 3, 1, 1), dict(stride=2, padding=1, output_padding=1)),
@@ -125,6 +132,12 @@ def test_col2im_kernel_matches_numpy_and_torch(xs, ws, kw, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs,ws,kw", ONE_CHANNEL)
+def test_one_channel_matches_numpy_and_torch(xs, ws, kw, dtype):
+    _compare(xs, ws, kw, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("xs,ws,kw", TRANSPOSED)
 def test_transposed_special_cases_match_numpy_and_torch(xs, ws, kw, dtype):
     _compare(xs, ws, kw, dtype, transposed=True)
@@ -135,10 +148,12 @@ def test_non_contiguous_inputs(xs, ws, kw):
     _compare(xs, ws, kw, np.float32, layouts=("transposed", "sliced"))
 
 
-@pytest.mark.parametrize("xs,ws,kw", [DEPTHWISE[0], DEPTHWISE[3], DEPTHWISE[7], POINTWISE[0], POINTWISE[2]])
+@pytest.mark.parametrize("xs,ws,kw", [DEPTHWISE[0], DEPTHWISE[3], DEPTHWISE[7], POINTWISE[0], POINTWISE[2],
+                                      ONE_CHANNEL[0]])
 def test_special_cases_take_no_columns(monkeypatch, xs, ws, kw):
-    """Forward, input and weight gradients of 1x1 and depthwise convolutions never build im2col columns."""
-    if ws[1] != xs[1] and not compiled.usable(np.zeros(1)):
+    """Forward, input and weight gradients of 1x1, depthwise and one-output convolutions never build im2col
+    columns."""
+    if (ws[1] != xs[1] or ws[0] == 1) and not compiled.usable(np.zeros(1)):
         pytest.skip("the depthwise kernels are off: the NumPy path builds columns")
     def refuse(*args):
         raise AssertionError("im2col called")
