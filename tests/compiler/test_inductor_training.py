@@ -22,6 +22,12 @@ def _cnn():
                          nn.Flatten(), nn.Linear(8 * 2 * 2, 16), nn.ReLU(), nn.Linear(16, 5))
 
 
+def _activations():
+    """The fused activation and norm primitives (one node each) between linears, and sigmoid's kernel path."""
+    return nn.Sequential(nn.Linear(20, 32), nn.SiLU(), nn.Linear(32, 32), nn.GELU(approximate="tanh"), nn.RMSNorm(32),
+                         nn.Linear(32, 32), nn.Mish(), nn.Linear(32, 32), nn.Sigmoid(), nn.Linear(32, 5))
+
+
 class _GPT(nn.Module):
     def __init__(self):
         super().__init__()
@@ -47,7 +53,7 @@ class _LSTM(nn.Module):
 
 def _data(case):
     rng = np.random.default_rng(0)
-    if case == "mlp":
+    if case in ("mlp", "activations"):
         x = ember.tensor(rng.standard_normal((8, 20), dtype=np.float32))
     elif case == "cnn":
         x = ember.tensor(rng.standard_normal((4, 1, 8, 8), dtype=np.float32))
@@ -59,10 +65,10 @@ def _data(case):
     return x, ember.tensor(rng.integers(0, 5, n))
 
 
-@pytest.mark.parametrize("case", ["mlp", "cnn", "gpt", "lstm"])
+@pytest.mark.parametrize("case", ["mlp", "cnn", "gpt", "lstm", "activations"])
 def test_twenty_steps_agree(case):
     ember.manual_seed(0)
-    eager = {"mlp": _mlp, "cnn": _cnn, "gpt": _GPT, "lstm": _LSTM}[case]()
+    eager = {"mlp": _mlp, "cnn": _cnn, "gpt": _GPT, "lstm": _LSTM, "activations": _activations}[case]()
     model = copy.deepcopy(eager)
     x, y = _data(case)
     graph, state, _, _ = capture(model, (x,), module=model, differentiable=True, mirror_inputs=True)
