@@ -14,10 +14,9 @@ from ember.ops.row_math import exp_shifted_into
 @compiled.kernel
 def _grad_rows(lo, hi, logp, safe, picked, coef, smooth, weight, out):
     n = logp.shape[1]
-    scratch = np.empty(n, logp.dtype)
     for i in range(lo, hi):
         o = out[i]
-        exp_shifted_into(logp[i], 0.0, o, scratch)
+        exp_shifted_into(logp[i], 0.0, o)
         c = coef[i]
         if smooth.shape[0]:
             s = smooth[i]

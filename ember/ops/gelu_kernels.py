@@ -34,7 +34,6 @@ def _gelu_chunks(lo, hi, x, y, cdf):
     arg = np.empty(_CHUNK, np.float64)
     t = np.empty(_CHUNK, np.float64)
     e = np.empty(_CHUNK, np.float64)
-    scratch = np.empty(_CHUNK, np.float64)
     for c in range(lo, hi):
         start = c * _CHUNK
         m = min(_CHUNK, n - start)
@@ -47,7 +46,7 @@ def _gelu_chunks(lo, hi, x, y, cdf):
                 p = p * tj + coefficient
             t[j] = tj
             arg[j] = p - z * z
-        exp_shifted_into(arg[:m], 0.0, e[:m], scratch[:m])
+        exp_shifted_into(arg[:m], 0.0, e[:m])
         for j in range(m):
             v = np.float64(xs[j])
             half_erfc = 0.5 * t[j] * e[j]
@@ -62,7 +61,6 @@ def _gelu_grad_chunks(lo, hi, g, x, cdf, out):
     n = x.shape[0]
     half_square = np.empty(_CHUNK, x.dtype)
     pdf = np.empty(_CHUNK, x.dtype)
-    scratch = np.empty(_CHUNK, x.dtype)
     inv_sqrt_2pi = x.dtype.type(_INV_SQRT_2PI)
     for c in range(lo, hi):
         start = c * _CHUNK
@@ -70,7 +68,7 @@ def _gelu_grad_chunks(lo, hi, g, x, cdf, out):
         xs = x[start:start + m]
         for j in range(m):
             half_square[j] = -0.5 * xs[j] * xs[j]
-        exp_shifted_into(half_square[:m], 0.0, pdf[:m], scratch[:m])
+        exp_shifted_into(half_square[:m], 0.0, pdf[:m])
         gs, cs, os = g[start:start + m], cdf[start:start + m], out[start:start + m]
         for j in range(m):
             os[j] = gs[j] * (cs[j] + xs[j] * (pdf[j] * inv_sqrt_2pi))

@@ -7,16 +7,15 @@ This module imports numba, so the ops import it (and their kernel modules) only 
   on these alone), so the loop vectorises: one order, fixed when compiled, for any thread count.
 - ``row_max`` keeps eight running maxima (an unordered max reduction does not vectorise without
   fast-math; eight independent ones do) and skips NaN as ``>`` does; callers see NaN through the sums.
-- ``exp_shifted_into`` is exp(x - shift) for arguments <= 0 (a row minus its max; log-probabilities),
-  written so the loop vectorises, which a call of libm's ``exp`` per element does not (5x slower than
-  NumPy's SIMD exp here): k = round(v / ln 2) by the 1.5 * 2**mantissa trick, r = v - k ln 2 in two
-  parts, exp(r) by its Taylor polynomial (degree 7 in float32, 13 in float64: the next term is below
-  half an ulp on |r| <= ln 2 / 2), times 2**k built from the bits of k. Measured within one ulp of
-  NumPy's exp; arguments below the smallest normal result give 0, NaN stays NaN.
-- ``exp_nonpositive`` is the same exp of one value <= 0, inlined into the caller's loop: 2**k comes from the
-  bits of k by a bitcast (``_bitcast``), so no scratch array and no second pass are needed and an
-  elementwise kernel stays one vectorised loop (SiLU's forward: 1.0-1.4 ms on 2M float32 against 2.4-2.9 with
-  ``exp_shifted_into``'s three passes).
+- ``exp_nonpositive`` is exp of one value <= 0, inlined into the caller's loop and written so that the
+  loop vectorises, which a call of libm's ``exp`` per element does not (5x slower than NumPy's SIMD exp
+  here): k = round(v / ln 2) by the 1.5 * 2**mantissa trick, r = v - k ln 2 in two parts, exp(r) by its
+  Taylor polynomial (degree 7 in float32, 13 in float64: the next term is below half an ulp on
+  |r| <= ln 2 / 2), times 2**k made from the bits of k by a bitcast (``_bitcast``). Measured within one
+  ulp of NumPy's exp; arguments below the smallest normal result give 0, NaN stays NaN. An elementwise
+  kernel stays one vectorised loop (SiLU's forward: 1.0-1.4 ms on 2M float32, against 2.4-2.9 when 2**k
+  took a scratch array and two more passes).
+- ``exp_shifted_into`` is that exp over a row minus a shift (a row minus its max; log-probabilities).
 """
 import math
 
@@ -77,55 +76,6 @@ def row_max(a):
     return m
 
 
-def _exp_kernel(float_t, int_t, degree, magic, bias, shift, lowest):
-    """exp_shifted_into for one dtype: constants bound at definition, the loops free of calls."""
-    coefficients = tuple(float_t(1.0 / math.factorial(i)) for i in range(degree, -1, -1))
-    magic_bits = int_t(np.array(magic, dtype=float_t).view(int_t))
-    log2e, ln2_hi, ln2_lo = float_t(1.0 / math.log(2.0)), float_t(0.693145751953125), float_t(1.428606820309417e-06)
-    if float_t is np.float64:
-        ln2_hi, ln2_lo = float_t(0.6931471803691238), float_t(1.9082149292705877e-10)
-    magic, lowest, zero = float_t(magic), float_t(lowest), float_t(0.0)
-    bias, shift = int_t(bias), int_t(shift)
-    cast = numba.njit(inline="always")(lambda value: float_t(value))
-
-    def exp_into(x, shift_by, out, scratch):
-        n = x.shape[0]
-        shift_by = cast(shift_by)
-        for j in range(n):
-            v = x[j] - shift_by
-            small = v < lowest  # False for NaN, which stays NaN
-            v = lowest if small else v
-            kf = v * log2e + magic
-            k = kf - magic
-            r = (v - k * ln2_hi) - k * ln2_lo
-            p = coefficients[0]
-            for c in coefficients[1:]:
-                p = p * r + c
-            out[j] = zero if small else p
-            scratch[j] = kf
-        bits = scratch[:n].view(int_t)
-        for j in range(n):
-            bits[j] = (bits[j] - magic_bits + bias) << shift
-        for j in range(n):
-            out[j] = out[j] * scratch[j]
-    return exp_into
-
-
-_exp32 = _exp_kernel(np.float32, np.int32, 7, 12582912.0, 127, 23, -87.33)
-_exp64 = _exp_kernel(np.float64, np.int64, 13, 6755399441055744.0, 1023, 52, -708.39)
-
-
-def exp_shifted_into(x, shift_by, out, scratch):
-    """``out[:] = exp(x - shift_by)`` for a contiguous row; ``scratch`` is a row of ``out``'s dtype."""
-
-
-@overload(exp_shifted_into, jit_options=_JIT)
-def _exp_shifted_into(x, shift_by, out, scratch):
-    if out.dtype == types.float32:
-        return _exp32
-    if out.dtype == types.float64:
-        return _exp64
-    return None
 
 
 _BITCAST = {types.int32: (types.float32, ir.FloatType()), types.int64: (types.float64, ir.DoubleType()),
@@ -143,7 +93,7 @@ def _bitcast(typingctx, value):
 
 
 def _exp_scalar(float_t, int_t, degree, magic, bias, shift, lowest):
-    """exp_nonpositive for one dtype: exp_shifted_into's steps on one value, its constants bound at definition."""
+    """exp_nonpositive for one dtype, its constants bound at definition."""
     coefficients = tuple(float_t(1.0 / math.factorial(i)) for i in range(degree, -1, -1))
     magic_bits = int_t(np.array(magic, dtype=float_t).view(int_t))
     log2e, ln2_hi, ln2_lo = float_t(1.0 / math.log(2.0)), float_t(0.693145751953125), float_t(1.428606820309417e-06)
@@ -179,4 +129,27 @@ def _exp_nonpositive(v):
         return _exp_scalar32
     if v == types.float64:
         return _exp_scalar64
+    return None
+
+
+def _shifted_into(float_t):
+    cast = numba.njit(inline="always")(lambda value: float_t(value))
+
+    def exp_into(x, shift_by, out):
+        shift = cast(shift_by)
+        for j in range(x.shape[0]):
+            out[j] = exp_nonpositive(x[j] - shift)
+    return exp_into
+
+
+def exp_shifted_into(x, shift_by, out):
+    """``out[:] = exp(x - shift_by)`` for a row whose values are at most ``shift_by``."""
+
+
+@overload(exp_shifted_into, jit_options=_JIT)
+def _exp_shifted_into(x, shift_by, out):
+    if out.dtype == types.float32:
+        return _shifted_into(np.float32)
+    if out.dtype == types.float64:
+        return _shifted_into(np.float64)
     return None

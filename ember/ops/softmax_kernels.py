@@ -15,12 +15,11 @@ from ember.ops.row_math import exp_shifted_into, row_dot, row_max, row_sum
 @compiled.kernel
 def _softmax_rows(lo, hi, x, out, log):
     n = x.shape[1]
-    scratch = np.empty(n, x.dtype)
     consts = np.empty(2, x.dtype)
     for i in range(lo, hi):
         row, o = x[i], out[i]
         m = row_max(row)
-        exp_shifted_into(row, m, o, scratch)
+        exp_shifted_into(row, m, o)
         total = row_sum(o)
         if log:
             consts[0] = math.log(total)
@@ -37,14 +36,13 @@ def _softmax_rows(lo, hi, x, out, log):
 @compiled.kernel
 def _softmax_grad_rows(lo, hi, g, y, out, log):
     n = y.shape[1]
-    scratch = np.empty(n, y.dtype)
     consts = np.empty(1, y.dtype)
     for i in range(lo, hi):
         gi, yi, o = g[i], y[i], out[i]
         if log:  # g - exp(y) * sum(g)
             consts[0] = row_sum(gi)
             total = consts[0]
-            exp_shifted_into(yi, 0.0, o, scratch)
+            exp_shifted_into(yi, 0.0, o)
             for j in range(n):
                 o[j] = gi[j] - o[j] * total
         else:  # y * (g - sum(g * y))
