@@ -71,7 +71,7 @@ def _cross_entropy(ctx, xp, x, target, weight, ignore_index, label_smoothing, re
     return _mean(xp, total, wt.sum(dtype=x.dtype)), logp
 
 
-@primitive("NllLossBackward0")
+@primitive("NllLossBackwardBackward0")
 def _cross_entropy_grad(ctx, xp, g, logp, target, weight, ignore_index, label_smoothing, reduction):
     """The first-order gradient on arrays: ``p * coef[:, None]``, less the target's and the smoothing's share."""
     n, classes = logp.shape
@@ -176,7 +176,7 @@ def _nll(ctx, xp, logp, target, weight, ignore_index, reduction):
     return total if reduction == "sum" else _mean(xp, total, wt.sum(dtype=logp.dtype))
 
 
-@primitive("NllLossBackward0")
+@primitive("NllLossBackwardBackward0")
 def _nll_grad(ctx, xp, g, target, weight, shape, ignore_index, reduction):
     """``-w_t g`` at each row's target, zeros elsewhere."""
     safe, keep, wt = _target_weights(xp, target, weight, ignore_index, shape[1], g.dtype)

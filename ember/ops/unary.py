@@ -113,7 +113,7 @@ def _sigmoid(xp, x):
     return xp.reciprocal(e, out=e)
 
 
-@primitive("SigmoidBackward0", save=(0, 1))
+@primitive("SigmoidBackwardBackward0", save=(0, 1))
 def _sigmoid_backward(ctx, xp, g, y):
     """The first-order gradient ``g y (1 - y)`` on arrays, one pass on the CPU; the composed form in
     ``_sigmoid_derivative`` serves double backward and forward mode."""
@@ -152,7 +152,7 @@ def _relu(xp, x):
     return xp.maximum(x, 0)
 
 
-@primitive("ReluBackward0", save=(1,))
+@primitive("ThresholdBackwardBackward0", save=(1,))
 def _relu_backward(ctx, xp, g, y):
     """The first-order gradient, 0 where ``y <= 0`` else ``g`` (torch's threshold_backward: a NaN ``g`` at a
     zero output gives 0, a NaN output passes ``g``), on arrays, one pass on the CPU (``relu_kernels``)."""
