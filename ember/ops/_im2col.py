@@ -18,6 +18,7 @@ import itertools
 import math
 
 from ember.backend import compiled
+from ember.ops import winograd
 
 _VIEW_MIN_CHANNELS = 8
 _BATCHED_MAX_DEPTH = 64  # K*C below which per-image GEMMs beat one GEMM plus a transpose
@@ -168,6 +169,8 @@ def _pointwise_weight_grad(xp, x, g, stride):
 def conv_forward(xp, x, w, b, stride, padding, dilation, groups, cols=None):
     """Convolution (N, C, *S) * (Cout, C/G, *K) -> (N, Cout, *O); returns (output, columns)."""
     kernel = w.shape[2:]
+    if winograd.applies(x, w, b, stride, padding, dilation, groups):
+        return winograd.conv2d(x, w, b, padding), None
     if _pointwise(kernel, padding, groups):
         return _pointwise_forward(xp, x, w, b, stride), None
     if _direct(groups, w.shape[1], w.shape[0] // groups, x, w, b):
@@ -248,6 +251,8 @@ def _col2im_grouped(xp, x, w, buf, stride, dilation, groups):
 def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_size):
     """Transposed convolution (N, Cin, *I) * (Cin, Cout/G, *K) -> (N, Cout, *out_size), by col2im."""
     kernel, sizes = w.shape[2:], x.shape[2:]
+    if winograd.transposed_applies(x, w, b, stride, padding, dilation, groups, out_size):
+        return winograd.conv_transpose2d(x, w, b, padding)
     if groups == 1 and all(kk == 1 for kk in kernel):
         return _pointwise_transpose(xp, x, w, b, stride, padding, out_size)
     cout = w.shape[1] * groups
