@@ -169,14 +169,15 @@ def _pointwise_weight_grad(xp, x, g, stride):
 def conv_forward(xp, x, w, b, stride, padding, dilation, groups, cols=None):
     """Convolution (N, C, *S) * (Cout, C/G, *K) -> (N, Cout, *O); returns (output, columns)."""
     kernel = w.shape[2:]
-    if winograd.applies(x, w, b, stride, padding, dilation, groups):
-        return winograd.conv2d(x, w, b, padding), None
     if _pointwise(kernel, padding, groups):
         return _pointwise_forward(xp, x, w, b, stride), None
-    if _direct(groups, w.shape[1], w.shape[0] // groups, x, w, b):
+    if _direct(groups, w.shape[1], w.shape[0] // groups, x, w, b):  # before Winograd: 64 -> 1 channels,
+        # 28x28, batch 16: 0.57 against 3.0 ms
         from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
         osz = out_sizes(x.shape[2:], kernel, stride, padding, dilation)
         return conv_kernels.conv(x, w, b, stride, padding, dilation, groups, osz), None
+    if winograd.applies(x, w, b, stride, padding, dilation, groups):
+        return winograd.conv2d(x, w, b, padding), None
     if cols is None:
         cols, osz = im2col(xp, x, kernel, stride, padding, dilation)
     else:
@@ -251,8 +252,6 @@ def _col2im_grouped(xp, x, w, buf, stride, dilation, groups):
 def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_size):
     """Transposed convolution (N, Cin, *I) * (Cin, Cout/G, *K) -> (N, Cout, *out_size), by col2im."""
     kernel, sizes = w.shape[2:], x.shape[2:]
-    if winograd.transposed_applies(x, w, b, stride, padding, dilation, groups, out_size):
-        return winograd.conv_transpose2d(x, w, b, padding)
     if groups == 1 and all(kk == 1 for kk in kernel):
         return _pointwise_transpose(xp, x, w, b, stride, padding, out_size)
     cout = w.shape[1] * groups
@@ -262,6 +261,8 @@ def conv_transpose_forward(xp, x, w, b, stride, padding, dilation, groups, out_s
         from ember.ops import conv_kernels  # optional dependency: numba, imported on first use
         return conv_kernels.conv_transpose(x, w, b, stride, padding, dilation, groups, out_size,
                                            tuple(max(f, q) for f, q in zip(full, need)))
+    if winograd.transposed_applies(x, w, b, stride, padding, dilation, groups, out_size):
+        return winograd.conv_transpose2d(x, w, b, padding)
     buf = xp.zeros((x.shape[0], *(max(f, q) for f, q in zip(full, need)), cout), dtype=x.dtype)
     if groups == 1:
         _col2im_per_offset(xp, x, w, buf, stride, dilation)
