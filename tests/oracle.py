@@ -24,26 +24,38 @@ def rand(*shape, dtype=np.float32, low=-2.0, high=2.0, seed=None):
     return rng.integers(int(low), int(high) + 1, size=shape).astype(dtype)
 
 
+def laid_out(lib, array, layout, requires_grad=False):
+    """``array``'s values as a ``lib`` tensor laid out as asked: (leaf, input), the input a view of a leaf of
+    another shape for the non-contiguous layouts (``as_input`` maps the leaf's gradient back)."""
+    if layout == "transposed" and array.ndim >= 2:
+        base, make = np.ascontiguousarray(np.swapaxes(array, -1, -2)), lambda t: t.transpose(-1, -2)
+    elif layout == "sliced" and array.ndim >= 1:
+        base, make = np.repeat(array, 2, axis=-1), lambda t: t[..., ::2]
+    else:
+        base, make = array, lambda t: t
+    leaf = lib.tensor(base.copy())
+    if requires_grad and np.issubdtype(array.dtype, np.inexact):
+        leaf.requires_grad_()
+    return leaf, make(leaf)
+
+
+def as_input(leaf_grad, layout, ndim):
+    """A gradient of ``laid_out``'s leaf (an array) in the input's layout."""
+    if layout == "transposed" and ndim >= 2:
+        return np.swapaxes(leaf_grad, -1, -2)
+    if layout == "sliced" and ndim >= 1:
+        return leaf_grad[..., ::2]
+    return leaf_grad
+
+
 def _leaf_pair(array, layout, requires_grad):
     """The same values as an ember and a torch tensor, laid out as asked.
 
     Returns (ember_input, torch_input, ember_leaf, torch_leaf): for non-contiguous
     layouts the input is a view of a leaf with a different shape."""
-    if layout == "transposed" and array.ndim >= 2:
-        base = np.ascontiguousarray(np.swapaxes(array, -1, -2))
-        make = lambda t: t.transpose(-1, -2)  # noqa: E731
-    elif layout == "sliced" and array.ndim >= 1:
-        base = np.repeat(array, 2, axis=-1)
-        make = lambda t: t[..., ::2]  # noqa: E731
-    else:
-        base = array
-        make = lambda t: t  # noqa: E731
-    e_leaf = ember.tensor(base.copy())
-    t_leaf = torch.tensor(base.copy())
-    if requires_grad and np.issubdtype(array.dtype, np.inexact):
-        e_leaf.requires_grad_()
-        t_leaf.requires_grad_()
-    return make(e_leaf), make(t_leaf), e_leaf, t_leaf
+    e_leaf, e_input = laid_out(ember, array, layout, requires_grad)
+    t_leaf, t_input = laid_out(torch, array, layout, requires_grad)
+    return e_input, t_input, e_leaf, t_leaf
 
 
 def _flatten(out):

@@ -8,7 +8,7 @@ import torch
 import ember
 from ember.backend import compiled
 from ember.ops import _im2col
-from tests.oracle import gradcheck, rand
+from tests.oracle import as_input, gradcheck, laid_out, rand
 
 DEPTHWISE = [  # (x shape, w shape, kwargs); groups is the input's channel count
     ((2, 5, 11, 9), (5, 1, 3, 3), dict(padding=1)),
@@ -69,22 +69,11 @@ def _run(lib, xs, ws, kw, arrays, transposed=False, layout="contiguous"):
     """Output and the gradients of input, weight and bias under the upstream ``arrays[3]``."""
     x, w, b, g = arrays
     args = dict(kw, groups=_groups(xs, ws, kw, transposed))
-    if layout == "transposed":  # the same values laid out with the last two dims swapped
-        xt = lib.tensor(np.ascontiguousarray(np.swapaxes(x, -1, -2)), requires_grad=True)
-        xv = xt.transpose(-1, -2)
-    elif layout == "sliced":
-        xt = lib.tensor(np.repeat(x, 2, axis=-1), requires_grad=True)
-        xv = xt[..., ::2]
-    else:
-        xt = xv = lib.tensor(x, requires_grad=True)
+    xt, xv = laid_out(lib, x, layout, requires_grad=True)
     wt, bt = lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)
     out = getattr(lib.nn.functional, _name(ws, transposed))(xv, wt, bt, **args)
     out.backward(lib.tensor(g))
-    gx = xt.grad.numpy()
-    if layout == "transposed":
-        gx = np.swapaxes(gx, -1, -2)
-    elif layout == "sliced":
-        gx = gx[..., ::2]
+    gx = as_input(xt.grad.numpy(), layout, x.ndim)
     return [out.detach().numpy(), gx, wt.grad.numpy(), bt.grad.numpy()]
 
 

@@ -8,7 +8,7 @@ import torch
 import ember
 from ember.backend import compiled
 from ember.ops import winograd
-from tests.oracle import gradcheck, rand
+from tests.oracle import as_input, gradcheck, laid_out, rand
 
 CASES = [  # (x shape, w shape, padding)
     ((2, 8, 13, 15), (9, 8, 3, 3), 1),  # odd output: the last tiles cropped
@@ -36,23 +36,12 @@ def _arrays(xs, ws, padding, dtype):
 def _run(lib, arrays, padding, bias=True, layout="contiguous"):
     """Output and the gradients of input, weight (and bias) of conv2d under the upstream ``arrays[3]``."""
     x, w, b, g = arrays
-    if layout == "transposed":
-        xt = lib.tensor(np.ascontiguousarray(np.swapaxes(x, -1, -2)), requires_grad=True)
-        xv = xt.transpose(-1, -2)
-    elif layout == "sliced":
-        xt = lib.tensor(np.repeat(x, 2, axis=-1), requires_grad=True)
-        xv = xt[..., ::2]
-    else:
-        xt = xv = lib.tensor(x, requires_grad=True)
+    xt, xv = laid_out(lib, x, layout, requires_grad=True)
     wt = lib.tensor(w, requires_grad=True)
     bt = lib.tensor(b, requires_grad=True) if bias else None
     out = lib.nn.functional.conv2d(xv, wt, bt, padding=padding)
     out.backward(lib.tensor(g))
-    gx = xt.grad.numpy()
-    if layout == "transposed":
-        gx = np.swapaxes(gx, -1, -2)
-    elif layout == "sliced":
-        gx = gx[..., ::2]
+    gx = as_input(xt.grad.numpy(), layout, x.ndim)
     return [out.detach().numpy(), gx, wt.grad.numpy()] + ([bt.grad.numpy()] if bias else [])
 
 
