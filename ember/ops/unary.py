@@ -145,6 +145,8 @@ erfc = unary("erfc", "ErfcBackward0", lambda xp, x: special(xp).erfc(x),
 erfinv = unary("erfinv", "ErfinvBackward0", lambda xp, x: special(xp).erfinv(x),
                lambda y, g: g * (math.sqrt(math.pi) / 2) * (y * y).exp(), save="y")
 reciprocal = unary("reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x, lambda y, g: -g * y * y, save="y")
+
+
 def _relu(xp, x):
     if _kernel_fits(x):
         from ember.ops import relu_kernels  # optional dependency: numba, imported on first use
@@ -179,6 +181,8 @@ def _relu_derivative(y, g):
 
 relu = unary("relu", "ReluBackward0", _relu, _relu_derivative, save="y",
              float_only=False, no_bool=(RuntimeError, "Boolean inputs not supported for relu"))
+
+
 def _sign_of_ints(xp, x):
     """-1, 0 or 1; bools stay as they are and NaN gives 0, as in PyTorch."""
     if x.dtype.kind == "b":
