@@ -180,3 +180,24 @@ def parallel(kernel_fn, n, *args, min_rows_per_thread=1):
     finally:
         for future in futures:
             future.result()
+
+
+def parallel_rows(kernel_fn, n, row_size, *args):
+    """``parallel`` over ``n`` rows of about ``row_size`` elements of work each: the split starts once every
+    thread gets ``MIN_ELEMENTS_PER_THREAD`` elements."""
+    parallel(kernel_fn, n, *args, min_rows_per_thread=rows_per_thread(row_size))
+
+
+def flat(a):
+    """``a`` as the C-ordered 1-d array an elementwise kernel walks (a view when ``a`` is C-contiguous)."""
+    return np.ascontiguousarray(a).reshape(-1)
+
+
+def elementwise(kernel_fn, inputs, *scalars, min_elements_per_thread=MIN_ELEMENTS_PER_THREAD):
+    """A new array shaped and typed as ``inputs[0]``, written by ``kernel_fn(lo, hi, *inputs, out, *scalars)``
+    over the flattened elements (every input of that shape), in one contiguous block per thread."""
+    like = inputs[0]
+    out = np.empty(like.shape, like.dtype)
+    parallel(kernel_fn, like.size, *(flat(a) for a in inputs), out.reshape(-1), *scalars,
+             min_rows_per_thread=min_elements_per_thread)
+    return out

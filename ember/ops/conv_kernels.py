@@ -265,16 +265,12 @@ def _bias(b, n, dtype):
     return np.zeros(n, dtype) if b is None else np.ascontiguousarray(b, dtype=dtype)
 
 
-def _run(kernel, n, work_per_row, *args):
-    compiled.parallel(kernel, n, *args, min_rows_per_thread=compiled.rows_per_thread(work_per_row))
-
-
 def conv(x, w, b, stride, padding, dilation, groups, out_size):
     """Grouped convolution (N, C, *S) * (Cout, C/G, *K) -> (N, Cout, *out_size) by direct loops."""
     n, cout, gi = x.shape[0], w.shape[0], w.shape[1]
     q = _phase_sizes([a + 2 * p for a, p in zip(x.shape[2:], padding)], stride)
     out = np.empty((n, cout) + tuple(_three(out_size, 1)), x.dtype)
-    _run(_conv_planes, n * cout, math.prod(out_size) * math.prod(w.shape[1:]), _five(x), _five(w),
+    compiled.parallel_rows(_conv_planes, n * cout, math.prod(out_size) * math.prod(w.shape[1:]), _five(x), _five(w),
          _bias(b, cout, x.dtype), out, _three(stride, 1), _three(padding, 0), _three(dilation, 1), q, gi,
          cout // groups)
     return out.reshape((n, cout) + tuple(out_size))
@@ -286,7 +282,7 @@ def conv_transpose(x, w, b, stride, padding, dilation, groups, out_size, full):
     n, cin, go = x.shape[0], x.shape[1], w.shape[1]
     cout = go * groups
     out = np.empty((n, cout) + tuple(_three(out_size, 1)), x.dtype)
-    _run(_conv_transpose_planes, n * cout, math.prod(x.shape[2:]) * math.prod(w.shape[2:]) * (cin // groups),
+    compiled.parallel_rows(_conv_transpose_planes, n * cout, math.prod(x.shape[2:]) * math.prod(w.shape[2:]) * (cin // groups),
          _five(x), _five(w), _bias(b, cout, x.dtype), out, _three(stride, 1), _three(padding, 0),
          _three(dilation, 1), _phase_sizes(full, stride), cin // groups, go)
     return out.reshape((n, cout) + tuple(out_size))
@@ -297,7 +293,7 @@ def weight_grad(x, g, kernel, stride, padding, dilation, groups):
     cout, gi = g.shape[1], x.shape[1] // groups
     q = _phase_sizes([a + 2 * p for a, p in zip(x.shape[2:], padding)], stride)
     gw = np.empty((cout, gi) + tuple(_three(kernel, 1)), x.dtype)
-    _run(_weight_grad_channels, cout, x.shape[0] * math.prod(g.shape[2:]) * math.prod(kernel) * gi, _five(x),
+    compiled.parallel_rows(_weight_grad_channels, cout, x.shape[0] * math.prod(g.shape[2:]) * math.prod(kernel) * gi, _five(x),
          _five(g), gw, _three(stride, 1), _three(padding, 0), _three(dilation, 1), q, gi, cout // groups)
     return gw.reshape((cout, gi) + tuple(kernel))
 
@@ -331,5 +327,5 @@ def col2im(prod, buf, stride, dilation):
     n, nd, cout = prod.shape[0], buf.ndim - 2, prod.shape[-1]
     sizes, kernel = prod.shape[1:1 + nd], prod.shape[1 + nd:1 + 2 * nd]
     lead = (1,) * (3 - nd)
-    _run(_col2im_images, n, prod[0].size, prod.reshape((n,) + lead + sizes + lead + kernel + (cout,)),
+    compiled.parallel_rows(_col2im_images, n, prod[0].size, prod.reshape((n,) + lead + sizes + lead + kernel + (cout,)),
          buf.reshape((n,) + lead + buf.shape[1:]), _three(stride, 1), _three(dilation, 1))

@@ -31,6 +31,5 @@ def _grad_rows(lo, hi, logp, safe, picked, coef, smooth, weight, out):
 def grad(logp, safe, picked, coef, smooth, weight):
     """The (N, C) gradient: ``smooth`` empty without label smoothing, ``weight`` the class weights (ones if none)."""
     out = np.empty(logp.shape, logp.dtype)
-    compiled.parallel(_grad_rows, logp.shape[0], logp, safe, picked, coef, smooth, weight, out,
-                      min_rows_per_thread=compiled.rows_per_thread(logp.shape[1]))
+    compiled.parallel_rows(_grad_rows, logp.shape[0], logp.shape[1], logp, safe, picked, coef, smooth, weight, out)
     return out

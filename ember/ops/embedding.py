@@ -83,8 +83,7 @@ def _add_rows(ctx, xp, rows, idx, num):
     out = xp.zeros((num, rows.shape[1]), dtype=rows.dtype)
     if compiled.usable(rows, idx) and idx.size:
         rows = np.ascontiguousarray(rows)
-        compiled.parallel(_add_rows_columns, rows.shape[1], rows, idx, out,
-                          min_rows_per_thread=compiled.rows_per_thread(idx.size))
+        compiled.parallel_rows(_add_rows_columns, rows.shape[1], idx.size, rows, idx, out)
     else:
         add_along(xp, out, 0, idx, rows)
     return out

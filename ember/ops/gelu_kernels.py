@@ -74,22 +74,18 @@ def _gelu_grad_chunks(lo, hi, g, x, cdf, out):
             os[j] = gs[j] * (cs[j] + xs[j] * (pdf[j] * inv_sqrt_2pi))
 
 
-def _flat(a):
-    return np.ascontiguousarray(a).reshape(-1)
-
-
 def gelu_grad(g, x, cdf):
     """GELU's input gradient from the upstream gradient ``g``, the input and the saved ``Phi(x)`` (host
     float32 or float64 arrays of one shape and dtype)."""
     out = np.empty(x.shape, x.dtype)
-    compiled.parallel(_gelu_grad_chunks, -(-x.size // _CHUNK), _flat(g), _flat(x), _flat(cdf), out.reshape(-1),
-                      min_rows_per_thread=_CHUNKS_PER_THREAD)
+    compiled.parallel(_gelu_grad_chunks, -(-x.size // _CHUNK), compiled.flat(g), compiled.flat(x), compiled.flat(cdf),
+                      out.reshape(-1), min_rows_per_thread=_CHUNKS_PER_THREAD)
     return out
 
 
 def gelu_and_cdf(x):
     """``(x * Phi(x), Phi(x))`` of a float32 host array, computed in float64 and rounded once."""
-    flat = _flat(x)
+    flat = compiled.flat(x)
     y, cdf = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
     chunks = -(-flat.size // _CHUNK)
     compiled.parallel(_gelu_chunks, chunks, flat, y.reshape(-1), cdf.reshape(-1),

@@ -10,7 +10,6 @@ with ``1 - t = 2e^2 / (1 + 2e + 2e^2)`` exact for large x. float32 throughout; m
 Imported by the op only once ``compiled.usable`` said yes (``row_math`` imports numba).
 """
 import numba
-import numpy as np
 
 from ember.backend import compiled
 from ember.ops.row_math import exp_nonpositive
@@ -47,20 +46,11 @@ def _mish_grad(lo, hi, g, x, out):
         os[j] = gs[j] * (t + v * sigmoid * rest * (one + t))
 
 
-def _flat(a):
-    return np.ascontiguousarray(a).reshape(-1)
-
-
 def mish(x):
     """Mish of a float32 or float64 host array."""
-    y = np.empty(x.shape, x.dtype)
-    compiled.parallel(_mish_forward, x.size, _flat(x), y.reshape(-1), min_rows_per_thread=compiled.MIN_ELEMENTS_PER_THREAD)
-    return y
+    return compiled.elementwise(_mish_forward, (x,))
 
 
 def mish_grad(g, x):
     """Mish's input gradient from the upstream gradient ``g`` and the input (host arrays of one shape and dtype)."""
-    out = np.empty(x.shape, x.dtype)
-    compiled.parallel(_mish_grad, x.size, _flat(g), _flat(x), out.reshape(-1),
-                      min_rows_per_thread=compiled.MIN_ELEMENTS_PER_THREAD)
-    return out
+    return compiled.elementwise(_mish_grad, (g, x))

@@ -22,10 +22,6 @@ def _three(values, fill):
     return (fill,) * (3 - len(values)) + tuple(values)
 
 
-def _run(kernel, planes, per_plane, *args):
-    compiled.parallel(kernel, planes, *args, min_rows_per_thread=compiled.rows_per_thread(per_plane))
-
-
 # max pooling -----------------------------------------------------------------------------------
 
 
@@ -79,7 +75,7 @@ def max_pool(x, k, s, p, d, out):
     shape = (xs.shape[0],) + _three(out, 1)
     values = np.empty(shape, dtype=x.dtype)
     idx = np.empty(shape, dtype=np.int64)
-    _run(_max_pool_planes, xs.shape[0], math.prod(shape[1:]) * math.prod(k), xs, values, idx,
+    compiled.parallel_rows(_max_pool_planes, xs.shape[0], math.prod(shape[1:]) * math.prod(k), xs, values, idx,
          _three(k, 1), _three(s, 1), _three(p, 0), _three(d, 1))
     lead = x.shape[:x.ndim - nd]
     return values.reshape(lead + tuple(out)), idx.reshape(lead + tuple(out))
@@ -117,7 +113,7 @@ def max_pool_2x2(x, out):
     xs = _planes(x, 2)[:, 0]
     values = np.empty((xs.shape[0],) + tuple(out), dtype=x.dtype)
     idx = np.empty(values.shape, dtype=np.int64)
-    _run(_max_pool_2x2_planes, xs.shape[0], 4 * math.prod(out), xs, values, idx)
+    compiled.parallel_rows(_max_pool_2x2_planes, xs.shape[0], 4 * math.prod(out), xs, values, idx)
     lead = x.shape[:-2]
     return values.reshape(lead + tuple(out)), idx.reshape(lead + tuple(out))
 
@@ -143,7 +139,7 @@ def plane_scatter(v, idx, size, accumulate):
     out = np.empty((planes, n), dtype=v.dtype)
     vs = np.ascontiguousarray(v).reshape(planes, m)
     ids = np.ascontiguousarray(idx, dtype=np.int64).reshape(planes, m)
-    _run(_scatter_planes, planes, n + m, vs, ids, out, accumulate)
+    compiled.parallel_rows(_scatter_planes, planes, n + m, vs, ids, out, accumulate)
     return out.reshape(lead + tuple(size))
 
 
@@ -208,7 +204,7 @@ def avg_pool_adjoint(g, size, k, s, p, include_pad, override):
     nd = len(k)
     gs = _planes(g, nd)
     out = np.empty((gs.shape[0],) + _three(size, 1), dtype=g.dtype)
-    _run(_avg_pool_adjoint_planes, gs.shape[0], math.prod(g.shape[g.ndim - nd:]) * math.prod(k), gs, out,
+    compiled.parallel_rows(_avg_pool_adjoint_planes, gs.shape[0], math.prod(g.shape[g.ndim - nd:]) * math.prod(k), gs, out,
          _three(k, 1), _three(s, 1), _three(p, 0), bool(include_pad), int(override or 0))
     return out.reshape(g.shape[:g.ndim - nd] + tuple(size))
 
@@ -250,6 +246,6 @@ def adaptive_max_pool(x, out):
     shape = (xs.shape[0],) + _three(out, 1)
     values = np.empty(shape, dtype=x.dtype)
     idx = np.empty(shape, dtype=np.int64)
-    _run(_adaptive_max_planes, xs.shape[0], xs[0].size, xs, values, idx)
+    compiled.parallel_rows(_adaptive_max_planes, xs.shape[0], xs[0].size, xs, values, idx)
     lead = x.shape[:x.ndim - nd]
     return values.reshape(lead + tuple(out)), idx.reshape(lead + tuple(out))

@@ -6,8 +6,6 @@ megabyte of elements per thread (``_MIN_PER_THREAD``). NaN inputs stay NaN, as i
 gradient is 0 where the output is <= 0 and ``g`` elsewhere, NaN outputs included (torch's
 ``threshold_backward``: a NaN ``g`` at a zero output gives 0). Imported by the op only once ``compiled.usable`` said yes.
 """
-import numpy as np
-
 from ember.backend import compiled
 
 _MIN_PER_THREAD = 1 << 18
@@ -30,19 +28,11 @@ def _relu_grad(lo, hi, g, y, out):
         os[j] = zero if ys[j] <= zero else gs[j]
 
 
-def _flat(a):
-    return np.ascontiguousarray(a).reshape(-1)
-
-
 def relu(x):
     """max(x, 0) of a float32 or float64 host array."""
-    y = np.empty(x.shape, x.dtype)
-    compiled.parallel(_relu, x.size, _flat(x), y.reshape(-1), min_rows_per_thread=_MIN_PER_THREAD)
-    return y
+    return compiled.elementwise(_relu, (x,), min_elements_per_thread=_MIN_PER_THREAD)
 
 
 def relu_grad(g, y):
     """0 where ``y <= 0``, else ``g``, of host arrays of one shape and dtype."""
-    out = np.empty(y.shape, y.dtype)
-    compiled.parallel(_relu_grad, y.size, _flat(g), _flat(y), out.reshape(-1), min_rows_per_thread=_MIN_PER_THREAD)
-    return out
+    return compiled.elementwise(_relu_grad, (g, y), min_elements_per_thread=_MIN_PER_THREAD)

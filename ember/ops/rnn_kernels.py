@@ -11,11 +11,6 @@ in the NumPy reference's order, so both paths round alike. ``sigmoid(x) = (1 + t
 from ember.backend import compiled
 
 
-def run_rows(kernel, rows, batch, *args):
-    """``kernel`` over ``rows`` hidden units, split over threads only when each gets enough work."""
-    compiled.parallel(kernel, rows, *args, min_rows_per_thread=compiled.rows_per_thread(batch))
-
-
 @compiled.kernel
 def lstm_forward_rows(lo, hi, a, c_prev, c_out):
     """``a`` ``(4H, B)`` holds tanh of the pre-activations (i, f, o halved): turns the i, f, o blocks into

@@ -68,7 +68,7 @@ def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
         a += gx[t]
         xp.tanh(a, out=a)
         if fast:
-            rnn_kernels.run_rows(rnn_kernels.lstm_forward_rows, hidden, batch, a, c, cells[t])
+            compiled.parallel_rows(rnn_kernels.lstm_forward_rows, hidden, batch, a, c, cells[t])
         else:
             for block in (a[:2 * hidden], a[3 * hidden:]):
                 block *= 0.5
@@ -108,7 +108,7 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, h0, c0, ys, arrays=No
         c_prev = cells[t + back] if 0 <= t + back < steps else c0.T
         g_y = None if g_ys is None else g_ys[t]
         if fast:
-            rnn_kernels.run_rows(rnn_kernels.lstm_backward_rows, hidden, batch, act[t], tanh_c[t], c_prev,
+            compiled.parallel_rows(rnn_kernels.lstm_backward_rows, hidden, batch, act[t], tanh_c[t], c_prev,
                                  dh if g_y is None else g_y, g_y is not None, dh, dc, d_steps[t])
         else:
             dc = _lstm_step_grad(xp, act[t], tanh_c[t], c_prev, g_y, dh, dc, d_steps[t])
@@ -225,12 +225,12 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
         rz, n, hn = rz_all[t], n_all[t], hn_all[t]
         xp.matmul(w_hh, h, out=gh)
         if fast:  # the same arithmetic as below, between the two tanh
-            rnn_kernels.run_rows(rnn_kernels.gru_gates_rows, hidden, batch, gx[t], gh, b_hh, rz, hn)
+            compiled.parallel_rows(rnn_kernels.gru_gates_rows, hidden, batch, gx[t], gh, b_hh, rz, hn)
             xp.tanh(rz, out=rz)
-            rnn_kernels.run_rows(rnn_kernels.gru_candidate_rows, hidden, batch, gx[t], rz, hn, n)
+            compiled.parallel_rows(rnn_kernels.gru_candidate_rows, hidden, batch, gx[t], rz, hn, n)
             xp.tanh(n, out=n)
             h_prev, h = h, hs[t]
-            rnn_kernels.run_rows(rnn_kernels.gru_output_rows, hidden, batch, rz, n, h_prev, h)
+            compiled.parallel_rows(rnn_kernels.gru_output_rows, hidden, batch, rz, n, h_prev, h)
             continue
         gh += b_hh[:, None]
         xp.add(gx[t, :2 * hidden], gh[:2 * hidden], out=rz)
@@ -286,7 +286,7 @@ def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=Fa
         g_y = None if g_ys is None else g_ys[t]
         args = (rz_all[t], n_all[t], hn_all[t], h_prev)
         if fast:
-            rnn_kernels.run_rows(rnn_kernels.gru_backward_rows, hidden, batch, *args, dh if g_y is None else g_y,
+            compiled.parallel_rows(rnn_kernels.gru_backward_rows, hidden, batch, *args, dh if g_y is None else g_y,
                                  g_y is not None, dh, d_gx_steps[t], d_gh_steps[t])
         else:
             dh = _gru_step_grad(xp, *args, g_y, dh, d_gx_steps[t], d_gh_steps[t])

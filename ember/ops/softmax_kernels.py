@@ -60,8 +60,7 @@ def softmax_last(x, log):
     """softmax (or log_softmax) of ``x`` over its last dim."""
     out = np.empty(x.shape, x.dtype)
     rows = _rows(x)
-    compiled.parallel(_softmax_rows, rows.shape[0], rows, out.reshape(rows.shape), log,
-                      min_rows_per_thread=compiled.rows_per_thread(rows.shape[1]))
+    compiled.parallel_rows(_softmax_rows, rows.shape[0], rows.shape[1], rows, out.reshape(rows.shape), log)
     return out
 
 
@@ -69,6 +68,5 @@ def softmax_grad_last(g, y, log):
     """The gradient of softmax (or log_softmax) over the last dim from its output ``y``."""
     out = np.empty(y.shape, y.dtype)
     gr, yr = _rows(g), _rows(y)
-    compiled.parallel(_softmax_grad_rows, yr.shape[0], gr, yr, out.reshape(yr.shape), log,
-                      min_rows_per_thread=compiled.rows_per_thread(yr.shape[1]))
+    compiled.parallel_rows(_softmax_grad_rows, yr.shape[0], yr.shape[1], gr, yr, out.reshape(yr.shape), log)
     return out
