@@ -55,16 +55,31 @@ def _layer_norm_grad_blocks(lo, hi, g, x, w, mean, rstd, gx, gw_part, gb_part):
                 out[j] = (gy[j] - mean_gy - xhat[j] * mean_gy_xhat) * ri
 
 
+def _weight_row(w, n, dtype):
+    """The (n,) weight as a contiguous row, ones when there is none."""
+    return np.ones(n, dtype) if w is None else np.ascontiguousarray(w.reshape(n))
+
+
+def _blocks(rows):
+    """How many fixed blocks of rows a weight gradient sums in (partial rows added in one order after)."""
+    return max(1, min(rows, _BLOCKS))
+
+
+def _over_blocks(kernel, blocks, rows, n, *args):
+    """``kernel`` over the row blocks, split over threads once each thread gets enough rows of ``n``."""
+    compiled.parallel(kernel, blocks, *args,
+                      min_rows_per_thread=max(1, compiled.rows_per_thread(n) // max(1, rows // blocks)))
+
+
 def layer_norm_forward(x, w, b, eps):
     """``(out, mean, rstd)`` of layer norm over the last dim of the 2-d ``x``; ``w``/``b`` (n,) or None."""
     rows, n = x.shape
     x = np.ascontiguousarray(x)
-    w = np.ones(n, x.dtype) if w is None else np.ascontiguousarray(w.reshape(n))
+    w = _weight_row(w, n, x.dtype)
     b = np.zeros(n, x.dtype) if b is None else np.ascontiguousarray(b.reshape(n))
     out = np.empty_like(x)
     mean, rstd = np.empty(rows, x.dtype), np.empty(rows, x.dtype)
-    compiled.parallel(_layer_norm_rows, rows, x, w, b, float(eps), out, mean, rstd,
-                      min_rows_per_thread=compiled.rows_per_thread(n))
+    compiled.parallel_rows(_layer_norm_rows, rows, n, x, w, b, float(eps), out, mean, rstd)
     return out, mean, rstd
 
 
@@ -72,13 +87,12 @@ def layer_norm_backward(g, x, w, mean, rstd):
     """``(d x, d w, d b)`` of layer norm (training statistics) on 2-d ``g``/``x``; ``d w``/``d b`` are (n,)."""
     rows, n = x.shape
     g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
-    w = np.ones(n, x.dtype) if w is None else np.ascontiguousarray(w.reshape(n))
-    blocks = max(1, min(rows, _BLOCKS))
+    w = _weight_row(w, n, x.dtype)
+    blocks = _blocks(rows)
     gx = np.empty_like(x)
     gw_part, gb_part = np.zeros((blocks, n)), np.zeros((blocks, n))
-    rows_per_block = max(1, rows // blocks)
-    compiled.parallel(_layer_norm_grad_blocks, blocks, g, x, w, mean.reshape(rows), rstd.reshape(rows), gx,
-                      gw_part, gb_part, min_rows_per_thread=max(1, compiled.rows_per_thread(n) // rows_per_block))
+    _over_blocks(_layer_norm_grad_blocks, blocks, rows, n, g, x, w, mean.reshape(rows), rstd.reshape(rows), gx,
+                 gw_part, gb_part)
     return gx, gw_part.sum(0).astype(x.dtype), gb_part.sum(0).astype(x.dtype)
 
 
@@ -120,10 +134,9 @@ def rms_norm_forward(x, w, eps):
     """``(out, rstd)`` of RMS norm over the last dim of the 2-d ``x``; ``w`` (n,) or None."""
     rows, n = x.shape
     x = np.ascontiguousarray(x)
-    w = np.ones(n, x.dtype) if w is None else np.ascontiguousarray(w.reshape(n))
+    w = _weight_row(w, n, x.dtype)
     out, rstd = np.empty_like(x), np.empty(rows, x.dtype)
-    compiled.parallel(_rms_norm_rows, rows, x, w, float(eps), out, rstd,
-                      min_rows_per_thread=compiled.rows_per_thread(n))
+    compiled.parallel_rows(_rms_norm_rows, rows, n, x, w, float(eps), out, rstd)
     return out, rstd
 
 
@@ -131,10 +144,8 @@ def rms_norm_backward(g, x, w, rstd):
     """``(d x, d w)`` of RMS norm on 2-d ``g``/``x``; ``d w`` is (n,)."""
     rows, n = x.shape
     g, x = np.ascontiguousarray(g), np.ascontiguousarray(x)
-    w = np.ones(n, x.dtype) if w is None else np.ascontiguousarray(w.reshape(n))
-    blocks = max(1, min(rows, _BLOCKS))
+    w = _weight_row(w, n, x.dtype)
+    blocks = _blocks(rows)
     gx, gw_part = np.empty_like(x), np.zeros((blocks, n))
-    rows_per_block = max(1, rows // blocks)
-    compiled.parallel(_rms_norm_grad_blocks, blocks, g, x, w, rstd.reshape(rows), gx, gw_part,
-                      min_rows_per_thread=max(1, compiled.rows_per_thread(n) // rows_per_block))
+    _over_blocks(_rms_norm_grad_blocks, blocks, rows, n, g, x, w, rstd.reshape(rows), gx, gw_part)
     return gx, gw_part.sum(0).astype(x.dtype)
