@@ -8,11 +8,13 @@ so the GEMM operand needs no transpose. Measured choices: a window view beats
 per-offset copies ~3.5x at 32 channels; per-image GEMMs writing NCHW directly
 beat one GEMM plus a transpose ~3x when K*C is small (first layers).
 
-Two special cases skip the columns. A 1x1 convolution (groups 1, no padding) is a GEMM
+Three special cases skip the columns. A 1x1 convolution (groups 1, no padding) is a GEMM
 per image straight in NCHW, ``W (Cout, C) @ x[n] (C, O)``, after slicing the input by the
 stride. Depthwise-like convolutions (each output channel reads one input channel, or each
-input channel feeds one output) run numba's direct loops of ``conv_kernels.py`` on host
-arrays, where the batched (G, M, K) x (G, K, 1) GEMM of the general path is ~60x slower.
+input channel feeds one output, and one group with a single output or input channel) run
+numba's direct loops of ``conv_kernels.py`` on host arrays, where the batched (G, M, K) x
+(G, K, 1) GEMM of the general path is ~60x slower. 3x3 stride-1 convolutions of 8 or more
+input channels take Winograd F(2x2, 3x3) (``winograd.py``), forward and input gradient.
 """
 import itertools
 import math

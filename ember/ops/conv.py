@@ -1,8 +1,9 @@
 """Convolutions: conv1d/2d/3d and conv_transpose1d/2d/3d over one N-d primitive.
 
 The forward is a channels-last im2col and one GEMM (``ember/ops/_im2col.py``), except
-for 1x1 convolutions (a GEMM per image in NCHW) and depthwise-like ones (numba's direct
-loops, ``ember/ops/conv_kernels.py``), which build no columns for the weight gradient to reuse.
+for 1x1 convolutions (a GEMM per image in NCHW), depthwise-like ones (numba's direct
+loops, ``ember/ops/conv_kernels.py``) and 3x3 stride-1 ones of 8+ input channels (Winograd,
+``ember/ops/winograd.py``), which build no columns for the weight gradient to reuse.
 The derivative is written with the same primitives (the input gradient is a
 transposed convolution, the weight gradient a second primitive whose own
 derivative is again a convolution), so double backward works.

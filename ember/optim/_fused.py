@@ -75,7 +75,7 @@ _queued = threading.local()
 
 @contextmanager
 def batched():
-    """Queue the kernels of small parameters met inside, and run them over the threads at the end."""
+    """Queue the kernels of the parameters met inside, and run them over the threads at the end."""
     if getattr(_queued, "calls", None) is not None:
         yield
         return

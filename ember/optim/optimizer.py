@@ -57,7 +57,7 @@ class Optimizer(OptimizerHooks):
     ``fused`` are accepted and recorded in the group but choose nothing: on the CPU the
     elementwise optimizers always run one compiled pass per parameter (``_fused.py``) when
     the arrays allow it (float32/float64 host arrays, dense gradients, numba installed), the
-    small parameters' passes together over the threads at the end of ``step`` (what ``foreach``
+    parameters' passes together over the threads at the end of ``step`` (what ``foreach``
     does in torch), and their NumPy step otherwise, so every flag value gives the same numbers; ``capturable``
     (recorded); ``differentiable=True`` raises PyTorch's error for leaf parameters at
     ``step`` (ember does not record steps in the graph).
@@ -155,7 +155,7 @@ class Optimizer(OptimizerHooks):
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with _fused.batched():  # small parameters' kernels run together at the end, over the threads
+        with _fused.batched():  # the parameters' kernels run together at the end, over the threads
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
