@@ -132,13 +132,18 @@ def _(ctx, gg):
 _sigmoid_backward.jvp(elementwise)
 
 
-def _sigmoid_derivative(y, g):
-    if is_grad_enabled() or forward_ad.state.active:
-        return g * y * (1 - y)
-    return _sigmoid_backward(g, y)
+def _first_order_on_arrays(backward, composed):
+    """A derivative from the output ``y``: ``backward(g, y)`` on arrays for a first-order backward, and
+    ``composed(y, g)`` in ember ops (differentiable again) while a graph is built or forward mode runs."""
+    def derivative(y, g):
+        if is_grad_enabled() or forward_ad.state.active:
+            return composed(y, g)
+        return backward(g, y)
+    return derivative
 
 
-sigmoid = unary("sigmoid", "SigmoidBackward0", _sigmoid, _sigmoid_derivative, save="y")
+sigmoid = unary("sigmoid", "SigmoidBackward0", _sigmoid,
+                _first_order_on_arrays(_sigmoid_backward, lambda y, g: g * y * (1 - y)), save="y")
 erf = unary("erf", "ErfBackward0", lambda xp, x: special(xp).erf(x), lambda x, g: g * (2 / math.sqrt(math.pi)) * (-x * x).exp())
 erfc = unary("erfc", "ErfcBackward0", lambda xp, x: special(xp).erfc(x),
              lambda x, g: g * (-2 / math.sqrt(math.pi)) * (-x * x).exp())
@@ -173,13 +178,7 @@ def _(ctx, gg):
 _relu_backward.jvp(elementwise)
 
 
-def _relu_derivative(y, g):
-    if is_grad_enabled() or forward_ad.state.active:
-        return g * (y > 0)
-    return _relu_backward(g, y)
-
-
-relu = unary("relu", "ReluBackward0", _relu, _relu_derivative, save="y",
+relu = unary("relu", "ReluBackward0", _relu, _first_order_on_arrays(_relu_backward, lambda y, g: g * (y > 0)), save="y",
              float_only=False, no_bool=(RuntimeError, "Boolean inputs not supported for relu"))
 
 
