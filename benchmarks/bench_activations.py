@@ -48,8 +48,9 @@ def _step_kernels(repeats):
     act = np.tanh(rng.normal(size=(4 * hidden, batch))).astype(np.float32) * 0.5 + 0.5
     c, g_y, dh, dc = (rng.normal(size=(hidden, batch)).astype(np.float32) for _ in range(4))
     tc, d = np.tanh(c), np.empty_like(act)
-    kernel = _best(lambda: rnn_kernels.lstm_backward_rows(0, hidden, act, tc, c, g_y, True, dh.copy(), dc.copy(), d),
-                   repeats, 100)
+    flat = (act.reshape(4, -1), tc.reshape(-1), c.reshape(-1), g_y.reshape(-1))
+    kernel = _best(lambda: rnn_kernels.lstm_backward(0, hidden * batch, *flat, True, dh.copy().reshape(-1),
+                                                     dc.copy().reshape(-1), d.reshape(4, -1)), repeats, 100)
     numpy = _best(lambda: rnn_seq._lstm_step_grad(np, act, tc, c, g_y, dh.copy(), dc.copy(), d), repeats, 100)
     print(f"LSTM backward step: kernel {kernel * 1e3:.1f} us, numpy {numpy * 1e3:.1f} us, "
           f"numpy/kernel {numpy / kernel:.2f}")

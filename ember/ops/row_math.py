@@ -92,31 +92,53 @@ def _bitcast(typingctx, value):
     return result(value), lambda context, builder, sig, args: builder.bitcast(args[0], llvm_type)
 
 
-def _exp_scalar(float_t, int_t, degree, magic, bias, shift, lowest):
-    """exp_nonpositive for one dtype, its constants bound at definition."""
-    coefficients = tuple(float_t(1.0 / math.factorial(i)) for i in range(degree, -1, -1))
+def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
+    """``(exp, expm1)`` of one value <= 0 and tanh of any value, for one dtype, its constants bound at
+    definition. exp and expm1 share the reduction ``exp(v) = s (1 + q)``, ``s = 2**k``, with
+    ``q = exp(r) - 1`` by its Taylor polynomial less the constant term: ``q s + s`` is exp and
+    ``q s + (s - 1)`` is expm1, which keeps every digit of a small |v| (k = 0: it is q itself), ``s - 1``
+    being exact."""
+    coefficients = tuple(float_t(1.0 / math.factorial(i)) for i in range(degree, 0, -1))
     magic_bits = int_t(np.array(magic, dtype=float_t).view(int_t))
     log2e, ln2_hi, ln2_lo = float_t(1.0 / math.log(2.0)), float_t(0.693145751953125), float_t(1.428606820309417e-06)
     if float_t is np.float64:
         ln2_hi, ln2_lo = float_t(0.6931471803691238), float_t(1.9082149292705877e-10)
-    magic, lowest, zero = float_t(magic), float_t(lowest), float_t(0.0)
+    magic, lowest, zero, one, two = (float_t(c) for c in (magic, lowest, 0.0, 1.0, 2.0))
     bias, shift = int_t(bias), int_t(shift)
 
-    def exp_scalar(v):
+    @numba.njit
+    def reduced(v):
+        """``(q, s, small)``: exp(v) = s (1 + q), small when the result is below the smallest normal."""
         small = v < lowest  # False for NaN, which stays NaN
         v = lowest if small else v
         kf = v * log2e + magic  # round(v / ln 2) sits in kf's low mantissa bits
         k = kf - magic
         r = (v - k * ln2_hi) - k * ln2_lo
-        p = coefficients[0]
+        q = coefficients[0]
         for c in coefficients[1:]:
-            p = p * r + c
-        return zero if small else p * _bitcast(int_t((_bitcast(kf) - magic_bits + bias) << shift))
-    return exp_scalar
+            q = q * r + c
+        return q * r, _bitcast(int_t((_bitcast(kf) - magic_bits + bias) << shift)), small
+
+    def exp_scalar(v):
+        q, s, small = reduced(v)
+        return zero if small else q * s + s
+
+    @numba.njit
+    def expm1(v):
+        q, s, small = reduced(v)
+        return -one if small else q * s + (s - one)
+
+    def expm1_scalar(v):
+        return expm1(v)
+
+    def tanh_scalar(v):
+        m = expm1(-two * abs(v))
+        return math.copysign(-m / (m + two), v)
+    return exp_scalar, expm1_scalar, tanh_scalar
 
 
-_exp_scalar32 = _exp_scalar(np.float32, np.int32, 7, 12582912.0, 127, 23, -87.33)
-_exp_scalar64 = _exp_scalar(np.float64, np.int64, 13, 6755399441055744.0, 1023, 52, -708.39)
+_SCALARS = {types.float32: _exp_scalars(np.float32, np.int32, 7, 12582912.0, 127, 23, -87.33),
+            types.float64: _exp_scalars(np.float64, np.int64, 13, 6755399441055744.0, 1023, 52, -708.39)}
 
 
 def exp_nonpositive(v):
@@ -125,11 +147,26 @@ def exp_nonpositive(v):
 
 @overload(exp_nonpositive, inline="always", jit_options=_JIT)
 def _exp_nonpositive(v):
-    if v == types.float32:
-        return _exp_scalar32
-    if v == types.float64:
-        return _exp_scalar64
-    return None
+    return _SCALARS[v][0] if v in _SCALARS else None
+
+
+def expm1_nonpositive(v):
+    """``exp(v) - 1`` of one float32 or float64 value ``v <= 0``, accurate for small |v|."""
+
+
+@overload(expm1_nonpositive, inline="always", jit_options=_JIT)
+def _expm1_nonpositive(v):
+    return _SCALARS[v][1] if v in _SCALARS else None
+
+
+def tanh(v):
+    """tanh of one float32 or float64 value, inlined and vectorisable: ``-m / (2 + m)`` with
+    ``m = expm1(-2|v|)``, its sign put back; no tail cancels, so it is accurate from tiny |v| to +-1."""
+
+
+@overload(tanh, inline="always", jit_options=_JIT)
+def _tanh(v):
+    return _SCALARS[v][2] if v in _SCALARS else None
 
 
 def _shifted_into(float_t):
