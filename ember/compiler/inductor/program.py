@@ -7,8 +7,19 @@ from ember.backend.dtype import _from_np
 from ember.compiler.inductor.runtime import CompiledBackward, Plan
 from ember.export.graph import LateList, Node, Out, map_args
 from ember.export.interpreter import run_graph
+from ember.export.op_names import draws_random
 from ember.export.symbolic import has_symbols
 from ember.ops.registry import PRIMITIVES
+from ember.random import get_rng_state, set_rng_state
+
+
+def _leaves(value):
+    """The non-container values of an output structure, in ``map_args``' order."""
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    return [value]
 
 
 def unsupported(graph, state):
@@ -44,6 +55,7 @@ class CompiledGraph:
         self.signature = [(tuple(n.meta["shape"]), n.meta["dtype"]) for n in self.placeholders]
         self.params = [n for n in graph.nodes if n.op == "get_attr"]
         self.reason = unsupported(graph, state)
+        self.draws_random = any(n.op == "call_function" and draws_random(n) for n in graph.nodes)
         self.plans = {}
 
     def plan(self, grad_leaves):
@@ -61,6 +73,7 @@ class CompiledGraph:
             leaves = [n for n, t in zip(self.placeholders, inputs) if t._requires_grad]
             leaves += [n for n in self.params if self.state[n.target]._requires_grad]
         plan = self.plan(leaves)
+        rng = get_rng_state() if self.draws_random and plan.training else None
         values = plan.forward(inputs)
         n_out = len(plan.outputs)
         arrays = dict(zip(plan.outputs, values[:n_out]))
@@ -69,8 +82,8 @@ class CompiledGraph:
             sources = {n: t for n, t in zip(self.placeholders, inputs)}
             sources.update({n: self.state[n.target] for n in self.params})
             tensors = [sources[n] for n in plan.grad_leaves]
-            node = CompiledBackward(plan.backward, values[n_out:], tensors,
-                                    [(t._data.shape, t._dtype) for t in tensors])
+            node = CompiledBackward(plan.backward, values[n_out:], tensors, [(t._data.shape, t._dtype) for t in tensors],
+                                    self._replay(inputs, plan, rng))
             node.num_outputs = len(plan.diff_outputs)
         made = {}
         diff = {r: k for k, r in enumerate(plan.diff_outputs)} if node is not None else {}
@@ -92,6 +105,28 @@ class CompiledGraph:
             return t
 
         return map_args(self.graph.output_node.args[0], wrap)
+
+    def _replay(self, inputs, plan, rng):
+        """``CompiledBackward``'s recompute for this call: the graph through the dispatcher on aliases of the
+        call's gradient leaves (so that the inner gradient stops at them), with the call's random numbers."""
+        def recompute():
+            leaves = set(plan.grad_leaves)
+            aliases = {n: t.view_as(t) for n, t in zip(self.placeholders, inputs) if n in leaves}
+            aliases.update({n: self.state[n.target].view_as(self.state[n.target]) for n in self.params if n in leaves})
+            state = dict(self.state)
+            state.update({n.target: a for n, a in aliases.items() if n.op == "get_attr"})
+            args = [aliases.get(n, t) for n, t in zip(self.placeholders, inputs)]
+            before = get_rng_state() if rng is not None else None
+            if rng is not None:
+                set_rng_state(rng)
+            try:
+                result = run_graph(self.graph, state, args)
+            finally:
+                if before is not None:
+                    set_rng_state(before)
+            by_ref = dict(zip(_leaves(self.graph.output_node.args[0]), _leaves(result)))
+            return [by_ref[r] for r in plan.diff_outputs], [aliases[n] for n in plan.grad_leaves]
+        return recompute
 
     def _matches(self, inputs):
         if len(inputs) != len(self.signature):

@@ -10,6 +10,7 @@ import ast
 
 import numpy as np
 
+from ember import autograd
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
 from ember.autograd.graph import Node as AutogradNode
@@ -357,13 +358,20 @@ def _collect(spec):
 
 
 class CompiledBackward(AutogradNode):
-    """The one node a compiled forward records: its backward is the plan's generated backward."""
+    """The one node a compiled forward records: its backward is the plan's generated backward.
 
-    def __init__(self, backward, values, leaves, metas):
-        self._run, self._values = backward, values
+    A second derivative (grad mode on inside backward: ``create_graph=True``) cannot come from arrays;
+    ``recompute()`` then replays the graph through the dispatcher on the call's inputs (and random state)
+    and gives ``(outputs, leaves)`` to differentiate with a graph: the differentiable outputs in this
+    node's order and aliases of ``leaves`` that they depend on."""
+
+    def __init__(self, backward, values, leaves, metas, recompute):
+        self._run, self._values, self._recompute = backward, values, recompute
         self.next_functions = tuple((t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulator(t), 0)
                                     for t in leaves)
         self._meta = metas
+        self._versions = [t._version[0] for t in leaves]
+        self._leaves = leaves
 
     def name(self):
         return "CompiledFunctionBackward"
@@ -373,11 +381,21 @@ class CompiledBackward(AutogradNode):
             self._freed = True
             return self.saved_tensors  # raises the "backward through the graph a second time" error
         if grad_mode.state.enabled:
-            raise RuntimeError("double backward (create_graph=True) through a graph compiled by ember.compile's "
-                               "inductor backend is not supported: its backward runs on arrays; compile with "
-                               'backend="eager" for higher-order gradients')
+            return self._differentiate_replay(grads)
         result = self._run(*self._values, *[None if g is None else g._data for g in grads])
         return tuple(None if r is None else _tensor(r) for r in result)
 
+    def _differentiate_replay(self, grads):
+        for t, version in zip(self._leaves, self._versions):
+            if t._version[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.type()} {list(t.shape)}] is at version {t._version[0]}; expected version "
+                    f"{version} instead (an input or parameter of a compiled call changed before its double backward)")
+        outputs, aliases = self._recompute()
+        pairs = [(o, g) for o, g in zip(outputs, grads) if g is not None]
+        return tuple(autograd.grad([o for o, _ in pairs], aliases, [g for _, g in pairs], create_graph=True,
+                                   allow_unused=True, materialize_grads=True))
+
     def _free(self):
-        self._values = None
+        self._values = self._recompute = self._leaves = None
