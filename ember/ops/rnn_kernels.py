@@ -1,17 +1,15 @@
 """Compiled kernels for one LSTM or GRU step's pointwise math in the transposed ``(gates * H, B)`` layout
 that ``ember.ops.rnn_seq`` keeps (row ``j`` of every gate block is hidden unit ``j``).
 
-The LSTM kernels walk a step's ``H * B`` cells as one flat range: every gate block ``(H, B)`` is one
-contiguous run, so the loop vectorises (a loop per row of ``B`` = 32 elements is too short for LLVM's
-vectoriser: the same backward took 22-32 us a step as row loops against 7.5 flat). The forward computes
-the gates' tanh inline (``row_math.tanh``), so a step is "GEMM, one kernel": 32 us against 40-51 for NumPy's
-SIMD tanh around a kernel, with three passes fewer over the gates.
-
-The GRU kernels loop over rows of hidden units (the hidden bias is per row) and keep NumPy's ``tanh``
-between them. Every output element is written once, so ``compiled.parallel`` may split the range over
-threads. The arithmetic is written in the NumPy reference's order, so both paths round alike (up to the
-tanh: ``row_math.tanh`` is within 3 ulp). ``sigmoid(x) = (1 + tanh(x / 2)) / 2``. This module imports
-numba (through ``row_math``); ``rnn_seq`` imports it on first use.
+A kernel walks a step's ``H * B`` cells as one flat range: every gate block ``(H, B)`` is one contiguous
+run, so the loop vectorises (a loop per row of ``B`` = 32 elements is too short for LLVM's vectoriser:
+the LSTM backward took 22-32 us a step as row loops against 7.5 flat). The forward kernels compute the
+gates' tanh inline (``row_math.tanh``), so a step is "GEMM, one kernel": the LSTM's 32 us against 40-51
+for NumPy's SIMD tanh around a kernel, with three passes fewer over the gates. Every output element is
+written once, so ``compiled.parallel`` may split the range over threads. The arithmetic is written in the
+NumPy reference's order, so both paths round alike (up to the tanh: ``row_math.tanh`` is within 3 ulp).
+``sigmoid(x) = (1 + tanh(x / 2)) / 2``. This module imports numba (through ``row_math``); ``rnn_seq``
+imports it on first use.
 """
 from ember.backend import compiled
 from ember.ops.row_math import tanh
@@ -74,58 +72,38 @@ def steps_to_columns(lo, hi, steps, columns):
 
 
 @compiled.kernel
-def gru_gates_rows(lo, hi, gx, gh, b_hh, rz, hn):
-    """Adds the hidden bias to ``gh`` ``(3H, B)``, writes half the r, z pre-activations into ``rz`` (for the
-    tanh that gives their sigmoids) and keeps the n gate's hidden part in ``hn``."""
-    hidden = hn.shape[0]
-    half = rz.dtype.type(0.5)
-    for j in range(lo, hi):
-        for b in range(gh.shape[1]):
-            for k in (j, hidden + j):
-                rz[k, b] = (gx[k, b] + (gh[k, b] + b_hh[k])) * half
-            hn[j, b] = gh[2 * hidden + j, b] + b_hh[2 * hidden + j]
+def gru_forward(lo, hi, gx, gh, h_prev, rz, hn, n, h_out):
+    """Cells ``lo:hi`` of one GRU step. ``gx``, ``gh`` ``(3, H * B)``: the input and hidden parts of the
+    pre-activations (the hidden bias added); writes the gates r, z into ``rz`` ``(2, H * B)``, the hidden part
+    of n's pre-activation into ``hn``, n, and ``h' = (h - n) z + n`` into ``h_out`` (``(H * B,)`` each)."""
+    half = gx.dtype.type(0.5)
+    x_r, x_z, x_n, h_r, h_z, h_n = gx[0, lo:hi], gx[1, lo:hi], gx[2, lo:hi], gh[0, lo:hi], gh[1, lo:hi], gh[2, lo:hi]
+    r_out, z_out, hn_out, n_out = rz[0, lo:hi], rz[1, lo:hi], hn[lo:hi], n[lo:hi]
+    h_in, h_new = h_prev[lo:hi], h_out[lo:hi]
+    for e in range(hi - lo):
+        r = tanh((x_r[e] + h_r[e]) * half) * half + half
+        z = tanh((x_z[e] + h_z[e]) * half) * half + half
+        hidden_n = h_n[e]
+        candidate = tanh(r * hidden_n + x_n[e])
+        r_out[e], z_out[e], hn_out[e], n_out[e] = r, z, hidden_n, candidate
+        h_new[e] = (h_in[e] - candidate) * z + candidate
 
 
 @compiled.kernel
-def gru_candidate_rows(lo, hi, gx, rz, hn, n):
-    """``rz`` holds tanh(pre / 2): turns it into the sigmoids r, z in place and writes n's pre-activation
-    ``r hn + gx_n`` into ``n``."""
-    hidden = hn.shape[0]
-    half = rz.dtype.type(0.5)
-    for j in range(lo, hi):
-        for b in range(hn.shape[1]):
-            r = rz[j, b] * half + half
-            rz[j, b] = r
-            rz[hidden + j, b] = rz[hidden + j, b] * half + half
-            n[j, b] = r * hn[j, b] + gx[2 * hidden + j, b]
-
-
-@compiled.kernel
-def gru_output_rows(lo, hi, rz, n, h_prev, h_out):
-    """``h' = n + z (h - n)``."""
-    hidden = n.shape[0]
-    for j in range(lo, hi):
-        for b in range(n.shape[1]):
-            h_out[j, b] = (h_prev[j, b] - n[j, b]) * rz[hidden + j, b] + n[j, b]
-
-
-@compiled.kernel
-def gru_backward_rows(lo, hi, rz, n, hn, h_prev, g_y, has_g_y, dh, d_gx, d_gh):
-    """One step of BPTT: writes the gradients of the input part ``d_gx`` and hidden part ``d_gh`` (each
-    ``(3H, B)``) and leaves ``dh z`` in ``dh`` (the hidden GEMM's term is added after)."""
-    hidden = n.shape[0]
+def gru_backward(lo, hi, rz, n, hn, h_prev, g_y, has_g_y, dh, d_gx, d_gh):
+    """One step of BPTT over cells ``lo:hi``: writes the gradients of the input part ``d_gx`` and hidden part
+    ``d_gh`` (each ``(3, H * B)``) and leaves ``dh z`` in ``dh`` (the hidden GEMM's term is added after)."""
     one = n.dtype.type(1)
-    for j in range(lo, hi):
-        for b in range(n.shape[1]):
-            grad_h = dh[j, b] + g_y[j, b] if has_g_y else dh[j, b]
-            r, z, nn = rz[j, b], rz[hidden + j, b], n[j, b]
-            d_pre_n = grad_h * (one - z) * (one - nn * nn)
-            d_r = d_pre_n * hn[j, b] * (r * (one - r))
-            d_z = grad_h * (h_prev[j, b] - nn) * (z * (one - z))
-            d_gx[j, b] = d_r
-            d_gx[hidden + j, b] = d_z
-            d_gx[2 * hidden + j, b] = d_pre_n
-            d_gh[j, b] = d_r
-            d_gh[hidden + j, b] = d_z
-            d_gh[2 * hidden + j, b] = d_pre_n * r
-            dh[j, b] = grad_h * z
+    r_in, z_in, n_in, hn_in, h_in = rz[0, lo:hi], rz[1, lo:hi], n[lo:hi], hn[lo:hi], h_prev[lo:hi]
+    gy, g_h = g_y[lo:hi], dh[lo:hi]
+    dx_r, dx_z, dx_n, dh_r, dh_z, dh_n = (d_gx[0, lo:hi], d_gx[1, lo:hi], d_gx[2, lo:hi], d_gh[0, lo:hi],
+                                          d_gh[1, lo:hi], d_gh[2, lo:hi])
+    for e in range(hi - lo):
+        grad_h = g_h[e] + gy[e] if has_g_y else g_h[e]
+        r, z, nn = r_in[e], z_in[e], n_in[e]
+        d_pre_n = grad_h * (one - z) * (one - nn * nn)
+        d_r = d_pre_n * hn_in[e] * (r * (one - r))
+        d_z = grad_h * (h_in[e] - nn) * (z * (one - z))
+        dx_r[e], dx_z[e], dx_n[e] = d_r, d_z, d_pre_n
+        dh_r[e], dh_z[e], dh_n[e] = d_r, d_z, d_pre_n * r
+        g_h[e] = grad_h * z

@@ -65,8 +65,8 @@ def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
         a = act[t]
         xp.matmul(w_half, h, out=a)
         if fast:
-            _cells(_kernels().lstm_forward, a, gx[t].reshape(4, -1), c.reshape(-1), cells[t].reshape(-1),
-                   tanh_c[t].reshape(-1), hs[t].reshape(-1))
+            _cells(_kernels().lstm_forward, hidden * batch, a.reshape(4, -1), gx[t].reshape(4, -1), c.reshape(-1),
+                   cells[t].reshape(-1), tanh_c[t].reshape(-1), hs[t].reshape(-1))
         else:
             a += gx[t]
             xp.tanh(a, out=a)
@@ -87,10 +87,10 @@ def _kernels():
     return rnn_kernels
 
 
-def _cells(kernel, a, *arrays):
-    """An LSTM kernel over one step's ``H * B`` cells, split over threads only for large steps (a hand-off
-    costs ~70 us here); ``a``: the step's ``(4H, B)`` gate block."""
-    compiled.parallel(kernel, a.size // 4, a.reshape(4, -1), *arrays, min_rows_per_thread=compiled.MIN_ELEMENTS_PER_THREAD)
+def _cells(kernel, cells, *arrays):
+    """An LSTM or GRU kernel over one step's ``cells`` (``H * B``), split over threads only for large steps (a
+    hand-off costs ~50-70 us here)."""
+    compiled.parallel(kernel, cells, *arrays, min_rows_per_thread=compiled.MIN_ELEMENTS_PER_THREAD)
 
 
 def _lstm_step_grad(xp, a, tc, c_prev, g_y, dh, dc, d):
@@ -114,12 +114,12 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, h0, c0, ys, arrays=No
     dc = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_c, "T", g_c)
     w_hh_t = xp.ascontiguousarray(w_hh.T)  # read once per step; a transposed view is ~4% slower in the GEMM
     g_ys = _hidden_major(xp, g_ys)
-    c0 = xp.ascontiguousarray(c0.T)
+    c_first = xp.ascontiguousarray(c0.T)  # the cell entering the first step run, hidden-major
     for t in reversed(_order(steps, reverse)):
-        c_prev = cells[t + back] if 0 <= t + back < steps else c0
+        c_prev = cells[t + back] if 0 <= t + back < steps else c_first
         g_y = None if g_ys is None else g_ys[t]
         if fast:
-            _cells(_kernels().lstm_backward, act[t], tanh_c[t].reshape(-1), c_prev.reshape(-1),
+            _cells(_kernels().lstm_backward, hidden * batch, act[t].reshape(4, -1), tanh_c[t].reshape(-1), c_prev.reshape(-1),
                    (dh if g_y is None else g_y).reshape(-1), g_y is not None, dh.reshape(-1), dc.reshape(-1),
                    d_steps[t].reshape(4, -1))
         else:
@@ -237,19 +237,16 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
     hn_all = xp.empty((steps, hidden, batch), dtype=dtype)  # h W_hn^T + b_hn, the part r scales
     hs = xp.empty((steps, hidden, batch), dtype=dtype)  # the outputs hidden-major: contiguous per step
     gh = xp.empty((3 * hidden, batch), dtype=dtype)
-    h = h0.T
+    h = xp.ascontiguousarray(h0.T)
     for t in _order(steps, reverse):
         rz, n, hn = rz_all[t], n_all[t], hn_all[t]
         xp.matmul(w_hh, h, out=gh)
-        if fast:  # the same arithmetic as below, between the two tanh
-            compiled.parallel_rows(_kernels().gru_gates_rows, hidden, batch, gx[t], gh, b_hh, rz, hn)
-            xp.tanh(rz, out=rz)
-            compiled.parallel_rows(_kernels().gru_candidate_rows, hidden, batch, gx[t], rz, hn, n)
-            xp.tanh(n, out=n)
-            h_prev, h = h, hs[t]
-            compiled.parallel_rows(_kernels().gru_output_rows, hidden, batch, rz, n, h_prev, h)
-            continue
         gh += b_hh[:, None]
+        h_prev, h = h, hs[t]
+        if fast:  # the same arithmetic as below
+            _cells(_kernels().gru_forward, hidden * batch, gx[t].reshape(3, -1), gh.reshape(3, -1),
+                   h_prev.reshape(-1), rz.reshape(2, -1), hn.reshape(-1), n.reshape(-1), h.reshape(-1))
+            continue
         xp.add(gx[t, :2 * hidden], gh[:2 * hidden], out=rz)
         rz *= 0.5  # sigmoid(x) = (1 + tanh(x / 2)) / 2
         xp.tanh(rz, out=rz)
@@ -259,9 +256,8 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
         xp.multiply(rz[:hidden], hn, out=n)
         n += gx[t, 2 * hidden:]
         xp.tanh(n, out=n)
-        new = xp.subtract(h, n)  # h' = n + z (h - n)
+        new = xp.subtract(h_prev, n)  # h' = (h - n) z + n
         new *= rz[hidden:]
-        h = hs[t]
         xp.add(new, n, out=h)
     ctx.arrays = (rz_all, n_all, hn_all, hs)
     ctx.reverse = reverse
@@ -269,7 +265,7 @@ def gru_seq(ctx, xp, x, w_ih, b_ih, h0, w_hh, b_hh, reverse=False):
 
 
 def _gru_step_grad(xp, rz, n, hn, h_prev, g_y, dh, d_gx, d_gh):
-    """The NumPy reference of ``rnn_kernels.gru_backward_rows``; returns ``dh z``."""
+    """The NumPy reference of ``rnn_kernels.gru_backward``; returns ``dh z``."""
     hidden = n.shape[0]
     if g_y is not None:
         dh += g_y
@@ -298,15 +294,16 @@ def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=Fa
     dh = xp.zeros((hidden, batch), dtype=n_all.dtype) + getattr(g_h, "T", g_h)
     w_hh_t = xp.ascontiguousarray(w_hh.T)
     g_ys = _hidden_major(xp, g_ys)
+    h_first = xp.ascontiguousarray(h0.T)  # the state entering the first step run, hidden-major
     for t in reversed(_order(steps, reverse)):
-        h_prev = hs[t + back] if 0 <= t + back < steps else h0.T
+        h_prev = hs[t + back] if 0 <= t + back < steps else h_first
         g_y = None if g_ys is None else g_ys[t]
-        args = (rz_all[t], n_all[t], hn_all[t], h_prev)
         if fast:
-            compiled.parallel_rows(_kernels().gru_backward_rows, hidden, batch, *args, dh if g_y is None else g_y,
-                                 g_y is not None, dh, d_gx_steps[t], d_gh_steps[t])
+            _cells(_kernels().gru_backward, hidden * batch, rz_all[t].reshape(2, -1), n_all[t].reshape(-1),
+                   hn_all[t].reshape(-1), h_prev.reshape(-1), (dh if g_y is None else g_y).reshape(-1),
+                   g_y is not None, dh.reshape(-1), d_gx_steps[t].reshape(3, -1), d_gh_steps[t].reshape(3, -1))
         else:
-            dh = _gru_step_grad(xp, *args, g_y, dh, d_gx_steps[t], d_gh_steps[t])
+            dh = _gru_step_grad(xp, rz_all[t], n_all[t], hn_all[t], h_prev, g_y, dh, d_gx_steps[t], d_gh_steps[t])
         dh += xp.matmul(w_hh_t, d_gh_steps[t])
     d_gx, d_gh = gate_columns(xp, d_gx_steps), gate_columns(xp, d_gh_steps)
     zero = xp.zeros((), dtype=n_all.dtype)

@@ -29,9 +29,11 @@ def test_kernel_matches_numpy_reference(mode, dtype, reverse):
     fast = _run(ember, mode, dtype, x, reverse)
     with compiled.disabled():
         ref = _run(ember, mode, dtype, x, reverse)
+    # the kernels' inline tanh and NumPy's differ by a few ulp, which the gradients' sums over steps carry:
+    # within a float32 (float64) rounding of each array's largest value, as both are from the float64 truth
     tol = 1e-6 if dtype == "float32" else 1e-13
     for a, b in zip(fast, ref):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.abs(b).max()))
 
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
