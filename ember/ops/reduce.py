@@ -15,7 +15,7 @@ def _keep_shape(in_shape, dims):
 
 def _expand_back(ctx, g):
     """Broadcast a reduced gradient back over the reduced dims."""
-    if not ctx.keepdim and ctx.dims:
+    if not ctx.keepdim and ctx.dims and g.dim():  # a 0-d gradient expands as it is
         g = g.reshape(_keep_shape(ctx.in_shape, ctx.dims))
     return g.expand(ctx.in_shape)
 

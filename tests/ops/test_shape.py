@@ -197,3 +197,21 @@ def test_int_trace_and_repeat_grad_values():
     x = ember.tensor([1.0, 2.0], requires_grad=True)
     x.repeat(3).sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("shape,target,dtype", [
+    ((), (5,), "float32"), ((3, 1), (2, 3, 4), "float64"), ((1, 4), (3, 4), "bool"), ((2, 1), (2, 2), "int64"),
+    ((1,), (0, 1), "float32"), ((3, 1), (3, 5), "bfloat16"),
+])
+def test_expand_of_a_contiguous_array_is_a_read_only_view(shape, target, dtype):
+    """The view is made directly for C-contiguous inputs (``shape._broadcast_view``): the same values and
+    strides as NumPy's broadcast_to (where a dim has more than one element), the input's memory, and not
+    writable."""
+    x = ember.ones(shape, dtype=getattr(ember, dtype)) if shape else ember.tensor(2.0)
+    out = x.expand(*target)._data
+    want = np.broadcast_to(x._data, target)
+    assert out.shape == want.shape and out.dtype == want.dtype
+    assert all(a == b for a, b, n in zip(out.strides, want.strides, target) if n > 1)
+    np.testing.assert_array_equal(out.astype(np.float64), want.astype(np.float64))
+    assert np.shares_memory(out, x._data) or out.size == 0
+    assert not out.flags.writeable
