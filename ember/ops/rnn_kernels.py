@@ -12,7 +12,7 @@ NumPy reference's order, so both paths round alike (up to the tanh: ``row_math.t
 imports it on first use.
 """
 from ember.backend import compiled
-from ember.ops.row_math import tanh
+from ember.ops.row_math import row_sum, tanh
 
 
 @compiled.kernel
@@ -59,9 +59,9 @@ def lstm_backward(lo, hi, a, tanh_c, c_prev, g_y, has_g_y, dh, dc, d):
 
 
 @compiled.kernel
-def steps_to_columns(lo, hi, steps, columns):
-    """Rows ``lo:hi`` of ``columns`` ``(G, T * B)`` from ``steps`` ``(T, G, B)``: step t's block of
-    row g is its columns ``t B:(t + 1) B``."""
+def steps_to_columns(lo, hi, steps, columns, sums):
+    """Rows ``lo:hi`` of ``columns`` ``(G, T * B)`` from ``steps`` ``(T, G, B)`` (step t's block of row g is
+    its columns ``t B:(t + 1) B``), and each row's float64 sum into ``sums``."""
     batch = steps.shape[2]
     for g in range(lo, hi):
         row = columns[g]
@@ -69,6 +69,7 @@ def steps_to_columns(lo, hi, steps, columns):
             block = steps[t, g]
             for b in range(batch):
                 row[t * batch + b] = block[b]
+        sums[g] = row_sum(row)
 
 
 @compiled.kernel
