@@ -16,19 +16,21 @@ from ember.ops.row_math import row_sum, tanh
 
 
 @compiled.kernel
-def lstm_forward(lo, hi, a, gx, c_prev, c_out, tanh_c, h_out):
+def lstm_forward(lo, hi, a, gx, bias, c_prev, c_out, tanh_c, h_out):
     """Cells ``lo:hi`` of one step. ``a`` ``(4, H * B)``: the hidden GEMM's part of the pre-activations
-    (i, f, o halved), overwritten with the gates i, f, g, o; ``gx`` the input part, likewise; ``c_prev``,
-    ``c_out``, ``tanh_c``, ``h_out`` ``(H * B,)``: the cell before, the cell after, its tanh and the output."""
+    (i, f, o halved), overwritten with the gates i, f, g, o; ``gx`` the input part and ``bias`` the bias
+    (spread over the batch), likewise; ``c_prev``, ``c_out``, ``tanh_c``, ``h_out`` ``(H * B,)``: the cell
+    before, the cell after, its tanh and the output."""
     half = a.dtype.type(0.5)
     a_i, a_f, a_g, a_o = a[0, lo:hi], a[1, lo:hi], a[2, lo:hi], a[3, lo:hi]  # indices from 0 vectorise
     x_i, x_f, x_g, x_o = gx[0, lo:hi], gx[1, lo:hi], gx[2, lo:hi], gx[3, lo:hi]
+    b_i, b_f, b_g, b_o = bias[0, lo:hi], bias[1, lo:hi], bias[2, lo:hi], bias[3, lo:hi]
     c_in, c_new, tc, h = c_prev[lo:hi], c_out[lo:hi], tanh_c[lo:hi], h_out[lo:hi]
     for e in range(hi - lo):
-        i = tanh(a_i[e] + x_i[e]) * half + half
-        f = tanh(a_f[e] + x_f[e]) * half + half
-        g = tanh(a_g[e] + x_g[e])
-        o = tanh(a_o[e] + x_o[e]) * half + half
+        i = tanh(a_i[e] + (x_i[e] + b_i[e])) * half + half
+        f = tanh(a_f[e] + (x_f[e] + b_f[e])) * half + half
+        g = tanh(a_g[e] + (x_g[e] + b_g[e]))
+        o = tanh(a_o[e] + (x_o[e] + b_o[e])) * half + half
         a_i[e], a_f[e], a_g[e], a_o[e] = i, f, g, o
         c = f * c_in[e] + i * g
         c_new[e] = c

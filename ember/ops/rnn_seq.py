@@ -54,7 +54,11 @@ def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
     half = xp.full((4 * hidden, 1), 0.5, dtype=dtype)
     half[2 * hidden:3 * hidden] = 1
     gx = input_preactivations(xp, w_ih * half, x, steps, batch)
-    gx += half * _column(xp, bias)
+    bias_half = half * _column(xp, bias)
+    if fast:  # the kernel adds it per step, from a (4H, B) block in cache, rather than a pass over all of gx
+        bias_half = xp.ascontiguousarray(xp.broadcast_to(bias_half, (4 * hidden, batch))).reshape(4, -1)
+    else:
+        gx += bias_half
     w_half = w_hh * half
     act = xp.empty((steps, 4 * hidden, batch), dtype=dtype)
     cells = xp.empty((steps, hidden, batch), dtype=dtype)  # the cell leaving each step
@@ -65,8 +69,8 @@ def lstm_seq(ctx, xp, x, w_ih, bias, h0, c0, w_hh, reverse=False):
         a = act[t]
         xp.matmul(w_half, h, out=a)
         if fast:
-            _cells(_kernels().lstm_forward, hidden * batch, a.reshape(4, -1), gx[t].reshape(4, -1), c.reshape(-1),
-                   cells[t].reshape(-1), tanh_c[t].reshape(-1), hs[t].reshape(-1))
+            _cells(_kernels().lstm_forward, hidden * batch, a.reshape(4, -1), gx[t].reshape(4, -1), bias_half,
+                   c.reshape(-1), cells[t].reshape(-1), tanh_c[t].reshape(-1), hs[t].reshape(-1))
         else:
             a += gx[t]
             xp.tanh(a, out=a)
