@@ -116,7 +116,8 @@ def _lstm_seq_grad(ctx, xp, g_ys, g_h, g_c, x, w_ih, w_hh, h0, c0, ys, arrays=No
     d_steps = xp.empty((steps, 4 * hidden, batch), dtype=act.dtype)  # each step's gate gradients, in place
     dh = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_h, "T", g_h)
     dc = xp.zeros((hidden, batch), dtype=act.dtype) + getattr(g_c, "T", g_c)
-    w_hh_t = xp.ascontiguousarray(w_hh.T)  # read once per step; a transposed view is ~4% slower in the GEMM
+    # BLAS reads the transposed view in place: ~3 us slower a step than a contiguous copy, which costs 0.3-0.4 ms
+    w_hh_t = w_hh.T
     g_ys = _hidden_major(xp, g_ys)
     c_first = xp.ascontiguousarray(c0.T)  # the cell entering the first step run, hidden-major
     for t in reversed(_order(steps, reverse)):
@@ -299,7 +300,7 @@ def _gru_seq_grad(ctx, xp, g_ys, g_h, x, w_ih, w_hh, h0, arrays=None, reverse=Fa
     d_gx_steps = xp.empty((steps, 3 * hidden, batch), dtype=n_all.dtype)  # written a step at a time, in place
     d_gh_steps = xp.empty((steps, 3 * hidden, batch), dtype=n_all.dtype)
     dh = xp.zeros((hidden, batch), dtype=n_all.dtype) + getattr(g_h, "T", g_h)
-    w_hh_t = xp.ascontiguousarray(w_hh.T)
+    w_hh_t = w_hh.T
     g_ys = _hidden_major(xp, g_ys)
     h_first = xp.ascontiguousarray(h0.T)  # the state entering the first step run, hidden-major
     for t in reversed(_order(steps, reverse)):
