@@ -212,6 +212,21 @@ def test_double_backward_replays_the_graph_through_the_dispatcher():
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_double_backward_through_several_outputs_in_a_structure():
+    """Outputs of an op that returns several tensors, inside a dict: the replay finds each one."""
+    x = _t(4, 6)
+    fn = lambda x: {"parts": (x * x).exp().chunk(2, dim=1), "s": x.sin()}  # noqa: E731
+    graph, state, _, _ = capture(fn, (x,), differentiable=True, mirror_inputs=True)
+    fast = compile_graph(graph, state, [x])
+
+    def penalty(run):
+        out = run(x)
+        a, b = out["parts"]
+        (gx,) = ember.autograd.grad((a * 2).sum() + (b * 3).sum() + out["s"].sum(), x, create_graph=True)
+        return ember.autograd.grad((gx * gx).sum(), x)[0].numpy()
+    np.testing.assert_allclose(penalty(fast), penalty(fn), rtol=1e-5, atol=1e-6)
+
+
 def test_double_backward_replays_the_same_random_numbers():
     x = _t(64, 8)
     fn = lambda x: F.dropout(x * x, 0.5, training=True).sin()  # noqa: E731

@@ -13,13 +13,18 @@ from ember.ops.registry import PRIMITIVES
 from ember.random import get_rng_state, set_rng_state
 
 
-def _leaves(value):
-    """The non-container values of an output structure, in ``map_args``' order."""
-    if isinstance(value, (tuple, list)):
-        return [leaf for v in value for leaf in _leaves(v)]
-    if isinstance(value, dict):
-        return [leaf for v in value.values() for leaf in _leaves(v)]
-    return [value]
+def _by_ref(spec, value, found):
+    """Fill ``found`` with each node reference of the output ``spec`` and its value in ``value``, the output
+    structure ``run_graph`` built from that spec."""
+    if isinstance(spec, (Node, Out)):
+        found[spec] = value
+    elif isinstance(spec, (tuple, list)):
+        for s, v in zip(spec, value):
+            _by_ref(s, v, found)
+    elif isinstance(spec, dict):
+        for k, s in spec.items():
+            _by_ref(s, value[k], found)
+    return found
 
 
 def unsupported(graph, state):
@@ -124,7 +129,7 @@ class CompiledGraph:
             finally:
                 if before is not None:
                     set_rng_state(before)
-            by_ref = dict(zip(_leaves(self.graph.output_node.args[0]), _leaves(result)))
+            by_ref = _by_ref(self.graph.output_node.args[0], result, {})
             return [by_ref[r] for r in plan.diff_outputs], [aliases[n] for n in plan.grad_leaves]
         return recompute
 
