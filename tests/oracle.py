@@ -143,3 +143,9 @@ def gradcheck(fn, *inputs, gradgrad=True, atol=1e-5, rtol=1e-3):
     assert ember.autograd.gradcheck(f, args, atol=atol, rtol=rtol)
     if gradgrad:
         assert ember.autograd.gradgradcheck(f, args, atol=atol, rtol=rtol)
+
+
+def ulps(got, exact, dtype=np.float32):
+    """Distance of ``got`` from a more precise ``exact`` (float64 or long double), in units of ``dtype``'s
+    spacing at ``exact``, computed in ``exact``'s precision."""
+    return np.abs(got.astype(exact.dtype) - exact) / np.spacing(np.abs(exact).astype(dtype)).astype(exact.dtype)

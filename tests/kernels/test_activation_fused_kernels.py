@@ -10,7 +10,7 @@ import torch
 
 import ember
 from ember.backend import compiled
-from tests.oracle import assert_same, check, check_layouts, gradcheck, rand
+from tests.oracle import assert_same, check, check_layouts, gradcheck, rand, ulps
 
 F = ember.nn.functional
 A, B = 0.044715, 2.0 * math.sqrt(2.0 / math.pi)
@@ -40,11 +40,6 @@ def _exact(x, a, b):
     return gate, x * gate, z
 
 
-def _ulps(got, exact):
-    """Distance of float32 ``got`` from float64 ``exact`` in units of float32's spacing at ``exact``."""
-    return np.abs(got.astype(np.float64) - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
-
-
 def _wide_range():
     rng = np.random.default_rng(0)
     return np.concatenate([rng.uniform(-100, 100, 300_000), rng.uniform(-12, 12, 300_000),
@@ -59,8 +54,8 @@ def test_float32_kernel_within_five_ulp_of_float64(name):
     y, gate = (t.numpy() for t in getattr(ember.ops.activation_kernels, f"_{name}")(ember.tensor(x)))
     exact_gate, exact_y, z = _exact(x, *OPS[name][1])
     inside = np.abs(z) < 87
-    assert _ulps(gate[inside], exact_gate[inside]).max() <= 5
-    assert _ulps(y[inside], exact_y[inside]).max() <= 5
+    assert ulps(gate[inside], exact_gate[inside]).max() <= 5
+    assert ulps(y[inside], exact_y[inside]).max() <= 5
     np.testing.assert_allclose(y[~inside], exact_y[~inside], rtol=0, atol=2e-36)
 
 
@@ -73,7 +68,7 @@ def test_float32_mish_within_five_ulp_of_float64():
     t, sech2, sigmoid = np.tanh(softplus), 1.0 / np.cosh(softplus) ** 2, 1.0 / (1.0 + np.exp(-x64))
     inside = np.abs(x) < 87
     y, grad = _forward_and_grad(OPS["mish"][0], x, np.ones_like(x))
-    assert _ulps(y[inside], (x64 * t)[inside]).max() <= 5
+    assert ulps(y[inside], (x64 * t)[inside]).max() <= 5
     np.testing.assert_allclose(y[~inside], (x64 * t)[~inside], rtol=1e-6, atol=2e-36)
     terms = np.abs(t) + np.abs(x64 * sigmoid * sech2)
     assert (np.abs(grad - (t + x64 * sigmoid * sech2)) / terms)[inside].max() <= 4 * np.finfo(np.float32).eps
