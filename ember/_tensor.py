@@ -20,6 +20,12 @@ from ember.backend.device import place
 value_observer = None  # graph capture sets a function(tensor) told when Python reads a tensor's values
 
 
+def observe_read(t):
+    """Tell a running graph capture that Python code reads ``t``'s values (they become Python constants)."""
+    if value_observer is not None:
+        value_observer(t)
+
+
 class Size(tuple):
     """A tensor's shape: a tuple of ints (``ember.Size([2, 3])``)."""
 
@@ -268,6 +274,8 @@ class Tensor:
         return self._host().tolist()
 
     def _host(self):
+        if value_observer is not None:  # an op computing on host values bakes them into a captured graph
+            value_observer(self)
         if self._device.type == "meta":
             raise NotImplementedError("Cannot copy out of meta tensor; no data!")
         return self._data if self._device.type == "cpu" else self._data.get()

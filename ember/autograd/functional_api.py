@@ -1,6 +1,6 @@
 """``ember.autograd.backward`` and ``ember.autograd.grad``: argument checks around the engine.
 ``Tensor.backward`` is attached here."""
-from ember._tensor import Tensor
+from ember._tensor import Tensor, observe_read
 from ember.autograd.engine import run_backward
 from ember.creation import ones_like, tensor, zeros_like
 
@@ -39,6 +39,8 @@ def _make_grads(outputs, grads):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves (or of ``inputs``)."""
     tensors = _as_tuple(tensors)
+    for t in tensors:  # the gradients land in .grad, outside any captured graph: a graph break for ember.compile
+        observe_read(t)
     grads = _make_grads(tensors, grad_tensors if grad_variables is None else grad_variables)
     if retain_graph is None:
         retain_graph = create_graph

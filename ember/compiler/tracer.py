@@ -20,7 +20,8 @@ import sys
 from ember import _tensor
 from ember._tensor import Tensor
 from ember.autograd import grad_mode
-from ember.export.capture import _ACCESSORS, _CORE, Capture, _in_argument_check, source_line
+from ember.export.capture import _CORE, Capture, _in_argument_check, describe_read, source_line
+from ember.export.op_names import VALUE_DEPENDENT_SHAPES
 from ember.export.program import capture
 from ember.ops import dispatch
 from ember.random import get_rng_state, set_rng_state
@@ -74,6 +75,8 @@ class CompileCapture(Capture):
             self.session.graph_break(self, "grad mode is turned on inside a function called without it",
                                      user_frame(2))
         out = super().run(prim, inputs, arrays, dev, params)
+        if prim.name in VALUE_DEPENDENT_SHAPES:
+            self.session.graph_break(self, f"data-dependent output shape: ops.{prim.name}", user_frame(2))
         if self.session.grad_enabled and not enabled:  # an op under no_grad inside the function
             for o in out if type(out) is tuple else (out,):
                 self._record_detach(o, self._bound[id(o)][0])
@@ -104,11 +107,7 @@ class CompileCapture(Capture):
         if self.session.reads_allowed or (id(t) not in self._bound and id(t) not in self._named
                                           and self._alias(t) is None):
             return  # a tensor the program never used in an op (the random state, read by capture itself)
-        what = "a tensor's value was read in Python"
-        f = sys._getframe(1)
-        while f is not None and f.f_code.co_filename == _tensor.__file__:
-            what = _ACCESSORS.get(f.f_code.co_name, what)
-            f = f.f_back
+        what, f = describe_read(sys._getframe(1), "a tensor's value was read in Python")
         if not _in_argument_check(f):
             self.session.graph_break(self, f"data-dependent: {what}", user_frame(2))
 

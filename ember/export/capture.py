@@ -43,8 +43,20 @@ _ACCESSORS = {
     "__bool__": "bool(tensor) (a Python if/while/and/or on a tensor)", "__int__": "int(tensor)",
     "__float__": "float(tensor)", "__index__": "a tensor used as a Python int", "item": "tensor.item()",
     "tolist": "tensor.tolist()", "numpy": "tensor.numpy()", "__array__": "a tensor converted to a NumPy array",
-    "__format__": "formatting a tensor",
+    "__format__": "formatting a tensor", "_to_key": "a tensor used as an index (x[idx])",
+    "_host": "an op that computes on a tensor's values in Python (bincount, unique_consecutive, eig, ...)",
+    "equal": "ember.equal(...)", "allclose": "ember.allclose(...)",
+    "backward": "backward() (it accumulates gradients into .grad, which a graph doesn't return)",
 }
+
+
+def describe_read(frame, what):
+    """What read a tensor's value (the accessor's description, else ``what``) and the first frame
+    outside the accessors, from ``frame``, the reading function's."""
+    while frame is not None and (frame.f_code.co_filename == _tensor.__file__ or frame.f_code.co_name in _ACCESSORS):
+        what = _ACCESSORS.get(frame.f_code.co_name, what)
+        frame = frame.f_back
+    return what, frame
 
 
 def user_frame(depth=2):
@@ -252,11 +264,7 @@ class Capture:
             ref = hit[0]
         if ref is None or not self._depends(ref):
             return
-        what = "a tensor's value was read"
-        f = sys._getframe(1)
-        while f is not None and f.f_code.co_filename == _tensor.__file__:
-            what = _ACCESSORS.get(f.f_code.co_name, what)
-            f = f.f_back
+        what, f = describe_read(sys._getframe(1), "a tensor's value was read")
         if _in_argument_check(f):
             return
         self.report(f"{what} turns a value computed from the inputs into a Python constant, so the graph "

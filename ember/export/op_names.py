@@ -39,3 +39,8 @@ def lookup(name, node_name=None):
 def draws_random(node):
     """Whether a call node draws random numbers (ember's random records, or an op given a generator)."""
     return node.meta["_prim"].forward.__module__ in ("ember.ops.random", "ember.random") or "generator" in node.kwargs
+
+
+# ops whose output shape depends on their input's values: a compiled graph, specialised to the
+# shapes it saw, can't hold them (``ember.compile`` breaks the graph there, as torch._dynamo does)
+VALUE_DEPENDENT_SHAPES = frozenset({"nonzero", "masked_select", "unique"})

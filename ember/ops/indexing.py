@@ -1,6 +1,6 @@
 """Indexing: ``x[key]`` and ``x[key] = value`` with ints, slices, None, Ellipsis,
 integer tensors and boolean masks (NumPy's semantics, which PyTorch shares)."""
-from ember._tensor import Tensor
+from ember._tensor import Tensor, observe_read
 from ember.backend.arrays import add_at
 from ember.backend.dtype import torch_name
 from ember.ops.dispatch import Primitive, apply, primitive, xp_of
@@ -27,6 +27,7 @@ def _to_key(key, xp):
         if isinstance(k, Tensor):
             if k._dtype.is_floating_point:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            observe_read(k)  # the key holds the index values: a captured graph would keep them as constants
             k = int(k._data) if k._data.ndim == 0 and k._dtype.category == 1 else k._data  # 0-d int: like an int
         elif isinstance(k, (list, tuple)):
             k = xp.asarray(k)

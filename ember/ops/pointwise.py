@@ -1,5 +1,5 @@
 """Pointwise ops beyond plain unary/binary: clamp, where, lerp, addcmul/addcdiv, closeness tests, softmax."""
-from ember._tensor import Tensor
+from ember._tensor import Tensor, observe_read
 from ember.autograd.grad_mode import is_grad_enabled
 from ember.backend import compiled, cupy_kernels
 from ember.backend.cupy_kernels import is_real_cupy
@@ -378,7 +378,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 @public
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True when every element is close (see :func:`isclose`): ``ember.allclose(a, b)``."""
-    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
 
 @public
@@ -388,6 +388,8 @@ def equal(input, other):
         raise device_mismatch("equal", input._device, other._device)
     if input._data.shape != other._data.shape:
         return False
+    observe_read(input)
+    observe_read(other)
     return bool((input._data == other._data).all())
 
 

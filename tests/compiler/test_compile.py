@@ -173,6 +173,47 @@ def test_graph_break_runs_eagerly_and_fullgraph_names_the_line():
         close(ember.compile(bad, backend="eager")(x), bad(x))
 
 
+ARANGE = ember.arange(5.0)
+
+
+def _written_at(y, i):
+    y[i] = -1.0
+    return y
+
+VALUE_DEPENDENT = {  # name: (fn, reason, first input, second input)
+    "index tensor": (lambda i: ARANGE[i] * 2, r"a tensor used as an index", [0, 1], [3, 4]),
+    "index tensor written": (lambda i: _written_at(ARANGE.clone(), i), r"a tensor used as an index", [0, 1], [3, 4]),
+    "boolean mask": (lambda x: x[x > 0] + 1, r"a tensor used as an index", [1.0, -1.0, 2.0], [1.0, 1.0, 1.0]),
+    "bincount": (lambda i: ember.bincount(i) * 2, r"computes on a tensor's values", [1, 2, 2], [0, 0, 1]),
+    "repeat_interleave": (lambda i: ember.repeat_interleave(ARANGE[:3], i) + 1, r"computes on a tensor's values",
+                          [1, 2, 2], [0, 0, 1]),
+    "nonzero": (lambda x: ember.nonzero(x) + 1, r"output shape: ops\.nonzero", [1.0, 0.0, 2.0], [1.0, 1.0, 1.0]),
+    "masked_select": (lambda x: ember.masked_select(x, x > 0) * 2, r"output shape: ops\.masked_select",
+                      [1.0, -1.0, 2.0], [1.0, 1.0, 1.0]),
+    "unique": (lambda x: ember.unique(x) * 2, r"output shape: ops\.unique", [1.0, 1.0, 2.0], [1.0, 2.0, 3.0]),
+    "allclose": (lambda x: x + ember.allclose(x, ember.ones(3)), r"ember\.allclose", [1.0, -1.0, 2.0],
+                 [1.0, 1.0, 1.0]),
+    "equal": (lambda x: x + ember.equal(x, ember.ones(3)), r"ember\.equal", [1.0, -1.0, 2.0], [1.0, 1.0, 1.0]),
+}
+
+
+@pytest.mark.parametrize("backend", ["eager", "inductor"])
+@pytest.mark.parametrize("case", sorted(VALUE_DEPENDENT))
+def test_values_that_decide_shapes_or_indices_break_the_graph(case, backend):
+    """Index values, value-dependent output shapes and ops computing on host values are never baked
+    into a compiled graph: a second call with other values (same shapes) must not see the first's."""
+    fn, reason, first, second = VALUE_DEPENDENT[case]
+    compiled = ember.compile(fn, backend=backend)
+    for values in (first, second):
+        x = ember.tensor(values)
+        expected = fn(x)
+        got = compiled(x)
+        assert got.tolist() == expected.tolist()
+    assert compiled.counters["graph_breaks"] == 1
+    with pytest.raises(Unsupported, match=reason):
+        ember.compile(fn, backend=backend, fullgraph=True)(ember.tensor(first))
+
+
 def test_module_break_keeps_children_compiled():
     class Gate(nn.Module):
         def __init__(self):

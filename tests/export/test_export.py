@@ -86,6 +86,15 @@ def test_strict_export_error_names_the_line():
         export(Branchy(), (ember.randn(3),), strict=False)
 
 
+def test_strict_export_refuses_an_index_tensor_computed_from_the_inputs():
+    class Gather(nn.Module):
+        def forward(self, x, i):
+            return x[i] * 2
+
+    with pytest.raises(ExportError, match=r"a tensor used as an index \(x\[idx\]\)"):
+        export(Gather(), (ember.randn(4), ember.tensor([0, 1])))
+
+
 def test_strict_export_refuses_inplace_write_into_input():
     class Mut(nn.Module):
         def forward(self, x):

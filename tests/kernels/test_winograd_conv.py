@@ -155,11 +155,12 @@ def test_gradcheck_through_conv2d(calls):
 
 
 def test_images_in_chunks(monkeypatch):
-    """Several chunks of images (one image, then two at a time) give the bits of one chunk."""
+    """Several chunks of images (one image, then two at a time) give what one chunk gives, to float32
+    rounding: BLAS may block a GEMM with fewer rows differently (it does on AMD EPYC's OpenBLAS kernels)."""
     if not compiled.usable(np.zeros(1)):
         pytest.skip("the kernels are off")
     x, w, b = rand(5, 8, 9, 7, seed=14), rand(10, 8, 3, 3, seed=15), rand(10, seed=16)
     whole = winograd.conv2d(x, w, b, (1, 1))
     for images in (1, 2):
         monkeypatch.setattr(winograd, "_CHUNK_BYTES", images * 16 * 5 * 4 * 18 * 4)
-        np.testing.assert_array_equal(winograd.conv2d(x, w, b, (1, 1)), whole)
+        np.testing.assert_allclose(winograd.conv2d(x, w, b, (1, 1)), whole, rtol=0, atol=1e-6 * np.abs(whole).max())
