@@ -46,8 +46,20 @@ def _needed(roots, targets):
     return needed
 
 
+# set by ember.compile's segments while a segmented call runs: ``around(run, tensors)`` runs the segment that
+# computes ``tensors`` (they may be placeholders), then ``run()`` as plain eager code, not as the function's ops
+around = None
+
+
 def run_backward(outputs, grads, *, retain_graph, create_graph, inputs=None, accumulate=True):
     """Propagate ``grads`` from ``outputs``; returns captured grads for ``inputs`` when given."""
+    if around is not None:
+        tensors = [t for t in (*outputs, *grads, *(inputs or ())) if t is not None]
+        return around(lambda: _run_backward(outputs, grads, retain_graph, create_graph, inputs, accumulate), tensors)
+    return _run_backward(outputs, grads, retain_graph, create_graph, inputs, accumulate)
+
+
+def _run_backward(outputs, grads, retain_graph, create_graph, inputs, accumulate):
     roots = []
     for i, (t, g) in enumerate(zip(outputs, grads)):
         node, nr = _root_of(t)

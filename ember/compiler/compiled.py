@@ -2,9 +2,12 @@
 
 Each call computes its guard key (``guards.call_key``); a hit runs the cached graph through
 its backend. A miss captures the function again (``tracer.capture_for_compile``) and compiles
-the graph. A capture that hits a graph break runs that call, and every later call with the same
-guards, eagerly: the function's Python runs as written (a module's direct children then run
-through their own compiled functions, so the work below the break stays compiled).
+the graph. A capture that breaks because Python needs a computed value (a branch on a tensor,
+``.item()``, an index tensor, ``backward()``) runs that call, and every later call with the same
+guards, as compiled segments between those points (``segments.py``). Any other break (a function
+in ``ember.compiler.disable``, an in-place write into an input) runs the function's Python as
+written: a module's direct children then run through their own compiled functions, so the work
+below the break stays compiled.
 """
 import functools
 import types
@@ -14,6 +17,7 @@ import weakref
 from ember.autograd import grad_mode
 from ember.compiler import config
 from ember.compiler.backends import lookup_backend
+from ember.compiler.segments import SegmentTree, run_segmented
 from ember.compiler.guards import Unguardable, call_key, describe_miss, without_shapes
 from ember.compiler.tracer import GraphBreak, Session, capture_for_compile
 from ember.export.passes import eliminate_dead_code, fold_constants
@@ -45,10 +49,11 @@ def is_compiling():
 class _Entry:
     """One guard set's outcome: ``run`` (the compiled graph) and the live tensors it writes, or a break."""
 
-    __slots__ = ("run", "written", "graph", "graph_break")
+    __slots__ = ("run", "written", "graph", "graph_break", "segments")
 
-    def __init__(self, run=None, written=(), graph=None, graph_break=None):
+    def __init__(self, run=None, written=(), graph=None, graph_break=None, segments=None):
         self.run, self.written, self.graph, self.graph_break = run, written, graph, graph_break
+        self.segments = segments  # after a break on a value: the compiled segments (segments.SegmentTree)
 
 
 class CompiledFunction:
@@ -72,7 +77,7 @@ class CompiledFunction:
     def reset(self):
         """Forget every compiled graph (the next call captures again)."""
         self.cache = {}
-        self.counters = {"captures": 0, "recompiles": 0, "graph_breaks": 0, "eager_calls": 0}
+        self.counters = {"captures": 0, "recompiles": 0, "graph_breaks": 0, "eager_calls": 0, "segmented_calls": 0}
         self._warned = False
         for child in self._children.values():
             child.reset()
@@ -92,6 +97,9 @@ class CompiledFunction:
         if entry is None:
             entry = self._compile(key, args, kwargs, leaves)
         if entry.run is None:
+            if entry.segments is not None and not entry.segments.disabled and _stance[0] == "default":
+                self.counters["segmented_calls"] += 1
+                return run_segmented(entry.segments, self._fn, args, kwargs, self._compile_graph)
             return self._eager(args, kwargs)
         out, values = entry.run(*leaves)
         if not entry.written:
@@ -118,7 +126,8 @@ class CompiledFunction:
             if self.fullgraph:
                 raise Unsupported(f"{e.where}: graph break in {self._name()} with fullgraph=True: {e.reason}") from None
             self.counters["graph_breaks"] += 1
-            self.cache[key] = entry = _Entry(graph_break=e)
+            resumable = e.reason.startswith("data-dependent")
+            self.cache[key] = entry = _Entry(graph_break=e, segments=SegmentTree() if resumable else None)
             return entry
         finally:
             _compiling[0] -= 1
