@@ -9,7 +9,8 @@ tensor attribute (identity, dtype, shape, device, ``requires_grad``) and every p
 float, bool, str, None, and lists, tuples, dicts and sets of those, by content: mutating
 ``self.sizes[0]`` or a global ``CONFIG["scale"]`` recompiles) — a superset of the attributes capture
 reads. Other objects (a config dataclass, an ``argparse.Namespace``) are keyed by their plain and
-tensor attributes, two levels deep: ``self.cfg.scale = 3`` recompiles too.
+tensor attributes, two levels deep: ``self.cfg.scale = 3`` recompiles too. A Python module the
+function reads from is keyed by the attributes its code names (``config.SCALE``).
 """
 import types
 
@@ -61,8 +62,8 @@ _MAX_OBJECT_CONTAINER = 64  # longer containers inside objects (a dataset's samp
 
 def _object_content(v, depth):
     """A key of an object's plain and tensor attributes (nested objects while ``depth`` lasts), else None.
-    Callables (functions, compiled functions, modules) are behaviour rather than settings, and a Python module
-    (``F``, ``math``) is a namespace of them: neither is keyed (walking ``ember.nn`` cost 0.7 ms a call)."""
+    Callables (functions, compiled functions, modules) are behaviour rather than settings: not keyed. A Python
+    module is keyed by the names the function reads (``_namespace_key``), never walked whole."""
     if depth == 0 or callable(v) or isinstance(v, types.ModuleType):
         return None
     fields = getattr(v, "__dict__", None)
@@ -136,7 +137,28 @@ def referenced(fn):
     return found
 
 
-def _value_key(v):
+def _namespace_key(namespace, names, depth=2):
+    """A Python module (``config``, ``F``) by the attributes the function may read from it: those named in its
+    code (``config.SCALE``), modules among them one level further. Walking all of ``ember.nn`` cost 0.7 ms a call."""
+    keys = [id(namespace)]
+    for name in names:
+        v = namespace.__dict__.get(name, _MISSING)
+        if v is _MISSING or callable(v):
+            continue
+        if isinstance(v, types.ModuleType):
+            if depth > 1:
+                keys.append((name, _namespace_key(v, names, depth - 1)))
+        else:
+            keys.append((name, _value_key(v, names)))
+    return tuple(keys)
+
+
+_MISSING = object()
+
+
+def _value_key(v, names):
+    if isinstance(v, types.ModuleType):
+        return _namespace_key(v, names)
     if isinstance(v, Tensor):
         return tensor_key(v)
     if isinstance(v, Module):
@@ -155,7 +177,8 @@ def call_key(fn, module, leaves, spec):
     amp = None
     if autocast_mode._active[0]:
         amp = tuple(autocast_mode._state.enabled.items()), tuple(autocast_mode._state.dtype.items())
-    env = tuple(_value_key(v) for _, v in referenced(fn))
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    env = tuple(_value_key(v, code.co_names if code is not None else ()) for _, v in referenced(fn))
     return (_literal_key(spec), inputs, grad_mode.state.enabled, grad_mode.state.inference, amp,
             None if module is None else module_key(module), env)
 

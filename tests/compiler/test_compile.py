@@ -1,6 +1,7 @@
 """ember.compile's frontend: guards never give a stale result, graph breaks, explain, decorator forms."""
 import argparse
 import dataclasses
+import types
 import warnings
 
 import numpy as np
@@ -150,6 +151,23 @@ def test_attributes_of_config_objects_are_guarded(backend):
     SETTINGS.inner.power = 2  # a slotted object inside it
     close(compiled(x), x * 5 + 3 + x * x)
     SETTINGS.offset, SETTINGS.inner.power = 0.0, 1
+
+
+SETTINGS_MODULE = types.ModuleType("settings")
+SETTINGS_MODULE.SCALE, SETTINGS_MODULE.UNREAD = 2.0, 0
+
+
+def test_a_python_module_is_keyed_by_the_names_the_function_reads():
+    f = ember.compile(lambda x: x * SETTINGS_MODULE.SCALE, backend="eager")
+    x = ember.ones(2)
+    assert f(x).tolist() == [2.0, 2.0]
+    SETTINGS_MODULE.UNREAD = 1  # not read: no recompile
+    assert f(x).tolist() == [2.0, 2.0] and f.counters["captures"] == 1
+    SETTINGS_MODULE.SCALE = 3.0
+    try:
+        assert f(x).tolist() == [3.0, 3.0] and f.counters["captures"] == 2
+    finally:
+        SETTINGS_MODULE.SCALE = 2.0
 
 
 def test_graph_break_gives_eager_results_and_fullgraph_names_the_line():
