@@ -11,8 +11,8 @@ segments' results) as inputs and returns the tensors it computed that were still
 Later calls run the function's Python again. Each op is checked against the recording (the same
 primitive, parameters and grad mode; each input computed by the same earlier op of the segment, or
 an outside tensor with the recorded shape, strides, dtype and requires_grad) and returns a
-placeholder of the recorded shape, dtype and strides (zeros: an argument check reading it sees
-valid indices). Where the segment ends, its compiled graph runs and
+placeholder of the recorded shape, dtype and strides (an integer one holds zeros: an argument
+check reading it sees valid indices). Where the segment ends, its compiled graph runs and
 the placeholders take the values and autograd history of its outputs. After a read Python may
 branch, so segments form a tree: the next segment is the child whose first op matches, and a branch
 not seen before is recorded like the first. An op that differs from the recording inside a segment
@@ -79,6 +79,7 @@ class Segment:
     def __init__(self):
         self.ops, self.inputs, self.outputs, self.children = [], [], [], []
         self.run = None     # the compiled graph (built on first replay); False: run the ops eagerly
+        self.settled = False  # outputs are what the first replay's Python held (the recording's autograd held more)
 
 
 class SegmentTree:
@@ -98,16 +99,18 @@ def _out_layout(t):
 
 
 def _placeholder(layout):
-    """A tensor of the recorded shape, strides and dtype holding zeros, pending its segment's run."""
+    """A tensor of the recorded shape, strides and dtype, pending its segment's run. Integer and bool ones hold
+    zeros (argument checks read index values: zeros are valid indices); float ones are left unset (zeroing
+    4 MB cost 49 us, more than a fused kernel's pass over it)."""
     shape, strides, dtype, requires_grad, c_ordered = layout
     np_dtype = dtype.np
+    alloc = np.empty if dtype.is_floating_point or dtype.is_complex else np.zeros
     if c_ordered or 0 in shape:
-        data = np.zeros(shape, np_dtype)
+        data = alloc(shape, np_dtype)
     else:
         low = sum((n - 1) * s for n, s in zip(shape, strides) if s < 0)
         high = sum((n - 1) * s for n, s in zip(shape, strides) if s > 0)
-        buffer = np.zeros(high - low + np_dtype.itemsize, np.uint8)
-        data = np.ndarray(shape, np_dtype, buffer, -low, strides)
+        data = np.ndarray(shape, np_dtype, alloc(high - low + np_dtype.itemsize, np.uint8), -low, strides)
     return Tensor._make(data, dtype, CPU, requires_grad, _PENDING if requires_grad else None)
 
 
@@ -190,6 +193,10 @@ class SegmentedCall:
         with _unobserved():
             return run()
 
+    def writing(self, dst, src):
+        if not self.recording and self.seg is not None:  # the recording ended its segment before such a write
+            self._diverge()
+
     def wrote(self, dst, src):
         if self.recording:
             if dst._base is not None or self._has_views(dst):
@@ -198,9 +205,6 @@ class SegmentedCall:
             if self.seg is not None:
                 self.seg.ops[-1].flush_after = True
                 self._end()
-        elif self.seg is not None:  # the recording ended its segment before this write: the replay has diverged
-            self._diverge()
-            dst._data[...] = src._data
 
     def report(self, message):  # custom ops that write their arguments
         if self.recording:
@@ -315,7 +319,7 @@ class SegmentedCall:
 
     def _close_recording(self):
         seg = self.seg
-        seg.outputs = self._alive(by_array=False)  # eager autograd keeps arrays alive: count the tensors
+        seg.outputs = self._alive(by_array=False)  # at least these: eager autograd holds some tensors too
         self.finished += [self.outs[k][i][0] for k, i in seg.outputs]
         self.recording, self.ext, self.ext_ids = False, [], {}
 
@@ -374,6 +378,8 @@ class SegmentedCall:
         """The replayed segment ended where its recording did: run it, fill the placeholders."""
         seg = self.seg
         alive = self._alive(by_array=True)
+        if not seg.settled:
+            seg.outputs, seg.settled = alive, True
         wanted = set(seg.outputs)
         if not wanted.issuperset(alive):  # something holds a value the recording saw die: return it from now on
             seg.outputs = seg.outputs + [o for o in alive if o not in wanted]

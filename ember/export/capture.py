@@ -227,6 +227,9 @@ class Capture:
             return self.graph.get_attr(key, self._meta(t))
         return x
 
+    def writing(self, dst, src):
+        """``dst`` is about to be overwritten in place with ``src``'s value (``wrote`` follows)."""
+
     def wrote(self, dst, src):
         """``dst`` was overwritten in place with ``src``'s value (cast to ``dst``'s dtype). A view's
         base changes too: it is recorded as the functional ``copy_slices`` of the written values."""

@@ -185,6 +185,8 @@ def _write(self, out):
         raise RuntimeError(
             f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(out.shape)}"
         )
+    if dispatch.observer is not None:
+        dispatch.observer.writing(self, out)
     try:
         self._data[...] = out._data
     except ValueError as e:

@@ -82,6 +82,15 @@ def test_reductions_over_last_dim_fuse():
     check(lambda x: (x * 3 - 1).amax(-1), _t(3, 5, grad=False))
 
 
+@pytest.mark.parametrize("cols", [1, 255, 256, 257, 1000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_sums_in_chunks_cover_every_column(cols, dtype):
+    """Float sums add 256-column chunks of the fused values (so the loop vectorises): the last, partial
+    chunk, a row shorter than one chunk and exactly one chunk must all count."""
+    x = _t(3, cols, dtype=dtype)
+    check(lambda x: ((x * 2 + 1).sum(-1), (x - 0.5).mean(-1)), x, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
 def test_softmax_style_chain():
     x = _t(3, 8)
     check(lambda x: (x - x.amax(-1, keepdim=True).detach()).exp() / (x - 1).exp().sum(-1, keepdim=True), x)
