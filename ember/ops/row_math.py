@@ -107,7 +107,8 @@ def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
     if float_t is np.float64:
         ln2_hi, ln2_lo = float_t(0.6931471803691238), float_t(1.9082149292705877e-10)
     magic, lowest, zero, one, two = (float_t(c) for c in (magic, lowest, 0.0, 1.0, 2.0))
-    bias, shift = int_t(bias), int_t(shift)
+    highest, inf = float_t(np.log(np.finfo(float_t).max)), float_t(np.inf)
+    bias, shift, one_i, zero_i = int_t(bias), int_t(shift), int_t(1), int_t(0)
 
     @numba.njit
     def reduced(v):
@@ -148,7 +149,28 @@ def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
 
     def sigmoid_scalar(v):
         return gate(v, exp(-abs(v)))  # NaN stays NaN through e
-    return exp_scalar, expm1_scalar, tanh_scalar, sigmoid_scalar
+
+    @numba.njit
+    def exp_any(v):
+        """exp of any value: for v > 0 the scale is built as 2**(k - 1) and doubled at the end, since 2**k
+        itself overflows for k = 128 (1024) while exp(v) does not; v <= 0 gives exp's bits."""
+        small, large = v < lowest, v > highest  # both False for NaN
+        w = lowest if small else (zero if large else v)
+        kf = w * log2e + magic
+        k = kf - magic
+        r = (w - k * ln2_hi) - k * ln2_lo
+        q = coefficients[0]
+        for c in coefficients[1:]:
+            q = q * r + c
+        q = q * r
+        up = w > zero
+        s = _bitcast(int_t((_bitcast(kf) - magic_bits + bias - (one_i if up else zero_i)) << shift))
+        value = (q * s + s) * (two if up else one)
+        return zero if small else (inf if large else value)
+
+    def exp_any_scalar(v):
+        return exp_any(v)
+    return exp_scalar, expm1_scalar, tanh_scalar, sigmoid_scalar, exp_any_scalar
 
 
 _SCALARS = {types.float32: _exp_scalars(np.float32, np.int32, 7, 12582912.0, 127, 23, -87.33),
@@ -192,6 +214,16 @@ def sigmoid(v):
 @overload(sigmoid, inline="always", jit_options=_JIT)
 def _sigmoid(v):
     return _SCALARS[v][3] if v in _SCALARS else None
+
+
+def exp(v):
+    """``exp(v)`` of one float32 or float64 value, inlined and vectorisable (0 below the smallest normal
+    result, inf above the largest)."""
+
+
+@overload(exp, inline="always", jit_options=_JIT)
+def _exp(v):
+    return _SCALARS[v][4] if v in _SCALARS else None
 
 
 def _shifted_into(float_t):

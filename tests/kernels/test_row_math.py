@@ -17,9 +17,9 @@ def _loop(fn):
     return run
 
 
-EXP, EXPM1, TANH, SIGMOID = (_loop(f) for f in (row_math.exp_nonpositive, row_math.expm1_nonpositive, row_math.tanh,
-                                                row_math.sigmoid))
-REFERENCE = {EXP: np.exp, EXPM1: np.expm1, TANH: np.tanh, SIGMOID: lambda x: 1 / (1 + np.exp(-x))}
+EXP, EXPM1, TANH, SIGMOID, EXP_ANY = (_loop(f) for f in (
+    row_math.exp_nonpositive, row_math.expm1_nonpositive, row_math.tanh, row_math.sigmoid, row_math.exp))
+REFERENCE = {EXP: np.exp, EXPM1: np.expm1, TANH: np.tanh, SIGMOID: lambda x: 1 / (1 + np.exp(-x)), EXP_ANY: np.exp}
 
 
 def _values(dtype):
@@ -31,14 +31,19 @@ def _values(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("fn,bound", [(EXP, 1.5), (EXPM1, 1.5), (TANH, 3.0), (SIGMOID, 3.0)],
-                         ids=["exp", "expm1", "tanh", "sigmoid"])
+@pytest.mark.parametrize("fn,bound", [(EXP, 1.5), (EXPM1, 1.5), (TANH, 3.0), (SIGMOID, 3.0), (EXP_ANY, 1.5)],
+                         ids=["exp", "expm1", "tanh", "sigmoid", "exp of any value"])
 def test_within_a_few_ulp(fn, bound, dtype):
-    """Measured: exp 1.2 / 1.0 ulp (float32 / float64), expm1 1.3 / 1.0, tanh 2.5 / 3.0, sigmoid 2.2 / 2.0. exp
-    and expm1 take arguments <= 0, whose results stay normal (below that, exp gives 0 and expm1 -1); sigmoid's
-    results stay normal above -87 (-708)."""
+    """Measured: exp 1.2 / 1.0 ulp (float32 / float64), expm1 1.3 / 1.0, tanh 2.5 / 3.0, sigmoid 2.2 / 2.0,
+    exp of any value 1.2 / 1.2. exp and expm1 take arguments <= 0, whose results stay normal (below that,
+    exp gives 0 and expm1 -1); sigmoid's results stay normal above -87 (-708)."""
     x = _values(dtype)
-    if fn is SIGMOID:
+    if fn is EXP_ANY:  # up to the largest finite result, whose scale 2**k itself would overflow
+        top = _largest_finite_exp_argument(dtype)
+        x = np.concatenate([x, np.linspace(top - 20, top, 100_001, dtype=dtype), np.linspace(-700, 700, 100_001)])
+        x = x.astype(dtype)
+        x = x[(x > (-87.0 if dtype == np.float32 else -708.0)) & (x <= top)]
+    elif fn is SIGMOID:
         x = x[x > (-87.0 if dtype == np.float32 else -708.0)]
     elif fn is not TANH:
         x = -np.abs(x)
@@ -48,6 +53,13 @@ def test_within_a_few_ulp(fn, bound, dtype):
     exact = REFERENCE[fn](x.astype(np.longdouble))
     assert got.dtype == dtype
     assert ulps(got, exact, dtype).max() <= bound
+
+
+def _largest_finite_exp_argument(dtype):
+    top = dtype(np.log(np.finfo(dtype).max))
+    while np.exp(np.longdouble(top)) > np.finfo(dtype).max:
+        top = np.nextafter(top, dtype(-np.inf))
+    return top
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -64,6 +76,12 @@ def test_special_values(dtype):
     np.testing.assert_array_equal(out, [0.0, -1.0, -1.0, np.nan])
     EXP(neg, out)
     np.testing.assert_array_equal(out, [1.0, 0.0, 0.0, np.nan])
+    top = _largest_finite_exp_argument(dtype)
+    big = np.array([top, np.nextafter(top, dtype(np.inf)), np.inf, -np.inf, np.nan], dtype)
+    out = np.empty_like(big)
+    EXP_ANY(big, out)
+    assert np.isfinite(out[0]) and out[0] > np.finfo(dtype).max / 2
+    np.testing.assert_array_equal(out[1:], [np.inf, np.inf, 0.0, np.nan])
     SIGMOID(x, got)
     np.testing.assert_array_equal(got[:2], [0.5, 0.5])
     np.testing.assert_array_equal(got[-4:], [1.0, 1.0, 0.0, np.nan])  # 1e30, inf, -inf, nan

@@ -13,7 +13,8 @@ from ember.compiler.inductor import derivatives
 from ember.compiler.inductor.pointwise import EXPRESSIONS, literal
 from ember.export.graph import Node, Out
 
-HEADER = "import math\n\nimport numpy as np\n\nfrom ember.ops.row_math import sigmoid as row_sigmoid, tanh as row_tanh\n\n\n"
+HEADER = ("import math\n\nimport numpy as np\n\n"
+          "from ember.ops.row_math import exp as row_exp, sigmoid as row_sigmoid, tanh as row_tanh\n\n\n")
 
 
 def dtype_of(ref):

@@ -3,7 +3,7 @@
 ``EXPRESSIONS[name](args, params)`` gives the Python/numba expression of one element of the
 op's result from its operands' expressions (``args``: variable names, or literals already
 typed). The code generator wraps every result in its dtype's constructor (``float32(...)``),
-so each step rounds as NumPy's does and an int literal never widens a float32 chain. tanh and
+so each step rounds as NumPy's does and an int literal never widens a float32 chain. exp, tanh and
 sigmoid are ``ember.ops.row_math``'s inline forms (a libm call per element kept a fused loop from
 vectorising: four such kernels over 256k floats took 6-7 ms each).
 """
@@ -33,7 +33,7 @@ EXPRESSIONS = {
     "maximum": lambda a, p: f"({a[0]} if {a[0]} > {a[1]} or {a[0]} != {a[0]} else {a[1]})",  # NaN wins, as in NumPy
     "minimum": lambda a, p: f"({a[0]} if {a[0]} < {a[1]} or {a[0]} != {a[0]} else {a[1]})",
     "neg": lambda a, p: f"(-{a[0]})",
-    "exp": _call("np.exp"), "log": _call("np.log"), "log1p": _call("np.log1p"), "expm1": _call("np.expm1"),
+    "exp": _call("row_exp"), "log": _call("np.log"), "log1p": _call("np.log1p"), "expm1": _call("np.expm1"),
     "tanh": _call("row_tanh"), "sqrt": _call("np.sqrt"), "sin": _call("np.sin"), "cos": _call("np.cos"),
     "abs": _call("abs"), "erf": _call("math.erf"),
     "rsqrt": lambda a, p: f"(1 / np.sqrt({a[0]}))", "reciprocal": lambda a, p: f"(1 / {a[0]})",
