@@ -267,12 +267,22 @@ def test_ops_handing_tensors_to_their_backward_run_through_the_dispatcher():
     assert "passes tensors to its backward" in c.reason
 
 
-def test_split_kernels_give_the_same_bits_for_any_thread_count():
-    x, b = _t(6000, 300), _t(300)  # 1.8M elements: split in 3 blocks on 3 threads (runtime._ROWS_PER_THREAD)
+def _one_row(x, s):
+    return ((x * s).exp() - x).tanh().sum()  # a single row of heavy work: its sum runs alone
 
-    def f(x, b):
-        return ((x * b).exp() - x).tanh().sum(-1)
+
+SPLIT_CASES = {  # each splits over the threads (fusion.ELEMENTS_PER_THREAD)
+    "rows": (lambda x, b: ((x * b).exp() - x).tanh().sum(-1), lambda: (_t(6000, 300), _t(300))),
+    "one long row": (_one_row, lambda: (_t(1 << 18), _t())),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPLIT_CASES))
+def test_split_kernels_give_the_same_bits_for_any_thread_count(case):
+    f, make = SPLIT_CASES[case]
+    x, b = make()
     c = check(f, x, b, rtol=1e-5, atol=1e-5)
+    assert any("_parallel(" in plan.forward.source for plan in c.plans.values())
     before = ember.get_num_threads()
     try:
         results = []

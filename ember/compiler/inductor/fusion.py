@@ -4,12 +4,35 @@ A ``Group`` is a run of elementwise ops over one loop shape, optionally ending w
 reduction over the last dim (sum, mean, amax); its value reads and writes happen inside
 one loop, so intermediates never reach memory. A group is closed when an op outside it
 reads one of its values, when the shape changes, or after its reduction. Ops a kernel
-cannot express stay single steps, run as the op's own array-level forward.
+cannot express stay single steps, run as the op's own array-level forward. A kernel splits its
+rows over the threads, so a reduction of a group that is one long row of heavy work is left
+to run alone: the group then splits, where with the reduction it would run on one thread.
 """
+import math
+
 from ember.compiler.inductor import derivatives
 from ember.compiler.inductor.pointwise import REDUCTIONS, is_pointwise
 from ember.export.graph import Node, Out
 from ember.export.op_names import draws_random
+
+
+# elements per thread block: handing a block to a worker costs ~40-50 us here, what a one-thread ReLU over
+# ~500k float32 elements takes (measured: 1M elements 92 us on one thread, 84 on two)
+ELEMENTS_PER_THREAD = 1 << 19
+SPLIT_AT = 2 * ELEMENTS_PER_THREAD  # below this much work no split gives two blocks
+_TRANSCENDENTAL = frozenset({"exp", "log", "log1p", "expm1", "tanh", "sigmoid", "erf", "sin", "cos"})
+
+
+def work_per_element(nodes):
+    """An element's work in ReLU units (what ``ELEMENTS_PER_THREAD`` was measured with): an inline exp, tanh
+    or sigmoid costs ~0.7 ns an element against a memory-bound ReLU's ~0.09."""
+    return 1 + 8 * sum(n.target in _TRANSCENDENTAL for n in nodes)
+
+
+def one_long_row(group):
+    """Whether the group's loop is a single row with work enough to split over threads."""
+    rows, cols = (math.prod(group.shape[:-1]), group.shape[-1]) if group.shape else (1, 1)
+    return rows == 1 and cols * work_per_element(group.nodes) >= SPLIT_AT
 
 
 class Group:
@@ -61,7 +84,8 @@ def partition(graph, needs_grad):
         shape = tuple(node.meta["shape"]) if isinstance(node.meta.get("dtype"), str) else None
         if fusible and group is not None and group.shape == shape:
             group.nodes.append(node)
-        elif reducing and group is not None and tuple(node.args[0].meta["shape"]) == group.shape:
+        elif (reducing and group is not None and tuple(node.args[0].meta["shape"]) == group.shape
+              and not one_long_row(group)):
             group.nodes.append(node)
             group.reduction = node
             close()

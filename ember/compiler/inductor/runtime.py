@@ -19,14 +19,12 @@ from ember.backend import CPU
 from ember.backend.compiled import parallel
 from ember.backend.dtype import _from_np
 from ember.compiler.inductor import codegen
-from ember.compiler.inductor.fusion import Group, partition
+from ember.compiler.inductor.fusion import ELEMENTS_PER_THREAD, SPLIT_AT, Group, one_long_row, partition, \
+    work_per_element
 from ember.compiler.inductor.kernel_cache import kernel_from_source
 from ember.export.graph import Node, Out
 
 _FRESH_RESULT = frozenset({"linear", "matmul", "conv"})  # ops whose result is always a new array of its own
-_ROWS_PER_THREAD = 1 << 19  # elements per thread block: handing a block to a worker costs ~40-50 us here, what
-# a one-thread ReLU over ~500k float32 elements takes (measured: 1M elements 92 us on one thread, 84 on two)
-_SMALL = 2 * _ROWS_PER_THREAD  # below this no split gives two blocks: the kernel is called on this thread
 
 
 class _Scratch:
@@ -173,7 +171,7 @@ class Plan:
 
     def _group_forward(self, group):
         shape = group.shape
-        rows, cols = codegen.rows_cols(shape)
+        rows, cols = _blocks(group)
         kernel = self.const(kernel_from_source(codegen.forward_source(group)), "KF")
         self.kernels += 1
         lines, ins, free = [], [], []
@@ -198,7 +196,7 @@ class Plan:
                 lines.append(f"o{i} = np.empty(({rows}, {cols}), np.{codegen.dtype_of(n)})")
             outs.append(f"o{i}")
         call_args = ", ".join([str(cols)] + ins + outs + ([f"r{self.index[group.reduction]}"] if group.reduction else []))
-        lines.append(self._launch(kernel, rows, cols, call_args))
+        lines.append(self._launch(kernel, rows, cols, call_args, work_per_element(group.nodes)))
         for n in group.outputs:
             i = self.index[n]
             src = f"r{i}" if n is group.reduction else f"o{i}"
@@ -208,10 +206,13 @@ class Plan:
         return lines
 
     @staticmethod
-    def _launch(kernel, rows, cols, args):
-        if rows * cols < _SMALL or rows == 1:
+    def _launch(kernel, rows, cols, args, work):
+        """The kernel over all rows: on this thread, or cut into blocks of at least ``ELEMENTS_PER_THREAD``
+        elements' worth of work (an element of a group with transcendental ops weighs more)."""
+        if rows * cols * work < SPLIT_AT or rows == 1:
             return f"{kernel}(0, {rows}, {args})"
-        return f"_parallel({kernel}, {rows}, {args}, min_rows_per_thread={max(1, _ROWS_PER_THREAD // max(cols, 1))})"
+        per_thread = max(1, ELEMENTS_PER_THREAD // max(cols * work, 1))
+        return f"_parallel({kernel}, {rows}, {args}, min_rows_per_thread={per_thread})"
 
     @staticmethod
     def _prep(value, kind, rows, cols, shape):
@@ -267,7 +268,7 @@ class Plan:
         return lines
 
     def _group_backward(self, group, names):
-        rows, cols = codegen.rows_cols(group.shape)
+        rows, cols = _blocks(group)
         grad_nodes = {n for n in group.nodes if n in self.needs_grad}
         grad_inputs = [k for k, r in enumerate(group.inputs) if a_needs(self, r)]
         if not grad_inputs or not any(n in grad_nodes for n in group.outputs):
@@ -290,7 +291,8 @@ class Plan:
         for k in grad_inputs:
             lines.append(f"    h{k} = np.empty(({rows}, {cols}), np.{codegen.dtype_of(group.inputs[k])})")
             gins.append(f"h{k}")
-        lines.append("    " + self._launch(kernel, rows, cols, ", ".join([str(cols)] + names + gouts + gins)))
+        lines.append("    " + self._launch(kernel, rows, cols, ", ".join([str(cols)] + names + gouts + gins),
+                                              work_per_element(group.nodes)))
         for k in grad_inputs:
             r = group.inputs[k]
             lines.append(f"    {self._g(r)} = _acc({self._g(r)}, "
@@ -304,6 +306,19 @@ class Plan:
         fn = self.g[name]
         fn.source = source
         return fn
+
+
+def _blocks(group):
+    """The (rows, cols) a group's kernels loop over: its shape's, except that a long single row of a group
+    with no reduction, whose inputs are whole or scalars, is cut into rows of a power-of-two width, so the
+    rows split over the threads (a 1-D chain over 256k floats ran on one thread)."""
+    rows, cols = codegen.rows_cols(group.shape)
+    if group.reduction is not None or not one_long_row(group):
+        return rows, cols
+    if any(codegen.kind_of(codegen.shape_of(r), group.shape) not in ("full", "scalar") for r in group.inputs):
+        return rows, cols
+    width = min(cols & -cols, 1 << 14)  # the largest power of two dividing cols, at most 16k
+    return (cols // width, width) if width >= 1024 else (rows, cols)
 
 
 def _release_dead_locals(source):
