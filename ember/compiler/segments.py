@@ -236,7 +236,7 @@ class SegmentedCall:
     def _casts(self, inputs, arrays):
         """The dispatcher cast an operand for type promotion: the cast is an op of its own, as capture records it."""
         for n, (x, a) in enumerate(zip(inputs, arrays)):
-            if isinstance(x, Tensor) and a is not x._data and getattr(a, "dtype", None) != x._data.dtype:
+            if a is not getattr(x, "_data", a) and getattr(a, "dtype", None) != x._data.dtype:
                 inputs = list(inputs)
                 inputs[n] = convert._to_copy(x, dtype=from_numpy_dtype(a.dtype), device=x._device,
                                              src_dtype=x._dtype, src_device=x._device)
@@ -335,22 +335,28 @@ class SegmentedCall:
         return False
 
     def _matches(self, op, prim, inputs, params):
-        if op.prim is not prim or op.grad != grad_mode.is_grad_enabled() or len(op.args) != len(inputs):
+        """Whether this call of ``prim`` is ``op`` (binding the segment's inputs it reads). It runs for every op
+        of every replay, so the common cases come first and inline."""
+        if op.prim is not prim or op.grad != grad_mode.state.enabled or len(op.args) != len(inputs):
             return False
+        made = self.made
         for a, x in zip(op.args, inputs):
             kind = a[0]
             if kind == "v":
                 if isinstance(x, Tensor) or not _same(a[1], x):
                     return False
-                continue
-            if not isinstance(x, Tensor):
+            elif not isinstance(x, Tensor):
                 return False
-            if kind == "x":
+            elif kind == "x":
                 if not self._bind(a[1], x):
                     return False
-            elif self._local(x) != ((a[1], a[2]), kind == "d"):
-                return False
-        return _same_params(op.params, params)
+            else:
+                hit = made.get(id(x._data))
+                if hit is None or hit[0] != (a[1], a[2]) or hit[1]() is not x._data:
+                    return False
+                if (kind == "d") != (self.seg.ops[a[1]].outs[a[2]][3] and not x._requires_grad):
+                    return False
+        return not params and not op.params or _same_params(op.params, params)
 
     def _bind(self, j, x):
         """Input j is ``x`` in this call: the first op to use it binds it; later ones must pass it again."""
@@ -367,7 +373,7 @@ class SegmentedCall:
         if self.pos and not self._matches(op, prim, inputs, params):
             self._diverge()
             return dispatch.execute(prim, inputs, arrays, dev, params)
-        outs = tuple(_placeholder(layout) for layout in op.outs)
+        outs = tuple([_placeholder(layout) for layout in op.outs]) if op.many else (_placeholder(op.outs[0]),)
         self._remember(self.pos, outs)
         self.pos += 1
         if op.flush_after:
