@@ -14,9 +14,11 @@ from ember.compiler.compiled import (
     STANCES, CompiledFunction, OptimizedModule, RecompileLimitWarning, Unsupported, _stance, is_compiling, reset_all,
 )
 from ember.compiler.explain import ExplainOutput, explain
+from ember.compiler.segments import SegmentedCall
 from ember.compiler.tracer import GraphBreak, allowing_reads, break_here
 from ember.nn.modules import module as _module
 from ember.nn.modules.module import Module
+from ember.ops import dispatch
 
 __all__ = ["CompiledFunction", "ExplainOutput", "GraphBreak", "GraphModuleLike", "OptimizedModule",
            "RecompileLimitWarning", "Unsupported", "allow_in_graph", "assume_constant_result", "compile", "config",
@@ -68,14 +70,17 @@ def reset():
 
 
 def disable(fn=None, recursive=True):
-    """``fn`` never runs inside a graph: called while a function is being compiled, it is a graph break
-    (that function then runs eagerly). As a decorator: ``@ember.compiler.disable``."""
+    """``fn`` never runs inside a graph: called while a function is being compiled, it is a graph break,
+    and the function then runs as compiled segments with ``fn`` run eagerly between them. As a decorator:
+    ``@ember.compiler.disable``."""
     if fn is None:
         return lambda f: disable(f, recursive)
     @functools.wraps(fn)
     def eager_only(*args, **kwargs):
         if is_compiling():
             break_here(f"{getattr(fn, '__qualname__', fn)} is wrapped in ember.compiler.disable")
+        if isinstance(dispatch.observer, SegmentedCall):
+            return dispatch.observer.outside(fn, args, kwargs)
         return fn(*args, **kwargs)
     return eager_only
 

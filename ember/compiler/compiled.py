@@ -3,11 +3,11 @@
 Each call computes its guard key (``guards.call_key``); a hit runs the cached graph through
 its backend. A miss captures the function again (``tracer.capture_for_compile``) and compiles
 the graph. A capture that breaks because Python needs a computed value (a branch on a tensor,
-``.item()``, an index tensor, ``backward()``) runs that call, and every later call with the same
-guards, as compiled segments between those points (``segments.py``). Any other break (a function
-in ``ember.compiler.disable``, an in-place write into an input) runs the function's Python as
-written: a module's direct children then run through their own compiled functions, so the work
-below the break stays compiled.
+``.item()``, an index tensor, ``backward()``) or calls a function in ``ember.compiler.disable``
+runs that call, and every later call with the same guards, as compiled segments between those
+points (``segments.py``). Any other break (an in-place write into an input, grad mode turned on
+inside a no-grad call) runs the function's Python as written: a module's direct children then run
+through their own compiled functions, so the work below the break stays compiled.
 """
 import functools
 import types
@@ -126,8 +126,7 @@ class CompiledFunction:
             if self.fullgraph:
                 raise Unsupported(f"{e.where}: graph break in {self._name()} with fullgraph=True: {e.reason}") from None
             self.counters["graph_breaks"] += 1
-            resumable = e.reason.startswith("data-dependent")
-            self.cache[key] = entry = _Entry(graph_break=e, segments=SegmentTree() if resumable else None)
+            self.cache[key] = entry = _Entry(graph_break=e, segments=SegmentTree() if e.resumable else None)
             return entry
         finally:
             _compiling[0] -= 1

@@ -4,7 +4,8 @@ A capture that breaks because Python needs a computed value (``if h.sum() > 0``,
 ``x[idx]``, ``loss.backward()``) can't be one graph, but the ops between two such points can. The
 first call after the break runs eagerly while a :class:`SegmentedCall` cuts its op stream into
 segments. A segment ends where Python reads a value it computed, after an op whose result is then
-written in place or whose output shape depends on values (``nonzero``), and where the function
+written in place or whose output shape depends on values (``nonzero``), before a function wrapped
+in ``ember.compiler.disable`` (which runs eagerly, its ops in no segment), and where the function
 returns. Its graph takes the tensors it didn't compute (the call's arguments, parameters, earlier
 segments' results) as inputs and returns the tensors it computed that were still alive at its end.
 
@@ -183,6 +184,13 @@ class SegmentedCall:
     def value_read(self, t):
         if self.seg is not None and self._local(t) is not None:
             self._end()
+
+    def outside(self, fn, args, kwargs):
+        """``fn`` (wrapped in ``ember.compiler.disable``) runs as plain eager code between two segments."""
+        if self.on and self.seg is not None:
+            self._end()
+        with _unobserved():
+            return fn(*args, **kwargs)
 
     def around_backward(self, run, tensors):
         """The autograd engine (``backward()``, ``autograd.grad``) runs as eager code, never as recorded ops,

@@ -39,11 +39,13 @@ def user_frame(depth):
 
 
 class GraphBreak(Exception):  # noqa: N818 - a signal, not an error
-    """The function did something a graph can't hold; ``where`` is its ``file:line``."""
+    """The function did something a graph can't hold; ``where`` is its ``file:line``. ``resumable``: the
+    graph can stop there and go on after it (a value read in Python, a function run eagerly), so the
+    function can run as compiled segments (``segments.py``)."""
 
-    def __init__(self, reason, where):
+    def __init__(self, reason, where, resumable=False):
         super().__init__(f"{where}: {reason}")
-        self.reason, self.where = reason, where
+        self.reason, self.where, self.resumable = reason, where, resumable
 
 
 class Session:
@@ -55,10 +57,10 @@ class Session:
         self.written = {}       # live state key -> the tensor the program writes in place
         self.reads_allowed = 0  # inside assume_constant_result
 
-    def graph_break(self, cap, reason, frame):
+    def graph_break(self, cap, reason, frame, resumable=False):
         where = source_line(frame)
         if not self.explain:
-            raise GraphBreak(reason, where)
+            raise GraphBreak(reason, where, resumable)
         if not self.breaks or self.breaks[-1][:2] != (reason, where):
             self.breaks.append((reason, where, len(cap.graph.nodes)))
 
@@ -76,7 +78,7 @@ class CompileCapture(Capture):
                                      user_frame(2))
         out = super().run(prim, inputs, arrays, dev, params)
         if prim.name in VALUE_DEPENDENT_SHAPES:
-            self.session.graph_break(self, f"data-dependent output shape: ops.{prim.name}", user_frame(2))
+            self.session.graph_break(self, f"data-dependent output shape: ops.{prim.name}", user_frame(2), True)
         if self.session.grad_enabled and not enabled:  # an op under no_grad inside the function
             for o in out if type(out) is tuple else (out,):
                 self._record_detach(o, self._bound[id(o)][0])
@@ -109,7 +111,7 @@ class CompileCapture(Capture):
             return  # a tensor the program never used in an op (the random state, read by capture itself)
         what, f = describe_read(sys._getframe(1), "a tensor's value was read in Python")
         if not _in_argument_check(f):
-            self.session.graph_break(self, f"data-dependent: {what}", user_frame(2))
+            self.session.graph_break(self, f"data-dependent: {what}", user_frame(2), True)
 
 
 def _printing_observer(repr_fn):
@@ -152,7 +154,7 @@ def break_here(reason):
     """A graph break at the caller's caller's line (for ``ember.compiler.disable``)."""
     session = _session()
     if session is not None:
-        session.graph_break(dispatch.observer, reason, user_frame(3))
+        session.graph_break(dispatch.observer, reason, user_frame(3), True)
 
 
 @contextlib.contextmanager

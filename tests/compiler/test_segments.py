@@ -237,3 +237,24 @@ def test_a_write_into_a_view_runs_eagerly():
         x = ember.randn(3)
         close(f(x), through_view(x))
     assert tree_of(f).disabled and "view" in tree_of(f).reason
+
+
+def test_a_disabled_function_runs_eagerly_between_segments():
+    calls = []
+
+    @ember.compiler.disable
+    def logged(h):
+        calls.append(h.sum().item())  # Python work a graph can't hold
+        return h.cos()
+
+    def f(x):
+        return logged(x * 2).exp() + 1
+
+    compiled_graphs.clear()
+    g = ember.compile(f, backend=counting)
+    for _ in range(3):
+        x = ember.randn(4)
+        close(g(x), f(x))
+    assert len(calls) == 6 and g.counters["segmented_calls"] == 3  # the helper ran on every call
+    ops = sorted(n.target for graph in compiled_graphs for n in graph.nodes if n.op == "call_function")
+    assert ops == ["add", "exp", "mul"]  # its ops ran eagerly, in no segment
