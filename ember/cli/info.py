@@ -6,6 +6,7 @@ fast and never fails because an optional library is broken.
 import importlib.metadata
 import importlib.util
 import json
+import os
 import platform
 import sys
 
@@ -42,6 +43,16 @@ def _version(module):
     return "installed"
 
 
+def blas_libraries():
+    """The BLAS libraries NumPy and SciPy loaded, with the CPU kernels each picked: ember's GEMMs run there.
+    An environment that pins OpenBLAS's kernels (``OPENBLAS_CORETYPE=Haswell`` on a CPU with AVX-512)
+    halves them (benchmarks/README.md, stop 24), so the setting is shown with them."""
+    from threadpoolctl import threadpool_info  # inspects every loaded library: on demand only
+    found = [{"library": i.get("internal_api"), "version": i.get("version"), "kernels": i.get("architecture"),
+              "threads": i.get("num_threads")} for i in threadpool_info() if i.get("user_api") == "blas"]
+    return {"libraries": found, "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
 def report():
     """The facts ``ember info`` prints, as a dict."""
     cuda = cuda_is_available()
@@ -52,6 +63,7 @@ def report():
         "dependencies": {name: _version(name) for name in REQUIRED},
         "threads": get_num_threads(),
         "kernels": {"on": compiled.switched_on(), "cache": compiled.cache_dir()},
+        "blas": blas_libraries(),
         "devices": ["cpu"] + [f"cuda:{i}" for i in range(device_count() if cuda else 0)],
         "optional": {extra: {m: _version(m) for m in modules} for extra, modules in OPTIONAL.items()},
     }
@@ -68,6 +80,11 @@ def run(args):
     print(f"threads {facts['threads']}")
     kernels = facts["kernels"]
     print(f"compiled kernels {'on' if kernels['on'] else 'off (EMBER_KERNELS=0)'}, cache {kernels['cache']}")
+    blas = facts["blas"]
+    for lib in blas["libraries"]:
+        print(f"blas {lib['library']} {lib['version']}, {lib['kernels']} kernels, {lib['threads']} threads")
+    if blas["OPENBLAS_CORETYPE"]:
+        print(f"  OPENBLAS_CORETYPE={blas['OPENBLAS_CORETYPE']} is set: OpenBLAS runs those kernels whatever the CPU")
     print(f"devices {', '.join(facts['devices'])}")
     print("dependencies")
     for name, version in facts["dependencies"].items():

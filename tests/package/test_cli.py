@@ -38,6 +38,10 @@ def test_info_text_reports_what_is_installed(capsys):
     assert text.startswith(f"ember {ember.__version__}\n") and f"numpy            {numpy.__version__}" in text
     assert f"threads {ember.get_num_threads()}\n" in text
     assert f"compiled kernels on, cache {compiled.cache_dir()}\n" in text
+    import threadpoolctl
+    (blas,) = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"][:1]
+    assert f"blas {blas['internal_api']} {blas['version']}, {blas['architecture']} kernels" in text
+    assert ("OPENBLAS_CORETYPE=" in text) == bool(os.environ.get("OPENBLAS_CORETYPE"))
 
 
 def test_info_reports_kernels_switched_off_without_importing_numba():
