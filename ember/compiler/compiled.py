@@ -53,7 +53,7 @@ class _Entry:
 
     def __init__(self, run=None, written=(), graph=None, graph_break=None, segments=None):
         self.run, self.written, self.graph, self.graph_break = run, written, graph, graph_break
-        self.segments = segments  # after a break on a value: the compiled segments (segments.SegmentTree)
+        self.segments = segments  # after a resumable break: the compiled segments (segments.SegmentTree)
 
 
 class CompiledFunction:

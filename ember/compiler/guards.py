@@ -137,6 +137,9 @@ def referenced(fn):
     return found
 
 
+_MISSING = object()
+
+
 def _namespace_key(namespace, names, depth=2):
     """A Python module (``config``, ``F``) by the attributes the function may read from it: those named in its
     code (``config.SCALE``), modules among them one level further. Walking all of ``ember.nn`` cost 0.7 ms a call."""
@@ -152,8 +155,6 @@ def _namespace_key(namespace, names, depth=2):
             keys.append((name, _value_key(v, names)))
     return tuple(keys)
 
-
-_MISSING = object()
 
 
 def _value_key(v, names):

@@ -63,8 +63,8 @@ _PENDING = _PendingNode()
 
 class _Op:
     """One recorded op: ``args`` are ("n", k, i) output i of op k, ("d", k, i) its detached alias,
-    ("x", j) the segment's input j, or ("v", value); ``outs`` the (shape, strides, dtype, requires_grad)
-    of each output."""
+    ("x", j) the segment's input j, or ("v", value); ``outs`` each output's (shape, strides, dtype,
+    requires_grad, C-ordered); ``flush_after``: the segment ends after it."""
 
     __slots__ = ("prim", "params", "args", "grad", "outs", "many", "flush_after", "stack")
 

@@ -111,17 +111,27 @@ def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
     bias, shift, one_i, zero_i = int_t(bias), int_t(shift), int_t(1), int_t(0)
 
     @numba.njit
-    def reduced(v):
-        """``(q, s, small)``: exp(v) = s (1 + q), small when the result is below the smallest normal."""
-        small = v < lowest  # False for NaN, which stays NaN
-        v = lowest if small else v
-        kf = v * log2e + magic  # round(v / ln 2) sits in kf's low mantissa bits
+    def polynomial(v):
+        """``(q, kf)``: exp(v) = 2**k (1 + q), round(v / ln 2) = k sitting in kf's low mantissa bits."""
+        kf = v * log2e + magic
         k = kf - magic
         r = (v - k * ln2_hi) - k * ln2_lo
         q = coefficients[0]
         for c in coefficients[1:]:
             q = q * r + c
-        return q * r, _bitcast(int_t((_bitcast(kf) - magic_bits + bias) << shift)), small
+        return q * r, kf
+
+    @numba.njit
+    def power_of_two(kf, less):
+        """2**(k - less), built from its bits."""
+        return _bitcast(int_t((_bitcast(kf) - magic_bits + bias - less) << shift))
+
+    @numba.njit
+    def reduced(v):
+        """``(q, s, small)``: exp(v) = s (1 + q), small when the result is below the smallest normal."""
+        small = v < lowest  # False for NaN, which stays NaN
+        q, kf = polynomial(lowest if small else v)
+        return q, power_of_two(kf, zero_i), small
 
     @numba.njit
     def exp(v):
@@ -156,15 +166,9 @@ def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
         itself overflows for k = 128 (1024) while exp(v) does not; v <= 0 gives exp's bits."""
         small, large = v < lowest, v > highest  # both False for NaN
         w = lowest if small else (zero if large else v)
-        kf = w * log2e + magic
-        k = kf - magic
-        r = (w - k * ln2_hi) - k * ln2_lo
-        q = coefficients[0]
-        for c in coefficients[1:]:
-            q = q * r + c
-        q = q * r
+        q, kf = polynomial(w)
         up = w > zero
-        s = _bitcast(int_t((_bitcast(kf) - magic_bits + bias - (one_i if up else zero_i)) << shift))
+        s = power_of_two(kf, one_i if up else zero_i)
         value = (q * s + s) * (two if up else one)
         return zero if small else (inf if large else value)
 
