@@ -156,7 +156,6 @@ def _namespace_key(namespace, names, depth=2):
     return tuple(keys)
 
 
-
 def _value_key(v, names):
     if isinstance(v, types.ModuleType):
         return _namespace_key(v, names)

@@ -14,7 +14,7 @@ from ember.compiler.inductor.pointwise import EXPRESSIONS, literal
 from ember.export.graph import Node, Out
 
 HEADER = ("import math\n\nimport numpy as np\n\n"
-          "from ember.ops.row_math import exp as row_exp, sigmoid as row_sigmoid, tanh as row_tanh\n\n\n")
+          "from ember.ops.row_math import exp as row_exp, row_sum, sigmoid as row_sigmoid, tanh as row_tanh\n\n\n")
 
 
 def dtype_of(ref):
@@ -105,7 +105,7 @@ def forward_source(group):
         inner += ["acc = 0.0", f"for j0 in range(0, n_cols, {SUM_CHUNK}):",
                   f"    m = min({SUM_CHUNK}, n_cols - j0)", "    for jj in range(m):", "        j = j0 + jj"]
         inner += ["        " + line for line in element + [f"buf[jj] = {body.var(red.args[0])}"]]
-        inner.append("    acc += _chunk_sum(buf, m)")
+        inner.append("    acc += row_sum(buf[:m])")
     else:
         if red is not None:
             params.append("red")
@@ -119,31 +119,19 @@ def forward_source(group):
         value = "acc / n_cols" if red.target == "mean" else "acc"
         inner.append(f"red[i] = {_wrap(value, dtype_of(red))}")
     lines += ["    " + line for line in inner]
-    return _module(params, lines, CHUNK_SUM if chunked else "")
+    return _module(params, lines)
 
 
 # A float sum in one running total is a chain of dependent adds that keeps the whole loop (the fused ops
 # before it too) from vectorising: a 40-op chain summed over 1M floats took 6.2 ms against 0.5 without the
-# sum. So elements go to a buffer and each chunk is summed with reassociation allowed (SIMD lanes of partial
-# sums, in float64): the order is fixed by the chunk size, not by threads or data.
+# sum. So elements go to a buffer and each chunk is summed by ``row_math.row_sum`` (reassociation allowed:
+# SIMD lanes of partial sums, in float64): the order is fixed by the chunk size, not by threads or data.
 SUM_CHUNK = 256
-CHUNK_SUM = """import numba
 
 
-@numba.njit(fastmath={"reassoc"}, nogil=True, cache=True, error_model="numpy")
-def _chunk_sum(buf, m):
-    total = 0.0
-    for k in range(m):
-        total += buf[k]
-    return total
-
-
-"""
-
-
-def _module(params, lines, helpers=""):
+def _module(params, lines):
     text = f"def kernel({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines)
-    return HEADER + helpers + text
+    return HEADER + text
 
 
 def backward_source(group, grad_nodes, grad_inputs):
