@@ -1,4 +1,5 @@
-"""numba helpers that the row kernels of norms and softmax call: a row's max, sum and dot, exp, expm1, tanh.
+"""numba helpers that the row kernels of norms and softmax, the elementwise kernels and ``ember.compile``'s
+generated kernels call: a row's max, sum and dot; exp, expm1, tanh, sigmoid of one value.
 
 This module imports numba, so the ops import it (and their kernel modules) only once
 ``compiled.usable`` has said yes; ``import ember`` never loads it.
@@ -18,6 +19,8 @@ This module imports numba, so the ops import it (and their kernel modules) only 
 - ``expm1_nonpositive`` shares exp's reduction and keeps every digit of a small argument; ``tanh`` of any
   value is ``-m / (2 + m)`` with ``m = expm1(-2|v|)``, so neither tail cancels (within 2.5 ulp in float32,
   3.0 in float64; the LSTM step kernel computes its gates with it in one loop).
+- ``sigmoid`` is ``1 / (1 + e)`` or ``e / (1 + e)`` with ``e = exp(-|v|)``, and ``exp`` takes any value (the
+  scale of a positive argument built one power of two lower and doubled, since 2**k overflows first).
 - ``exp_shifted_into`` is that exp over a row minus a shift (a row minus its max; log-probabilities).
 """
 import math
@@ -96,7 +99,7 @@ def _bitcast(typingctx, value):
 
 
 def _exp_scalars(float_t, int_t, degree, magic, bias, shift, lowest):
-    """``(exp, expm1)`` of one value <= 0, tanh and sigmoid of any value, for one dtype, its constants bound at
+    """``(exp, expm1)`` of one value <= 0, tanh, sigmoid and exp of any value, for one dtype, its constants bound at
     definition. exp and expm1 share the reduction ``exp(v) = s (1 + q)``, ``s = 2**k``, with
     ``q = exp(r) - 1`` by its Taylor polynomial less the constant term: ``q s + s`` is exp and
     ``q s + (s - 1)`` is expm1, which keeps every digit of a small |v| (k = 0: it is q itself), ``s - 1``
@@ -212,7 +215,7 @@ def _tanh(v):
 def sigmoid(v):
     """sigmoid of one float32 or float64 value, inlined and vectorisable: ``1 / (1 + e)`` or ``e / (1 + e)``
     with ``e = exp(-|v|)`` by the sign of v, so neither tail cancels or overflows (the eager sigmoid
-    kernel's formula, ``swish_kernels._gate``, so both give the same bits)."""
+    kernel's formula; the SiLU and GELU kernels' ``swish_kernels._gate`` is the same, given their own e)."""
 
 
 @overload(sigmoid, inline="always", jit_options=_JIT)

@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from ember.backend import compiled
+from ember.ops import row_math
 from ember.ops.row_math import exp_nonpositive
 
 _CHUNK = 1024  # elements per inner block of the tanh GELU: its float64 scratch rows stay in L1
@@ -42,10 +43,8 @@ def _silu_forward(lo, hi, x, y, s):
 @compiled.kernel
 def _sigmoid_forward(lo, hi, x, y):
     xs, ys = x[lo:hi], y[lo:hi]
-    one = x.dtype.type(1.0)
     for j in range(hi - lo):
-        v = xs[j]
-        ys[j] = _gate(v, exp_nonpositive(-abs(v)), one)
+        ys[j] = row_math.sigmoid(xs[j])
 
 
 @compiled.kernel
